@@ -1,0 +1,57 @@
+# Harbor Assist: `make run` starts the stack, `make test` runs every suite. Both set up what is
+# missing first (system packages, the two Python environments, the trained models).
+SHELL := /bin/bash
+RASA_ENV := .venv-rasa/bin
+APP_ENV := .venv-app/bin
+
+.PHONY: help setup system envs model triage-model run test lint types format bench soak clean clean-cache
+
+help:
+	@echo "make run      set up what is missing and start the whole stack (Ctrl-C stops it)"
+	@echo "make test     set up what is missing and run every test suite"
+	@echo "make lint | types | model | triage-model | bench | soak | clean | clean-cache"
+
+setup: system envs
+
+system:
+	@bash scripts/system-deps.sh
+
+envs:
+	@bash scripts/venv.sh rasa
+	@bash scripts/venv.sh app
+
+model: setup
+	@$(RASA_ENV)/python -m bot.model
+
+triage-model: setup
+	@$(APP_ENV)/python -m handoff.triage.train --if-stale
+
+run: setup
+	@$(RASA_ENV)/python -m bot.launcher
+
+test: setup
+	@bash scripts/test.sh
+
+lint:
+	@$(APP_ENV)/ruff check handoff bot actions tests bench
+	@$(APP_ENV)/ruff format --check handoff bot actions tests bench
+
+format:
+	@$(APP_ENV)/ruff format handoff bot actions tests bench
+	@$(APP_ENV)/ruff check --fix handoff bot actions tests bench
+
+types:
+	@$(APP_ENV)/mypy handoff
+	@$(RASA_ENV)/mypy bot actions
+
+bench: setup
+	@bash scripts/bench.sh
+
+soak: setup
+	@$(APP_ENV)/python -m pytest tests/soak -q -p no:cacheprovider
+
+clean:
+	rm -rf var models results .rasa test-artifacts
+
+clean-cache:
+	rm -rf "$${HARBOR_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/harbor-assist}"

@@ -1,0 +1,1 @@
+"""Harbor Assist handoff service."""

@@ -1,0 +1,107 @@
+"""Every Redis key and channel the handoff service uses, with its lifetime, under one prefix.
+
+    {p}:conv:{cid}            hash    a conversation: state, team, agent, priority, cursor, packet
+    {p}:conv:{cid}:log        stream  the durable transcript; the stream id is a message's order
+    {p}:conv:{cid}:seen       hash    client message id -> stream id, for de-duplication
+    {p}:conv:{cid}:turn       string  the bot-turn lock: one turn in flight per conversation
+    {p}:pending               zset    conversations with customer messages the bot has not handled
+    {p}:queue:{team}          zset    waiting conversations, score = priority band + queued time
+    {p}:agents                set     agent user names
+    {p}:agent:{name}          hash    account: password hash, role, display name, teams, capacity
+    {p}:agent:{name}:chats    set     conversations assigned to the agent
+    {p}:agent:{name}:sessions set     the agent's console session ids (ended together on logout)
+    {p}:presence              hash    agent -> online | away | offline
+    {p}:heartbeat             zset    agent -> last time a console of theirs was seen (ms)
+    {p}:session:{sid}         hash    a console session: user, csrf token
+    {p}:tickets               stream  messages customers left when nobody could answer
+    {p}:stats:handling        list    handling times of recently closed chats (seconds)
+    {p}:stats:daily:{day}     hash    counters for the dashboard (conversations, handoffs, ...)
+    {p}:live                  channel hints that something changed; never the only copy of data
+    {p}:ratelimit:{what}:{id} string  fixed-window counters
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Closed conversations stay readable for agents and reports for 30 days, then expire.
+CLOSED_CONVERSATION_TTL = 30 * 24 * 3600
+# A client message id only needs to be remembered while that client may still resend it.
+DEDUP_TTL = 7 * 24 * 3600
+# A console session without use for this long must log in again (also the cookie's max age).
+SESSION_TTL = 12 * 3600
+# Daily dashboard counters are kept for 90 days.
+STATS_TTL = 90 * 24 * 3600
+# How many recent handling times the wait estimate averages over.
+HANDLING_SAMPLES = 50
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "ha"
+
+    def conversation(self, cid: str) -> str:
+        return f"{self.prefix}:conv:{cid}"
+
+    def log(self, cid: str) -> str:
+        return f"{self.prefix}:conv:{cid}:log"
+
+    def seen(self, cid: str) -> str:
+        return f"{self.prefix}:conv:{cid}:seen"
+
+    def turn_lock(self, cid: str) -> str:
+        return f"{self.prefix}:conv:{cid}:turn"
+
+    @property
+    def pending(self) -> str:
+        return f"{self.prefix}:pending"
+
+    def queue(self, team: str) -> str:
+        return f"{self.prefix}:queue:{team}"
+
+    @property
+    def agents(self) -> str:
+        return f"{self.prefix}:agents"
+
+    def agent(self, name: str) -> str:
+        return f"{self.prefix}:agent:{name}"
+
+    def agent_chats(self, name: str) -> str:
+        return f"{self.prefix}:agent:{name}:chats"
+
+    def agent_sessions(self, name: str) -> str:
+        return f"{self.prefix}:agent:{name}:sessions"
+
+    @property
+    def presence(self) -> str:
+        return f"{self.prefix}:presence"
+
+    @property
+    def heartbeat(self) -> str:
+        return f"{self.prefix}:heartbeat"
+
+    def session(self, sid: str) -> str:
+        return f"{self.prefix}:session:{sid}"
+
+    @property
+    def tickets(self) -> str:
+        return f"{self.prefix}:tickets"
+
+    @property
+    def handling_times(self) -> str:
+        return f"{self.prefix}:stats:handling"
+
+    def daily_stats(self, day: str) -> str:
+        return f"{self.prefix}:stats:daily:{day}"
+
+    @property
+    def live(self) -> str:
+        return f"{self.prefix}:live"
+
+    def ratelimit(self, what: str, ident: str) -> str:
+        return f"{self.prefix}:ratelimit:{what}:{ident}"
+
+    @property
+    def none(self) -> str:
+        """A key that never holds data, for script slots that do not apply to a move."""
+        return f"{self.prefix}:none"

@@ -1,0 +1,102 @@
+"""Hints from Redis pub/sub, fanned out to the sockets open on this replica.
+
+A hint only says "conversation X changed" or "a queue moved"; a socket that gets one re-reads
+the transcript from the last id it delivered. A missed hint therefore costs latency, never data:
+after the subscription reconnects (Redis restarted), every socket is told to resync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+class LiveHub:
+    def __init__(self, redis: Redis, channel: str) -> None:
+        self.redis = redis
+        self.channel = channel
+        self._by_conversation: dict[str, set[Listener]] = defaultdict(set)
+        self._everything: set[Listener] = set()
+        self.connected = asyncio.Event()
+
+    def watch(self, cid: str, listener: Listener) -> Callable[[], None]:
+        self._by_conversation[cid].add(listener)
+
+        def unwatch() -> None:
+            listeners = self._by_conversation.get(cid)
+            if listeners is not None:
+                listeners.discard(listener)
+                if not listeners:
+                    self._by_conversation.pop(cid, None)
+
+        return unwatch
+
+    def watch_all(self, listener: Listener) -> Callable[[], None]:
+        self._everything.add(listener)
+        return lambda: self._everything.discard(listener)
+
+    def dispatch(self, payload: dict[str, Any]) -> None:
+        cid = payload.get("c")
+        if isinstance(cid, str):
+            for listener in list(self._by_conversation.get(cid, ())):
+                listener(payload)
+        for listener in list(self._everything):
+            listener(payload)
+
+    def resync_all(self) -> None:
+        payload = {"resync": True}
+        for listeners in list(self._by_conversation.values()):
+            for listener in list(listeners):
+                listener(payload)
+        for listener in list(self._everything):
+            listener(payload)
+
+    @property
+    def socket_count(self) -> int:
+        return sum(len(v) for v in self._by_conversation.values()) + len(self._everything)
+
+    async def run(self) -> None:
+        """Subscribe for the life of the app, reconnecting with backoff."""
+        delay = 0.2
+        first = True
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                self.connected.set()
+                if not first:
+                    self.resync_all()
+                first = False
+                delay = 0.2
+                while True:
+                    message = await pubsub.get_message(timeout=5.0)
+                    if message is None:
+                        continue
+                    try:
+                        payload = json.loads(message["data"])
+                    except (TypeError, ValueError):
+                        continue
+                    if isinstance(payload, dict):
+                        self.dispatch(payload)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:
+                self.connected.clear()
+                log.warning("live channel lost (%s); reconnecting in %.1f s", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()

@@ -1,0 +1,242 @@
+"""The live-agent queue: escalation into it, the customer's view of it, leaving it.
+
+Escalation builds the handoff packet (what an agent needs to pick the chat up without asking
+the customer to repeat themselves) and queues the conversation by priority, first come first
+served within a priority. When no agent of the team is online, or it is outside business hours,
+the customer is told so honestly and offered to leave a message instead of waiting for nobody.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from handoff.keys import HANDLING_SAMPLES, Keys
+from handoff.privacy import mask
+from handoff.settings import Settings
+from handoff.store import ConversationStore, Entry, now_ms
+
+log = logging.getLogger(__name__)
+
+REASON_TEXT = {
+    "risk": "needs urgent attention",
+    "distress": "customer is distressed",
+    "anger": "customer is angry",
+    "frustration": "customer is frustrated",
+    "human_request": "customer asked for a person",
+    "order_delayed": "order is delayed",
+    "verification_failed": "order verification failed",
+    "bot_fallback": "the assistant could not help",
+    "bot_unavailable": "the assistant was unavailable",
+}
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    position: int
+    estimate_seconds: int
+    free_slots: int
+
+    def to_frame(self) -> dict[str, Any]:
+        return {
+            "type": "queue",
+            "position": self.position,
+            "estimate_seconds": self.estimate_seconds,
+        }
+
+
+def is_open(settings: Settings, at: dt.datetime | None = None) -> bool:
+    windows = settings.business_hours.windows()
+    if not windows:
+        return True
+    local = (at or dt.datetime.now(dt.timezone.utc)).astimezone(
+        ZoneInfo(settings.business_hours.timezone)
+    )
+    minute = local.hour * 60 + local.minute
+    return any(start <= minute < end for start, end in windows.get(local.weekday(), []))
+
+
+class LiveQueue:
+    def __init__(self, redis: Redis, keys: Keys, store: ConversationStore, settings: Settings):
+        self.redis = redis
+        self.keys = keys
+        self.store = store
+        self.settings = settings
+
+    async def team_agents(self, team: str) -> list[str]:
+        names = sorted(str(n) for n in await self.redis.smembers(self.keys.agents))
+        result = []
+        for name in names:
+            raw = await self.redis.hget(self.keys.agent(name), "teams")
+            teams = json.loads(raw) if raw else [self.settings.default_team]
+            if team in teams:
+                result.append(name)
+        return result
+
+    async def free_slots(self, team: str) -> tuple[int, int]:
+        """(agents online in the team, free chat slots among them)."""
+        online = 0
+        free = 0
+        for name in await self.team_agents(team):
+            if await self.redis.hget(self.keys.presence, name) != "online":
+                continue
+            online += 1
+            capacity = int(
+                await self.redis.hget(self.keys.agent(name), "capacity")
+                or self.settings.agent_capacity
+            )
+            load = int(await self.redis.scard(self.keys.agent_chats(name)))
+            free += max(0, capacity - load)
+        return online, free
+
+    async def average_handling_seconds(self) -> float:
+        samples = [float(x) for x in await self.redis.lrange(self.keys.handling_times, 0, -1)]
+        return sum(samples) / len(samples) if samples else self.settings.default_handling_seconds
+
+    async def status(self, cid: str, team: str) -> QueueStatus | None:
+        position = await self.store.queue_position(cid, team)
+        if position is None:
+            return None
+        _, free = await self.free_slots(team)
+        handling = await self.average_handling_seconds()
+        # With F free slots, the customer at position P waits for about (P-1)/F chats to finish
+        # before theirs starts; with none free, for P chats to end one handling time at a time.
+        slots = max(free, 1)
+        estimate = ((position - 1) / slots + (0 if free else 1)) * handling
+        if free and position <= free:
+            estimate = 0
+        return QueueStatus(position, int(estimate), free)
+
+    async def escalate(
+        self, cid: str, reason: str, priority: int, source: str, details: dict[str, Any]
+    ) -> bool:
+        """Queue the conversation for a person; False (and an offer to leave a message) if
+        nobody can take it now."""
+        conversation = await self.store.get(cid)
+        if conversation is None or conversation.get("state") != "bot":
+            return False
+        team = conversation.get("team") or self.settings.default_team
+        await self.count("handoffs")
+        online, _ = await self.free_slots(team)
+        if online == 0 or not is_open(self.settings):
+            why = "outside our opening hours" if online and not is_open(self.settings) else (
+                "no agent is available right now"
+            )
+            await self.store.append(
+                cid,
+                "system",
+                f"I'm sorry, {why}. Leave your email address and a message and we'll reply by "
+                "email within one business day.",
+                kind="event",
+                event="offer_leave_message",
+                reason=reason,
+            )
+            await self.count("unstaffed")
+            return False
+        packet = await self.build_packet(cid, reason, priority, source, details)
+        result = await self.store.move(
+            cid,
+            allowed=["bot"],
+            new_state="queued",
+            event_text="You're in the queue for a person. They will see this whole chat.",
+            priority=priority,
+            fields={
+                "reason": reason,
+                "queued_at": now_ms(),
+                "packet": json.dumps(packet),
+                "escalations": int(conversation.get("escalations", "0") or 0) + 1,
+            },
+            event={"reason": reason},
+        )
+        if result.ok:
+            await self.store.publish({"q": team})
+        return result.ok
+
+    async def build_packet(
+        self, cid: str, reason: str, priority: int, source: str, details: dict[str, Any]
+    ) -> dict[str, Any]:
+        entries = await self.store.read_all(cid)
+        first_customer = next((e.text for e in entries if e.sender == "customer"), "")
+        summary = str(details.get("summary") or "")
+        if not summary:
+            summary = f"{REASON_TEXT.get(reason, reason).capitalize()}: “{first_customer[:120]}”"
+        intents = details.get("intents") if isinstance(details.get("intents"), list) else []
+        slots = details.get("slots") if isinstance(details.get("slots"), dict) else {}
+        conversation = await self.store.get(cid) or {}
+        return {
+            "reason": reason,
+            "reason_text": REASON_TEXT.get(reason, reason),
+            "priority": priority,
+            "source": source,
+            "summary": mask(summary),
+            "intents": intents,
+            "slots": {k: v for k, v in slots.items() if k not in {"email", "postal_code"}},
+            "sentiment": sentiment_trend(entries, conversation),
+            "scores": details.get("scores") or {},
+            "escalated_at": now_ms(),
+        }
+
+    async def cancel(self, cid: str) -> bool:
+        conversation = await self.store.get(cid)
+        if conversation is None:
+            return False
+        result = await self.store.move(
+            cid,
+            allowed=["queued"],
+            new_state="bot",
+            event_text="You left the queue. You're back with the assistant.",
+            event={"reason": "customer_cancelled"},
+        )
+        if result.ok:
+            await self.store.publish({"q": conversation.get("team", self.settings.default_team)})
+        return result.ok
+
+    async def leave_message(self, cid: str, email: str, text: str) -> str:
+        ticket_id = await self.redis.xadd(
+            self.keys.tickets,
+            {"conversation": cid, "email": email, "text": text, "at": str(now_ms()),
+             "status": "open"},
+        )
+        await self.store.append(
+            cid,
+            "system",
+            "Thanks, your message is with our team. We'll reply by email within one business day.",
+            kind="event",
+            event="ticket_created",
+        )
+        await self.count("tickets")
+        await self.store.publish({"tickets": True})
+        return str(ticket_id)
+
+    async def record_handling(self, seconds: float) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(self.keys.handling_times, round(seconds, 1))
+            pipe.ltrim(self.keys.handling_times, 0, HANDLING_SAMPLES - 1)
+            await pipe.execute()
+
+    async def count(self, name: str, amount: int = 1) -> None:
+        day = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+        await self.redis.hincrby(self.keys.daily_stats(day), name, amount)
+
+
+def sentiment_trend(entries: list[Entry], conversation: dict[str, str]) -> list[dict[str, Any]]:
+    """Per customer message, how negative triage judged it (0 calm .. 1 upset), oldest first."""
+    trend = []
+    for entry in entries:
+        if entry.sender != "customer":
+            continue
+        raw = conversation.get(f"triage:{entry.id}")
+        if not raw:
+            continue
+        scores = json.loads(raw)
+        upset = max(
+            (float(scores.get(k, 0.0)) for k in ("anger", "frustration", "distress")), default=0.0
+        )
+        trend.append({"id": entry.id, "upset": round(upset, 3)})
+    return trend

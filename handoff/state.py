@@ -1,0 +1,49 @@
+"""What the app shares between handlers, under one typed AppKey (no module-level singletons)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+
+from handoff.keys import Keys
+from handoff.limits import RateLimiter
+from handoff.live import LiveHub
+from handoff.metrics import Metrics
+from handoff.queue import LiveQueue
+from handoff.rasa import RasaClient
+from handoff.settings import Settings
+from handoff.store import ConversationStore
+from handoff.turns import BotTurns
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    keys: Keys
+    redis: Redis
+    http: aiohttp.ClientSession
+    store: ConversationStore
+    live: LiveHub
+    queue: LiveQueue
+    rasa: RasaClient
+    turns: BotTurns
+    limits: RateLimiter
+    metrics: Metrics
+    triage: Any = None
+    customer_sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    agent_sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    # Periodic work other modules register (agent grace periods, auto-assign); run every 2 s.
+    sweep_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+STATE: web.AppKey[AppState] = web.AppKey("harbor_state", AppState)
+SETTINGS: web.AppKey[Settings] = web.AppKey("harbor_settings", Settings)
+
+
+def app_state(app: web.Application) -> AppState:
+    return app[STATE]

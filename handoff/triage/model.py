@@ -1,0 +1,158 @@
+"""Escalation triage: should this customer message leave the bot for a person, and how urgently?
+
+The pipeline saved by ``python -m handoff.triage.train`` has two parts, both run on every
+message: the ``harbor_triage_cues`` matcher (see :mod:`handoff.triage.cues`) and a
+``textcat_multilabel`` classifier trained on ``data/triage``. A label's score is the larger of
+the classifier's probability and the cue floor; a label escalates when its score reaches its
+threshold, and the most urgent escalating label becomes the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import TriageThresholds, model_dir
+from .reasons import FRUSTRATION, PRIORITY, TRIAGE_LABELS
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+REPEATED_MESSAGE_CUE = "repeated_message"
+# A customer who sends the same request again is telling us the bot's answer did not help.
+# Word overlap must be near-total and the message long enough that "ok" or "yes" never counts.
+REPEAT_SIMILARITY = 0.85
+REPEAT_MIN_WORDS = 3
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_SPACES = re.compile(r"\s+")
+_WORDS = re.compile(r"[a-z0-9']+")
+
+
+class TriageModelMissing(FileNotFoundError):
+    """No trained pipeline at the expected place; the message says how to build one."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"no trained triage model in {path}: run `make triage-model` "
+            "(or `python -m handoff.triage.train`) first"
+        )
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Triage of one customer message.
+
+    ``scores`` holds a 0..1 score for every triage label, ``cues`` the names of the hand-written
+    cues that fired (shown to the agent so they can see why the conversation reached them).
+    """
+
+    escalate: bool
+    reason: str | None
+    priority: int | None
+    scores: dict[str, float] = field(default_factory=dict, hash=False)
+    cues: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "escalate": self.escalate,
+            "reason": self.reason,
+            "priority": self.priority,
+            "scores": dict(self.scores),
+            "cues": list(self.cues),
+        }
+
+
+def normalise(text: str) -> str:
+    """The form both training and serving feed the pipeline.
+
+    Customers type the same word in any case ("WHERE", "where"); lowercasing keeps the
+    bag-of-words features from splitting one signal across spellings.
+    """
+    return _SPACES.sub(" ", text.translate(_APOSTROPHES)).strip().lower()
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORDS.findall(text))
+
+
+def repeats_earlier_message(text: str, context: Sequence[str]) -> bool:
+    """True when ``text`` is (nearly) word-for-word one of the customer's earlier messages."""
+    current = _words(normalise(text))
+    if len(current) < REPEAT_MIN_WORDS:
+        return False
+    for earlier in context:
+        previous = _words(normalise(earlier))
+        if previous and len(current & previous) / len(current | previous) >= REPEAT_SIMILARITY:
+            return True
+    return False
+
+
+class TriageModel:
+    """A loaded triage pipeline plus the thresholds it decides with."""
+
+    def __init__(
+        self, nlp: Language, thresholds: TriageThresholds, path: Path | None = None
+    ) -> None:
+        # Deferred like spaCy itself: importing the package must stay cheap.
+        from . import cues
+
+        self._cues = cues
+        self._nlp = nlp
+        self.thresholds = thresholds
+        self.path = path
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> TriageModel:
+        """Load the trained pipeline from ``path``, ``$TRIAGE_MODEL_DIR`` or ``models/triage/``.
+
+        Thresholds come from the dataclass defaults, then ``thresholds.json`` next to the
+        model, then ``TRIAGE_THRESHOLD_<LABEL>`` environment variables.
+        """
+        directory = Path(path) if path is not None else model_dir()
+        if not (directory / "config.cfg").is_file():
+            raise TriageModelMissing(directory)
+        # spaCy is imported here, not at module level, so importing the service never pays
+        # for it; importing cues registers the factory that the saved config names.
+        import spacy
+
+        from . import cues  # noqa: F401
+
+        nlp = spacy.load(directory)
+        return cls(nlp, TriageThresholds.resolve(directory), directory)
+
+    def assess(self, text: str, context: Sequence[str] = ()) -> Verdict:
+        """Triage one message; ``context`` is the customer's earlier messages, oldest first."""
+        doc = self._nlp(normalise(text))
+        extra = (REPEATED_MESSAGE_CUE,) if repeats_earlier_message(text, context) else ()
+        return self._verdict(doc, extra)
+
+    def assess_many(self, texts: Iterable[str], batch_size: int = 128) -> list[Verdict]:
+        """Triage messages without conversation context, batched for throughput."""
+        docs = self._nlp.pipe((normalise(t) for t in texts), batch_size=batch_size)
+        return [self._verdict(doc, ()) for doc in docs]
+
+    def _verdict(self, doc: Doc, extra_cues: tuple[str, ...]) -> Verdict:
+        cues: tuple[str, ...] = tuple(doc._.get(self._cues.DOC_ATTR)) + extra_cues
+        floors = self._cues.cue_scores([c for c in cues if c != REPEATED_MESSAGE_CUE])
+        if REPEATED_MESSAGE_CUE in cues:
+            floors[FRUSTRATION] = self._cues.CUE_SCORE
+        scores = {
+            label: round(max(float(doc.cats.get(label, 0.0)), floors.get(label, 0.0)), 4)
+            for label in TRIAGE_LABELS
+        }
+        margins = {
+            label: scores[label] - self.thresholds.for_label(label)
+            for label in TRIAGE_LABELS
+            if scores[label] >= self.thresholds.for_label(label)
+        }
+        if not margins:
+            return Verdict(False, None, None, scores, cues)
+        # Most urgent first; between equally urgent labels (anger/frustration) the clearer one.
+        reason = min(margins, key=lambda label: (PRIORITY[label], -margins[label]))
+        return Verdict(True, reason, PRIORITY[reason], scores, cues)

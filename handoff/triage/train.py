@@ -1,0 +1,324 @@
+"""Train the triage pipeline from ``data/triage/train.jsonl`` and save it to ``models/triage/``.
+
+    python -m handoff.triage.train [--if-stale] [--out DIR]
+
+Steps: k-fold cross-validation on the training split to choose one threshold per label (the
+held-out split is never read here), then a final fit on the whole training split. The model
+directory gets the spaCy pipeline, ``thresholds.json`` and ``fingerprint.txt`` (sha256 over
+the training data, this package's sources and the spaCy version), which ``--if-stale``
+compares to skip work when nothing changed. Seeds are fixed, so two runs give the same model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import (
+    DEFAULT_MODEL_DIR,
+    FINGERPRINT_FILE,
+    REPO_ROOT,
+    THRESHOLDS_FILE,
+    TriageThresholds,
+)
+from .reasons import TRIAGE_LABELS
+
+DATA_DIR = REPO_ROOT / "data" / "triage"
+TRAIN_FILE = DATA_DIR / "train.jsonl"
+HELDOUT_FILE = DATA_DIR / "heldout.jsonl"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+SEED = 20240611
+FOLDS = 5
+EPOCHS = 12
+DROPOUT = 0.2
+# Thresholds are searched below the cue floor (0.9) so a firing cue always escalates.
+THRESHOLD_GRID = tuple(round(0.1 + 0.01 * i, 2) for i in range(76))
+
+# Unigram+bigram bag of words: the signal is mostly in short phrases ("speak to", "already
+# told", "charge back"), and it trains in seconds and scores in well under a millisecond.
+# The small CNN adds prefix/suffix/shape features, which is what copes with typos.
+TEXTCAT_MODEL: dict[str, Any] = {
+    "@architectures": "spacy.TextCatEnsemble.v2",
+    "tok2vec": {
+        "@architectures": "spacy.Tok2Vec.v2",
+        "embed": {
+            "@architectures": "spacy.MultiHashEmbed.v2",
+            "width": 64,
+            "rows": [2000, 2000, 500, 1000, 500],
+            "attrs": ["NORM", "LOWER", "PREFIX", "SUFFIX", "SHAPE"],
+            "include_static_vectors": False,
+        },
+        "encode": {
+            "@architectures": "spacy.MaxoutWindowEncoder.v2",
+            "width": 64,
+            "window_size": 1,
+            "maxout_pieces": 3,
+            "depth": 2,
+        },
+    },
+    "linear_model": {
+        "@architectures": "spacy.TextCatBOW.v3",
+        "exclusive_classes": False,
+        "length": 262144,
+        "ngram_size": 2,
+        "no_output_layer": False,
+    },
+}
+
+
+@dataclass(frozen=True)
+class LabelledMessage:
+    text: str
+    labels: frozenset[str]
+
+
+@dataclass
+class TrainingReport:
+    out_dir: Path
+    fingerprint: str
+    thresholds: TriageThresholds
+    cv_f1: dict[str, float] = field(default_factory=dict)
+    cv_escalate: dict[str, float] = field(default_factory=dict)
+    n_train: int = 0
+    seconds: float = 0.0
+
+
+def read_messages(path: Path) -> list[LabelledMessage]:
+    """Read a ``{"text": ..., "labels": [...]}`` JSONL file, rejecting unknown labels."""
+    messages: list[LabelledMessage] = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            labels = frozenset(row["labels"])
+            unknown = labels - set(TRIAGE_LABELS)
+            if unknown:
+                raise ValueError(f"{path}:{number}: unknown labels {sorted(unknown)}")
+            messages.append(LabelledMessage(str(row["text"]), labels))
+    return messages
+
+
+def fingerprint(data_files: Iterable[Path], package_dir: Path = PACKAGE_DIR) -> str:
+    """sha256 over the training data, the package's Python sources and the spaCy version."""
+    import spacy
+
+    digest = hashlib.sha256()
+    digest.update(f"spacy {spacy.__version__}\n".encode())
+    for path in [*sorted(data_files), *sorted(package_dir.glob("*.py"))]:
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def build_pipeline(textcat_model: dict[str, Any] | None = None) -> Any:
+    import spacy
+
+    from .cues import FACTORY
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe(FACTORY, name="triage_cues")
+    textcat = nlp.add_pipe(
+        "textcat_multilabel",
+        config={"model": textcat_model or TEXTCAT_MODEL, "threshold": 0.5},
+    )
+    for label in TRIAGE_LABELS:
+        textcat.add_label(label)
+    return nlp
+
+
+def fit(
+    messages: Sequence[LabelledMessage],
+    *,
+    seed: int = SEED,
+    epochs: int = EPOCHS,
+    textcat_model: dict[str, Any] | None = None,
+) -> Any:
+    """Train a fresh pipeline on ``messages``; deterministic for a given seed."""
+    from spacy.training import Example
+    from spacy.util import compounding, fix_random_seed, minibatch
+
+    from .model import normalise
+
+    fix_random_seed(seed)
+    nlp = build_pipeline(textcat_model)
+    examples = [
+        Example.from_dict(
+            nlp.make_doc(normalise(m.text)),
+            {"cats": {label: float(label in m.labels) for label in TRIAGE_LABELS}},
+        )
+        for m in messages
+    ]
+    optimizer = nlp.initialize(lambda: examples)
+    order = random.Random(seed)
+    for _ in range(epochs):
+        order.shuffle(examples)
+        for batch in minibatch(examples, size=compounding(4.0, 32.0, 1.001)):
+            nlp.update(batch, sgd=optimizer, drop=DROPOUT)
+    return nlp
+
+
+def _folds(messages: Sequence[LabelledMessage], k: int, seed: int) -> list[list[int]]:
+    """Stratified by label set so every fold sees chargebacks, funerals and plain returns."""
+    by_signature: dict[tuple[str, ...], list[int]] = {}
+    for index, message in enumerate(messages):
+        by_signature.setdefault(tuple(sorted(message.labels)), []).append(index)
+    shuffle = random.Random(seed)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    slot = 0
+    for signature in sorted(by_signature):
+        indices = by_signature[signature]
+        shuffle.shuffle(indices)
+        for index in indices:
+            folds[slot % k].append(index)
+            slot += 1
+    return folds
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def best_threshold(scores: Sequence[float], truth: Sequence[bool]) -> tuple[float, float]:
+    """The threshold with the best F1; the middle of the best plateau, for stability."""
+    results = []
+    for threshold in THRESHOLD_GRID:
+        tp = sum(1 for s, t in zip(scores, truth) if s >= threshold and t)
+        fp = sum(1 for s, t in zip(scores, truth) if s >= threshold and not t)
+        fn = sum(1 for s, t in zip(scores, truth) if s < threshold and t)
+        results.append((round(_f1(tp, fp, fn), 6), threshold))
+    top = max(f1 for f1, _ in results)
+    plateau = [threshold for f1, threshold in results if f1 == top]
+    return plateau[len(plateau) // 2], top
+
+
+def out_of_fold_scores(
+    messages: Sequence[LabelledMessage],
+    *,
+    folds: int = FOLDS,
+    seed: int = SEED,
+    fitter: Callable[[Sequence[LabelledMessage]], Any] | None = None,
+) -> list[dict[str, float]]:
+    """Score every training message with a model that never saw it."""
+    from .model import TriageModel
+
+    train_fold = fitter or (lambda part: fit(part, seed=seed))
+    scores: list[dict[str, float]] = [{} for _ in messages]
+    for held in _folds(messages, folds, seed):
+        held_set = set(held)
+        nlp = train_fold([m for i, m in enumerate(messages) if i not in held_set])
+        model = TriageModel(nlp, TriageThresholds())
+        verdicts = model.assess_many(messages[i].text for i in held)
+        for index, verdict in zip(held, verdicts):
+            scores[index] = verdict.scores
+    return scores
+
+
+def choose_thresholds(
+    messages: Sequence[LabelledMessage], scores: Sequence[dict[str, float]]
+) -> tuple[TriageThresholds, dict[str, float], dict[str, float]]:
+    """Per-label thresholds maximising cross-validated F1, and the escalate-decision figures."""
+    chosen: dict[str, float] = {}
+    f1s: dict[str, float] = {}
+    for label in TRIAGE_LABELS:
+        chosen[label], f1s[label] = best_threshold(
+            [s[label] for s in scores], [label in m.labels for m in messages]
+        )
+    thresholds = TriageThresholds().merged(chosen)
+    tp = fp = fn = 0
+    for message, score in zip(messages, scores):
+        predicted = any(score[label] >= chosen[label] for label in TRIAGE_LABELS)
+        actual = bool(message.labels)
+        tp += predicted and actual
+        fp += predicted and not actual
+        fn += actual and not predicted
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    escalate = {"precision": precision, "recall": recall, "f1": _f1(tp, fp, fn)}
+    return thresholds, f1s, escalate
+
+
+def _write_model(nlp: Any, thresholds: TriageThresholds, digest: str, out_dir: Path) -> None:
+    # Build next to the target and swap in at the end, so a running service or a concurrent
+    # --if-stale never sees a half-written model.
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        nlp.to_disk(staging)
+        (staging / THRESHOLDS_FILE).write_text(
+            json.dumps(thresholds.to_dict(), indent=2) + "\n", encoding="utf-8"
+        )
+        (staging / FINGERPRINT_FILE).write_text(digest + "\n", encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def is_stale(out_dir: Path, data_files: Sequence[Path] = (TRAIN_FILE,)) -> bool:
+    stored = out_dir / FINGERPRINT_FILE
+    if not stored.is_file() or not (out_dir / "config.cfg").is_file():
+        return True
+    return stored.read_text(encoding="utf-8").strip() != fingerprint(data_files)
+
+
+def train(
+    out_dir: Path = DEFAULT_MODEL_DIR,
+    train_file: Path = TRAIN_FILE,
+    *,
+    folds: int = FOLDS,
+    seed: int = SEED,
+    log: Callable[[str], None] = print,
+) -> TrainingReport:
+    started = time.perf_counter()
+    messages = read_messages(train_file)
+    log(f"triage: {len(messages)} training messages from {train_file}")
+    oof = out_of_fold_scores(messages, folds=folds, seed=seed)
+    thresholds, f1s, escalate = choose_thresholds(messages, oof)
+    log(f"triage: {folds}-fold thresholds {json.dumps(thresholds.to_dict())}")
+    log(
+        "triage: cross-validated F1 "
+        + ", ".join(f"{label}={value:.3f}" for label, value in f1s.items())
+        + f"; escalate P={escalate['precision']:.3f} R={escalate['recall']:.3f}"
+        f" F1={escalate['f1']:.3f}"
+    )
+    nlp = fit(messages, seed=seed)
+    digest = fingerprint([train_file])
+    _write_model(nlp, thresholds, digest, out_dir)
+    seconds = time.perf_counter() - started
+    log(f"triage: model written to {out_dir} in {seconds:.1f}s")
+    return TrainingReport(out_dir, digest, thresholds, f1s, escalate, len(messages), seconds)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m handoff.triage.train", description=__doc__)
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="model directory")
+    parser.add_argument(
+        "--if-stale",
+        action="store_true",
+        help="do nothing when the model's fingerprint matches the data and code",
+    )
+    args = parser.parse_args(argv)
+    if args.if_stale and not is_stale(args.out):
+        print(f"triage: model in {args.out} is up to date")
+        return 0
+    train(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

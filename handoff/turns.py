@@ -1,0 +1,227 @@
+"""Bot turns: each customer message in `bot` state goes through triage, then to Rasa, in order.
+
+One bot turn is in flight per conversation, across every replica: a Redis lock with a token
+guards the conversation, and whoever holds it works through the customer messages after the
+conversation's `bot_cursor` one at a time. A replica that finds the lock taken leaves the
+message to the holder, who re-reads the transcript after releasing the lock, so a message that
+arrives mid-turn is never stranded. Messages whose turn was interrupted by a crash are picked up
+by the sweeper from the `pending` set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from handoff.keys import Keys
+from handoff.rasa import BotUnavailable, RasaClient
+from handoff.store import ConversationStore, Entry, now_ms
+
+log = logging.getLogger(__name__)
+
+APOLOGY = (
+    "Sorry, I'm having trouble answering right now. Your message is saved. "
+    "Would you like to talk to a person?"
+)
+OFFER_BUTTONS = [
+    {"title": "Talk to a person", "payload": "I want to talk to a person"},
+    {"title": "Try again later", "payload": "no thanks"},
+]
+# How many earlier customer messages triage sees (repetition and escalating tone).
+TRIAGE_CONTEXT = 5
+
+
+class Triage(Protocol):
+    def assess(self, text: str, context: Any = ()) -> Any: ...
+
+
+EscalateFn = Callable[[str, str, int, str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class TurnOutcome:
+    replies: int = 0
+    escalated: bool = False
+    failed: bool = False
+
+
+class BotTurns:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        store: ConversationStore,
+        rasa: RasaClient,
+        triage: Triage | None,
+        escalate: EscalateFn,
+        lock_seconds: float,
+        on_turn: Callable[[float, TurnOutcome], None] | None = None,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.store = store
+        self.rasa = rasa
+        self.triage = triage
+        self.escalate = escalate
+        self.lock_ms = int(lock_seconds * 1000)
+        self.on_turn = on_turn
+        self._release = redis.register_script(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
+            "end return 0"
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def kick(self, cid: str) -> None:
+        """Make sure someone works through the conversation's pending messages (fire and forget)."""
+        task = asyncio.create_task(self.pump(cid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def pump(self, cid: str) -> None:
+        try:
+            while await self._pump_once(cid):
+                pass
+        except RedisError as error:
+            # The message is in the transcript and in the pending set; the sweeper retries.
+            log.warning("bot turn for a conversation postponed: Redis error %s", error)
+
+    async def _pump_once(self, cid: str) -> bool:
+        """Process what is pending if we can take the lock; True if work may remain."""
+        lock = self.keys.turn_lock(cid)
+        token = secrets.token_hex(8)
+        if not await self.redis.set(lock, token, nx=True, px=self.lock_ms):
+            return False
+        try:
+            while await self._next_turn(cid, lock, token):
+                pass
+        finally:
+            await self._release(keys=[lock], args=[token])
+        # A message may have landed between our last read and the release: look once more.
+        return await self._has_pending(cid)
+
+    async def _has_pending(self, cid: str) -> bool:
+        conversation = await self.store.get(cid)
+        if conversation is None or conversation.get("state") != "bot":
+            return False
+        cursor = conversation.get("bot_cursor", "0-0")
+        return any(
+            e.sender == "customer" and e.kind == "message"
+            for e in await self.store.read(cid, cursor, count=50)
+        )
+
+    async def _next_turn(self, cid: str, lock: str, token: str) -> bool:
+        conversation = await self.store.get(cid)
+        if conversation is None:
+            await self.redis.zrem(self.keys.pending, cid)
+            return False
+        cursor = conversation.get("bot_cursor", "0-0")
+        entries = await self.store.read(cid, cursor, count=50)
+        customer = [e for e in entries if e.sender == "customer" and e.kind == "message"]
+        if conversation.get("state") != "bot" or not customer:
+            # Outside `bot` state messages are for the agent; the bot must never answer them
+            # later, so the cursor moves past them.
+            if entries:
+                await self.store.set_fields(cid, {"bot_cursor": entries[-1].id})
+            await self.redis.zrem(self.keys.pending, cid)
+            return False
+        entry = customer[0]
+        await self.redis.pexpire(lock, self.lock_ms)
+        started = asyncio.get_running_loop().time()
+        outcome = await self._turn(cid, entry)
+        await self.store.set_fields(cid, {"bot_cursor": entry.id})
+        if self.on_turn is not None:
+            self.on_turn(asyncio.get_running_loop().time() - started, outcome)
+        return True
+
+    async def _context(self, cid: str, before: Entry) -> list[str]:
+        earlier = await self.redis.xrevrange(
+            self.keys.log(cid), max=f"({before.id}", min="-", count=TRIAGE_CONTEXT * 3
+        )
+        texts = [v.get("text", "") for _, v in earlier if v.get("from") == "customer"]
+        return list(reversed(texts[:TRIAGE_CONTEXT]))
+
+    async def _turn(self, cid: str, entry: Entry) -> TurnOutcome:
+        if self.triage is not None:
+            verdict = self.triage.assess(entry.text, await self._context(cid, entry))
+            scores = {k: round(float(v), 3) for k, v in getattr(verdict, "scores", {}).items()}
+            await self.redis.hset(
+                self.keys.conversation(cid), f"triage:{entry.id}", json.dumps(scores)
+            )
+            if getattr(verdict, "escalate", False):
+                await self.escalate(
+                    cid,
+                    str(verdict.reason),
+                    int(verdict.priority),
+                    "triage",
+                    {"scores": scores, "message": entry.id},
+                )
+                return TurnOutcome(escalated=True)
+        await self.store.publish({"c": cid, "typing": "bot", "on": True})
+        try:
+            replies = await self.rasa.send(cid, entry.text, {"message_id": entry.id})
+        except BotUnavailable as error:
+            log.warning("Rasa unavailable for a bot turn: %s", error)
+            await self.store.append(
+                cid, "bot", APOLOGY, buttons=OFFER_BUTTONS, reply_to=entry.id, error="bot_unavailable"
+            )
+            return TurnOutcome(failed=True)
+        finally:
+            await self.store.publish({"c": cid, "typing": "bot", "on": False})
+        outcome = TurnOutcome()
+        handoff: dict[str, Any] | None = None
+        for reply in replies:
+            if reply.custom and isinstance(reply.custom.get("handoff"), dict):
+                handoff = reply.custom["handoff"]
+                continue
+            if reply.text or reply.buttons:
+                await self.store.append(
+                    cid, "bot", reply.text, buttons=reply.buttons or None, reply_to=entry.id
+                )
+                outcome.replies += 1
+        if handoff is not None:
+            reason = str(handoff.get("reason") or "bot_fallback")
+            await self.escalate(cid, reason, priority_for(reason), "bot", handoff)
+            outcome.escalated = True
+        return outcome
+
+    async def sweep(self, older_than_ms: int = 3000) -> int:
+        """Kick conversations whose pending messages have waited too long (crashed replica)."""
+        cutoff = now_ms() - older_than_ms
+        stale = await self.redis.zrangebyscore(self.keys.pending, "-inf", cutoff, start=0, num=100)
+        for cid in stale:
+            self.kick(str(cid))
+        return len(stale)
+
+
+# Priorities, most urgent first (docs/triage.md lists the reasons).
+PRIORITIES = {
+    "risk": 1,
+    "distress": 2,
+    "anger": 3,
+    "frustration": 3,
+    "human_request": 4,
+    "order_delayed": 4,
+    "verification_failed": 4,
+    "bot_fallback": 5,
+    "bot_unavailable": 5,
+}
+
+
+def priority_for(reason: str) -> int:
+    return PRIORITIES.get(reason, 5)

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make test`: every suite, cheapest first; all of them run even after a failure, and the last
+# line sums them up as "N passed, N failed". Exit 0 only if every stage passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+RASA=.venv-rasa/bin
+APP=.venv-app/bin
+export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONDONTWRITEBYTECODE=1
+export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-${HARBOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/harbor-assist}/rasa-cache}"
+reports=test-artifacts/reports
+rm -rf "$reports"; mkdir -p "$reports"
+failed_stages=()
+started=$(date +%s)
+
+stage() {
+  local name="$1"; shift
+  local t0=$(date +%s)
+  echo "==> $name"
+  if "$@"; then
+    echo "    ok: $name ($(( $(date +%s) - t0 )) s)"
+  else
+    echo "    FAILED: $name ($(( $(date +%s) - t0 )) s)"
+    failed_stages+=("$name")
+  fi
+}
+
+pytest_in() {  # pytest_in <env bin> <report name> <args...>
+  local bin="$1" report="$2"; shift 2
+  "$bin/python" -m pytest -q -p no:cacheprovider --junitxml="$reports/$report.xml" "$@"
+}
+
+stage "lint (ruff)" make -s lint
+stage "types (mypy)" make -s types
+stage "pytest: handoff unit tests" pytest_in "$APP" app tests/app
+stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa
+stage "rasa data validate" "$RASA/rasa" data validate --fail-on-warnings \
+  --config config.yml --domain domain.yml --data data/nlu data/rules data/stories
+stage "train the models when their inputs changed" bash -c \
+  "$RASA/python -m bot.model >/dev/null && $APP/python -m handoff.triage.train --if-stale"
+stage "test conversations" bash -c "
+  model=\$($RASA/python -m bot.model) &&
+  $RASA/rasa test core --model \"\$model\" --stories tests/conversations \
+    --fail-on-prediction-errors --out test-artifacts/rasa-test --no-plot > test-artifacts/rasa-test.log 2>&1
+  status=\$?; tail -n 5 test-artifacts/rasa-test.log; exit \$status"
+stage "pytest: end-to-end and browser tests" pytest_in "$APP" e2e tests/e2e
+
+"$APP/python" scripts/junit_summary.py "$reports" "$(( $(date +%s) - started ))" "${failed_stages[@]}"

@@ -1,0 +1,234 @@
+"""The customer gateway against a real Redis and a scripted Rasa peer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from aiohttp import WSMsgType
+from aiohttp.test_utils import TestClient
+
+from handoff import tokens
+from tests.app.conftest import AppFactory, ScriptedRasa
+
+SECRET = "test-secret-not-for-production"
+
+
+async def open_chat(
+    client: TestClient, token: str | None = None, last_seen: str | None = None, **headers: str
+) -> tuple[Any, dict[str, Any]]:
+    ws = await client.ws_connect("/ws/customer", headers=headers)
+    await ws.send_json({"type": "hello", "v": 1, "token": token, "last_seen": last_seen})
+    welcome = await ws.receive_json(timeout=5)
+    return ws, welcome
+
+
+async def frames_until(ws: Any, predicate: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Collect frames until one satisfies the predicate (included)."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"timed out; frames so far: {seen}"
+        frame = await ws.receive_json(timeout=remaining)
+        seen.append(frame)
+        if predicate(frame):
+            return seen
+
+
+async def next_error(ws: Any) -> dict[str, Any]:
+    frames = await frames_until(ws, lambda f: f.get("type") == "error")
+    return frames[-1]
+
+
+def is_bot_message(frame: dict[str, Any]) -> bool:
+    return frame.get("type") == "event" and frame.get("from") == "bot"
+
+
+async def test_a_new_chat_gets_an_id_a_token_and_bot_replies(make_client: AppFactory) -> None:
+    client = await make_client()
+    ws, welcome = await open_chat(client)
+    assert welcome["type"] == "welcome" and welcome["state"] == "bot"
+    assert tokens.verify(SECRET, welcome["token"]) == welcome["conversation"]
+    await ws.send_json({"type": "message", "id": "c1", "text": "hello there"})
+    frames = await frames_until(ws, is_bot_message)
+    assert {"type": "ack", "id": "c1"}.items() <= next(f for f in frames if f["type"] == "ack").items()
+    mine = [f for f in frames if f.get("from") == "customer"]
+    assert mine and mine[0]["text"] == "hello there" and mine[0]["client_id"] == "c1"
+    assert frames[-1]["text"] == "echo: hello there"
+    await ws.close()
+
+
+async def test_reconnecting_with_last_seen_gets_exactly_the_missed_messages(
+    make_client: AppFactory, rasa: tuple[ScriptedRasa, str]
+) -> None:
+    client = await make_client()
+    ws, welcome = await open_chat(client)
+    await ws.send_json({"type": "message", "id": "a", "text": "first"})
+    frames = await frames_until(ws, is_bot_message)
+    last_seen = frames[-1]["id"]
+    await ws.close()
+    # While the customer is away, the bot answers a message sent from another tab.
+    other, _ = await open_chat(client, token=welcome["token"], last_seen=last_seen)
+    await other.send_json({"type": "message", "id": "b", "text": "second"})
+    await frames_until(other, lambda f: is_bot_message(f) and f["text"] == "echo: second")
+    await other.close()
+    back, again = await open_chat(client, token=welcome["token"], last_seen=last_seen)
+    assert again["conversation"] == welcome["conversation"]
+    replay = await frames_until(back, lambda f: is_bot_message(f) and f["text"] == "echo: second")
+    texts = [f["text"] for f in replay if f.get("type") == "event" and f["kind"] == "message"]
+    assert texts == ["second", "echo: second"]
+    # ...and nothing more arrives: no duplicates of what was seen before.
+    await back.send_json({"type": "ping"})
+    assert (await back.receive_json(timeout=2)) == {"type": "pong"}
+    await back.close()
+
+
+async def test_a_resent_message_is_stored_once(
+    make_client: AppFactory, rasa: tuple[ScriptedRasa, str]
+) -> None:
+    client = await make_client()
+    ws, _ = await open_chat(client)
+    await ws.send_json({"type": "message", "id": "same", "text": "where is my order"})
+    await ws.send_json({"type": "message", "id": "same", "text": "where is my order"})
+    frames = await frames_until(ws, is_bot_message)
+    acks = [f for f in frames if f["type"] == "ack"]
+    while len(acks) < 2:
+        frame = await ws.receive_json(timeout=3)
+        if frame["type"] == "ack":
+            acks.append(frame)
+    assert [a["duplicate"] for a in acks] == [False, True]
+    assert acks[0]["entry"] == acks[1]["entry"]
+    await asyncio.sleep(0.3)
+    assert [m for _, m in rasa[0].received] == ["where is my order"]
+    await ws.close()
+
+
+async def test_forged_expired_and_foreign_tokens_are_refused(make_client: AppFactory) -> None:
+    client = await make_client()
+    _, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    forged = welcome["token"][:-4] + ("AAAA" if not welcome["token"].endswith("AAAA") else "BBBB")
+    expired = tokens.issue(SECRET, cid, ttl_seconds=60, now=time.time() - 3600)
+    other_secret = tokens.issue("another-secret", cid, ttl_seconds=3600)
+    unknown = tokens.issue(SECRET, "0" * 32, ttl_seconds=3600)
+    for bad in (forged, expired, other_secret, unknown, "garbage", "v1.." + "x" * 300):
+        ws, frame = await open_chat(client, token=bad)
+        assert frame["type"] == "error" and frame["code"] == "token_refused", bad
+        msg = await ws.receive(timeout=3)
+        assert msg.type in {WSMsgType.CLOSE, WSMsgType.CLOSED}
+        await ws.close()
+
+
+async def test_bad_frames_get_clear_errors_and_lose_nothing(
+    make_client: AppFactory, rasa: tuple[ScriptedRasa, str]
+) -> None:
+    client = await make_client(max_message_chars=50)
+    ws, _ = await open_chat(client)
+    await ws.send_str("{not json")
+    assert (await next_error(ws))["code"] == "bad_frame"
+    await ws.send_bytes(b"\x00\x01binary")
+    assert (await next_error(ws))["code"] == "bad_frame"
+    await ws.send_json({"type": "message", "id": "long", "text": "x" * 51})
+    too_long = await next_error(ws)
+    assert too_long["code"] == "too_long" and too_long["id"] == "long"
+    await ws.send_json({"type": "message", "id": "bad id!", "text": "hi"})
+    assert (await next_error(ws))["code"] == "bad_message"
+    await ws.send_json({"type": "shout"})
+    assert (await next_error(ws))["code"] == "unknown_type"
+    # The socket still works after all of that.
+    await ws.send_json({"type": "message", "id": "ok1", "text": "still here"})
+    frames = await frames_until(ws, is_bot_message)
+    assert frames[-1]["text"] == "echo: still here"
+    assert [m for _, m in rasa[0].received] == ["still here"]
+    await ws.close()
+
+
+async def test_an_oversized_frame_closes_the_socket_with_a_reason(make_client: AppFactory) -> None:
+    client = await make_client(max_frame_bytes=1024)
+    ws, _ = await open_chat(client)
+    await ws.send_str(json.dumps({"type": "message", "id": "big", "text": "y" * 5000}))
+    msg = await ws.receive(timeout=3)
+    while msg.type == WSMsgType.TEXT:  # entries already on their way before the close
+        msg = await ws.receive(timeout=3)
+    assert msg.type in {WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING}
+    assert msg.data == 1009  # "message too big"
+    await ws.close()
+
+
+async def test_rasa_down_gets_an_apology_and_an_offer_in_bounded_time(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client(rasa_urls=("http://127.0.0.1:9",), bot_turn_timeout=1.0)
+    ws, _ = await open_chat(client)
+    started = time.monotonic()
+    await ws.send_json({"type": "message", "id": "q", "text": "are you there"})
+    frames = await frames_until(ws, is_bot_message)
+    assert time.monotonic() - started < 3.0
+    apology = frames[-1]
+    assert "trouble" in apology["text"]
+    assert any("person" in b["title"] for b in apology["buttons"])
+    assert any(f.get("from") == "customer" and f["text"] == "are you there" for f in frames)
+    await ws.close()
+
+
+async def test_a_burst_is_answered_in_order_one_turn_at_a_time(
+    make_client: AppFactory, rasa: tuple[ScriptedRasa, str]
+) -> None:
+    scripted = rasa[0]
+    scripted.delay = 0.05
+    client = await make_client()
+    ws, _ = await open_chat(client)
+    texts = [f"message {i}" for i in range(8)]
+    for i, text in enumerate(texts):
+        await ws.send_json({"type": "message", "id": f"b{i}", "text": text})
+    frames = await frames_until(ws, lambda f: is_bot_message(f) and f["text"] == "echo: message 7",
+                                timeout=10)
+    replies = [f["text"] for f in frames if is_bot_message(f)]
+    assert replies == [f"echo: {t}" for t in texts]
+    assert [m for _, m in scripted.received] == texts
+    assert scripted.max_in_flight == 1
+    await ws.close()
+
+
+async def test_a_foreign_origin_cannot_open_a_chat(make_client: AppFactory) -> None:
+    client = await make_client()
+    response = await client.get(
+        "/ws/customer",
+        headers={"Origin": "https://evil.example", "Connection": "Upgrade", "Upgrade": "websocket",
+                 "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+    )
+    assert response.status == 403
+    ws, welcome = await open_chat(client, Origin="http://localhost:8080")
+    assert welcome["type"] == "welcome"
+    await ws.close()
+
+
+async def test_health_reports_each_dependency(make_client: AppFactory) -> None:
+    client = await make_client()
+    healthy = await client.get("/healthz")
+    body = await healthy.json()
+    assert healthy.status == 200 and body["checks"]["redis"]["ok"] and body["checks"]["rasa"]["ok"]
+    down = await make_client(rasa_urls=("http://127.0.0.1:9",))
+    degraded = await down.get("/healthz")
+    assert degraded.status == 503
+    assert (await degraded.json())["checks"]["rasa"]["ok"] is False
+    metrics = await client.get("/metrics")
+    assert "harbor_customer_sockets" in await metrics.text()
+
+
+async def test_the_transcript_download_needs_the_conversation_token(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client()
+    ws, welcome = await open_chat(client)
+    await ws.send_json({"type": "message", "id": "t1", "text": "my mug is chipped"})
+    await frames_until(ws, is_bot_message)
+    ok = await client.get("/api/transcript", headers={"Authorization": f"Bearer {welcome['token']}"})
+    text = await ok.text()
+    assert ok.status == 200 and "You: my mug is chipped" in text and "Assistant: echo:" in text
+    refused = await client.get("/api/transcript", params={"token": "v1.forged.1.x"})
+    assert refused.status == 403
+    await ws.close()
