@@ -45,7 +45,9 @@ def _env_port(name: str, default: int) -> int:
     try:
         port = int(raw)
     except ValueError:
-        raise LaunchError(f"{name}={raw!r} is not a port number; use a number like {default}.")
+        raise LaunchError(
+            f"{name}={raw!r} is not a port number; use a number like {default}."
+        ) from None
     if not 0 < port < 65536:
         raise LaunchError(f"{name}={port} is out of range; use a port between 1 and 65535.")
     return port
@@ -66,7 +68,9 @@ class StackConfig:
     public_url: str = field(init=False)
 
     def __post_init__(self) -> None:
-        shown_host = "localhost" if self.handoff_host in {"127.0.0.1", "0.0.0.0", ""} else self.handoff_host  # noqa: S104
+        # Any of these bind addresses is reached from this machine as localhost.
+        local_binds = {"127.0.0.1", "0.0.0.0", ""}  # noqa: S104
+        shown_host = "localhost" if self.handoff_host in local_binds else self.handoff_host
         self.public_url = os.environ.get(
             "HANDOFF_PUBLIC_URL", f"http://{shown_host}:{self.handoff_port}"
         )
@@ -238,7 +242,7 @@ class Stack:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist yet in the launcher
+            preexec_fn=_die_with_parent,
         )
         out.close()
         child = Child(name, process, log)
@@ -364,13 +368,20 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
             "redis",
             [
                 "redis-server",
-                "--bind", "127.0.0.1",
-                "--port", str(config.private_redis_port),
-                "--dir", str(data),
-                "--appendonly", "yes",
-                "--appendfsync", "everysec",
-                "--save", "",
-                "--protected-mode", "yes",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(config.private_redis_port),
+                "--dir",
+                str(data),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+                "--protected-mode",
+                "yes",
             ],
             env,
         )
@@ -383,7 +394,11 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
         raise LaunchError(f"The assistant could not be trained: {error}") from None
     triage = subprocess.run(
         [venv_bin("app", "python"), "-m", "handoff.triage.train", "--if-stale"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if triage.returncode != 0:
         reason = (triage.stderr.strip().splitlines() or ["unknown error"])[-1]
@@ -391,17 +406,36 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
 
     actions = stack.start(
         "actions",
-        [venv_bin("rasa", "rasa"), "run", "actions", "--actions", "actions",
-         "--port", str(config.actions_port)],
+        [
+            venv_bin("rasa", "rasa"),
+            "run",
+            "actions",
+            "--actions",
+            "actions",
+            "--port",
+            str(config.actions_port),
+        ],
         env,
     )
     rasa = stack.start(
         "rasa",
-        [venv_bin("rasa", "rasa"), "run", "--enable-api",
-         "--auth-token", env["RASA_TOKEN"],
-         "--interface", "127.0.0.1", "--port", str(config.rasa_port),
-         "--model", str(model_path),
-         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        [
+            venv_bin("rasa", "rasa"),
+            "run",
+            "--enable-api",
+            "--auth-token",
+            env["RASA_TOKEN"],
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(config.rasa_port),
+            "--model",
+            str(model_path),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+        ],
         env,
     )
     handoff = stack.start("handoff", [venv_bin("app", "python"), "-m", "handoff"], env)

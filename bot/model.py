@@ -48,6 +48,11 @@ def training_inputs(root: Path = ROOT) -> list[Path]:
     return files
 
 
+def data_dirs(root: Path = ROOT) -> list[str]:
+    """The Rasa data folders that exist (a project may have rules but no stories)."""
+    return [str(root / d) for d in RASA_DATA_DIRS if (root / d).is_dir()]
+
+
 def fingerprint(root: Path = ROOT) -> str:
     digest = hashlib.sha256(RASA_VERSION.encode())
     for path in training_inputs(root):
@@ -95,7 +100,7 @@ def train_command(model: ModelPlan, root: Path = ROOT) -> list[str]:
         "--domain",
         str(root / "domain.yml"),
         "--data",
-        *[str(root / d) for d in RASA_DATA_DIRS],
+        *data_dirs(root),
         "--out",
         str(model.path.parent),
         "--fixed-model-name",

@@ -12,14 +12,19 @@ from handoff.settings import Settings, SettingsError
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, access_log=None,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
         shutdown_timeout=5.0,
     )
     return 0

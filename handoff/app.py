@@ -71,12 +71,14 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         live = LiveHub(pubsub_redis, keys.live)
         metrics = Metrics()
         queue = LiveQueue(redis, keys, store, settings)
-        rasa = RasaClient(http, settings.rasa_urls, settings.rasa_token.reveal(),
-                          settings.bot_turn_timeout)
+        rasa = RasaClient(
+            http, settings.rasa_urls, settings.rasa_token.reveal(), settings.bot_turn_timeout
+        )
         triage = load_triage(settings)
 
-        async def escalate(cid: str, reason: str, priority: int, source: str,
-                           details: dict[str, Any]) -> None:
+        async def escalate(
+            cid: str, reason: str, priority: int, source: str, details: dict[str, Any]
+        ) -> None:
             metrics.escalations.labels(reason=reason).inc()
             await queue.escalate(cid, reason, priority, source, details)
 
@@ -84,12 +86,29 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             label = "failed" if outcome.failed else "escalated" if outcome.escalated else "answered"
             metrics.bot_turns.labels(outcome=label).observe(seconds)
 
-        turns = BotTurns(redis, keys, store, rasa, triage, escalate,
-                         lock_seconds=settings.bot_turn_timeout + 5, on_turn=on_turn)
+        turns = BotTurns(
+            redis,
+            keys,
+            store,
+            rasa,
+            triage,
+            escalate,
+            lock_seconds=settings.bot_turn_timeout + 5,
+            on_turn=on_turn,
+        )
         state = AppState(
-            settings=settings, keys=keys, redis=redis, http=http, store=store, live=live,
-            queue=queue, rasa=rasa, turns=turns, limits=RateLimiter(redis, keys),
-            metrics=metrics, triage=triage,
+            settings=settings,
+            keys=keys,
+            redis=redis,
+            http=http,
+            store=store,
+            live=live,
+            queue=queue,
+            rasa=rasa,
+            turns=turns,
+            limits=RateLimiter(redis, keys),
+            metrics=metrics,
+            triage=triage,
         )
         app[STATE] = state
         yield
@@ -157,8 +176,10 @@ async def healthz(request: web.Request) -> web.Response:
         checks["redis"] = {"ok": False, "error": type(error).__name__}
     rasa_ok = await state.rasa.healthy()
     checks["rasa"] = {"ok": rasa_ok, "replicas": len(state.settings.rasa_urls)}
-    checks["triage"] = {"ok": state.triage is not None or not state.settings.triage_enabled,
-                        "enabled": state.settings.triage_enabled}
+    checks["triage"] = {
+        "ok": state.triage is not None or not state.settings.triage_enabled,
+        "enabled": state.settings.triage_enabled,
+    }
     checks["live"] = {"ok": state.live.connected.is_set()}
     healthy = all(c["ok"] for c in checks.values())
     return web.json_response(
@@ -205,8 +226,11 @@ def _clock(ms: int) -> str:
 async def widget_config(request: web.Request) -> web.Response:
     settings = app_state(request.app).settings
     return web.json_response(
-        {"title": settings.widget_title, "greeting": settings.widget_greeting,
-         "max_message_chars": settings.max_message_chars}
+        {
+            "title": settings.widget_title,
+            "greeting": settings.widget_greeting,
+            "max_message_chars": settings.max_message_chars,
+        }
     )
 
 
@@ -233,7 +257,11 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPException as error:
-        if request.path.startswith("/api/") and error.status >= 400 and not error.text.startswith("{"):
+        if (
+            request.path.startswith("/api/")
+            and error.status >= 400
+            and not (error.text or "").startswith("{")
+        ):
             return web.json_response(
                 {"error": error.reason, "message": error.text}, status=error.status
             )

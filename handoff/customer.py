@@ -288,7 +288,8 @@ async def _on_message(frame: dict[str, Any], state: AppState, cid: str, outbox: 
     if len(text) > limit:
         outbox.send(
             error_frame(
-                "too_long", f"Messages can be at most {limit} characters; this one was not sent.",
+                "too_long",
+                f"Messages can be at most {limit} characters; this one was not sent.",
                 id=client_id,
             )
         )
@@ -296,14 +297,17 @@ async def _on_message(frame: dict[str, Any], state: AppState, cid: str, outbox: 
     conversation = await state.store.get(cid)
     if conversation is None or conversation.get("state") == "closed":
         outbox.send(
-            error_frame("closed", "This chat has ended. Start a new chat to continue.", id=client_id)
+            error_frame(
+                "closed", "This chat has ended. Start a new chat to continue.", id=client_id
+            )
         )
         return
     if not await state.limits.allow("conv-msg", cid, state.settings.customer_rate_per_minute):
         state.metrics.refused("conversation_rate")
         outbox.send(
-            error_frame("rate_limited", "You're sending messages very fast; wait a moment.",
-                        id=client_id)
+            error_frame(
+                "rate_limited", "You're sending messages very fast; wait a moment.", id=client_id
+            )
         )
         return
     entry_id, new = await state.store.append(cid, "customer", text.strip(), client_id=client_id)
@@ -322,7 +326,11 @@ async def _on_leave_message(
     if not isinstance(email, str) or not EMAIL.match(email.strip()):
         outbox.send(error_frame("bad_email", "Please enter a valid email address."))
         return
-    if not isinstance(text, str) or not text.strip() or len(text) > state.settings.max_message_chars:
+    if (
+        not isinstance(text, str)
+        or not text.strip()
+        or len(text) > state.settings.max_message_chars
+    ):
         outbox.send(error_frame("bad_message", "Please write a message (up to the length limit)."))
         return
     await state.queue.leave_message(cid, email.strip(), text.strip())
@@ -348,5 +356,10 @@ async def _on_rating(frame: dict[str, Any], state: AppState, cid: str, outbox: O
     await state.queue.count("ratings")
     await state.queue.count("rating_total", score)
     await state.store.append(
-        cid, "system", "Thanks for your feedback!", kind="event", event="rated", data={"score": score}
+        cid,
+        "system",
+        "Thanks for your feedback!",
+        kind="event",
+        event="rated",
+        data={"score": score},
     )

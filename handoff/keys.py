@@ -1,23 +1,23 @@
 """Every Redis key and channel the handoff service uses, with its lifetime, under one prefix.
 
-    {p}:conv:{cid}            hash    a conversation: state, team, agent, priority, cursor, packet
-    {p}:conv:{cid}:log        stream  the durable transcript; the stream id is a message's order
-    {p}:conv:{cid}:seen       hash    client message id -> stream id, for de-duplication
-    {p}:conv:{cid}:turn       string  the bot-turn lock: one turn in flight per conversation
-    {p}:pending               zset    conversations with customer messages the bot has not handled
-    {p}:queue:{team}          zset    waiting conversations, score = priority band + queued time
-    {p}:agents                set     agent user names
-    {p}:agent:{name}          hash    account: password hash, role, display name, teams, capacity
-    {p}:agent:{name}:chats    set     conversations assigned to the agent
-    {p}:agent:{name}:sessions set     the agent's console session ids (ended together on logout)
-    {p}:presence              hash    agent -> online | away | offline
-    {p}:heartbeat             zset    agent -> last time a console of theirs was seen (ms)
-    {p}:session:{sid}         hash    a console session: user, csrf token
-    {p}:tickets               stream  messages customers left when nobody could answer
-    {p}:stats:handling        list    handling times of recently closed chats (seconds)
-    {p}:stats:daily:{day}     hash    counters for the dashboard (conversations, handoffs, ...)
-    {p}:live                  channel hints that something changed; never the only copy of data
-    {p}:ratelimit:{what}:{id} string  fixed-window counters
+{p}:conv:{cid}            hash    a conversation: state, team, agent, priority, cursor, packet
+{p}:conv:{cid}:log        stream  the durable transcript; the stream id is a message's order
+{p}:conv:{cid}:seen       hash    client message id -> stream id, for de-duplication
+{p}:conv:{cid}:turn       string  the bot-turn lock: one turn in flight per conversation
+{p}:pending               zset    conversations with customer messages the bot has not handled
+{p}:queue:{team}          zset    waiting conversations, score = priority band + queued time
+{p}:agents                set     agent user names
+{p}:agent:{name}          hash    account: password hash, role, display name, teams, capacity
+{p}:agent:{name}:chats    set     conversations assigned to the agent
+{p}:agent:{name}:sessions set     the agent's console session ids (ended together on logout)
+{p}:presence              hash    agent -> online | away | offline
+{p}:heartbeat             zset    agent -> last time a console of theirs was seen (ms)
+{p}:session:{sid}         hash    a console session: user, csrf token
+{p}:tickets               stream  messages customers left when nobody could answer
+{p}:stats:handling        list    handling times of recently closed chats (seconds)
+{p}:stats:daily:{day}     hash    counters for the dashboard (conversations, handoffs, ...)
+{p}:live                  channel hints that something changed; never the only copy of data
+{p}:ratelimit:{what}:{id} string  fixed-window counters
 """
 
 from __future__ import annotations

@@ -24,8 +24,11 @@ class Metrics:
             "harbor_customer_messages", "Customer messages stored", registry=r
         )
         self.bot_turns = Histogram(
-            "harbor_bot_turn_seconds", "Triage + Rasa time per customer message",
-            ["outcome"], buckets=LATENCY_BUCKETS, registry=r,
+            "harbor_bot_turn_seconds",
+            "Triage + Rasa time per customer message",
+            ["outcome"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.escalations = Counter(
             "harbor_escalations", "Conversations escalated, by reason", ["reason"], registry=r

@@ -125,8 +125,10 @@ class LiveQueue:
         await self.count("handoffs")
         online, _ = await self.free_slots(team)
         if online == 0 or not is_open(self.settings):
-            why = "outside our opening hours" if online and not is_open(self.settings) else (
-                "no agent is available right now"
+            why = (
+                "outside our opening hours"
+                if online and not is_open(self.settings)
+                else ("no agent is available right now")
             )
             await self.store.append(
                 cid,
@@ -167,7 +169,7 @@ class LiveQueue:
         if not summary:
             summary = f"{REASON_TEXT.get(reason, reason).capitalize()}: “{first_customer[:120]}”"
         intents = details.get("intents") if isinstance(details.get("intents"), list) else []
-        slots = details.get("slots") if isinstance(details.get("slots"), dict) else {}
+        slots: dict[str, Any] = details["slots"] if isinstance(details.get("slots"), dict) else {}
         conversation = await self.store.get(cid) or {}
         return {
             "reason": reason,
@@ -200,8 +202,13 @@ class LiveQueue:
     async def leave_message(self, cid: str, email: str, text: str) -> str:
         ticket_id = await self.redis.xadd(
             self.keys.tickets,
-            {"conversation": cid, "email": email, "text": text, "at": str(now_ms()),
-             "status": "open"},
+            {
+                "conversation": cid,
+                "email": email,
+                "text": text,
+                "at": str(now_ms()),
+                "status": "open",
+            },
         )
         await self.store.append(
             cid,

@@ -44,7 +44,9 @@ class RasaClient:
     def _params(self) -> dict[str, str]:
         return {"token": self.token} if self.token else {}
 
-    async def send(self, cid: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotReply]:
+    async def send(
+        self, cid: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[BotReply]:
         url = f"{replica_for(cid, self.urls)}/webhooks/rest/webhook"
         body = {"sender": cid, "message": text, "metadata": metadata or {}}
         try:
@@ -64,7 +66,9 @@ class RasaClient:
                 if isinstance(b, dict)
             ]
             custom = item.get("custom") if isinstance(item.get("custom"), dict) else None
-            replies.append(BotReply(text=str(item.get("text") or ""), buttons=buttons, custom=custom))
+            replies.append(
+                BotReply(text=str(item.get("text") or ""), buttons=buttons, custom=custom)
+            )
         return replies
 
     async def tracker(self, cid: str) -> dict[str, Any] | None:

@@ -153,7 +153,9 @@ class Settings:
     triage_model_dir: Path | None = None
     canned_responses_file: Path = ROOT / "handoff" / "canned_responses.yml"
     widget_title: str = "Harbor Goods help"
-    widget_greeting: str = "Hi! I'm the Harbor Goods assistant. Ask me about orders, shipping or returns."
+    widget_greeting: str = (
+        "Hi! I'm the Harbor Goods assistant. Ask me about orders, shipping or returns."
+    )
     cookie_secure: bool = False
     var_dir: Path = ROOT / "var"
 

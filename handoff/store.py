@@ -57,7 +57,7 @@ class Entry:
     fields: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_stream(cls, entry_id: str, raw: Mapping[str, str]) -> Entry:
+    def from_stream(cls, entry_id: str, raw: Any) -> Entry:
         return cls(
             id=entry_id,
             kind=raw.get("kind", "message"),
@@ -144,7 +144,7 @@ class ConversationStore:
         return cast(dict[str, str], data) or None
 
     async def set_fields(self, cid: str, values: Mapping[str, str | int | float]) -> None:
-        await self.redis.hset(self.keys.conversation(cid), mapping=dict(values))
+        await self.redis.hset(self.keys.conversation(cid), mapping=dict(values))  # type: ignore[arg-type]
 
     async def append(
         self,
@@ -166,8 +166,12 @@ class ConversationStore:
             encoded = json.dumps(value) if isinstance(value, list | dict | tuple) else str(value)
             fields += [name, encoded]
         result = await self._append(
-            keys=[self.keys.log(cid), self.keys.seen(cid), self.keys.conversation(cid),
-                  self.keys.pending],
+            keys=[
+                self.keys.log(cid),
+                self.keys.seen(cid),
+                self.keys.conversation(cid),
+                self.keys.pending,
+            ],
             args=[client_id, DEDUP_TTL, now_ms(), cid, self.keys.live, *fields],
         )
         entry_id, status = str(result[0]), int(result[1])
@@ -179,7 +183,7 @@ class ConversationStore:
         """Entries strictly after `after` (or all), oldest first."""
         start = f"({after}" if after and after != "0-0" else "-"
         raw = await self.redis.xrange(self.keys.log(cid), min=start, max="+", count=count)
-        return [Entry.from_stream(entry_id, values) for entry_id, values in raw]
+        return [Entry.from_stream(str(entry_id), values) for entry_id, values in raw or []]
 
     async def read_all(self, cid: str) -> list[Entry]:
         entries: list[Entry] = []
@@ -280,13 +284,13 @@ class ConversationStore:
 
     async def queue_position(self, cid: str, team: str) -> int | None:
         rank = await self.redis.zrank(self.keys.queue(team), cid)
-        return None if rank is None else int(rank) + 1
+        return None if rank is None else int(cast(int, rank)) + 1
 
     async def queue_length(self, team: str) -> int:
         return int(await self.redis.zcard(self.keys.queue(team)))
 
     async def waiting(self, team: str, limit: int = 200) -> list[tuple[str, float]]:
-        raw = await self.redis.zrange(self.keys.queue(team), 0, limit - 1, withscores=True)
+        raw: Any = await self.redis.zrange(self.keys.queue(team), 0, limit - 1, withscores=True)
         return [(str(cid), float(score)) for cid, score in raw]
 
     async def publish(self, payload: Mapping[str, Any]) -> None:

@@ -150,7 +150,7 @@ class BotTurns:
         return True
 
     async def _context(self, cid: str, before: Entry) -> list[str]:
-        earlier = await self.redis.xrevrange(
+        earlier: Any = await self.redis.xrevrange(
             self.keys.log(cid), max=f"({before.id}", min="-", count=TRIAGE_CONTEXT * 3
         )
         texts = [v.get("text", "") for _, v in earlier if v.get("from") == "customer"]
@@ -178,7 +178,12 @@ class BotTurns:
         except BotUnavailable as error:
             log.warning("Rasa unavailable for a bot turn: %s", error)
             await self.store.append(
-                cid, "bot", APOLOGY, buttons=OFFER_BUTTONS, reply_to=entry.id, error="bot_unavailable"
+                cid,
+                "bot",
+                APOLOGY,
+                buttons=OFFER_BUTTONS,
+                reply_to=entry.id,
+                error="bot_unavailable",
             )
             return TurnOutcome(failed=True)
         finally:

@@ -54,7 +54,9 @@ async def test_a_new_chat_gets_an_id_a_token_and_bot_replies(make_client: AppFac
     assert tokens.verify(SECRET, welcome["token"]) == welcome["conversation"]
     await ws.send_json({"type": "message", "id": "c1", "text": "hello there"})
     frames = await frames_until(ws, is_bot_message)
-    assert {"type": "ack", "id": "c1"}.items() <= next(f for f in frames if f["type"] == "ack").items()
+    assert {"type": "ack", "id": "c1"}.items() <= next(
+        f for f in frames if f["type"] == "ack"
+    ).items()
     mine = [f for f in frames if f.get("from") == "customer"]
     assert mine and mine[0]["text"] == "hello there" and mine[0]["client_id"] == "c1"
     assert frames[-1]["text"] == "echo: hello there"
@@ -184,8 +186,9 @@ async def test_a_burst_is_answered_in_order_one_turn_at_a_time(
     texts = [f"message {i}" for i in range(8)]
     for i, text in enumerate(texts):
         await ws.send_json({"type": "message", "id": f"b{i}", "text": text})
-    frames = await frames_until(ws, lambda f: is_bot_message(f) and f["text"] == "echo: message 7",
-                                timeout=10)
+    frames = await frames_until(
+        ws, lambda f: is_bot_message(f) and f["text"] == "echo: message 7", timeout=10
+    )
     replies = [f["text"] for f in frames if is_bot_message(f)]
     assert replies == [f"echo: {t}" for t in texts]
     assert [m for _, m in scripted.received] == texts
@@ -197,8 +200,13 @@ async def test_a_foreign_origin_cannot_open_a_chat(make_client: AppFactory) -> N
     client = await make_client()
     response = await client.get(
         "/ws/customer",
-        headers={"Origin": "https://evil.example", "Connection": "Upgrade", "Upgrade": "websocket",
-                 "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+        headers={
+            "Origin": "https://evil.example",
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
     )
     assert response.status == 403
     ws, welcome = await open_chat(client, Origin="http://localhost:8080")
@@ -226,7 +234,9 @@ async def test_the_transcript_download_needs_the_conversation_token(
     ws, welcome = await open_chat(client)
     await ws.send_json({"type": "message", "id": "t1", "text": "my mug is chipped"})
     await frames_until(ws, is_bot_message)
-    ok = await client.get("/api/transcript", headers={"Authorization": f"Bearer {welcome['token']}"})
+    ok = await client.get(
+        "/api/transcript", headers={"Authorization": f"Bearer {welcome['token']}"}
+    )
     text = await ok.text()
     assert ok.status == 200 and "You: my mug is chipped" in text and "Assistant: echo:" in text
     refused = await client.get("/api/transcript", params={"token": "v1.forged.1.x"})

@@ -1,0 +1,112 @@
+"""The whole stack, for real: a customer message goes websocket → handoff → Rasa → back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.e2e.conftest import ROOT, RunningStack, http_json, start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+
+
+async def chat(stack: RunningStack, messages: list[str]) -> list[dict[str, Any]]:
+    """Send messages one by one, each after the bot's reply to the previous; return all frames."""
+    frames: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession() as session, session.ws_connect(stack.ws_url) as ws:
+        await ws.send_json({"type": "hello", "v": 1})
+        welcome = await ws.receive_json(timeout=10)
+        assert welcome["type"] == "welcome"
+        for i, text in enumerate(messages):
+            await ws.send_json({"type": "message", "id": f"e2e{i}", "text": text})
+            while True:
+                frame = await ws.receive_json(timeout=30)
+                frames.append(frame)
+                if (
+                    frame.get("type") == "event"
+                    and frame.get("from") in {"bot", "system"}
+                    and (
+                        frame.get("kind") == "message"
+                        or frame.get("event") not in {None, "started"}
+                    )
+                ):
+                    break
+    return frames
+
+
+def bot_texts(frames: list[dict[str, Any]]) -> list[str]:
+    return [f["text"] for f in frames if f.get("type") == "event" and f.get("from") == "bot"]
+
+
+def test_a_customer_message_round_trips_through_the_real_rasa(stack: RunningStack) -> None:
+    frames = asyncio.run(chat(stack, ["hi", "how long does shipping take?"]))
+    texts = bot_texts(frames)
+    assert texts, frames
+    assert any("3–5 business days" in t for t in texts), texts
+
+
+def test_health_and_metrics_report_every_dependency_up(stack: RunningStack) -> None:
+    status, body = http_json(stack.url + "/healthz")
+    checks = json.loads(body)["checks"]
+    assert status == 200, checks
+    assert checks["redis"]["ok"] and checks["rasa"]["ok"] and checks["triage"]["ok"]
+    status, body = http_json(stack.url + "/metrics")
+    assert status == 200 and b"harbor_customer_messages" in body
+
+
+def test_private_services_listen_on_loopback_only(stack: RunningStack) -> None:
+    """Rasa, the action server and Redis must not be reachable from outside this machine."""
+    listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=False).stdout
+    for name in ("RASA_PORT", "ACTIONS_PORT", "PRIVATE_REDIS_PORT"):
+        port = stack.ports[name]
+        local = [
+            line.split()[3]
+            for line in listening.splitlines()
+            if line.split()[3].endswith(f":{port}")
+        ]
+        assert local, f"{name} {port} is not listening"
+        assert all(addr.startswith(("127.0.0.1:", "[::1]:")) for addr in local), (name, local)
+
+
+def test_rasa_http_api_refuses_requests_without_the_token(stack: RunningStack) -> None:
+    rasa = f"http://127.0.0.1:{stack.ports['RASA_PORT']}"
+    status, _ = http_json(rasa + "/status")
+    assert status == 401
+    token = (stack.var_dir / "rasa-token").read_text().strip()
+    status, _ = http_json(f"{rasa}/status?token={token}")
+    assert status == 200
+
+
+def test_a_second_launcher_says_it_is_already_running(stack: RunningStack) -> None:
+    second = subprocess.run(
+        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-m", "bot.launcher"],
+        cwd=ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode == 1
+    assert "already running" in second.stderr and second.stderr.count("\n") == 1
+
+
+def test_ctrl_c_stops_every_process_it_started(tmp_path_factory: pytest.TempPathFactory) -> None:
+    own = start_stack(tmp_path_factory.mktemp("stack-stop"))
+    pgroup_pids = subprocess.run(
+        ["pgrep", "-P", str(own.process.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert len(pgroup_pids) >= 4  # redis, actions, rasa, handoff
+    assert stop_stack(own) == 0
+    for pid in pgroup_pids:
+        alive = subprocess.run(["kill", "-0", pid], capture_output=True, check=False)
+        assert alive.returncode != 0, f"process {pid} outlived the launcher"
+    for port in own.ports.values():
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"

@@ -1,0 +1,84 @@
+"""The launcher's checks: each problem a newcomer may hit ends in one clear sentence."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from bot import launcher, model
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def copy_assistant(tmp_path: Path) -> Path:
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for folder in model.RASA_DATA_DIRS:
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, tmp_path / folder)
+    (tmp_path / "data" / "nlu").mkdir(parents=True, exist_ok=True)
+    return tmp_path
+
+
+def test_a_broken_domain_names_the_file_and_line(tmp_path: Path) -> None:
+    root = copy_assistant(tmp_path)
+    domain = root / "domain.yml"
+    domain.write_text(domain.read_text() + "\nresponses:\n  utter_x:\n  - text: [unclosed\n")
+    with pytest.raises(launcher.LaunchError) as raised:
+        launcher.check_yaml_files(root)
+    message = str(raised.value)
+    assert message.startswith("domain.yml is not valid YAML at line ")
+    assert "fix it and run make run again" in message and "\n" not in message
+
+
+def test_the_current_assistant_files_are_valid(tmp_path: Path) -> None:
+    launcher.check_yaml_files(copy_assistant(tmp_path))
+
+
+def test_a_port_in_use_is_named_with_the_variable_to_change() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(launcher.LaunchError) as raised:
+            launcher.require_free_port("127.0.0.1", port, "HANDOFF_PORT", "handoff service")
+    assert f"Port {port} (handoff service) is already in use" in str(raised.value)
+    assert "HANDOFF_PORT=<port> make run" in str(raised.value)
+
+
+def test_an_unreachable_redis_url_says_how_to_fix_it() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    with pytest.raises(launcher.LaunchError) as raised:
+        launcher.redis_ping(f"redis://127.0.0.1:{port}/0", timeout=1)
+    assert f"Redis is unreachable at 127.0.0.1:{port}" in str(raised.value)
+    assert "unset REDIS_URL" in str(raised.value)
+
+
+def test_a_bad_port_variable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANDOFF_PORT", "eighty")
+    with pytest.raises(launcher.LaunchError, match="HANDOFF_PORT='eighty' is not a port number"):
+        launcher.StackConfig.from_env()
+
+
+def test_the_model_fingerprint_follows_its_inputs(tmp_path: Path) -> None:
+    root = copy_assistant(tmp_path)
+    before = model.fingerprint(root)
+    assert model.fingerprint(root) == before
+    (root / "data" / "nlu" / "extra.yml").write_text('version: "3.1"\nnlu: []\n')
+    assert model.fingerprint(root) != before
+
+
+def test_a_second_instance_is_refused_while_the_first_holds_the_lock(tmp_path: Path) -> None:
+    with (
+        launcher.single_instance(tmp_path, "http://localhost:8080"),
+        pytest.raises(launcher.LaunchError, match="already running"),
+        launcher.single_instance(tmp_path, "http://localhost:8080"),
+    ):
+        pass
+    with launcher.single_instance(tmp_path, "http://localhost:8080"):
+        pass
