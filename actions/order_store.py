@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Date, MetaData, Numeric, String, Table, create_engine, func, select
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, create_engine, func, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -54,7 +54,8 @@ orders_table = Table(
     Column("estimated_delivery", Date),
     Column("delivered_at", Date),
     Column("items", String(1000), nullable=False),
-    Column("total_usd", Numeric(10, 2), nullable=False),
+    # Whole cents: SQLite has no exact decimal type, and money must not pass through floats.
+    Column("total_cents", Integer, nullable=False),
     Column("refund_status", String(32)),
 )
 
@@ -78,8 +79,12 @@ class Order:
     estimated_delivery: date | None
     delivered_at: date | None
     items: str
-    total_usd: Decimal
+    total_cents: int
     refund_status: str | None
+
+    @property
+    def total_usd(self) -> Decimal:
+        return Decimal(self.total_cents) / 100
 
 
 def default_database_url() -> str:
@@ -173,6 +178,7 @@ class OrderStore:
     def _create_engine(self) -> Engine:
         url = make_url(self.url)
         connect_args: dict[str, Any] = {}
+        options: dict[str, Any] = {}
         backend = url.get_backend_name()
         if backend == "sqlite":
             database = url.database
@@ -185,12 +191,12 @@ class OrderStore:
             # in milliseconds and stops a query the server is slow to answer.
             connect_args["connect_timeout"] = max(2, math.ceil(self.timeout_seconds))
             connect_args["options"] = f"-c statement_timeout={int(self.timeout_seconds * 1000)}"
+        if backend != "sqlite":
+            # Waiting for a pooled connection counts against the same budget. (SQLite file
+            # databases use no pool in SQLAlchemy 1.4 and reject the option.)
+            options["pool_timeout"] = self.timeout_seconds
         return create_engine(
-            url,
-            future=True,
-            pool_pre_ping=True,
-            pool_timeout=self.timeout_seconds,
-            connect_args=connect_args,
+            url, future=True, pool_pre_ping=True, connect_args=connect_args, **options
         )
 
     def _seed_if_empty(self, engine: Engine) -> None:
@@ -237,6 +243,6 @@ def _row_from_csv(record: Mapping[str, str]) -> dict[str, Any]:
         "estimated_delivery": optional_date("estimated_delivery"),
         "delivered_at": optional_date("delivered_at"),
         "items": record["items"].strip(),
-        "total_usd": Decimal(record["total_usd"].strip()),
+        "total_cents": int(Decimal(record["total_usd"].strip()) * 100),
         "refund_status": optional_text("refund_status"),
     }

@@ -29,9 +29,11 @@ _POSTAL_CODE = re.compile(r"(?<![\w-])(\d{5})(?:-\d{4})?(?![\w-])")
 
 # For masking: 13-19 digits, optionally grouped by spaces or dashes (payment cards) ...
 _CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-# ... and phone numbers: an optional +country code, then 7+ digits with common separators.
-# ISO dates ("2026-11-26") are the one digit run of that shape the assistant itself writes.
-_PHONE_NUMBER = re.compile(r"(?<!\w)(?!\d{4}-\d{2}-\d{2}\b)\+?(?:\d[\s().-]?){6,14}\d(?!\w)")
+# ... and phone numbers: an optional country code, an area code (maybe in brackets), then two
+# groups of 3-4 digits. Order numbers (5 digits), ZIP+4 codes and ISO dates do not fit it.
+_PHONE_NUMBER = re.compile(
+    r"(?<!\w)(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{2,4})[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w)"
+)
 
 
 def normalize_order_number(raw: str) -> str | None:
@@ -89,7 +91,8 @@ def parse_verification(text: str) -> Verification | None:
     email = _EMAIL.search(text)
     if email:
         return Verification("email", email.group(0).strip(".").lower())
-    codes = set(_POSTAL_CODE.findall(text))
+    # "hg 10042" holds five digits too, but they belong to the order number.
+    codes = set(_POSTAL_CODE.findall(_ORDER_NUMBER_WITH_PREFIX.sub(" ", text)))
     if len(codes) == 1:
         return Verification("postal_code", codes.pop())
     return None

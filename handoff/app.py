@@ -25,7 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from handoff import customer, tokens
+from handoff import accounts, agents, customer, tokens
 from handoff.keys import Keys
 from handoff.limits import RateLimiter
 from handoff.live import LiveHub
@@ -111,6 +111,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             triage=triage,
         )
         app[STATE] = state
+        await accounts.bootstrap_admin(
+            accounts.Accounts(redis, keys, settings.default_team, settings.agent_capacity),
+            settings.bootstrap_admin_password.reveal(),
+        )
         yield
         await turns.close()
     finally:
@@ -293,4 +297,5 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/api/transcript", transcript)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/widget.js", _static_page("widget.js"))
+    agents.setup_routes(app)  # console: login/sessions, /ws/agent, /api/queue etc.
     return app

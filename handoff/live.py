@@ -52,6 +52,11 @@ class LiveHub:
         if isinstance(cid, str):
             for listener in list(self._by_conversation.get(cid, ())):
                 listener(payload)
+        elif "q" in payload:
+            # A team queue moved: every waiting customer's position may have changed.
+            for listeners in list(self._by_conversation.values()):
+                for listener in list(listeners):
+                    listener(payload)
         for listener in list(self._everything):
             listener(payload)
 

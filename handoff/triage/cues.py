@@ -261,6 +261,23 @@ DISTRESS_PATTERNS: dict[str, list[Pattern]] = {
         [_in("panic"), _in("attack attacks")],
         [_in("domestic"), _in("violence abuse")],
     ],
+    "in_tears_or_desperate": [
+        [
+            _in(
+                "tears crying cried sobbing desperate desperately panicking panicked terrified"
+                " heartbroken begging devastated distraught traumatised traumatized bereaved"
+                " bereavement widowed frightened"
+            )
+        ],
+        [_in("ca can cannot"), _in("n't nt not", op="?"), _in("cope")],
+        [_in("cant"), _in("cope")],
+        [_in("passed"), _in("away")],
+        [_in("breaking"), _in("point down")],
+        [_in("wits"), _in("end")],
+        [_in("m am 'm"), _in("in"), _in("bits pieces")],
+        [_in("know"), _in("what who"), _in("else")],
+        [_in("nowhere nobody"), _in("else"), _in("to"), _in("turn")],
+    ],
 }
 
 # --- frustration with the bot ------------------------------------------------------------
@@ -368,6 +385,11 @@ def _negated(doc: Doc, start: int) -> bool:
     return False
 
 
+def _asks_if_bot_is_human(doc: Doc, start: int) -> bool:
+    # "are you a real person?" probes the bot; "get me a real person" asks for one.
+    return any(doc[i].lower_ in {"you", "u"} for i in range(max(0, start - 2), start))
+
+
 def _is_bare_request(doc: Doc, matches: Sequence[tuple[int, int, int]]) -> bool:
     words = [t.i for t in doc if not (t.is_punct or t.is_space)]
     if not words or len(words) > 5:
@@ -398,6 +420,8 @@ class TriageCues:
         for match_id, start, _end in self._matcher(doc):
             cue = doc.vocab.strings[match_id]
             if CUE_LABELS[cue] in _NEGATABLE and _negated(doc, start):
+                continue
+            if cue == "real_person" and _asks_if_bot_is_human(doc, start):
                 continue
             found.add(cue)
         if _is_bare_request(doc, self._bare(doc)):

@@ -195,9 +195,9 @@ def best_threshold(scores: Sequence[float], truth: Sequence[bool]) -> tuple[floa
     """The threshold with the best F1; the middle of the best plateau, for stability."""
     results = []
     for threshold in THRESHOLD_GRID:
-        tp = sum(1 for s, t in zip(scores, truth) if s >= threshold and t)
-        fp = sum(1 for s, t in zip(scores, truth) if s >= threshold and not t)
-        fn = sum(1 for s, t in zip(scores, truth) if s < threshold and t)
+        tp = sum(1 for s, t in zip(scores, truth, strict=True) if s >= threshold and t)
+        fp = sum(1 for s, t in zip(scores, truth, strict=True) if s >= threshold and not t)
+        fn = sum(1 for s, t in zip(scores, truth, strict=True) if s < threshold and t)
         results.append((round(_f1(tp, fp, fn), 6), threshold))
     top = max(f1 for f1, _ in results)
     plateau = [threshold for f1, threshold in results if f1 == top]
@@ -221,7 +221,7 @@ def out_of_fold_scores(
         nlp = train_fold([m for i, m in enumerate(messages) if i not in held_set])
         model = TriageModel(nlp, TriageThresholds())
         verdicts = model.assess_many(messages[i].text for i in held)
-        for index, verdict in zip(held, verdicts):
+        for index, verdict in zip(held, verdicts, strict=True):
             scores[index] = verdict.scores
     return scores
 
@@ -238,7 +238,7 @@ def choose_thresholds(
         )
     thresholds = TriageThresholds().merged(chosen)
     tp = fp = fn = 0
-    for message, score in zip(messages, scores):
+    for message, score in zip(messages, scores, strict=True):
         predicted = any(score[label] >= chosen[label] for label in TRIAGE_LABELS)
         actual = bool(message.labels)
         tp += predicted and actual

@@ -1,0 +1,542 @@
+"""Agent accounts, console sessions, the agent websocket and the console API.
+
+Real Redis, a scripted Rasa peer; two app instances sharing one Redis stand in for replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import WSMsgType
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from handoff.accounts import Accounts, check_password, hash_password
+from handoff.keys import Keys
+from handoff.settings import Secret
+from tests.app.conftest import AppFactory, ScriptedRasa
+from tests.app.test_gateway import frames_until, open_chat
+
+PASSWORD = "correct horse battery"
+HANDOFF = {
+    "reason": "human_request",
+    "summary": "Wants a person; mail me at a@b.example",
+    "intents": [],
+    "slots": {},
+}
+
+
+@pytest.fixture
+async def accounts(redis_url: str) -> AsyncIterator[Accounts]:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    yield Accounts(redis, Keys("ha"))
+    await redis.aclose()
+
+
+@pytest.fixture
+def handoff_bot(rasa: tuple[ScriptedRasa, str]) -> ScriptedRasa:
+    """Rasa asks for a handoff when the customer says 'human'; echoes everything else."""
+    scripted = rasa[0]
+
+    def replies(sender: str, text: str) -> list[dict[str, Any]]:
+        if "human" in text:
+            return [{"recipient_id": sender, "custom": {"handoff": HANDOFF}}]
+        return [{"recipient_id": sender, "text": f"echo: {text}"}]
+
+    scripted.replies = replies
+    return scripted
+
+
+async def login(client: TestClient, name: str, password: str = PASSWORD) -> dict[str, Any]:
+    """Log in; returns the body plus the session id (the client's cookie jar is left empty,
+    so several agents can share one test client by sending their cookie explicitly)."""
+    response = await client.post("/api/login", json={"username": name, "password": password})
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    body["sid"] = response.cookies["ha_session"].value
+    body["headers"] = {"Cookie": f"ha_session={body['sid']}", "X-CSRF-Token": body["csrf"]}
+    client.session.cookie_jar.clear()
+    return body
+
+
+async def console(
+    client: TestClient, session: dict[str, Any], online: bool = True
+) -> tuple[Any, dict[str, Any]]:
+    ws = await client.ws_connect("/ws/agent", headers={"Cookie": f"ha_session={session['sid']}"})
+    hello = await ws.receive_json(timeout=5)
+    assert hello["type"] == "hello"
+    if online:
+        await ws.send_json({"type": "presence", "status": "online"})
+        await frames_until(ws, lambda f: f["type"] == "presence")
+    return ws, hello
+
+
+async def agent_online(
+    client: TestClient, accounts: Accounts, name: str, **account: Any
+) -> tuple[Any, dict[str, Any]]:
+    await accounts.create(name, PASSWORD, display_name=name.capitalize(), **account)
+    session = await login(client, name)
+    ws, _ = await console(client, session)
+    return ws, session
+
+
+async def queued_chat(client: TestClient) -> tuple[Any, dict[str, Any]]:
+    """A customer who asked for a person and is now waiting in the queue."""
+    ws, welcome = await open_chat(client)
+    await ws.send_json({"type": "message", "id": "h1", "text": "I want a human please"})
+    await frames_until(ws, lambda f: f.get("event") == "state" and f.get("state") == "queued")
+    return ws, welcome
+
+
+async def all_of(ws: Any, *predicates: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Collect frames until each predicate has matched one of them, in any order."""
+    remaining = list(predicates)
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while remaining:
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out; frames so far: {seen}"
+        try:
+            frame = await ws.receive_json(timeout=left)
+        except TimeoutError:
+            raise AssertionError(f"timed out; frames so far: {seen}") from None
+        seen.append(frame)
+        remaining = [p for p in remaining if not p(frame)]
+    return seen
+
+
+def is_event(text_part: str) -> Any:
+    return lambda f: f.get("type") == "event" and text_part in f.get("text", "")
+
+
+# --- accounts and sessions -------------------------------------------------------------------
+
+
+def test_password_hashes_are_salted_scrypt() -> None:
+    first, second = hash_password("s3cret-pass"), hash_password("s3cret-pass")
+    assert first.startswith("scrypt$16384$8$1$") and first != second
+    assert check_password("s3cret-pass", first) and not check_password("s3cret-pasS", first)
+    assert not check_password("x", "garbage")
+
+
+def test_the_accounts_cli_has_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "handoff.accounts", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "passwd" in result.stdout
+
+
+async def test_the_accounts_cli_adds_and_lists(redis_url: str) -> None:
+    env = {"REDIS_URL": redis_url, "PATH": "/usr/bin:/bin"}
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "handoff.accounts", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+
+    add = await asyncio.to_thread(
+        cli, "add", "dana", "--role", "editor", "--password-stdin", stdin="a long password\n"
+    )
+    assert add.returncode == 0, add.stderr
+    listed = await asyncio.to_thread(cli, "list")
+    assert "dana\teditor" in listed.stdout
+
+
+async def test_login_me_logout_and_cookie_flags(
+    make_client: AppFactory, accounts: Accounts
+) -> None:
+    client = await make_client()
+    await accounts.create("ana", PASSWORD, display_name="Ana")
+    wrong = await client.post("/api/login", json={"username": "ana", "password": "nope-nope"})
+    assert wrong.status == 401 and (await wrong.json())["error"] == "bad_credentials"
+    response = await client.post("/api/login", json={"username": "ana", "password": PASSWORD})
+    body = await response.json()
+    assert response.status == 200
+    assert {"user": "ana", "role": "agent", "display_name": "Ana"}.items() <= body.items()
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+    me = await client.get("/api/me")
+    assert me.status == 200 and (await me.json())["user"] == "ana"
+    no_csrf = await client.post("/api/logout")
+    assert no_csrf.status == 403 and (await no_csrf.json())["error"] == "csrf"
+    bad_csrf = await client.post("/api/logout", headers={"X-CSRF-Token": "forged"})
+    assert bad_csrf.status == 403
+    out = await client.post("/api/logout", headers={"X-CSRF-Token": body["csrf"]})
+    assert out.status == 200
+    assert (await client.get("/api/me")).status == 401
+
+
+async def test_secure_cookie_behind_https(make_client: AppFactory, accounts: Accounts) -> None:
+    client = await make_client(cookie_secure=True)
+    await accounts.create("ana", PASSWORD)
+    response = await client.post("/api/login", json={"username": "ana", "password": PASSWORD})
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+async def test_wrong_passwords_are_rate_limited_per_user_and_address(
+    make_client: AppFactory, accounts: Accounts
+) -> None:
+    client = await make_client(login_failures_allowed=3)
+    await accounts.create("ben", PASSWORD)
+    for _ in range(3):
+        bad = await client.post("/api/login", json={"username": "ben", "password": "wrong-one"})
+        assert bad.status == 401
+    limited = await client.post("/api/login", json={"username": "ben", "password": PASSWORD})
+    assert limited.status == 429
+    assert "Wait a minute" in (await limited.json())["message"]
+    # The same address trying another user is limited too.
+    await accounts.create("cat", PASSWORD)
+    other = await client.post("/api/login", json={"username": "cat", "password": PASSWORD})
+    assert other.status == 429
+
+
+async def test_password_change_ends_every_session(
+    make_client: AppFactory, accounts: Accounts
+) -> None:
+    client = await make_client()
+    await accounts.create("dan", PASSWORD)
+    first = await login(client, "dan")
+    second = await login(client, "dan")
+    for s in (first, second):
+        assert (await client.get("/api/me", headers=s["headers"])).status == 200
+    await accounts.set_password("dan", "another password")
+    for s in (first, second):
+        assert (await client.get("/api/me", headers=s["headers"])).status == 401
+    await login(client, "dan", "another password")
+
+
+async def test_roles_and_console_socket_needs_a_session(
+    make_client: AppFactory, accounts: Accounts
+) -> None:
+    client = await make_client()
+    await accounts.create("eve", PASSWORD, role="editor")
+    await accounts.create("fay", PASSWORD)
+    editor = await login(client, "eve")
+    agent = await login(client, "fay")
+    assert (await client.get("/api/queue", headers=editor["headers"])).status == 403
+    assert (await client.get("/api/queue", headers=agent["headers"])).status == 200
+    assert (await client.get("/api/queue")).status == 401
+    upgrade = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }
+    assert (await client.get("/ws/agent", headers=upgrade)).status == 401
+    foreign = {**upgrade, "Origin": "https://evil.example", "Cookie": agent["headers"]["Cookie"]}
+    assert (await client.get("/ws/agent", headers=foreign)).status == 403
+    as_editor = {**upgrade, "Cookie": editor["headers"]["Cookie"]}
+    assert (await client.get("/ws/agent", headers=as_editor)).status == 403
+
+
+async def test_bootstrap_admin_is_created_when_no_account_exists(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client(bootstrap_admin_password=Secret("first admin password"))
+    session = await login(client, "admin", "first admin password")
+    assert session["role"] == "admin" and session["display_name"] == "Admin"
+
+
+# --- the queue, claiming and relaying ----------------------------------------------------------
+
+
+async def test_an_escalated_chat_appears_in_the_queue_and_is_claimed(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    agent, session = await agent_online(client, accounts, "gus")
+    customer, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    frames = await frames_until(agent, lambda f: f["type"] == "queue" and f["items"])
+    item = frames[-1]["items"][0]
+    assert item["conversation"] == cid and item["reason"] == "human_request"
+    assert item["priority"] == 4 and "[email]" in item["summary"]
+    listed = await (await client.get("/api/queue", headers=session["headers"])).json()
+    assert listed["teams"][0]["items"][0]["conversation"] == cid
+    await agent.send_json({"type": "claim", "conversation": cid})
+    # The claim is confirmed, the chat's transcript arrives, and the queue empties.
+    frames = await all_of(
+        agent,
+        lambda f: f["type"] == "claimed",
+        lambda f: f.get("conversation") == cid and f.get("text") == "I want a human please",
+        lambda f: f["type"] == "queue" and not f["items"],
+    )
+    claimed = next(f for f in frames if f["type"] == "claimed")
+    assert claimed["conversation"] == cid and claimed["packet"]["reason"] == "human_request"
+    await frames_until(customer, is_event("Gus joined"))
+    detail = await client.get(f"/api/conversations/{cid}", headers=session["headers"])
+    body = await detail.json()
+    assert body["fields"]["state"] == "assigned" and "[email]" in body["packet"]["summary"]
+    assert any(e["text"] == "I want a human please" for e in body["entries"])
+
+
+async def test_ten_agents_claiming_at_once_have_exactly_one_winner(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    agents = []
+    for i in range(10):
+        ws, _ = await agent_online(client, accounts, f"agent{i}", capacity=50)
+        agents.append(ws)
+    for _ in range(20):
+        customer, welcome = await queued_chat(client)
+        cid = welcome["conversation"]
+        await asyncio.gather(*[a.send_json({"type": "claim", "conversation": cid}) for a in agents])
+        results = await asyncio.gather(
+            *[
+                frames_until(
+                    a,
+                    lambda f, cid=cid: (
+                        f.get("conversation") == cid and f["type"] in {"claimed", "claim_failed"}
+                    ),
+                )
+                for a in agents
+            ]
+        )
+        outcomes = [r[-1] for r in results]
+        winners = [i for i, f in enumerate(outcomes) if f["type"] == "claimed"]
+        assert len(winners) == 1, outcomes
+        winner_name = f"Agent{winners[0]}"
+        for frame in outcomes:
+            if frame["type"] == "claim_failed":
+                assert frame["winner"] == winner_name and frame["reason"] == "taken"
+        await customer.close()
+
+
+@pytest.mark.parametrize("two_instances", [False, True])
+async def test_customer_and_agent_chat_both_ways_with_typing(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa, two_instances: bool
+) -> None:
+    customer_side = await make_client()
+    agent_side = await make_client() if two_instances else customer_side
+    agent, _ = await agent_online(agent_side, accounts, "hal")
+    customer, welcome = await queued_chat(customer_side)
+    cid = welcome["conversation"]
+    await agent.send_json({"type": "claim", "conversation": cid})
+    await frames_until(agent, lambda f: f["type"] == "claimed")
+    await agent.send_json({"type": "typing", "conversation": cid, "on": True})
+    await frames_until(customer, lambda f: f == {"type": "typing", "from": "agent", "on": True})
+    await agent.send_json(
+        {"type": "message", "conversation": cid, "id": "a1", "text": "Hi, I'm Hal. How can I help?"}
+    )
+    got = (await frames_until(customer, is_event("I'm Hal")))[-1]
+    assert got["from"] == "agent" and got["agent_name"] == "Hal"
+    await customer.send_json({"type": "typing", "on": True})
+    await frames_until(
+        agent,
+        lambda f: (
+            f["type"] == "typing"
+            and f["conversation"] == cid
+            and f["from"] == "customer"
+            and f["on"] is True
+        ),
+    )
+    await customer.send_json({"type": "message", "id": "c2", "text": "My parcel is lost"})
+    got = (await frames_until(agent, is_event("parcel is lost")))[-1]
+    assert got["from"] == "customer" and got["conversation"] == cid
+    await asyncio.sleep(0.3)
+    assert [m for _, m in handoff_bot.received] == ["I want a human please"]
+
+
+async def test_an_agent_cannot_claim_when_offline_or_full(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    agent, _ = await agent_online(client, accounts, "ivy", capacity=1)
+    _, first = await queued_chat(client)
+    _, second = await queued_chat(client)
+    await agent.send_json({"type": "claim", "conversation": first["conversation"]})
+    await frames_until(agent, lambda f: f["type"] == "claimed")
+    await agent.send_json({"type": "claim", "conversation": second["conversation"]})
+    failed = (await frames_until(agent, lambda f: f["type"] == "claim_failed"))[-1]
+    assert failed["reason"] == "capacity"
+    await agent.send_json({"type": "presence", "status": "away"})
+    await agent.send_json({"type": "claim", "conversation": second["conversation"]})
+    error = (await frames_until(agent, lambda f: f["type"] == "error"))[-1]
+    assert error["code"] == "not_online"
+    # Someone else's chat cannot be written to.
+    other, _ = await agent_online(client, accounts, "jon")
+    await other.send_json(
+        {"type": "message", "conversation": first["conversation"], "id": "x", "text": "hijack"}
+    )
+    assert (await frames_until(other, lambda f: f["type"] == "error"))[-1]["code"] == "not_yours"
+
+
+async def test_transfer_to_an_agent_and_to_a_team(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client(teams=("support", "billing"))
+    kim, _ = await agent_online(client, accounts, "kim")
+    lee, _ = await agent_online(client, accounts, "lee")
+    customer, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    await kim.send_json({"type": "claim", "conversation": cid})
+    await frames_until(kim, lambda f: f["type"] == "claimed")
+    await kim.send_json({"type": "transfer", "conversation": cid, "to_agent": "lee"})
+    await frames_until(kim, lambda f: f["type"] == "transferred")
+    await frames_until(customer, is_event("Lee has taken over"))
+    await frames_until(lee, lambda f: f["type"] == "active" and cid in f["conversations"])
+    await lee.send_json({"type": "transfer", "conversation": cid, "to_team": "billing"})
+    await frames_until(lee, lambda f: f["type"] == "transferred")
+    await frames_until(customer, is_event("transferred"))
+    redis = accounts.redis
+    assert await redis.zscore("ha:queue:billing", cid) is not None
+    assert await redis.hget(f"ha:conv:{cid}", "team") == "billing"
+    await lee.send_json({"type": "transfer", "conversation": cid, "to_team": "support"})
+    assert (await frames_until(lee, lambda f: f["type"] == "error"))[-1]["code"] == "not_yours"
+
+
+async def test_return_to_bot_then_the_bot_answers_again(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    agent, _ = await agent_online(client, accounts, "max")
+    customer, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    await agent.send_json({"type": "claim", "conversation": cid})
+    await frames_until(agent, lambda f: f["type"] == "claimed")
+    await customer.send_json({"type": "message", "id": "to-agent", "text": "for the agent"})
+    await frames_until(agent, is_event("for the agent"))
+    await agent.send_json({"type": "return_to_bot", "conversation": cid})
+    await frames_until(customer, is_event("You're back with the assistant."))
+    await customer.send_json({"type": "message", "id": "to-bot", "text": "track my order"})
+    await frames_until(customer, is_event("echo: track my order"))
+    assert "for the agent" not in [m for _, m in handoff_bot.received]
+
+
+async def test_close_asks_for_a_rating_and_keeps_notes(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    agent, session = await agent_online(client, accounts, "ned")
+    customer, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    await agent.send_json({"type": "claim", "conversation": cid})
+    await frames_until(agent, lambda f: f["type"] == "claimed")
+    await agent.send_json(
+        {"type": "close", "conversation": cid, "notes": "refunded", "tags": ["refund", "parcel"]}
+    )
+    closing = (await frames_until(customer, lambda f: f.get("state") == "closed"))[-1]
+    assert closing["data"] == {"ask_rating": True} and "1 to 5" in closing["text"]
+    await customer.send_json({"type": "rating", "score": 5, "comment": "great"})
+    await frames_until(customer, lambda f: f.get("event") == "rated")
+    redis = accounts.redis
+    stored = await redis.hgetall(f"ha:conv:{cid}")
+    assert stored["notes"] == "refunded" and stored["tags"] == '["refund", "parcel"]'
+    assert stored["rating"] == "5"
+    assert await redis.llen("ha:stats:handling") == 1
+    stats = await (await client.get("/api/stats", headers=session["headers"])).json()
+    assert stats["csat_average"] == 5 and stats["handoffs"] == 1 and stats["conversations"] == 1
+    assert stats["containment_rate"] == 0
+
+
+async def test_an_agent_gone_past_the_grace_period_puts_the_chat_first_in_line(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client(agent_grace_seconds=1.0)
+    agent, _ = await agent_online(client, accounts, "olga")
+    _watcher, _ = await agent_online(client, accounts, "pia")
+    customer, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    await agent.send_json({"type": "claim", "conversation": cid})
+    await frames_until(agent, lambda f: f["type"] == "claimed")
+    await queued_chat(client)  # someone else waits meanwhile
+    await agent.close()
+    await frames_until(customer, is_event("disconnected"), timeout=8)
+    redis = accounts.redis
+    assert (await redis.zrange("ha:queue:support", 0, 0)) == [cid]
+    assert await redis.hget("ha:presence", "olga") == "offline"
+    assert await redis.hget("ha:presence", "pia") == "online"
+    await frames_until(customer, lambda f: f.get("type") == "queue" and f["position"] == 1)
+
+
+async def test_queue_positions_update_when_the_queue_moves(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    agent, _ = await agent_online(client, accounts, "quin", capacity=1)
+    first, first_welcome = await queued_chat(client)
+    await frames_until(first, lambda f: f.get("type") == "queue" and f["position"] == 1)
+    second, _ = await queued_chat(client)
+    frame = (await frames_until(second, lambda f: f.get("type") == "queue"))[-1]
+    assert frame["position"] == 2 and frame["estimate_seconds"] > 0
+    await agent.send_json({"type": "claim", "conversation": first_welcome["conversation"]})
+    await frames_until(second, lambda f: f.get("type") == "queue" and f["position"] == 1)
+
+
+async def test_no_agent_online_offers_a_message_that_becomes_a_ticket(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    await accounts.create("ray", PASSWORD)
+    session = await login(client, "ray")
+    customer, welcome = await open_chat(client)
+    await customer.send_json({"type": "message", "id": "h", "text": "a human please"})
+    await frames_until(customer, lambda f: f.get("event") == "offer_leave_message")
+    await customer.send_json(
+        {
+            "type": "leave_message",
+            "email": "kit@example.com",
+            "text": "Please call me back about order 1042",
+        }
+    )
+    await frames_until(customer, lambda f: f.get("event") == "ticket_created")
+    tickets = await (await client.get("/api/tickets", headers=session["headers"])).json()
+    assert tickets["tickets"][0]["conversation"] == welcome["conversation"]
+    assert tickets["tickets"][0]["email"] == "kit@example.com"
+
+
+async def test_open_is_limited_to_the_assigned_agent(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    sam, _ = await agent_online(client, accounts, "sam")
+    tia, tia_session = await agent_online(client, accounts, "tia")
+    _, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    await tia.send_json({"type": "open", "conversation": cid})
+    await frames_until(tia, lambda f: f.get("conversation") == cid and f["type"] == "event")
+    await sam.send_json({"type": "claim", "conversation": cid})
+    await frames_until(sam, lambda f: f["type"] == "claimed")
+    await tia.send_json({"type": "open", "conversation": cid})
+    assert (await frames_until(tia, lambda f: f["type"] == "error"))[-1]["code"] == "forbidden"
+    denied = await client.get(f"/api/conversations/{cid}", headers=tia_session["headers"])
+    assert denied.status == 403
+
+
+async def test_logout_ends_the_console_socket(make_client: AppFactory, accounts: Accounts) -> None:
+    client = await make_client()
+    agent, session = await agent_online(client, accounts, "uma")
+    out = await client.post("/api/logout", headers=session["headers"])
+    assert out.status == 200
+    await agent.send_json({"type": "presence", "status": "online"})
+    await frames_until(agent, lambda f: f.get("code") == "session_ended")
+    msg = await agent.receive(timeout=3)
+    assert msg.type in {WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING}
+
+
+async def test_auto_assign_gives_queued_chats_to_the_least_loaded_agent(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client(auto_assign=True)
+    vic, _ = await agent_online(client, accounts, "vic", capacity=2)
+    customer, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    await frames_until(
+        vic, lambda f: f["type"] == "active" and cid in f["conversations"], timeout=8
+    )
+    await frames_until(customer, is_event("Vic joined"))
