@@ -3,6 +3,7 @@
 SHELL := /bin/bash
 RASA_ENV := .venv-rasa/bin
 APP_ENV := .venv-app/bin
+PY_DIRS := $(wildcard handoff bot actions tests bench scripts)
 
 .PHONY: help setup system envs model triage-model run test lint types format bench soak clean clean-cache
 
@@ -33,12 +34,12 @@ test: setup
 	@bash scripts/test.sh
 
 lint:
-	@$(APP_ENV)/ruff check handoff bot actions tests bench
-	@$(APP_ENV)/ruff format --check handoff bot actions tests bench
+	@$(APP_ENV)/ruff check $(PY_DIRS)
+	@$(APP_ENV)/ruff format --check $(PY_DIRS)
 
 format:
-	@$(APP_ENV)/ruff format handoff bot actions tests bench
-	@$(APP_ENV)/ruff check --fix handoff bot actions tests bench
+	@$(APP_ENV)/ruff format $(PY_DIRS)
+	@$(APP_ENV)/ruff check --fix $(PY_DIRS)
 
 types:
 	@$(APP_ENV)/mypy handoff

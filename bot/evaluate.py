@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -418,6 +419,18 @@ async def report_cross_validation(
     print(f"    best intent threshold by utility: {best:.2f} (config.yml: {threshold:.2f})")
 
 
+def quiet_rasa() -> None:
+    """Keep Rasa's debug logs and TensorFlow's chatter out of the report."""
+    import warnings
+
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.ERROR)
+    configure_structlog(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--folds", type=int, default=5)
@@ -426,6 +439,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-cv", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args(argv)
+    quiet_rasa()
     threshold, ambiguity = configured_fallback()
 
     with tempfile.TemporaryDirectory(prefix="harbor-evaluate-") as temp:
@@ -449,4 +463,6 @@ async def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     raise SystemExit(asyncio.run(main()))
