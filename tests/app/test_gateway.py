@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from handoff import tokens
 from tests.app.conftest import AppFactory, ScriptedRasa
+from tests.app.protocol import CLIENT, CheckedSocket
 
 SECRET = "test-secret-not-for-production"
 
@@ -19,7 +20,7 @@ SECRET = "test-secret-not-for-production"
 async def open_chat(
     client: TestClient, token: str | None = None, last_seen: str | None = None, **headers: str
 ) -> tuple[Any, dict[str, Any]]:
-    ws = await client.ws_connect("/ws/customer", headers=headers)
+    ws = CheckedSocket(await client.ws_connect("/ws/customer", headers=headers))
     await ws.send_json({"type": "hello", "v": 1, "token": token, "last_seen": last_seen})
     welcome = await ws.receive_json(timeout=5)
     return ws, welcome
@@ -133,12 +134,13 @@ async def test_bad_frames_get_clear_errors_and_lose_nothing(
     assert (await next_error(ws))["code"] == "bad_frame"
     await ws.send_bytes(b"\x00\x01binary")
     assert (await next_error(ws))["code"] == "bad_frame"
-    await ws.send_json({"type": "message", "id": "long", "text": "x" * 51})
+    await ws.send_json({"type": "message", "id": "long", "text": "x" * 51}, check=False)
     too_long = await next_error(ws)
     assert too_long["code"] == "too_long" and too_long["id"] == "long"
-    await ws.send_json({"type": "message", "id": "bad id!", "text": "hi"})
+    assert not CLIENT.is_valid({"type": "message", "id": "bad id!", "text": "hi"})
+    await ws.send_json({"type": "message", "id": "bad id!", "text": "hi"}, check=False)
     assert (await next_error(ws))["code"] == "bad_message"
-    await ws.send_json({"type": "shout"})
+    await ws.send_json({"type": "shout"}, check=False)
     assert (await next_error(ws))["code"] == "unknown_type"
     # The socket still works after all of that.
     await ws.send_json({"type": "message", "id": "ok1", "text": "still here"})
