@@ -297,5 +297,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/api/transcript", transcript)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/widget.js", _static_page("widget.js"))
+    app.router.add_get("/console", _static_page("console.html"))
     agents.setup_routes(app)  # console: login/sessions, /ws/agent, /api/queue etc.
     return app

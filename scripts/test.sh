@@ -42,6 +42,7 @@ stage "test conversations" bash -c "
   $RASA/rasa test core --model \"\$model\" --stories tests/conversations \
     --fail-on-prediction-errors --out test-artifacts/rasa-test --no-plot > test-artifacts/rasa-test.log 2>&1
   status=\$?; tail -n 5 test-artifacts/rasa-test.log; exit \$status"
-stage "pytest: end-to-end and browser tests" pytest_in "$APP" e2e tests/e2e
+stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser
+stage "pytest: end-to-end tests on the real stack" pytest_in "$APP" e2e tests/e2e
 
 "$APP/python" scripts/junit_summary.py "$reports" "$(( $(date +%s) - started ))" "${failed_stages[@]}"

@@ -289,6 +289,7 @@
       if (name !== agentName) {
         agentName = name;
         system("You are now chatting with " + name, "ha-system-agent");
+        if (state === "assigned") status.textContent = "Chatting with " + name;
       }
       setTyping(false);
       var agentRow = bubble("agent", frame.text, frame.at, name);
@@ -319,13 +320,14 @@
   function renderEvent(frame, replaying) {
     var kind = frame.event;
     if (kind === "state") {
-      setState(frame.state, frame);
       if (frame.state === "assigned") {
         var name = frame.agent_name || (frame.data && frame.data.agent_name) || "an agent";
         agentName = name;
+        setState(frame.state, frame);
         system("You are now chatting with " + name, "ha-system-agent");
         return;
       }
+      setState(frame.state, frame);
       if (frame.state === "bot") {
         agentName = "";
         var text = frame.text || "";
@@ -450,9 +452,6 @@
     var actions = el("div", "ha-card-actions");
     var btn = attrs(el("button", "ha-primary", "Send rating"), { type: "submit" });
     actions.appendChild(btn);
-    var dl = attrs(el("a", "ha-download", "Download transcript"), { href: "#", role: "button" });
-    dl.addEventListener("click", function (ev) { ev.preventDefault(); downloadTranscript(); });
-    actions.appendChild(dl);
     form.appendChild(actions);
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -468,7 +467,7 @@
     // After a rating, keep the transcript link available.
     if (!logEl.querySelector(".ha-download-standalone")) {
       var link = attrs(el("a", "ha-download ha-download-standalone", "Download transcript"),
-        { href: "#", role: "button" });
+        { href: "#" });
       link.addEventListener("click", function (ev) { ev.preventDefault(); downloadTranscript(); });
       newChat.parentNode.insertBefore(link, newChat);
     }

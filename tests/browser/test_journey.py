@@ -1,0 +1,414 @@
+"""One browser journey through both pages: the customer widget and the agent console.
+
+Runs the handoff app in-process (TRIAGE off) against a private redis-server and a tiny scripted
+Rasa peer, and drives the system Chromium (never a downloaded one) with Playwright:
+
+    customer: keyboard-opens the widget, "hi" -> greeting + quick replies, clicks one,
+              asks for a person while nobody is online -> leaves a message (ticket),
+    agent:    logs in (a wrong password first), goes online,
+    customer: asks for a person again -> sees the queue position,
+    agent:    sees the chat in the queue, claims it, sees the packet,
+    both:     chat both ways, the customer sees the agent typing, XSS payloads stay text,
+    customer: reloads mid-chat -> same conversation, nothing shown twice,
+    agent:    closes the chat (notes + tags); customer rates 5 stars with the keyboard;
+    agent:    Tickets and Dashboard tabs; customer widget on a phone-sized screen.
+
+Screenshots of every step go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from redis.asyncio import Redis
+
+from handoff.accounts import Accounts
+from handoff.app import create_app
+from handoff.keys import Keys
+from handoff.settings import Secret, Settings
+from tests.support.servers import RedisServer, free_port
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+XSS = '<img src=x onerror="window.__xss=1">'
+AGENT_USER, AGENT_PASSWORD, AGENT_NAME = "alex", "harbor-test-pass-1", "Alex Morgan"
+
+
+# --- the scripted Rasa peer -------------------------------------------------------------------
+
+
+def rasa_reply(sender: str, text: str) -> list[dict[str, Any]]:
+    if text.strip().lower() == "hi":
+        return [
+            {
+                "recipient_id": sender,
+                "text": "Hello! I'm the Harbor Goods assistant. What can I do for you?",
+                "buttons": [
+                    {"title": "Track my order", "payload": "Where is my order?"},
+                    {"title": "Returns", "payload": "How do returns work?"},
+                ],
+            }
+        ]
+    if text.strip() == "I want a person":
+        return [
+            {
+                "recipient_id": sender,
+                "custom": {
+                    "handoff": {
+                        "reason": "human_request",
+                        "summary": "Customer asked for a person",
+                        "intents": [{"name": "request_human", "confidence": 0.97}],
+                        "slots": {},
+                    }
+                },
+            }
+        ]
+    return [{"recipient_id": sender, "text": f"echo: {text}"}]
+
+
+async def _webhook(request: web.Request) -> web.Response:
+    body = await request.json()
+    return web.json_response(rasa_reply(str(body.get("sender")), str(body.get("message"))))
+
+
+async def _status(request: web.Request) -> web.Response:
+    return web.json_response({"model_file": "scripted"})
+
+
+async def _tracker(request: web.Request) -> web.Response:
+    return web.json_response({"events": [], "slots": {}})
+
+
+def rasa_app() -> web.Application:
+    app = web.Application()
+    app.router.add_post("/webhooks/rest/webhook", _webhook)
+    app.router.add_get("/status", _status)
+    app.router.add_get("/conversations/{cid}/tracker", _tracker)
+    return app
+
+
+# --- servers in a background event loop ------------------------------------------------------
+
+
+class Stack:
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.port = free_port()
+        self.rasa_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.runners: list[web.AppRunner] = []
+        self.settings = Settings(
+            port=self.port,
+            public_url=self.url,
+            redis_url=redis_url,
+            rasa_urls=(f"http://127.0.0.1:{self.rasa_port}",),
+            secret=Secret("browser-test-secret-not-for-production"),
+            triage_enabled=False,
+            bot_turn_timeout=3.0,
+            allowed_origins=(self.url,),
+            var_dir=ROOT / "test-artifacts" / "var",
+        )
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result(timeout)
+
+    async def _serve(self, app: web.Application, port: int) -> None:
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        self.runners.append(runner)
+
+    async def _start(self) -> None:
+        await self._serve(rasa_app(), self.rasa_port)
+        await self._serve(create_app(self.settings), self.port)
+        redis = Redis.from_url(self.redis_url, decode_responses=True)
+        try:
+            accounts = Accounts(redis, Keys(self.settings.redis_prefix))
+            await accounts.create(AGENT_USER, AGENT_PASSWORD, display_name=AGENT_NAME)
+        finally:
+            await redis.aclose()
+
+    async def _stop(self) -> None:
+        for runner in reversed(self.runners):
+            await runner.cleanup()
+
+    def start(self) -> None:
+        self.thread.start()
+        self.run(self._start())
+
+    def stop(self) -> None:
+        self.run(self._stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    redis = RedisServer(tmp_path_factory.mktemp("redis-browser"))
+    redis.start()
+    running = Stack(redis.url)
+    try:
+        running.start()
+        yield running
+    finally:
+        try:
+            running.stop()
+        finally:
+            redis.kill()
+
+
+# --- the journey ------------------------------------------------------------------------------
+
+
+def test_customer_and_agent_journey(stack: Stack) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
+    step = [0]
+
+    def shot(page: Any, name: str) -> None:
+        step[0] += 1
+        page.screenshot(path=str(SHOTS / f"{step[0]:02d}-{name}.png"), animations="disabled")
+
+    expect.set_options(timeout=10_000)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            customer_ctx = browser.new_context(viewport={"width": 1280, "height": 820})
+            agent_ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+            customer = customer_ctx.new_page()
+            agent = agent_ctx.new_page()
+            page_errors: list[str] = []
+            for page in (customer, agent):
+                page.on("pageerror", lambda error: page_errors.append(str(error)))
+
+            # -- customer opens the shop and the widget with the keyboard --
+            customer.goto(stack.url + "/")
+            launcher = customer.locator(".ha-launcher")
+            expect(launcher).to_be_visible()
+            shot(customer, "shop-with-launcher")
+            for _ in range(15):
+                customer.keyboard.press("Tab")
+                if customer.evaluate(
+                    "document.activeElement && document.activeElement.matches('.ha-launcher')"
+                ):
+                    break
+            else:
+                pytest.fail("Tab never reached the chat launcher")
+            customer.keyboard.press("Enter")
+            panel = customer.locator(".ha-panel")
+            expect(panel).to_be_visible()
+            expect(launcher).to_have_attribute("aria-expanded", "true")
+            expect(customer.locator(".ha-input")).to_be_focused()
+            expect(customer.locator(".ha-log")).to_have_attribute("role", "log")
+            expect(customer.locator(".ha-log")).to_have_attribute("aria-live", "polite")
+            shot(customer, "widget-open")
+
+            # Escape closes and gives focus back to the launcher; Enter reopens.
+            customer.keyboard.press("Escape")
+            expect(panel).to_be_hidden()
+            expect(launcher).to_be_focused()
+            customer.keyboard.press("Enter")
+            expect(customer.locator(".ha-input")).to_be_focused()
+
+            # -- greeting with quick replies --
+            customer.keyboard.type("hi")
+            customer.keyboard.press("Enter")
+            log = customer.locator(".ha-log")
+            expect(log.get_by_text("What can I do for you?")).to_be_visible()
+            quick = customer.get_by_role("button", name="Track my order")
+            expect(quick).to_be_visible()
+            shot(customer, "greeting-quick-replies")
+            quick.click()
+            # The button's title is shown as the customer's message, its payload goes to the bot.
+            expect(log.locator(".ha-from-customer", has_text="Track my order")).to_have_count(1)
+            expect(log.get_by_text("echo: Where is my order?")).to_be_visible()
+            expect(customer.get_by_role("button", name="Returns")).to_have_count(0)
+
+            # -- nobody online: the customer is offered to leave a message --
+            customer.locator(".ha-input").fill("I want a person")
+            customer.keyboard.press("Enter")
+            leave = customer.locator(".ha-leave")
+            expect(leave).to_be_visible()
+            leave.get_by_label("Your email").fill("pat@example.com")
+            leave.get_by_label("Message").fill("Please call me about order 1042.")
+            shot(customer, "leave-message-form")
+            leave.get_by_role("button", name="Send message").click()
+            expect(log.get_by_text("your message is with our team")).to_be_visible()
+            expect(leave).to_have_count(0)
+
+            # -- agent logs in (wrong password first) and goes online --
+            agent.goto(stack.url + "/console")
+            agent.get_by_label("Username").fill(AGENT_USER)
+            agent.get_by_label("Password").fill("wrong-password")
+            agent.get_by_role("button", name="Sign in").click()
+            expect(agent.locator("#login-error")).to_be_visible()
+            shot(agent, "console-login-error")
+            agent.get_by_label("Password").fill(AGENT_PASSWORD)
+            agent.get_by_role("button", name="Sign in").click()
+            expect(agent.locator("#me")).to_have_text(AGENT_NAME)
+            expect(agent.locator("#load")).to_have_text("0 / 3 chats")
+            agent.get_by_label("Presence status").select_option("online")
+            expect(agent.locator("#presence-dot")).to_have_class("presence-dot presence-online")
+
+            # -- customer asks for a person again: now queued --
+            customer.locator(".ha-input").fill("I want a person")
+            customer.keyboard.press("Enter")
+            queue_box = customer.locator(".ha-queue")
+            expect(queue_box).to_contain_text("next in line")
+            expect(queue_box).to_contain_text("Estimated wait")
+            expect(customer.get_by_role("button", name="Leave the queue")).to_be_visible()
+            shot(customer, "customer-queued")
+
+            # -- agent sees it in the queue and claims it --
+            item = agent.locator(".queue-item")
+            expect(item).to_have_count(1)
+            expect(item).to_contain_text("customer asked for a person")
+            expect(item).to_contain_text("Customer asked for a person")
+            shot(agent, "console-queue")
+            item.get_by_role("button", name="Claim").click()
+            packet = agent.locator("#packet")
+            expect(packet).to_contain_text("request_human")
+            expect(packet).to_contain_text("97%")
+            expect(packet).to_contain_text("Customer asked for a person")
+            expect(agent.locator("#mine-list li")).to_have_count(1)
+            expect(agent.locator("#load")).to_have_text("1 / 3 chats")
+            transcript = agent.locator("#transcript")
+            expect(transcript.locator(".entry-bot").first).to_contain_text("BOT")
+            expect(transcript).to_contain_text("echo: Where is my order?")
+            expect(customer.locator(".ha-system-agent")).to_contain_text(
+                f"You are now chatting with {AGENT_NAME}"
+            )
+            expect(queue_box).to_be_hidden()
+            shot(agent, "console-claimed-packet")
+
+            # -- both ways, with the agent's typing indicator on the customer's side --
+            composer = agent.locator("#composer-input")
+            composer.click()
+            composer.press_sequentially("Hi, I'm Alex. Let me look into", delay=10)
+            expect(customer.locator(".ha-typing")).to_be_visible()
+            expect(customer.locator(".ha-typing")).to_contain_text("is typing")
+            shot(customer, "customer-sees-agent-typing")
+            composer.press_sequentially(" that for you.", delay=5)
+            composer.press("Enter")
+            expect(log.locator(".ha-from-agent")).to_contain_text(
+                "Hi, I'm Alex. Let me look into that for you."
+            )
+            expect(customer.locator(".ha-typing")).to_be_hidden()
+
+            customer.locator(".ha-input").fill("Thanks! My order is 1042.")
+            customer.keyboard.press("Enter")
+            expect(transcript.locator(".entry-customer").last).to_contain_text("My order is 1042")
+
+            # -- XSS payloads from both sides stay literal text --
+            customer.locator(".ha-input").fill(XSS)
+            customer.keyboard.press("Enter")
+            expect(transcript.locator(".entry-customer .entry-text").last).to_have_text(XSS)
+            composer.fill(XSS)
+            composer.press("Enter")
+            expect(log.locator(".ha-from-agent .ha-bubble").last).to_have_text(XSS)
+            expect(log.locator(".ha-bubble", has_text=XSS)).to_have_count(2)
+            expect(transcript.locator(".entry-text", has_text=XSS)).to_have_count(2)
+            assert customer.locator("img").count() == 0
+            assert agent.locator("#transcript img").count() == 0
+            assert customer.evaluate("typeof window.__xss") == "undefined"
+            assert agent.evaluate("typeof window.__xss") == "undefined"
+            shot(customer, "customer-xss-as-text")
+            shot(agent, "console-xss-as-text")
+
+            # -- reload mid-chat: same conversation, nothing twice --
+            before = customer.locator(".ha-log [data-id]").count()
+            customer.reload()
+            expect(customer.locator(".ha-panel")).to_be_visible()
+            log = customer.locator(".ha-log")
+            expect(log.locator(".ha-bubble", has_text=XSS)).to_have_count(2)
+            ids = customer.eval_on_selector_all(
+                ".ha-log [data-id]", "nodes => nodes.map(n => n.getAttribute('data-id'))"
+            )
+            assert len(ids) == len(set(ids)) == before
+            customer.locator(".ha-input").fill("Still here after a reload")
+            customer.keyboard.press("Enter")
+            expect(transcript).to_contain_text("Still here after a reload")
+            expect(log.locator(".ha-from-customer", has_text="Still here after a reload")).to_have_count(1)
+            customer.wait_for_timeout(500)
+            ids = customer.eval_on_selector_all(
+                ".ha-log [data-id]", "nodes => nodes.map(n => n.getAttribute('data-id'))"
+            )
+            assert len(ids) == len(set(ids)) == before + 1
+            shot(customer, "customer-after-reload")
+
+            # -- agent closes; customer rates 5 stars with the keyboard --
+            agent.get_by_role("button", name="Close", exact=True).click()
+            agent.get_by_label("Notes").fill("Order 1042 located; tracking sent.")
+            agent.get_by_label("Tags (comma-separated)").fill("shipping, order-status")
+            shot(agent, "console-close-form")
+            agent.get_by_role("button", name="Close chat").click()
+            expect(agent.locator("#mine-list li")).to_have_count(0)
+            rating = customer.locator(".ha-rating")
+            expect(rating).to_be_visible()
+            expect(customer.get_by_role("link", name="Download transcript").first).to_be_visible()
+            customer.get_by_role("radio", name="1 star").focus()
+            for _ in range(4):
+                customer.keyboard.press("ArrowRight")
+            expect(customer.get_by_role("radio", name="5 stars")).to_be_checked()
+            rating.get_by_label("Comment (optional)").fill("Quick and friendly!")
+            shot(customer, "customer-rating")
+            rating.get_by_role("button", name="Send rating").click()
+            expect(log.get_by_text("Thanks for your feedback!")).to_be_visible()
+            with customer.expect_download() as download_info:
+                customer.get_by_role("link", name="Download transcript").first.click()
+            saved = Path(download_info.value.path())
+            assert "Alex" in saved.read_text() and XSS in saved.read_text()
+            shot(customer, "customer-rated")
+
+            # -- the console's other tabs --
+            agent.get_by_role("tab", name="Tickets").click()
+            expect(agent.locator("#tickets-body tr")).to_have_count(1)
+            expect(agent.locator("#tickets-body")).to_contain_text("pat@example.com")
+            shot(agent, "console-tickets")
+            agent.get_by_role("tab", name="Dashboard").click()
+            expect(agent.locator("#stats")).to_contain_text("CSAT")
+            expect(agent.locator("#stats")).to_contain_text("5.00")
+            shot(agent, "console-dashboard")
+
+            # -- the widget on a phone-sized screen --
+            phone_ctx = browser.new_context(
+                viewport={"width": 390, "height": 780}, is_mobile=True, has_touch=True
+            )
+            phone = phone_ctx.new_page()
+            phone.goto(stack.url + "/")
+            phone.locator(".ha-launcher").click()
+            expect(phone.locator(".ha-panel")).to_be_visible()
+            box = phone.locator(".ha-panel").bounding_box()
+            assert box is not None and box["width"] >= 389 and box["height"] >= 779
+            phone.locator(".ha-input").fill("hi")
+            phone.keyboard.press("Enter")
+            expect(phone.get_by_role("button", name="Track my order")).to_be_visible()
+            shot(phone, "phone-widget")
+
+            assert not page_errors, page_errors
+        finally:
+            browser.close()
