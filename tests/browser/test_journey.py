@@ -352,7 +352,8 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
             customer.locator(".ha-input").fill("Still here after a reload")
             customer.keyboard.press("Enter")
             expect(transcript).to_contain_text("Still here after a reload")
-            expect(log.locator(".ha-from-customer", has_text="Still here after a reload")).to_have_count(1)
+            again = log.locator(".ha-from-customer", has_text="Still here after a reload")
+            expect(again).to_have_count(1)
             customer.wait_for_timeout(500)
             ids = customer.eval_on_selector_all(
                 ".ha-log [data-id]", "nodes => nodes.map(n => n.getAttribute('data-id'))"
