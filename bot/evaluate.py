@@ -60,6 +60,8 @@ THRESHOLD_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99)
 WRONG_ANSWER_COST = 2.0
 FAQ = "faq"
 FALLBACK = "nlu_fallback"
+GATE_COMPONENT = "bot.faq_confidence.FaqTopicConfidence"
+SUGGESTED_TOPICS = 3  # actions/faq_fallback.py offers up to three
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,7 +71,11 @@ FALLBACK = "nlu_fallback"
 
 @dataclass(frozen=True)
 class Prediction:
-    """One message's gold label and the model's raw prediction (no fallback applied)."""
+    """One message's gold label and the model's prediction.
+
+    `intent` and the confidences are what the classifiers said before any fallback;
+    `fell_back` is whether the model as configured asked the customer to rephrase.
+    """
 
     text: str
     gold: str  # intent, or faq/<key>
@@ -78,6 +84,8 @@ class Prediction:
     runner_up_confidence: float
     faq_key: str | None  # the response selector's choice, whatever the intent
     faq_confidence: float
+    faq_top: tuple[str, ...]  # the likeliest topics, as the rephrase buttons offer them
+    fell_back: bool
 
     @property
     def answer(self) -> str:
@@ -97,6 +105,7 @@ def to_prediction(text: str, gold: str, parsed: dict[str, Any]) -> Prediction:
     runner_up = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
     selector = (parsed.get("response_selector") or {}).get(FAQ) or {}
     response = selector.get("response") or {}
+    top_topics = [str(entry.get("intent_response_key")) for entry in selector.get("ranking") or []]
     return Prediction(
         text=text,
         gold=gold,
@@ -105,18 +114,21 @@ def to_prediction(text: str, gold: str, parsed: dict[str, Any]) -> Prediction:
         runner_up_confidence=runner_up,
         faq_key=response.get("intent_response_key"),
         faq_confidence=float(response.get("confidence") or 0.0),
+        faq_top=tuple(top_topics[:SUGGESTED_TOPICS]),
+        fell_back=(parsed.get("intent") or {}).get("name") == FALLBACK,
     )
 
 
 def falls_back(prediction: Prediction, threshold: float, ambiguity: float, joint: bool) -> bool:
-    """Would the FallbackClassifier (optionally also gating on the FAQ key) refuse to answer?"""
+    """Would the FallbackClassifier refuse to answer a raw prediction?
+
+    `joint` simulates bot.faq_confidence.FaqTopicConfidence in front of it: an FAQ's confidence
+    becomes P(faq) x P(topic).
+    """
     confidence = prediction.intent_confidence
     if joint and prediction.intent == FAQ:
         confidence *= prediction.faq_confidence
-    return (
-        confidence < threshold
-        or prediction.intent_confidence - prediction.runner_up_confidence < ambiguity
-    )
+    return confidence < threshold or confidence - prediction.runner_up_confidence < ambiguity
 
 
 @dataclass(frozen=True)
@@ -137,9 +149,17 @@ class Outcome:
         return self.correct - WRONG_ANSWER_COST * self.wrong
 
 
+def served(predictions: Sequence[Prediction]) -> Outcome:
+    """What customers got from the model as configured (its own fallback decisions)."""
+    correct = sum(1 for p in predictions if not p.fell_back and p.correct)
+    fallback = sum(1 for p in predictions if p.fell_back)
+    return Outcome(correct, len(predictions) - correct - fallback, fallback)
+
+
 def outcome(
     predictions: Sequence[Prediction], threshold: float, ambiguity: float, joint: bool = False
 ) -> Outcome:
+    """What customers would get from the raw predictions with this fallback setting."""
     correct = wrong = fallback = 0
     for prediction in predictions:
         if falls_back(prediction, threshold, ambiguity, joint):
@@ -166,14 +186,24 @@ async def predict(model_path: str, examples: Sequence[tuple[str, str]]) -> list[
     return [to_prediction(text, gold, await agent.parse_message(text)) for text, gold in examples]
 
 
-def configured_fallback() -> tuple[float, float]:
-    config = yaml.safe_load(CONFIG.read_text())
-    for component in config["pipeline"]:
-        if component["name"] == "FallbackClassifier":
-            return float(component.get("threshold", 0.3)), float(
-                component.get("ambiguity_threshold", 0.1)
-            )
-    return 0.0, 0.0
+@dataclass(frozen=True)
+class FallbackSetting:
+    """config.yml's FallbackClassifier, and whether FAQ confidences are gated by the topic."""
+
+    threshold: float
+    ambiguity: float
+    joint: bool
+
+
+def configured_fallback() -> FallbackSetting:
+    pipeline = yaml.safe_load(CONFIG.read_text())["pipeline"]
+    names = [component["name"] for component in pipeline]
+    fallback: dict[str, Any] = next((c for c in pipeline if c["name"] == "FallbackClassifier"), {})
+    return FallbackSetting(
+        threshold=float(fallback.get("threshold", 0.0)),
+        ambiguity=float(fallback.get("ambiguity_threshold", 0.0)),
+        joint=GATE_COMPONENT in names,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,7 +295,10 @@ async def measure_latency(model_path: str, messages: int, workdir: Path) -> list
 
 
 async def cross_validate(folds: int, workdir: Path) -> list[Prediction]:
-    """Out-of-fold predictions for every training example, with the fallback switched off."""
+    """Out-of-fold predictions for every training example, with the fallback switched off.
+
+    The FAQ topic gate is left out too: the sweep applies it (or not) to raw confidences.
+    """
     from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
     from rasa.nlu.test import generate_folds
@@ -273,7 +306,9 @@ async def cross_validate(folds: int, workdir: Path) -> list[Prediction]:
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
 
     config = yaml.safe_load(CONFIG.read_text())
-    config["pipeline"] = [c for c in config["pipeline"] if c["name"] != "FallbackClassifier"]
+    config["pipeline"] = [
+        c for c in config["pipeline"] if c["name"] not in {"FallbackClassifier", GATE_COMPONENT}
+    ]
     config_path = workdir / "config-without-fallback.yml"
     config_path.write_text(yaml.safe_dump(config))
     importer = TrainingDataImporter.load_from_dict(
@@ -309,25 +344,31 @@ def accuracy(predictions: Sequence[Prediction]) -> tuple[float, float]:
     return 100.0 * sum(intents) / len(intents), 100.0 * sum(keys) / max(1, len(keys))
 
 
-def print_sweep(predictions: Sequence[Prediction], ambiguity: float, current: float) -> float:
-    """Print the threshold sweep for intent-only and intent x FAQ-key gating; return the best."""
+def print_sweep(predictions: Sequence[Prediction], setting: FallbackSetting) -> float:
+    """Print the threshold sweep with and without the FAQ topic gate.
+
+    Returns the threshold with the best utility for the gating config.yml uses.
+    """
     header = ("gate", "threshold", "right %", "wrong %", "rephrase %", "utility")
-    print("    {:<13}{:>10}{:>9}{:>9}{:>12}{:>9}".format(*header))
-    best: tuple[float, float] = (float("-inf"), current)
+    print("    {:<14}{:>10}{:>9}{:>9}{:>12}{:>9}".format(*header))
+    best: tuple[float, float] = (float("-inf"), setting.threshold)
     for joint in (False, True):
         for threshold in THRESHOLD_GRID:
-            result = outcome(predictions, threshold, ambiguity, joint)
-            marker = " <- config.yml" if not joint and abs(threshold - current) < 1e-9 else ""
+            result = outcome(predictions, threshold, setting.ambiguity, joint)
+            configured = joint == setting.joint
+            marker = (
+                " <- config.yml" if configured and abs(threshold - setting.threshold) < 1e-9 else ""
+            )
             row = (
-                "intent x key" if joint else "intent",
+                "intent x topic" if joint else "intent",
                 threshold,
                 result.share(result.correct),
                 result.share(result.wrong),
                 result.share(result.fallback),
                 result.utility,
             )
-            print("    {:<13}{:>10.2f}{:>9.1f}{:>9.1f}{:>12.1f}{:>9.0f}".format(*row) + marker)
-            if not joint and result.utility > best[0]:
+            print("    {:<14}{:>10.2f}{:>9.1f}{:>9.1f}{:>12.1f}{:>9.0f}".format(*row) + marker)
+            if configured and result.utility > best[0]:
                 best = (result.utility, threshold)
     return best[1]
 
@@ -357,27 +398,32 @@ def clinc150_oos_questions() -> list[tuple[str, str]]:
     return [(str(text), "out_of_scope") for text, _ in rows]
 
 
-async def report_held_out(model: str, threshold: float, ambiguity: float) -> None:
+async def report_held_out(model: str, setting: FallbackSetting) -> None:
     print(f"2. Held-out FAQ paraphrases ({HELD_OUT.relative_to(ROOT)}, never trained on)")
     predictions = await predict(model, load_examples(HELD_OUT))
     keys = sum(p.faq_key == p.gold for p in predictions)
     share = 100.0 * keys / len(predictions)
     print(f"    FAQ-key accuracy (response selector): {share:.1f} % ({keys}/{len(predictions)})")
+    print(f"    as configured: {describe(served(predictions))}")
+    rephrased = [p for p in predictions if p.fell_back]
+    offered = sum(p.gold in p.faq_top for p in rephrased)
     print(
-        f"    fallback at {threshold:.2f}: {describe(outcome(predictions, threshold, ambiguity))}"
+        f"    right topic among the {SUGGESTED_TOPICS} buttons when asked to rephrase: "
+        f"{100.0 * offered / max(1, len(rephrased)):.1f} % ({offered}/{len(rephrased)})"
     )
-    joint = outcome(predictions, threshold, ambiguity, joint=True)
-    print(f"    ... also gating on the FAQ key: {describe(joint)}")
+    if setting.joint:
+        ungated = outcome(predictions, setting.threshold, setting.ambiguity, joint=False)
+        print(f"    without the FAQ topic gate: {describe(ungated)}")
 
 
-async def report_out_of_scope(model: str, threshold: float, ambiguity: float) -> None:
+async def report_out_of_scope(model: str) -> None:
     print("3. Out-of-scope questions (CLINC150 oos_test)")
     questions = clinc150_oos_questions()
     if not questions:
         print(f"    skipped: {CLINC150} not found (set CLINC150_DATA)")
         return
     predictions = await predict(model, questions)
-    answered = [p for p in predictions if not falls_back(p, threshold, ambiguity, False)]
+    answered = [p for p in predictions if not p.fell_back]
     total = len(predictions)
     faq = sum(p.intent == FAQ for p in answered)
     declined = sum(p.intent == "out_of_scope" for p in answered)
@@ -401,9 +447,7 @@ async def report_latency(model: str, messages: int, workdir: Path) -> None:
     )
 
 
-async def report_cross_validation(
-    folds: int, workdir: Path, threshold: float, ambiguity: float
-) -> None:
+async def report_cross_validation(folds: int, workdir: Path, setting: FallbackSetting) -> None:
     print(f"5. {folds}-fold cross-validation on the training data")
     predictions = await cross_validate(folds, workdir)
     intent_accuracy, key_accuracy = accuracy(predictions)
@@ -412,11 +456,12 @@ async def report_cross_validation(
         f"(n={len(predictions)}, no fallback)"
     )
     print(
-        f"    fallback threshold sweep (ambiguity {ambiguity:.2f}; "
+        f"    fallback threshold sweep (ambiguity {setting.ambiguity:.2f}; "
         f"utility = right - {WRONG_ANSWER_COST:g} x wrong):"
     )
-    best = print_sweep(predictions, ambiguity, threshold)
-    print(f"    best intent threshold by utility: {best:.2f} (config.yml: {threshold:.2f})")
+    best = print_sweep(predictions, setting)
+    gate = "intent x topic" if setting.joint else "intent"
+    print(f"    best {gate} threshold by utility: {best:.2f} (config.yml: {setting.threshold:.2f})")
 
 
 def quiet_rasa() -> None:
@@ -440,7 +485,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args(argv)
     quiet_rasa()
-    threshold, ambiguity = configured_fallback()
+    setting = configured_fallback()
 
     with tempfile.TemporaryDirectory(prefix="harbor-evaluate-") as temp:
         workdir = Path(temp)
@@ -453,12 +498,12 @@ async def main(argv: Sequence[str] | None = None) -> int:
             verdict = "within" if seconds <= TRAIN_BUDGET_SECONDS else "OVER"
             budget = f"{verdict} the {TRAIN_BUDGET_SECONDS:.0f} s budget"
             print(f"    full rasa train (empty cache): {seconds:.0f} s ({budget})")
-        await report_held_out(model, threshold, ambiguity)
-        await report_out_of_scope(model, threshold, ambiguity)
+        await report_held_out(model, setting)
+        await report_out_of_scope(model)
         if not args.skip_latency:
             await report_latency(model, args.messages, workdir)
         if not args.skip_cv:
-            await report_cross_validation(args.folds, workdir, threshold, ambiguity)
+            await report_cross_validation(args.folds, workdir, setting)
     return 0
 
 

@@ -48,11 +48,11 @@ class TriageThresholds:
     (``python -m handoff.triage.train`` prints them); see docs/triage.md.
     """
 
-    risk: float = 0.35
-    distress: float = 0.35
-    anger: float = 0.4
-    frustration: float = 0.4
-    human_request: float = 0.45
+    risk: float = 0.43
+    distress: float = 0.51
+    anger: float = 0.52
+    frustration: float = 0.44
+    human_request: float = 0.51
 
     def __post_init__(self) -> None:
         for label, value in self.to_dict().items():

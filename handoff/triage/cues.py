@@ -144,6 +144,8 @@ RISK_PATTERNS: dict[str, list[Pattern]] = {
         [_in("trading"), _in("standards")],
         [_in("to in into"), _in("the", op="?"), _in("court courts")],
         [_in("letter"), _in("before"), _in("action")],
+        [_in("breach"), _in("of"), _in("contract")],
+        [_in("legally")],
         [_in("police ftc bbb")],
         [
             _in("report reporting reported"),
@@ -162,6 +164,8 @@ RISK_PATTERNS: dict[str, list[Pattern]] = {
         [_DISPUTE, _gap(6), _BANK],
         [_BANK, _gap(3), _DISPUTE],
         [_in("reverse reversing reversed"), _gap(4), _in("through via with"), _BANK],
+        [_BANK, _gap(3), _in("investigating refunding reversing reclaiming chasing")],
+        [_in("investigating"), _in("the this my"), _in("payment charge transaction order")],
         # A threat ("i'll call my bank"), not a question ("should i call my bank?").
         [
             _in("ll 'll will gonna ill to just have 've ve already now m 'm am"),
@@ -206,6 +210,15 @@ RISK_PATTERNS: dict[str, list[Pattern]] = {
         [_in("allergic"), _in("reaction")],
         [_in("anaphylaxis anaphylactic poisoned")],
         [_in("food"), _in("poisoning")],
+        [_in("exposed bare live"), _in("wire wires wiring")],
+        [_in("melted melting"), _gap(2), _in("plug socket sockets cable wire wires lead charger")],
+        [_in("overheated overheating overheats")],
+        [_in("asthma")],
+        [_in("gas"), _in("smell leak leaking")],
+        [_in("smell"), _in("of"), _in("gas")],
+        [_in("got became been was"), _in("really very so", op="?"), _in("sick ill"), _in("after")],
+        [_in("made"), _in("me him her us them my", op="?"), _BODY_PART, _in("sick ill")],
+        [_in("made"), _SELF, _in("sick ill")],
         [
             _in("is 's s its are was"),
             _in("really very so extremely actually genuinely", op="?"),
@@ -231,6 +244,14 @@ RISK_PATTERNS: dict[str, list[Pattern]] = {
         ],
         [_in("was"), _in("nt n't not"), _in("me")],
         [
+            _in("not n't nt never"),
+            _in("buy bought order ordered place placed"),
+            _in("any"),
+            _in("of"),
+        ],
+        [_in("account"), _gap(2), _in("taken"), _in("over")],
+        [_in("know"), _in("nothing"), _in("about")],
+        [
             _in("someone somebody stranger hacker hackers fraudster thief"),
             _in("has had is else have 's s", op="?"),
             _in("logged accessed hacked using used spent got gotten"),
@@ -247,6 +268,11 @@ RISK_PATTERNS: dict[str, list[Pattern]] = {
         [_in("password email pin"), _in("has have was been got had", op="{1,2}"), _in("changed")],
     ],
 }
+
+_RELATIVE = _in(
+    "mum mom mother dad father husband wife son daughter partner grandad grandpa grandma nan"
+    " nana granny brother sister baby friend grandmother grandfather"
+)
 
 # --- distress -----------------------------------------------------------------------------
 
@@ -273,16 +299,40 @@ DISTRESS_PATTERNS: dict[str, list[Pattern]] = {
         [_in("cant"), _in("cope")],
         [_in("passed"), _in("away")],
         [_in("breaking"), _in("point down")],
+        [_in("overwhelmed")],
+        [_in("so really"), _in("upset")],
+        [_in("take"), _in("much", op="?"), _in("more"), _in("of"), _in("this")],
         [_in("wits"), _in("end")],
         [_in("m am 'm"), _in("in"), _in("bits pieces")],
         [_in("know"), _in("what who"), _in("else")],
         [_in("nowhere nobody"), _in("else"), _in("to"), _in("turn")],
+    ],
+    "vulnerable_situation": [
+        [_RELATIVE, _gap(2), _in("died dying passed")],
+        [_in("dying terminally terminal"), _gap(1), _RELATIVE],
+        [_in("depression depressed anxiety evicted eviction evict homeless bailiffs")],
+        [_in("mental"), _in("health")],
+        [_in("debt"), _in("collectors")],
+        [
+            _in("m am 'm"),
+            _in("so really very too", op="?"),
+            _in("disabled pregnant blind deaf elderly vulnerable autistic housebound widow"),
+        ],
+        [
+            _in("m am 'm"),
+            _in("so really very too absolutely", op="?"),
+            _in("scared anxious stressed frightened"),
+        ],
     ],
 }
 
 # --- frustration with the bot ------------------------------------------------------------
 
 _BOT = _in("bot chatbot robot ai assistant machine system chat")
+_BOT_OR_ANSWERS = _in(
+    "bot chatbot robot ai assistant machine system chat faq faqs articles answers answer links"
+    " link suggestions options"
+)
 _BAD = _in(
     "useless stupid pointless dumb rubbish hopeless crap terrible awful worthless broken thick"
     " garbage"
@@ -291,7 +341,8 @@ _BAD = _in(
 FRUSTRATION_PATTERNS: dict[str, list[Pattern]] = {
     "bot_is_useless": [
         [_BAD, _BOT],
-        [_BOT, _in("is are 's s just so really", op="{0,2}"), _BAD],
+        [_BOT_OR_ANSWERS, _in("is are 's s just so really were", op="{0,2}"), _BAD],
+        [_BOT, _in("does do did", op="?"), _in("n't nt not"), _in("understand help work get")],
     ],
     "repeating_itself": [
         [_in("repeating repeat"), _in("yourself urself itself")],
@@ -335,6 +386,12 @@ FRUSTRATION_PATTERNS: dict[str, list[Pattern]] = {
         [_in("not"), _in("what"), _in("i"), _in("asked meant said wanted need")],
         [_in("waste"), _in("of"), _in("time my")],
         [_in("going getting got"), _in("nowhere")],
+        [_in("brick"), _in("wall")],
+        [_in("read"), _in("what"), _in("i"), _in("wrote said typed asked")],
+        [_in("read"), _in("my"), _in("message messages question")],
+        [_in("passed bounced pushed"), _in("around about between")],
+        [_in("fed"), _in("up")],
+        [_in("i"), _in("give"), _in("up")],
     ],
 }
 
@@ -359,6 +416,32 @@ ANGER_PATTERNS: dict[str, list[Pattern]] = {
             )
         ],
         [_in("daylight"), _in("robbery")],
+        [_in("the to"), _in("hell")],
+        [_in("you"), _in("dare")],
+        [_in("1 one zero"), _in("-", op="?"), _in("star stars")],
+        [_in("disgusted unacceptable pathetic outrageous shambolic")],
+        [
+            _in("you u your ur stop"),
+            _in("are 're re r", op="?"),
+            _in("lying lied liars lies idiots idiot morons clowns muppets cheats"),
+        ],
+        [
+            _in("so really extremely very absolutely beyond bloody fucking"),
+            _in("angry mad cross"),
+        ],
+        [_in("worst"), _gap(2), _in("service company experience shop delivery business")],
+        [
+            _in("never"),
+            _in("ordering buying shopping using order buy shop use"),
+            _gap(3),
+            _in("again"),
+        ],
+        [
+            _in("is 's are re 're what beyond"),
+            _in("a an such", op="?"),
+            _in("absolute total complete utter bloody fucking", op="?"),
+            _in("joke farce scam con"),
+        ],
         [_in("rip"), _in("-", op="?"), _in("off")],
     ],
 }

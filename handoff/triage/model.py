@@ -16,13 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import TriageThresholds, model_dir
-from .reasons import FRUSTRATION, PRIORITY, TRIAGE_LABELS
+from .reasons import ANGER, FRUSTRATION, PRIORITY, TRIAGE_LABELS
 
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
 REPEATED_MESSAGE_CUE = "repeated_message"
+SHOUTING_CUE = "shouting"
+# Some customers type everything in capitals, so capitals alone are not anger; capitals plus
+# an exclamation mark or a hint of negativity from the classifier are.
+SHOUTING_NEGATIVITY = 0.15
 # A customer who sends the same request again is telling us the bot's answer did not help.
 # Word overlap must be near-total and the message long enough that "ok" or "yes" never counts.
 REPEAT_SIMILARITY = 0.85
@@ -31,6 +35,7 @@ REPEAT_MIN_WORDS = 3
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _SPACES = re.compile(r"\s+")
 _WORDS = re.compile(r"[a-z0-9']+")
+_CAPITALISED_WORDS = re.compile(r"[A-Za-z]{2,}")
 
 
 class TriageModelMissing(FileNotFoundError):
@@ -93,6 +98,14 @@ def repeats_earlier_message(text: str, context: Sequence[str]) -> bool:
     return False
 
 
+def is_shouting(text: str) -> bool:
+    """At least three words and nearly every letter upper case."""
+    letters = [c for c in text if c.isalpha()]
+    if len(_CAPITALISED_WORDS.findall(text)) < 3 or len(letters) < 12:
+        return False
+    return sum(c.isupper() for c in letters) >= 0.9 * len(letters)
+
+
 class TriageModel:
     """A loaded triage pipeline plus the thresholds it decides with."""
 
@@ -130,20 +143,28 @@ class TriageModel:
         """Triage one message; ``context`` is the customer's earlier messages, oldest first."""
         doc = self._nlp(normalise(text))
         extra = (REPEATED_MESSAGE_CUE,) if repeats_earlier_message(text, context) else ()
-        return self._verdict(doc, extra)
+        return self._verdict(text, doc, extra)
 
     def assess_many(self, texts: Iterable[str], batch_size: int = 128) -> list[Verdict]:
         """Triage messages without conversation context, batched for throughput."""
-        docs = self._nlp.pipe((normalise(t) for t in texts), batch_size=batch_size)
-        return [self._verdict(doc, ()) for doc in docs]
+        originals = list(texts)
+        docs = self._nlp.pipe((normalise(t) for t in originals), batch_size=batch_size)
+        return [self._verdict(t, doc, ()) for t, doc in zip(originals, docs, strict=True)]
 
-    def _verdict(self, doc: Doc, extra_cues: tuple[str, ...]) -> Verdict:
+    def _verdict(self, text: str, doc: Doc, extra_cues: tuple[str, ...]) -> Verdict:
         cues: tuple[str, ...] = tuple(doc._.get(self._cues.DOC_ATTR)) + extra_cues
-        floors = self._cues.cue_scores([c for c in cues if c != REPEATED_MESSAGE_CUE])
+        classifier = {label: float(doc.cats.get(label, 0.0)) for label in TRIAGE_LABELS}
+        if is_shouting(text) and (
+            "!" in text or max(classifier[ANGER], classifier[FRUSTRATION]) >= SHOUTING_NEGATIVITY
+        ):
+            cues += (SHOUTING_CUE,)
+        floors = self._cues.cue_scores([c for c in cues if c in self._cues.CUE_LABELS])
         if REPEATED_MESSAGE_CUE in cues:
             floors[FRUSTRATION] = self._cues.CUE_SCORE
+        if SHOUTING_CUE in cues:
+            floors[ANGER] = self._cues.CUE_SCORE
         scores = {
-            label: round(max(float(doc.cats.get(label, 0.0)), floors.get(label, 0.0)), 4)
+            label: round(max(classifier[label], floors.get(label, 0.0)), 4)
             for label in TRIAGE_LABELS
         }
         margins = {

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .config import (
     DEFAULT_MODEL_DIR,
@@ -33,6 +33,9 @@ from .config import (
 )
 from .reasons import TRIAGE_LABELS
 
+if TYPE_CHECKING:
+    from spacy.language import Language
+
 DATA_DIR = REPO_ROOT / "data" / "triage"
 TRAIN_FILE = DATA_DIR / "train.jsonl"
 HELDOUT_FILE = DATA_DIR / "heldout.jsonl"
@@ -41,39 +44,24 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SEED = 20240611
 FOLDS = 5
 EPOCHS = 12
+BATCH_SIZE = 16
+# spaCy's default Adam step (0.001) leaves the label biases near 0.5 after a few hundred
+# updates, so unseen words scored ~0.4 for every label; 0.005 converges within the budget.
+LEARN_RATE = 0.005
 DROPOUT = 0.2
 # Thresholds are searched below the cue floor (0.9) so a firing cue always escalates.
 THRESHOLD_GRID = tuple(round(0.1 + 0.01 * i, 2) for i in range(76))
 
-# Unigram+bigram bag of words: the signal is mostly in short phrases ("speak to", "already
-# told", "charge back"), and it trains in seconds and scores in well under a millisecond.
-# The small CNN adds prefix/suffix/shape features, which is what copes with typos.
+# A bag of unigrams and bigrams. In cross-validation on the training split it matched or beat
+# spaCy's default ensemble (bag of words + CNN): with a few hundred examples per label the CNN
+# overfit and gave confident scores to short routine messages ("yes", "how much is next day
+# delivery"). It also trains in seconds and scores a message in well under a millisecond.
 TEXTCAT_MODEL: dict[str, Any] = {
-    "@architectures": "spacy.TextCatEnsemble.v2",
-    "tok2vec": {
-        "@architectures": "spacy.Tok2Vec.v2",
-        "embed": {
-            "@architectures": "spacy.MultiHashEmbed.v2",
-            "width": 64,
-            "rows": [2000, 2000, 500, 1000, 500],
-            "attrs": ["NORM", "LOWER", "PREFIX", "SUFFIX", "SHAPE"],
-            "include_static_vectors": False,
-        },
-        "encode": {
-            "@architectures": "spacy.MaxoutWindowEncoder.v2",
-            "width": 64,
-            "window_size": 1,
-            "maxout_pieces": 3,
-            "depth": 2,
-        },
-    },
-    "linear_model": {
-        "@architectures": "spacy.TextCatBOW.v3",
-        "exclusive_classes": False,
-        "length": 262144,
-        "ngram_size": 2,
-        "no_output_layer": False,
-    },
+    "@architectures": "spacy.TextCatBOW.v3",
+    "exclusive_classes": False,
+    "length": 65536,
+    "ngram_size": 2,
+    "no_output_layer": False,
 }
 
 
@@ -112,10 +100,10 @@ def read_messages(path: Path) -> list[LabelledMessage]:
 
 def fingerprint(data_files: Iterable[Path], package_dir: Path = PACKAGE_DIR) -> str:
     """sha256 over the training data, the package's Python sources and the spaCy version."""
-    import spacy
+    from spacy import about
 
     digest = hashlib.sha256()
-    digest.update(f"spacy {spacy.__version__}\n".encode())
+    digest.update(f"spacy {about.__version__}\n".encode())
     for path in [*sorted(data_files), *sorted(package_dir.glob("*.py"))]:
         digest.update(path.name.encode() + b"\0")
         digest.update(path.read_bytes())
@@ -123,16 +111,20 @@ def fingerprint(data_files: Iterable[Path], package_dir: Path = PACKAGE_DIR) -> 
     return digest.hexdigest()
 
 
-def build_pipeline(textcat_model: dict[str, Any] | None = None) -> Any:
+def build_pipeline(textcat_model: dict[str, Any] | None = None) -> Language:
     import spacy
+    from spacy.pipeline import MultiLabel_TextCategorizer
 
     from .cues import FACTORY
 
     nlp = spacy.blank("en")
     nlp.add_pipe(FACTORY, name="triage_cues")
-    textcat = nlp.add_pipe(
-        "textcat_multilabel",
-        config={"model": textcat_model or TEXTCAT_MODEL, "threshold": 0.5},
+    textcat = cast(
+        MultiLabel_TextCategorizer,
+        nlp.add_pipe(
+            "textcat_multilabel",
+            config={"model": textcat_model or TEXTCAT_MODEL, "threshold": 0.5},
+        ),
     )
     for label in TRIAGE_LABELS:
         textcat.add_label(label)
@@ -145,10 +137,10 @@ def fit(
     seed: int = SEED,
     epochs: int = EPOCHS,
     textcat_model: dict[str, Any] | None = None,
-) -> Any:
+) -> Language:
     """Train a fresh pipeline on ``messages``; deterministic for a given seed."""
     from spacy.training import Example
-    from spacy.util import compounding, fix_random_seed, minibatch
+    from thinc.api import Adam, fix_random_seed
 
     from .model import normalise
 
@@ -161,12 +153,13 @@ def fit(
         )
         for m in messages
     ]
-    optimizer = nlp.initialize(lambda: examples)
+    nlp.initialize(lambda: examples)
+    optimizer = Adam(LEARN_RATE)
     order = random.Random(seed)
     for _ in range(epochs):
         order.shuffle(examples)
-        for batch in minibatch(examples, size=compounding(4.0, 32.0, 1.001)):
-            nlp.update(batch, sgd=optimizer, drop=DROPOUT)
+        for start in range(0, len(examples), BATCH_SIZE):
+            nlp.update(examples[start : start + BATCH_SIZE], sgd=optimizer, drop=DROPOUT)
     return nlp
 
 
@@ -209,7 +202,7 @@ def out_of_fold_scores(
     *,
     folds: int = FOLDS,
     seed: int = SEED,
-    fitter: Callable[[Sequence[LabelledMessage]], Any] | None = None,
+    fitter: Callable[[Sequence[LabelledMessage]], Language] | None = None,
 ) -> list[dict[str, float]]:
     """Score every training message with a model that never saw it."""
     from .model import TriageModel
@@ -250,12 +243,13 @@ def choose_thresholds(
     return thresholds, f1s, escalate
 
 
-def _write_model(nlp: Any, thresholds: TriageThresholds, digest: str, out_dir: Path) -> None:
+def _write_model(nlp: Language, thresholds: TriageThresholds, digest: str, out_dir: Path) -> None:
     # Build next to the target and swap in at the end, so a running service or a concurrent
     # --if-stale never sees a half-written model.
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
+        staging.chmod(0o755)  # mkdtemp makes it private; the service may run as another user
         nlp.to_disk(staging)
         (staging / THRESHOLDS_FILE).write_text(
             json.dumps(thresholds.to_dict(), indent=2) + "\n", encoding="utf-8"
