@@ -1,7 +1,8 @@
 """What the assistant does when it is not sure what the customer meant.
 
     first miss            "Could you rephrase that, or did you mean one of these?"
-                          + the 2-3 likeliest topics of the same message as quick replies
+                          + 2-3 quick replies: an order lookup or a person if the message
+                          plausibly asked for one, then its likeliest FAQ topics
     second miss in a row  "Would you like me to connect you with a person?"
                           + Talk to a person (/affirm) / No thanks (/deny); rules in
                           data/rules/handoff.yml turn the answer into action_handoff (reason
@@ -29,9 +30,11 @@ ACTION_NAME = "action_faq_rephrase"
 RETRIEVAL_INTENT = "faq"
 NLU_FALLBACK_INTENT = "nlu_fallback"
 MAX_SUGGESTIONS = 3
+# The two likeliest topics are always offered; a third only if it is not noise.
 MIN_SUGGESTIONS = 2
-# Below this share of the probability a topic is noise, unless it is needed to reach 2 buttons.
-MIN_SUGGESTION_SCORE = 0.05
+MIN_TOPIC_CONFIDENCE = 0.05
+# An order lookup or a person is offered first when the message plausibly asked for it.
+MIN_REQUEST_CONFIDENCE = 0.2
 
 # Non-FAQ requests worth a button when they rank high: (title, intent payload).
 _REQUEST_BUTTONS: dict[str, tuple[str, str]] = {
@@ -54,27 +57,36 @@ def previous_turn_was_a_miss(events: Sequence[Mapping[str, Any]]) -> bool:
     return False
 
 
-def likely_requests(latest_message: Mapping[str, Any]) -> list[tuple[float, str]]:
-    """Candidate meanings of the message, best first, as (probability, FAQ key or intent).
+def likely_topics(latest_message: Mapping[str, Any]) -> list[tuple[float, str]]:
+    """The response selector's FAQ topics for the message, best first, as (confidence, key).
 
-    An FAQ key scores P(faq) * P(key | faq), so topics and other requests compare on one scale.
+    Ranked by P(topic | faq) alone: the intent's own confidence for `faq` may already include
+    the topic's (bot/faq_confidence.py), so it cannot be used to compare topics with intents.
     """
-    intent_ranking = latest_message.get("intent_ranking") or []
-    confidences = {
-        str(entry.get("name")): float(entry.get("confidence") or 0.0) for entry in intent_ranking
-    }
-    candidates: list[tuple[float, str]] = []
     selector = (latest_message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
-    faq_probability = confidences.get(RETRIEVAL_INTENT, 0.0)
-    for entry in selector.get("ranking") or []:
-        key = str(entry.get("intent_response_key", ""))
-        if key.startswith(f"{RETRIEVAL_INTENT}/"):
-            score = faq_probability * float(entry.get("confidence") or 0.0)
-            candidates.append((score, key))
-    for intent in _REQUEST_BUTTONS:
-        if intent in confidences:
-            candidates.append((confidences[intent], intent))
-    return sorted(candidates, key=lambda candidate: candidate[0], reverse=True)
+    topics = [
+        (float(entry.get("confidence") or 0.0), str(entry.get("intent_response_key", "")))
+        for entry in selector.get("ranking") or []
+    ]
+    return sorted(
+        (topic for topic in topics if topic[1].startswith(f"{RETRIEVAL_INTENT}/")),
+        key=lambda topic: topic[0],
+        reverse=True,
+    )
+
+
+def likely_request(latest_message: Mapping[str, Any]) -> str | None:
+    """A non-FAQ request (order status, a person) the message plausibly was, if any."""
+    confidences = {
+        str(entry.get("name")): float(entry.get("confidence") or 0.0)
+        for entry in latest_message.get("intent_ranking") or []
+    }
+    plausible = [
+        (confidences[intent], intent)
+        for intent in _REQUEST_BUTTONS
+        if confidences.get(intent, 0.0) >= MIN_REQUEST_CONFIDENCE
+    ]
+    return max(plausible)[1] if plausible else None
 
 
 class ActionFaqRephrase(Action):
@@ -114,19 +126,17 @@ class ActionFaqRephrase(Action):
         return [*revert, SlotSet("handoff_offered", None), SlotSet("handoff_reason", None)]
 
     def suggestion_buttons(self, latest_message: Mapping[str, Any]) -> list[dict[str, str]]:
-        """Quick replies for the 2-3 likeliest meanings of the message."""
-        ranked = likely_requests(latest_message)[:MAX_SUGGESTIONS]
-        kept = [
-            candidate
-            for position, candidate in enumerate(ranked)
-            if position < MIN_SUGGESTIONS or candidate[0] >= MIN_SUGGESTION_SCORE
-        ]
-        buttons = []
-        for _, name in kept:
-            if name in _REQUEST_BUTTONS:
-                title, payload = _REQUEST_BUTTONS[name]
-            else:
-                topic = self._catalogue.topic(name.split("/", 1)[1])
-                title, payload = topic.title, topic.payload
+        """Quick replies for the 2-3 likeliest meanings: a plausible request, then FAQ topics."""
+        buttons: list[dict[str, str]] = []
+        request = likely_request(latest_message)
+        if request:
+            title, payload = _REQUEST_BUTTONS[request]
             buttons.append({"title": title, "payload": payload})
+        for position, (confidence, key) in enumerate(likely_topics(latest_message)):
+            if len(buttons) == MAX_SUGGESTIONS:
+                break
+            if position >= MIN_SUGGESTIONS and confidence < MIN_TOPIC_CONFIDENCE:
+                break
+            topic = self._catalogue.topic(key.split("/", 1)[1])
+            buttons.append({"title": topic.title, "payload": topic.payload})
         return buttons

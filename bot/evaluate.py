@@ -398,7 +398,7 @@ def clinc150_oos_questions() -> list[tuple[str, str]]:
     return [(str(text), "out_of_scope") for text, _ in rows]
 
 
-async def report_held_out(model: str, setting: FallbackSetting) -> None:
+async def report_held_out(model: str) -> None:
     print(f"2. Held-out FAQ paraphrases ({HELD_OUT.relative_to(ROOT)}, never trained on)")
     predictions = await predict(model, load_examples(HELD_OUT))
     keys = sum(p.faq_key == p.gold for p in predictions)
@@ -411,9 +411,6 @@ async def report_held_out(model: str, setting: FallbackSetting) -> None:
         f"    right topic among the {SUGGESTED_TOPICS} buttons when asked to rephrase: "
         f"{100.0 * offered / max(1, len(rephrased)):.1f} % ({offered}/{len(rephrased)})"
     )
-    if setting.joint:
-        ungated = outcome(predictions, setting.threshold, setting.ambiguity, joint=False)
-        print(f"    without the FAQ topic gate: {describe(ungated)}")
 
 
 async def report_out_of_scope(model: str) -> None:
@@ -498,7 +495,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             verdict = "within" if seconds <= TRAIN_BUDGET_SECONDS else "OVER"
             budget = f"{verdict} the {TRAIN_BUDGET_SECONDS:.0f} s budget"
             print(f"    full rasa train (empty cache): {seconds:.0f} s ({budget})")
-        await report_held_out(model, setting)
+        await report_held_out(model)
         await report_out_of_scope(model)
         if not args.skip_latency:
             await report_latency(model, args.messages, workdir)

@@ -32,7 +32,7 @@ def test_a_first_miss_asks_to_rephrase_with_the_likeliest_topics(domain: Domain)
 
     (message,) = result.messages
     assert message["text"] == replies.REPHRASE_WITH_TOPICS
-    # Scores on one scale: faq 0.46 x 0.41 = 0.19 and x 0.33 = 0.15 against check_order_status 0.3.
+    # check_order_status at 0.3 is plausible enough to come first; then the topics by P(topic).
     assert message["buttons"] == [
         {"title": "Where is my order?", "payload": "/check_order_status"},
         {"title": "How long does shipping take?", "payload": "how long does shipping take"},
@@ -62,18 +62,33 @@ def test_every_topics_button_sends_one_of_its_own_training_examples(domain: Doma
         )
 
 
-def test_weak_candidates_are_dropped_but_two_buttons_remain(domain: Domain) -> None:
+def test_weak_topics_are_dropped_but_two_buttons_remain(domain: Domain) -> None:
     parse = parse_data(
         "nlu_fallback",
         0.5,
         "zzz",
         intent_ranking=[("nlu_fallback", 0.5), ("faq", 0.1), ("greet", 0.8)],
-        faq_ranking=[("faq/gift_cards", 0.3), ("faq/privacy", 0.2), ("faq/warranty", 0.1)],
+        faq_ranking=[("faq/gift_cards", 0.3), ("faq/privacy", 0.02), ("faq/warranty", 0.01)],
     )
     tracker = make_tracker(events=[user(parse)])
     result = run_action(ActionFaqRephrase(FaqTopicCatalogue(Path("/nonexistent"))), tracker, domain)
     titles = [button["title"] for button in result.messages[0]["buttons"]]
+    # greet is no request worth a button; warranty (0.01) is noise; privacy (0.02) makes two.
     assert titles == ["Gift cards", "Privacy"]  # keys stand in when the FAQ files are absent
+
+
+def test_an_unlikely_request_gets_no_button(domain: Domain) -> None:
+    parse = parse_data(
+        "nlu_fallback",
+        0.5,
+        "hm",
+        intent_ranking=[("nlu_fallback", 0.5), ("request_human", 0.15), ("faq", 0.1)],
+        faq_ranking=[("faq/gift_cards", 0.3), ("faq/privacy", 0.2), ("faq/warranty", 0.1)],
+    )
+    result = run_action(ActionFaqRephrase(), make_tracker(events=[user(parse)]), domain)
+    payloads = [button["payload"] for button in result.messages[0]["buttons"]]
+    assert "/request_human" not in payloads
+    assert len(payloads) == 3
 
 
 def test_a_second_miss_in_a_row_offers_a_person(domain: Domain) -> None:
