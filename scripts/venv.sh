@@ -15,7 +15,6 @@ name="${1:?usage: scripts/venv.sh rasa|app}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 req_in="requirements/$name.in"
-lock="requirements/$name-lock.txt"
 [ -f "$req_in" ] || { echo "no such environment: $name" >&2; exit 2; }
 
 pick_python() {
@@ -31,6 +30,11 @@ pick_python() {
 }
 py="$(pick_python)"
 pyver="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+# requirements/<name>-lock.txt pins the environment on Python 3.11; an older Python whose newest
+# compatible releases differ (current test tools have left 3.10) has its own lock file.
+lock="requirements/$name-lock.txt"
+[ "$pyver" = 3.11 ] || [ ! -f "requirements/$name-lock-py$pyver.txt" ] || lock="requirements/$name-lock-py$pyver.txt"
+if [ "${LOCK_REFRESH:-0}" = 1 ] && [ "$pyver" != 3.11 ]; then lock="requirements/$name-lock-py$pyver.txt"; fi
 
 cache="${HARBOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/harbor-assist}"
 # Bump RECIPE when the way an environment is built changes, so cached ones are rebuilt.
