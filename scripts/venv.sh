@@ -63,14 +63,23 @@ extra=()
 if [ "$name" = rasa ]; then
   # Rasa 3.6 declares python<3.11 but its wheels run on 3.11; matplotlib 3.5.3 (pinned by rasa)
   # has no cp311 wheel and builds against Debian's freetype and qhull instead of downloading them.
-  extra+=(--ignore-requires-python)
+  # On 3.10 the declared ranges hold and are respected.
+  [ "$pyver" = 3.10 ] || extra+=(--ignore-requires-python)
   mplcfg="$target/mplsetup.cfg"
   printf '[libs]\nsystem_freetype = True\nsystem_qhull = True\n' > "$mplcfg"
   export MPLSETUPCFG="$mplcfg"
 fi
 
 if [ "${LOCK_REFRESH:-0}" = 1 ] || [ ! -s "$lock" ]; then
-  quiet "${pip[@]}" install "${extra[@]}" -r "$req_in"
+  # A fresh lock for another Python starts from the 3.11 pins that Python can install, so
+  # the two environments differ only where they must.
+  base="requirements/$name-lock.txt"
+  constraints=()
+  if [ "$lock" != "$base" ] && [ -s "$base" ]; then
+    grep -v -i -E "^(${LOCK_SKIP:-__none__})==" "$base" > "$target/base-constraints.txt"
+    constraints=(-c "$target/base-constraints.txt")
+  fi
+  quiet "${pip[@]}" install "${extra[@]}" "${constraints[@]}" -r "$req_in"
   "$target/bin/python" -m pip freeze --exclude-editable | grep -v '^-e ' > "$lock"
   echo "==> wrote $lock"
 else
