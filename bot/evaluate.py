@@ -1,6 +1,6 @@
 """Evaluate the assistant: how often it understands, how often it answers wrongly, how fast it is.
 
-    .venv-rasa/bin/python -m bot.evaluate              everything (about 10 minutes on 2 cores)
+    .venv-rasa/bin/python -m bot.evaluate              everything (about 12 minutes on 2 cores)
     .venv-rasa/bin/python -m bot.evaluate --skip-cv    train time, held-out, OOS and latency only
 
 A benchmark, not a test: it prints tables and compares them with the budgets and baselines
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import os
@@ -54,10 +55,13 @@ RASA_DATA_DIRS = ("data/nlu", "data/rules", "data/stories")
 
 TRAIN_BUDGET_SECONDS = 240.0
 BASELINE_P50_MS = 38.0  # plain Rasa (rasa init's model) on this machine, ARCHITECTURE.md
-THRESHOLD_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99)
+THRESHOLD_GRID = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9, 0.95, 0.99)
 # A wrong answer costs this many "please rephrase" turns: the threshold maximises
-# (answered correctly) - WRONG_ANSWER_COST * (answered wrongly).
+# (answered correctly) - WRONG_ANSWER_COST * (answered wrongly). Thresholds within
+# UTILITY_TIE of the best count as equally good, and the lowest of them is chosen: between two
+# equally good settings, the one that answers more often is the friendlier one.
 WRONG_ANSWER_COST = 2.0
+UTILITY_TIE = 0.02
 FAQ = "faq"
 FALLBACK = "nlu_fallback"
 GATE_COMPONENT = "bot.faq_confidence.FaqTopicConfidence"
@@ -324,7 +328,8 @@ async def cross_validate(folds: int, workdir: Path) -> list[Prediction]:
         fold_dir.mkdir()
         train_file = fold_dir / "train.yml"
         RasaYAMLWriter().dump(train_file, train)
-        model = train_nlu(str(config_path), str(train_file), str(fold_dir))
+        with contextlib.redirect_stdout(io.StringIO()):  # Rasa prints where it saved the model
+            model = train_nlu(str(config_path), str(train_file), str(fold_dir))
         if model is None:
             raise RuntimeError(f"training fold {index} failed")
         agent = Agent.load(model)
@@ -347,18 +352,17 @@ def accuracy(predictions: Sequence[Prediction]) -> tuple[float, float]:
 def print_sweep(predictions: Sequence[Prediction], setting: FallbackSetting) -> float:
     """Print the threshold sweep with and without the FAQ topic gate.
 
-    Returns the threshold with the best utility for the gating config.yml uses.
+    Returns the threshold chosen for the gating config.yml uses: the lowest one whose utility
+    is within UTILITY_TIE of the best.
     """
     header = ("gate", "threshold", "right %", "wrong %", "rephrase %", "utility")
     print("    {:<14}{:>10}{:>9}{:>9}{:>12}{:>9}".format(*header))
-    best: tuple[float, float] = (float("-inf"), setting.threshold)
+    utilities: dict[float, float] = {}
     for joint in (False, True):
         for threshold in THRESHOLD_GRID:
             result = outcome(predictions, threshold, setting.ambiguity, joint)
             configured = joint == setting.joint
-            marker = (
-                " <- config.yml" if configured and abs(threshold - setting.threshold) < 1e-9 else ""
-            )
+            current = configured and abs(threshold - setting.threshold) < 1e-9
             row = (
                 "intent x topic" if joint else "intent",
                 threshold,
@@ -367,10 +371,13 @@ def print_sweep(predictions: Sequence[Prediction], setting: FallbackSetting) -> 
                 result.share(result.fallback),
                 result.utility,
             )
+            marker = " <- config.yml" if current else ""
             print("    {:<14}{:>10.2f}{:>9.1f}{:>9.1f}{:>12.1f}{:>9.0f}".format(*row) + marker)
-            if configured and result.utility > best[0]:
-                best = (result.utility, threshold)
-    return best[1]
+            if configured:
+                utilities[threshold] = result.utility
+    best = max(utilities.values())
+    margin = UTILITY_TIE * abs(best)
+    return min(t for t, utility in utilities.items() if utility >= best - margin)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,9 +463,12 @@ async def report_cross_validation(folds: int, workdir: Path, setting: FallbackSe
         f"    fallback threshold sweep (ambiguity {setting.ambiguity:.2f}; "
         f"utility = right - {WRONG_ANSWER_COST:g} x wrong):"
     )
-    best = print_sweep(predictions, setting)
+    chosen = print_sweep(predictions, setting)
     gate = "intent x topic" if setting.joint else "intent"
-    print(f"    best {gate} threshold by utility: {best:.2f} (config.yml: {setting.threshold:.2f})")
+    print(
+        f"    chosen {gate} threshold (the lowest within {UTILITY_TIE:.0%} of the best utility): "
+        f"{chosen:.2f} (config.yml: {setting.threshold:.2f})"
+    )
 
 
 def quiet_rasa() -> None:

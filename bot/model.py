@@ -38,7 +38,8 @@ def cache_dir() -> Path:
 
 def training_inputs(root: Path = ROOT) -> list[Path]:
     """Every file whose content changes the trained model, in a stable order."""
-    files = [root / "config.yml", root / "domain.yml"]
+    # Custom pipeline components are part of the model too (config.yml names them).
+    files = [root / "config.yml", root / "domain.yml", *sorted((root / "bot").glob("faq_*.py"))]
     for folder in RASA_DATA_DIRS:
         base = root / folder
         if base.is_dir():

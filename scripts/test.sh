@@ -39,7 +39,7 @@ stage "train the models when their inputs changed" bash -c \
   "$RASA/python -m bot.model >/dev/null && $APP/python -m handoff.triage.train --if-stale"
 stage "test conversations" bash -c "
   model=\$($RASA/python -m bot.model) &&
-  $RASA/rasa test core --model \"\$model\" --stories tests/conversations \
+  $RASA/rasa test core --e2e --model \"\$model\" --stories tests/conversations \
     --fail-on-prediction-errors --out test-artifacts/rasa-test --no-plot > test-artifacts/rasa-test.log 2>&1
   status=\$?; tail -n 5 test-artifacts/rasa-test.log; exit \$status"
 stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser

@@ -10,7 +10,7 @@ import yaml
 from actions import replies
 from actions.faq_fallback import ActionFaqRephrase
 from actions.faq_topics import FaqTopicCatalogue
-from tests.rasa.conftest import REPO_ROOT, action, make_tracker, parse_data, run_action, user
+from tests.rasa.trackers import REPO_ROOT, action, make_tracker, parse_data, run_action, user
 
 Domain = dict[str, Any]
 

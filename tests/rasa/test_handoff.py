@@ -9,7 +9,7 @@ import pytest
 
 from actions import replies
 from actions.handoff import ActionDeclineHandoff, ActionHandoff
-from tests.rasa.conftest import ActionResult, action, make_tracker, parse_data, run_action, user
+from tests.rasa.trackers import ActionResult, action, make_tracker, parse_data, run_action, user
 
 Domain = dict[str, Any]
 PACKET_KEYS = {"reason", "summary", "intents", "slots"}

@@ -16,7 +16,7 @@ from actions.order_status import (
     ValidateOrderStatusForm,
 )
 from actions.order_store import Order, OrderStore
-from tests.rasa.conftest import (
+from tests.rasa.trackers import (
     ActionResult,
     action,
     make_tracker,
