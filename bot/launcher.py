@@ -151,6 +151,8 @@ def check_yaml_files(root: Path = ROOT) -> None:
     except ImportError:
         return
     for path in model.training_inputs(root):
+        if path.suffix not in {".yml", ".yaml"}:
+            continue
         if not path.exists():
             raise LaunchError(f"{path.relative_to(root)} is missing; restore it from git.")
         try:

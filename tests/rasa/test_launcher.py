@@ -82,3 +82,8 @@ def test_a_second_instance_is_refused_while_the_first_holds_the_lock(tmp_path: P
         pass
     with launcher.single_instance(tmp_path, "http://localhost:8080"):
         pass
+
+
+def test_the_repository_passes_the_launch_checks() -> None:
+    """Every training input of the real repository, code included, passes the YAML check."""
+    launcher.check_yaml_files(ROOT)
