@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from handoff import sessions
 from handoff.accounts import Account
 from handoff.customer import CLIENT_ID, _receive_json, error_frame, origin_allowed
+from handoff.delivery import SocketWriter
 from handoff.queue import REASON_TEXT
 from handoff.sessions import SessionAgent, accounts_of
 from handoff.state import AppState, app_state
@@ -47,29 +48,20 @@ def heartbeat_interval(state: AppState) -> float:
     return max(0.2, min(10.0, state.settings.agent_grace_seconds / 3))
 
 
-class ConsoleOutbox:
+class ConsoleOutbox(SocketWriter):
     """The single writer of one console socket."""
 
+    label = "console"
+
     def __init__(self, ws: web.WebSocketResponse, state: AppState, agent: SessionAgent) -> None:
-        self.ws = ws
+        super().__init__(ws)
         self.state = state
         self.agent = agent
-        self.frames: list[dict[str, Any]] = []
         self.opened: dict[str, str] = {}  # conversation -> last entry id sent
         self.dirty: set[str] = set()
-        self.wake = asyncio.Event()
         self.queue_dirty = True
         self.last_queue: dict[str, Any] = {}
         self.last_active: list[str] | None = None
-        self.stopped = False
-
-    def stop(self) -> None:
-        self.stopped = True
-        self.wake.set()
-
-    def send(self, frame: dict[str, Any]) -> None:
-        self.frames.append(frame)
-        self.wake.set()
 
     def open(self, cid: str, last_seen: str) -> None:
         self.opened[cid] = last_seen or "0-0"
@@ -101,23 +93,9 @@ class ConsoleOutbox:
             self.dirty.add(cid)
             self.wake.set()
 
-    async def run(self) -> None:
-        while not self.stopped and not self.ws.closed:
-            self.wake.clear()
-            try:
-                await self._flush()
-            except RedisError as error:
-                log.warning("console delivery paused: %s", error)
-                await asyncio.sleep(1.0)
-                self.wake.set()
-                continue
-            except ConnectionResetError:
-                return
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=20.0)
-            if not self.wake.is_set():  # periodic re-read covers a lost hint
-                self.dirty.update(self.opened)
-                self.queue_dirty = True
+    def _resync(self) -> None:
+        self.dirty.update(self.opened)
+        self.queue_dirty = True
 
     async def _flush(self) -> None:
         while self.frames and not self.stopped:

@@ -19,6 +19,7 @@ from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
 from handoff import tokens
+from handoff.delivery import SocketWriter
 from handoff.state import AppState, app_state
 from handoff.store import Entry
 
@@ -30,29 +31,18 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 HELLO_TIMEOUT = 10.0
 
 
-class Outbox:
-    """The single writer of one socket: direct frames first, then new transcript entries."""
+class Outbox(SocketWriter):
+    """The single writer of one customer socket: direct frames, then new transcript entries."""
+
+    label = "customer"
 
     def __init__(self, ws: web.WebSocketResponse, state: AppState, cid: str, last_seen: str):
-        self.ws = ws
+        super().__init__(ws)
         self.state = state
         self.cid = cid
         self.last_sent = last_seen or "0-0"
-        self.frames: list[dict[str, Any]] = []
-        self.wake = asyncio.Event()
         self.queue_dirty = True
         self.last_queue_frame: dict[str, Any] | None = None
-        self.stopped = False
-
-    def stop(self) -> None:
-        # A flag rather than only cancel(): on Python 3.10/3.11 wait_for can swallow a
-        # cancellation that races with the event being set, which kept sockets open for 20 s.
-        self.stopped = True
-        self.wake.set()
-
-    def send(self, frame: dict[str, Any]) -> None:
-        self.frames.append(frame)
-        self.wake.set()
 
     def hint(self, payload: dict[str, Any]) -> None:
         if "typing" in payload:
@@ -63,21 +53,8 @@ class Outbox:
             self.queue_dirty = True
         self.wake.set()
 
-    async def run(self) -> None:
-        while not self.stopped and not self.ws.closed:
-            self.wake.clear()
-            try:
-                await self._flush()
-            except RedisError as error:
-                log.warning("customer delivery paused: %s", error)
-                await asyncio.sleep(1.0)
-                self.wake.set()
-                continue
-            except ConnectionResetError:
-                return
-            # Belt and braces: a periodic re-read covers a hint lost in a Redis failover.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=20.0)
+    def _resync(self) -> None:
+        self.queue_dirty = True
 
     async def _flush(self) -> None:
         if self.stopped:
