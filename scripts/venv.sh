@@ -76,7 +76,7 @@ if [ "${LOCK_REFRESH:-0}" = 1 ] || [ ! -s "$lock" ]; then
   base="requirements/$name-lock.txt"
   constraints=()
   if [ "$lock" != "$base" ] && [ -s "$base" ]; then
-    grep -v -i -E "^(${LOCK_SKIP:-__none__})==" "$base" > "$target/base-constraints.txt"
+    grep -v -i -E "^(${LOCK_SKIP:-__none__})==" "$base" > "$target/base-constraints.txt" || true
     constraints=(-c "$target/base-constraints.txt")
   fi
   quiet "${pip[@]}" install "${extra[@]}" "${constraints[@]}" -r "$req_in"
