@@ -21,11 +21,11 @@ from redis.exceptions import RedisError
 from handoff import sessions
 from handoff.accounts import Account
 from handoff.customer import CLIENT_ID, _receive_json, error_frame, origin_allowed
-from handoff.delivery import SocketWriter
+from handoff.delivery import SocketWriter, serve_socket
 from handoff.queue import REASON_TEXT
 from handoff.sessions import SessionAgent, accounts_of
 from handoff.state import AppState, app_state
-from handoff.store import PRIORITY_BAND, now_ms
+from handoff.store import PRIORITY_BAND, MoveResult, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -193,18 +193,13 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPUnauthorized(text="Log in to open the console.")
     if agent.role not in ("agent", "admin"):
         raise web.HTTPForbidden(text="The console is for agents.")
-    ws = web.WebSocketResponse(
-        heartbeat=20.0, max_msg_size=state.settings.max_frame_bytes, compress=False
+    return await serve_socket(
+        request,
+        max_frame_bytes=state.settings.max_frame_bytes,
+        registry=state.agent_sockets,
+        gauge=state.metrics.agent_sockets,
+        serve=lambda ws: _serve(ws, state, agent),
     )
-    await ws.prepare(request)
-    state.agent_sockets.add(ws)
-    state.metrics.agent_sockets.inc()
-    try:
-        await _serve(ws, state, agent)
-    finally:
-        state.agent_sockets.discard(ws)
-        state.metrics.agent_sockets.dec()
-    return ws
 
 
 async def _heartbeat(state: AppState, name: str) -> None:
@@ -330,20 +325,36 @@ async def _assigned_to_me(
     return conversation
 
 
+async def assign(
+    state: AppState,
+    cid: str,
+    account: Account,
+    *,
+    allowed: str,
+    event_text: str,
+    expected_agent: str = "",
+) -> MoveResult:
+    """Put a chat in the account's hands, within its capacity (a claim or a transfer to it)."""
+    return await state.store.move(
+        cid,
+        allowed=[allowed],
+        new_state="assigned",
+        expected_agent=expected_agent,
+        new_agent=account.name,
+        capacity=account.capacity,
+        event_text=event_text,
+        fields={"assigned_at": now_ms()},
+        event={"agent_name": account.display_name},
+    )
+
+
 async def claim(state: AppState, account: Account, cid: str) -> tuple[bool, str, str]:
     """Assign a queued chat to the agent: (ok, reason, winner display name)."""
     conversation = await state.store.get(cid)
     if conversation is None:
         return False, "not_found", ""
-    result = await state.store.move(
-        cid,
-        allowed=["queued"],
-        new_state="assigned",
-        new_agent=account.name,
-        capacity=account.capacity,
-        event_text=f"{account.display_name} joined the chat.",
-        fields={"assigned_at": now_ms()},
-        event={"agent_name": account.display_name},
+    result = await assign(
+        state, cid, account, allowed="queued", event_text=f"{account.display_name} joined the chat."
     )
     if result.ok:
         await state.store.publish({"q": conversation.get("team", state.settings.default_team)})
@@ -458,16 +469,13 @@ async def _on_transfer(
                 )
             )
             return
-        result = await state.store.move(
+        result = await assign(
+            state,
             cid,
-            allowed=["assigned"],
-            new_state="assigned",
+            target,
+            allowed="assigned",
             expected_agent=agent.name,
-            new_agent=target.name,
-            capacity=target.capacity,
             event_text=f"{target.display_name} has taken over the chat.",
-            fields={"assigned_at": now_ms()},
-            event={"agent_name": target.display_name},
         )
         if result.full:
             outbox.send(

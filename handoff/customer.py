@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
 from handoff import tokens
-from handoff.delivery import SocketWriter
+from handoff.delivery import SocketWriter, serve_socket
 from handoff.state import AppState, app_state
 from handoff.store import Entry
 
@@ -88,7 +88,8 @@ class Outbox(SocketWriter):
 def customer_frame(entry: Entry) -> dict[str, Any]:
     """What a customer may see of an entry: agent user names and internal fields stay out."""
     frame = entry.to_frame()
-    frame.pop("reason", None) if entry.sender != "system" else None
+    if entry.sender != "system":
+        frame.pop("reason", None)
     return frame
 
 
@@ -114,18 +115,13 @@ async def customer_socket(request: web.Request) -> web.StreamResponse:
     if not await state.limits.allow("ip-connect", peer, state.settings.ip_connections_per_minute):
         state.metrics.refused("ip_rate")
         raise web.HTTPTooManyRequests(text="Too many new chats from this address; wait a minute.")
-    ws = web.WebSocketResponse(
-        heartbeat=20.0, max_msg_size=state.settings.max_frame_bytes, compress=False
+    return await serve_socket(
+        request,
+        max_frame_bytes=state.settings.max_frame_bytes,
+        registry=state.customer_sockets,
+        gauge=state.metrics.customer_sockets,
+        serve=lambda ws: _serve(ws, state),
     )
-    await ws.prepare(request)
-    state.customer_sockets.add(ws)
-    state.metrics.customer_sockets.inc()
-    try:
-        await _serve(ws, state)
-    finally:
-        state.customer_sockets.discard(ws)
-        state.metrics.customer_sockets.dec()
-    return ws
 
 
 async def _receive_json(ws: web.WebSocketResponse, timeout: float | None) -> dict[str, Any] | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import Gauge
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -61,3 +63,27 @@ class SocketWriter:
                 await asyncio.wait_for(self.wake.wait(), timeout=RESYNC_SECONDS)
             if not self.wake.is_set():
                 self._resync()
+
+
+async def serve_socket(
+    request: web.Request,
+    *,
+    max_frame_bytes: int,
+    registry: set[web.WebSocketResponse],
+    gauge: Gauge,
+    serve: Callable[[web.WebSocketResponse], Awaitable[None]],
+) -> web.WebSocketResponse:
+    """Open a websocket (heartbeat on, small frames), keep it registered and counted while served.
+
+    The registry is what shutdown closes with GOING_AWAY.
+    """
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=max_frame_bytes, compress=False)
+    await ws.prepare(request)
+    registry.add(ws)
+    gauge.inc()
+    try:
+        await serve(ws)
+    finally:
+        registry.discard(ws)
+        gauge.dec()
+    return ws

@@ -106,7 +106,7 @@ class MoveResult:
     missing: bool = False
 
 
-def _load_script(name: str) -> str:
+def load_script(name: str) -> str:
     return resources.files("handoff").joinpath("lua", name).read_text()
 
 
@@ -116,8 +116,8 @@ class ConversationStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-        self._append: AsyncScript = redis.register_script(_load_script("append.lua"))
-        self._move: AsyncScript = redis.register_script(_load_script("move.lua"))
+        self._append: AsyncScript = redis.register_script(load_script("append.lua"))
+        self._move: AsyncScript = redis.register_script(load_script("move.lua"))
 
     async def create(self, team: str, origin: str = "", channel: str = "widget") -> str:
         cid = secrets.token_hex(CONVERSATION_ID_BYTES)

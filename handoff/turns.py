@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from handoff.keys import Keys
 from handoff.rasa import BotUnavailable, RasaClient
-from handoff.store import ConversationStore, Entry, now_ms
+from handoff.store import ConversationStore, Entry, load_script, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,7 @@ class BotTurns:
         self.escalate = escalate
         self.lock_ms = int(lock_seconds * 1000)
         self.on_turn = on_turn
-        self._release = redis.register_script(
-            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
-            "end return 0"
-        )
+        self._release = redis.register_script(load_script("release_lock.lua"))
         self._tasks: set[asyncio.Task[None]] = set()
 
     def kick(self, cid: str) -> None:
