@@ -5,12 +5,14 @@ RASA_ENV := .venv-rasa/bin
 APP_ENV := .venv-app/bin
 PY_DIRS := $(wildcard handoff bot actions tests bench scripts)
 
-.PHONY: help setup system envs model triage-model run test lint types format bench soak clean clean-cache
+.PHONY: help setup system envs model triage-model run test lint types format bench soak clean clean-cache \
+	bench-triage bench-assistant bench-nlu bench-serving bench-publish
 
 help:
 	@echo "make run      set up what is missing and start the whole stack (Ctrl-C stops it)"
 	@echo "make test     set up what is missing and run every test suite"
 	@echo "make lint | types | model | triage-model | bench | soak | clean | clean-cache"
+	@echo "make bench-triage | bench-assistant | bench-nlu | bench-serving | bench-publish"
 
 setup: system envs
 
@@ -47,6 +49,9 @@ types:
 
 bench: setup
 	@bash scripts/bench.sh
+
+bench-triage bench-assistant bench-nlu bench-serving bench-publish: setup
+	@bash scripts/bench.sh $(@:bench-%=%)
 
 soak: setup
 	@$(APP_ENV)/python -m pytest tests/soak -q -p no:cacheprovider

@@ -44,5 +44,8 @@ stage "test conversations" bash -c "
   status=\$?; tail -n 5 test-artifacts/rasa-test.log; exit \$status"
 stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser
 stage "pytest: end-to-end tests on the real stack" pytest_in "$APP" e2e tests/e2e
+if [ -d tests/faults ]; then
+  stage "pytest: fault tests (Redis, Rasa, replicas)" pytest_in "$APP" faults tests/faults
+fi
 
 "$APP/python" scripts/junit_summary.py "$reports" "$(( $(date +%s) - started ))" "${failed_stages[@]}"
