@@ -43,7 +43,19 @@ key="$( { echo "$RECIPE"; cat "$req_in"; cat "$lock" 2>/dev/null || true; } | sh
 target="$cache/venvs/$name-py$pyver-$key"
 link=".venv-$name"
 
+# `bot faq list` and friends: the editors' CLI, run from the project folder (python -m bot).
+write_shims() {
+  [ "$name" = rasa ] || return 0
+  local shim="$target/bin/bot"
+  [ -x "$shim" ] && return 0
+  printf '%s\n' '#!/bin/sh' \
+    '# The editors'"'"' CLI (bot faq ...); run it from the project folder.' \
+    'PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" exec "$(dirname "$0")/python" -m bot "$@"' > "$shim"
+  chmod +x "$shim"
+}
+
 if [ "${LOCK_REFRESH:-0}" != 1 ] && [ -f "$target/.complete" ]; then
+  write_shims
   if [ "$(readlink "$link" 2>/dev/null)" != "$target" ]; then
     rm -rf "$link"; ln -s "$target" "$link"
   fi
@@ -86,6 +98,7 @@ else
   quiet "${pip[@]}" install "${extra[@]}" -c "$lock" -r "$req_in"
 fi
 "$target/bin/python" -m pip check
+write_shims
 touch "$target/.complete"
 rm -rf "$link"; ln -s "$target" "$link"
 echo "==> $link ready"
