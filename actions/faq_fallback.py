@@ -27,6 +27,9 @@ from actions import replies
 from actions.faq_topics import FaqTopicCatalogue
 
 ACTION_NAME = "action_faq_rephrase"
+# Marks a miss for the handoff service, which records the customer's message for content
+# editors (handoff/unanswered.py) and strips the marker: the customer never sees it.
+UNANSWERED_MARKER: dict[str, Any] = {"unanswered": {"action": ACTION_NAME}}
 RETRIEVAL_INTENT = "faq"
 NLU_FALLBACK_INTENT = "nlu_fallback"
 MAX_SUGGESTIONS = 3
@@ -109,7 +112,9 @@ class ActionFaqRephrase(Action):
 
         if previous_turn_was_a_miss(tracker.events):
             dispatcher.utter_message(
-                text=replies.SECOND_MISS_OFFER, buttons=list(replies.OFFER_BUTTONS)
+                text=replies.SECOND_MISS_OFFER,
+                buttons=list(replies.OFFER_BUTTONS),
+                json_message=dict(UNANSWERED_MARKER),
             )
             return [
                 *revert,
@@ -119,9 +124,13 @@ class ActionFaqRephrase(Action):
 
         buttons = self.suggestion_buttons(tracker.latest_message or {})
         if buttons:
-            dispatcher.utter_message(text=replies.REPHRASE_WITH_TOPICS, buttons=buttons)
+            dispatcher.utter_message(
+                text=replies.REPHRASE_WITH_TOPICS,
+                buttons=buttons,
+                json_message=dict(UNANSWERED_MARKER),
+            )
         else:
-            dispatcher.utter_message(text=replies.REPHRASE)
+            dispatcher.utter_message(text=replies.REPHRASE, json_message=dict(UNANSWERED_MARKER))
         # Always cleared, so a "yes" to a later question can never accept an old offer.
         return [*revert, SlotSet("handoff_offered", None), SlotSet("handoff_reason", None)]
 

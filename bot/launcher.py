@@ -2,6 +2,7 @@
 
     redis-server (private, AOF on, var/redis)   unless REDIS_URL points at one
     rasa run            127.0.0.1:RASA_PORT     HTTP API behind a token kept in var/rasa-token
+    NLG server          127.0.0.1:NLG_PORT      the answers, re-read when an editor changes them
     action server       127.0.0.1:ACTIONS_PORT
     handoff service     HANDOFF_HOST:HANDOFF_PORT   the only part customers and agents reach
 
@@ -65,6 +66,7 @@ class StackConfig:
     private_redis_port: int
     var_dir: Path
     models_dir: Path
+    nlg_port: int = 5056
     public_url: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +88,7 @@ class StackConfig:
             private_redis_port=_env_port("PRIVATE_REDIS_PORT", 6390),
             var_dir=Path(os.environ.get("HARBOR_VAR_DIR", str(ROOT / "var"))),
             models_dir=Path(os.environ.get("HARBOR_MODELS_DIR", str(ROOT / "models"))),
+            nlg_port=_env_port("NLG_PORT", 5056),
         )
 
 
@@ -324,6 +327,7 @@ def prepare(config: StackConfig) -> dict[str, str]:
     require_free_port(config.handoff_host, config.handoff_port, "HANDOFF_PORT", "handoff service")
     require_free_port("127.0.0.1", config.rasa_port, "RASA_PORT", "Rasa server")
     require_free_port("127.0.0.1", config.actions_port, "ACTIONS_PORT", "action server")
+    require_free_port("127.0.0.1", config.nlg_port, "NLG_PORT", "NLG server")
     if config.redis_url:
         redis_ping(config.redis_url)
     else:
@@ -346,6 +350,7 @@ def prepare(config: StackConfig) -> dict[str, str]:
             "REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",
             "REDIS_PASSWORD": parsed.password or "",
             "ACTIONS_PORT": str(config.actions_port),
+            "NLG_PORT": str(config.nlg_port),
             "RASA_URLS": f"http://127.0.0.1:{config.rasa_port}",
             "RASA_TOKEN": rasa_token,
             "HANDOFF_SECRET": handoff_secret,
@@ -359,6 +364,11 @@ def prepare(config: StackConfig) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    # Editors may keep the FAQ content in another folder (FAQ_PROJECT_DIR, as the `bot faq`
+    # commands do); the answers and the rephrase buttons are then read from there.
+    project = os.environ.get("FAQ_PROJECT_DIR")
+    if project:
+        env.setdefault("FAQ_DATA_DIR", str(Path(project) / "data" / "nlu" / "faq"))
     return env
 
 
@@ -406,6 +416,13 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
         reason = (triage.stderr.strip().splitlines() or ["unknown error"])[-1]
         raise LaunchError(f"The escalation triage pipeline could not be trained: {reason}")
 
+    # The answers Rasa sends come from here (endpoints.yml `nlg:`), so it must be up first.
+    nlg = stack.start(
+        "nlg",
+        [venv_bin("rasa", "python"), "-m", "bot.nlg_server", "--port", str(config.nlg_port)],
+        env,
+    )
+    stack.wait_until(nlg, lambda: http_ok(f"http://127.0.0.1:{config.nlg_port}/health"), 60)
     actions = stack.start(
         "actions",
         [

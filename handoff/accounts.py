@@ -186,20 +186,27 @@ class Accounts:
             return None
         return await self.get(name)
 
-    async def set_password(self, name: str, password: str) -> None:
+    async def set_password(self, name: str, password: str) -> int:
+        """Set a new password and end every session of the account; how many were ended."""
         if await self.get(name) is None:
             raise AccountError(f"There is no account named {name!r}.")
         _check_new_password(password)
         hashed = await asyncio.to_thread(hash_password, password)
         await self.redis.hset(self.keys.agent(name), "password", hashed)
-        await self.end_sessions(name)
+        return await self.end_sessions(name)
 
     async def end_sessions(self, name: str) -> int:
+        """Delete every console session of the account; how many there were.
+
+        A hint on the live channel tells every replica to close the account's open console
+        sockets now, rather than when their next frame finds the session gone.
+        """
         sessions = [str(s) for s in await self.redis.smembers(self.keys.agent_sessions(name))]
         async with self.redis.pipeline(transaction=True) as pipe:
             for sid in sessions:
                 pipe.delete(self.keys.session(sid))
             pipe.delete(self.keys.agent_sessions(name))
+            pipe.publish(self.keys.live, json.dumps({"sessions_ended": name}))
             await pipe.execute()
         return len(sessions)
 

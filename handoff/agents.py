@@ -20,17 +20,25 @@ from redis.exceptions import RedisError
 
 from handoff import sessions
 from handoff.accounts import Account
-from handoff.customer import CLIENT_ID, _receive_json, error_frame, origin_allowed
+from handoff.customer import (
+    CLIENT_ID,
+    PROTOCOL_VERSION,
+    _receive_json,
+    error_frame,
+    frame_budget,
+    origin_allowed,
+    over_budget,
+)
 from handoff.delivery import SocketWriter, serve_socket
 from handoff.queue import REASON_TEXT
 from handoff.sessions import SessionAgent, accounts_of
 from handoff.state import AppState, app_state
-from handoff.store import PRIORITY_BAND, MoveResult, now_ms
+from handoff.store import PRIORITY_BAND, MoveResult, bounded, now_ms
 
 log = logging.getLogger(__name__)
 
 PRESENCE = ("online", "away", "offline")
-QUEUE_DEBOUNCE = 0.05
+QUEUE_DEBOUNCE = 0.025
 MAX_NOTES_CHARS = 4000
 MAX_TAGS = 20
 # Requeued chats (agent gone past the grace period) go ahead of every normal priority-0 chat:
@@ -62,6 +70,9 @@ class ConsoleOutbox(SocketWriter):
         self.queue_dirty = True
         self.last_queue: dict[str, Any] = {}
         self.last_active: list[str] | None = None
+        self.last_queue_at = 0.0  # loop time of the last queue refresh
+        # Set when the agent's sessions may have ended (logout or a new password anywhere).
+        self.session_check = False
 
     def open(self, cid: str, last_seen: str) -> None:
         self.opened[cid] = last_seen or "0-0"
@@ -70,7 +81,12 @@ class ConsoleOutbox(SocketWriter):
 
     def hint(self, payload: dict[str, Any]) -> None:
         cid = payload.get("c")
+        if payload.get("sessions_ended") == self.agent.name:
+            self.session_check = True
+            self.wake.set()
+            return
         if payload.get("resync"):
+            self.session_check = True  # a "sessions ended" hint may have been missed
             self.dirty.update(self.opened)
             self.queue_dirty = True
             self.wake.set()
@@ -94,26 +110,42 @@ class ConsoleOutbox(SocketWriter):
             self.wake.set()
 
     def _resync(self) -> None:
+        self.session_check = True
         self.dirty.update(self.opened)
         self.queue_dirty = True
 
     async def _flush(self) -> None:
+        if self.session_check and not self.stopped:
+            self.session_check = False
+            if not await self.state.redis.exists(self.state.keys.session(self.agent.sid)):
+                self.stopped = True
+                await self.ws.send_json(
+                    error_frame("session_ended", "Your session has ended; log in again.")
+                )
+                await self.ws.close(code=4401, message=b"session ended")
+                return
         while self.frames and not self.stopped:
             await self.ws.send_json(self.frames.pop(0))
         while self.dirty and not self.stopped:
             cid = self.dirty.pop()
             if cid not in self.opened:
                 continue
-            entries = await self.state.store.read(cid, self.opened[cid])
+            # Bounded: frames queued meanwhile (acks, errors) wait behind this read.
+            entries = await bounded(
+                self.state.store.read(cid, self.opened[cid]), self.state.settings.storage_deadline
+            )
             for entry in entries:
                 await self.ws.send_json({**entry.to_frame(), "conversation": cid})
                 self.opened[cid] = entry.id
             if len(entries) == 500:
                 self.dirty.add(cid)
         if self.queue_dirty and not self.stopped:
-            # Debounce: a burst of moves becomes one queue frame.
-            await asyncio.sleep(QUEUE_DEBOUNCE)
+            # At most one refresh per QUEUE_DEBOUNCE: the first move after a quiet spell is shown
+            # at once, a burst of moves after it becomes one queue frame.
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(max(0.0, self.last_queue_at + QUEUE_DEBOUNCE - loop.time()))
             self.queue_dirty = False
+            self.last_queue_at = loop.time()
             await self._send_queues()
         if self.frames:
             self.wake.set()
@@ -185,7 +217,8 @@ async def beat(state: AppState, name: str) -> None:
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:
     state = app_state(request.app)
-    if not origin_allowed(request, state):
+    settings = state.settings
+    if not origin_allowed(request, state, settings.console_origins or settings.allowed_origins):
         state.metrics.refused("origin")
         raise web.HTTPForbidden(text="This origin may not open the console.")
     agent = await sessions.session_agent(request)
@@ -214,6 +247,7 @@ async def _serve(ws: web.WebSocketResponse, state: AppState, agent: SessionAgent
     await ws.send_json(
         {
             "type": "hello",
+            "v": PROTOCOL_VERSION,
             "agent": agent.name,
             "display_name": agent.display_name,
             "role": agent.role,
@@ -227,25 +261,42 @@ async def _serve(ws: web.WebSocketResponse, state: AppState, agent: SessionAgent
     unwatch = state.live.watch_all(outbox.hint)
     writer = asyncio.create_task(outbox.run())
     beater = asyncio.create_task(_heartbeat(state, agent.name))
+    budget = frame_budget(state)
     try:
         while not ws.closed:
             try:
                 frame = await _receive_json(ws, None)
             except ValueError as error:
-                outbox.send(error_frame("bad_frame", str(error)))
+                if not over_budget(budget, state, outbox):
+                    outbox.send(error_frame("bad_frame", str(error)))
                 continue
             if frame is None:
                 return
-            # The session may have ended (logout elsewhere, password changed): stop serving.
-            if not await state.redis.exists(state.keys.session(agent.sid)):
+            if over_budget(budget, state, outbox):
+                continue
+            try:
+                # A Redis blip or stall answers `unavailable` within the storage deadline; it
+                # must not hold or drop the console's socket.
+                session_alive = await asyncio.wait_for(
+                    _serve_frame(frame, state, agent, outbox),
+                    timeout=state.settings.storage_deadline,
+                )
+            except (RedisError, asyncio.TimeoutError):
+                # Name what failed, so the console knows which message or action to retry.
+                about = {
+                    name: frame[name]
+                    for name in ("conversation", "id")
+                    if isinstance(frame.get(name), str) and len(frame[name]) < 80
+                }
+                outbox.send(
+                    error_frame("unavailable", "Storage is unavailable; try again.", **about)
+                )
+                continue
+            if not session_alive:
                 outbox.send(error_frame("session_ended", "Your session has ended; log in again."))
                 await asyncio.sleep(0.1)
                 await ws.close(code=4401, message=b"session ended")
                 return
-            try:
-                await handle(frame, state, agent, outbox)
-            except RedisError:
-                outbox.send(error_frame("unavailable", "Storage is unavailable; try again."))
     finally:
         unwatch()
         beater.cancel()
@@ -256,6 +307,17 @@ async def _serve(ws: web.WebSocketResponse, state: AppState, agent: SessionAgent
         for task in (writer, beater):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def _serve_frame(
+    frame: dict[str, Any], state: AppState, agent: SessionAgent, outbox: ConsoleOutbox
+) -> bool:
+    """Handle one console frame; False, with nothing done, if the agent's session has ended
+    (logout elsewhere, password changed)."""
+    if not await state.redis.exists(state.keys.session(agent.sid)):
+        return False
+    await handle(frame, state, agent, outbox)
+    return True
 
 
 def _cid(frame: dict[str, Any]) -> str:
@@ -358,6 +420,9 @@ async def claim(state: AppState, account: Account, cid: str) -> tuple[bool, str,
     )
     if result.ok:
         await state.store.publish({"q": conversation.get("team", state.settings.default_team)})
+        # The customer's wait: from entering the queue (this time) to a person taking the chat.
+        queued_at = int(conversation.get("queued_at") or now_ms())
+        await state.queue.record_sample("wait_s", (now_ms() - queued_at) / 1000)
         return True, "", account.display_name
     if result.full:
         return False, "capacity", ""
@@ -421,11 +486,14 @@ async def _on_message(
             error_frame("too_long", "That message is too long.", id=client_id, conversation=cid)
         )
         return
-    if await _assigned_to_me(state, agent, cid, outbox) is None:
+    conversation = await _assigned_to_me(state, agent, cid, outbox)
+    if conversation is None:
         return
     entry_id, new = await state.store.append(
         cid, "agent", text.strip(), client_id=f"agent-{client_id}", agent_name=agent.display_name
     )
+    if new:
+        await _record_first_response(state, cid, conversation)
     outbox.send(
         {
             "type": "ack",
@@ -435,6 +503,16 @@ async def _on_message(
             "duplicate": not new,
         }
     )
+
+
+async def _record_first_response(state: AppState, cid: str, conversation: dict[str, str]) -> None:
+    """First response time: from entering the queue to the first message of a person, once per
+    time in the queue (`answered_queued_at` remembers which queueing was answered)."""
+    queued_at = conversation.get("queued_at")
+    if not queued_at or conversation.get("answered_queued_at") == queued_at:
+        return
+    await state.store.set_fields(cid, {"answered_queued_at": queued_at})
+    await state.queue.record_sample("first_response_s", (now_ms() - int(queued_at)) / 1000)
 
 
 async def _on_typing(
@@ -626,11 +704,18 @@ def may_view(agent: SessionAgent, conversation: dict[str, str]) -> bool:
 # --- periodic work: grace period and auto-assign -----------------------------------------------
 
 
-async def sweep_agents(state: AppState) -> None:
-    """Requeue the chats of agents gone past the grace period; optionally auto-assign."""
+async def sweep_agents(state: AppState, requeue: bool = True) -> None:
+    """Requeue the chats of agents gone past the grace period; optionally auto-assign.
+
+    With `requeue` false, stale heartbeats are left alone this round (see `_register_hooks`).
+    """
     keys = state.keys
     cutoff = now_ms() - int(state.settings.agent_grace_seconds * 1000)
-    gone = [str(n) for n in await state.redis.zrangebyscore(keys.heartbeat, "-inf", cutoff)]
+    gone = (
+        [str(n) for n in await state.redis.zrangebyscore(keys.heartbeat, "-inf", cutoff)]
+        if requeue
+        else []
+    )
     for name in gone:
         await state.redis.hset(keys.presence, name, "offline")
         for cid in [str(c) for c in await state.redis.smembers(keys.agent_chats(name))]:
@@ -647,6 +732,9 @@ async def sweep_agents(state: AppState) -> None:
                 expected_agent=name,
                 priority=0,
                 queued_at=max(1, queued_at - FRONT_OF_LINE_SHIFT),
+                # The new wait (and its first response) count from now; the score above keeps
+                # the chat at the front of the line.
+                fields={"queued_at": now_ms()},
                 event_text=DISCONNECTED_TEXT,
                 event={"reason": "agent_disconnected"},
             )
@@ -689,11 +777,28 @@ async def auto_assign(state: AppState, team: str, limit: int = 20) -> int:
 # --- registration --------------------------------------------------------------------------------
 
 
+# The sweeper runs every 2 s (app._sweep_forever); a longer gap between two successful rounds
+# means Redis (or this process) was unavailable in between.
+SWEEP_GAP_SECONDS = 3.0
+
+
 async def _register_hooks(app: web.Application) -> None:
     state = app_state(app)
+    loop = asyncio.get_running_loop()
+    # While Redis was unreachable no console could beat, so every heartbeat looks stale right
+    # after it returns. Requeueing then would tell customers their agent vanished when it was
+    # Redis that did: give live consoles a heartbeat interval (and a second of slack) to beat
+    # again first. Start-up counts as such a return, for consoles reconnecting to this replica.
+    settle = heartbeat_interval(state) + 1.0
+    last_round = recovered_at = loop.time()
 
     async def hook() -> None:
-        await sweep_agents(state)
+        nonlocal last_round, recovered_at
+        now = loop.time()
+        if now - last_round > SWEEP_GAP_SECONDS:
+            recovered_at = now
+        await sweep_agents(state, requeue=now - recovered_at >= settle)
+        last_round = loop.time()
 
     state.sweep_hooks.append(hook)
 

@@ -26,7 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from handoff import accounts, agents, customer, tokens
+from handoff import accounts, agents, customer, editor, openapi, tokens
 from handoff.keys import Keys
 from handoff.limits import RateLimiter
 from handoff.live import LiveHub
@@ -218,8 +218,32 @@ async def transcript(request: web.Request) -> web.Response:
             lines.append(f"{_clock(entry.at)}  — {entry.text}")
     return web.Response(
         text="\n".join(lines) + "\n",
-        headers={"Content-Disposition": 'attachment; filename="harbor-goods-chat.txt"'},
+        headers={
+            "Content-Disposition": 'attachment; filename="harbor-goods-chat.txt"',
+            **_transcript_cors(request),
+        },
     )
+
+
+def _transcript_cors(request: web.Request) -> dict[str, str]:
+    """CORS for a widget embedded on a shop's own origin (one in ALLOWED_ORIGINS).
+
+    The bearer token, not a cookie, authorises the download, so no credentials are allowed.
+    """
+    origin = request.headers.get("Origin", "").rstrip("/")
+    if not origin or origin not in app_state(request.app).settings.allowed_origins:
+        return {"Vary": "Origin"}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": "GET",
+        "Access-Control-Allow-Headers": "Authorization",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+
+
+async def transcript_preflight(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers=_transcript_cors(request))
 
 
 def _clock(ms: int) -> str:
@@ -278,6 +302,17 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return web.json_response(
             {"error": "bad_json", "message": "The request body is not valid JSON."}, status=400
         )
+    except RecursionError:
+        # json.loads of "[[[[..." a few thousand deep, well within the body size limit.
+        return web.json_response(
+            {"error": "bad_json", "message": "The request body is nested too deeply."}, status=400
+        )
+    except UnicodeEncodeError:
+        # JSON can carry an escaped lone surrogate ("\ud800") that cannot be stored as UTF-8.
+        return web.json_response(
+            {"error": "bad_text", "message": "The request contains invalid Unicode text."},
+            status=400,
+        )
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -294,8 +329,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/ws/customer", customer.customer_socket)
     app.router.add_get("/api/widget/config", widget_config)
     app.router.add_get("/api/transcript", transcript)
+    app.router.add_route("OPTIONS", "/api/transcript", transcript_preflight)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/widget.js", _static_page("widget.js"))
     app.router.add_get("/console", _static_page("console.html"))
     agents.setup_routes(app)  # console: login/sessions, /ws/agent, /api/queue etc.
+    editor.setup(app)  # FAQ editor page and /api/faq/... (editors and admins)
+    openapi.setup(app)  # /api/openapi.json: every route above is described there
     return app

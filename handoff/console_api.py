@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import statistics
 from typing import Any, cast
 
 from aiohttp import web
 
+from handoff import reply_aids
 from handoff.agents import may_view, queue_items
 from handoff.privacy import mask
+from handoff.queue import SAMPLE_SERIES, median_of_histogram
 from handoff.sessions import require_agent
 from handoff.state import app_state
 from handoff.store import is_conversation_id
@@ -18,6 +19,16 @@ from handoff.store import is_conversation_id
 CONSOLE_ROLES = ("agent", "admin")
 # Conversation fields an agent never needs to see.
 HIDDEN_FIELDS = {"bot_cursor"}
+
+
+def _query_int(request: web.Request, name: str, default: int, lowest: int, highest: int) -> int:
+    """A whole-number query parameter clamped to [lowest, highest]; 400 when it is not one."""
+    raw = request.query.get(name, "") or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"'{name}' must be a whole number.") from None
+    return min(max(value, lowest), highest)
 
 
 async def get_queue(request: web.Request) -> web.Response:
@@ -58,7 +69,7 @@ async def get_conversation(request: web.Request) -> web.Response:
 async def get_tickets(request: web.Request) -> web.Response:
     state = app_state(request.app)
     await require_agent(request, roles=CONSOLE_ROLES)
-    limit = min(max(int(request.query.get("limit", "100") or 100), 1), 500)
+    limit = _query_int(request, "limit", 100, 1, 500)
     raw = await state.redis.xrevrange(state.keys.tickets, count=limit) or []
     tickets = [{"id": str(tid), **cast(dict[str, str], values or {})} for tid, values in raw]
     return web.json_response({"tickets": tickets})
@@ -67,30 +78,68 @@ async def get_tickets(request: web.Request) -> web.Response:
 async def get_stats(request: web.Request) -> web.Response:
     state = app_state(request.app)
     await require_agent(request, roles=CONSOLE_ROLES)
-    days = min(max(int(request.query.get("days", "1") or 1), 1), 90)
+    days = _query_int(request, "days", 1, 1, 90)
     today = dt.datetime.now(dt.timezone.utc).date()
     totals: dict[str, int] = {}
+    samples: dict[str, dict[int, int]] = {}
+    daily: list[dict[str, Any]] = []
     for back in range(days):
         day = (today - dt.timedelta(days=back)).isoformat()
-        for name, value in (await state.redis.hgetall(state.keys.daily_stats(day))).items():
-            totals[str(name)] = totals.get(str(name), 0) + int(value)
-    conversations = totals.get("conversations", 0)
-    handoffs = totals.get("handoffs", 0)
-    ratings = totals.get("ratings", 0)
-    handling = [float(x) for x in await state.redis.lrange(state.keys.handling_times, 0, -1)]
+        counts: dict[str, int] = {}
+        for field, raw in (await state.redis.hgetall(state.keys.daily_stats(day))).items():
+            series, _, seconds = str(field).partition(":")
+            if series in SAMPLE_SERIES:
+                bucket = samples.setdefault(series, {})
+                bucket[int(seconds)] = bucket.get(int(seconds), 0) + int(raw)
+            else:
+                counts[str(field)] = int(raw)
+        daily.append({"day": day, **counts})
+        for name, value in counts.items():
+            totals[name] = totals.get(name, 0) + value
     return web.json_response(
         {
             "days": days,
             "counters": totals,
-            "conversations": conversations,
-            "handoffs": handoffs,
-            "tickets": totals.get("tickets", 0),
-            "containment_rate": round(1 - handoffs / conversations, 4) if conversations else None,
-            "csat_average": round(totals.get("rating_total", 0) / ratings, 2) if ratings else None,
-            "median_handling_seconds": statistics.median(handling) if handling else None,
+            "daily": daily[::-1],  # oldest first, one object of counters per day
+            **dashboard(totals, samples),
             "waiting_now": sum([await state.store.queue_length(t) for t in state.settings.teams]),
         }
     )
+
+
+def dashboard(totals: dict[str, int], samples: dict[str, dict[int, int]]) -> dict[str, Any]:
+    """The dashboard's figures from a period's counters (definitions in docs/protocol.md).
+
+    Rates are over the conversations that started in the period, each counted at most once,
+    so they stay between 0 and 1; a figure with nothing to measure is None, not 0.
+    """
+    conversations = totals.get("conversations", 0)
+    # min(): a conversation opened in the last millisecond of a day may be counted on the next.
+    handoffs = min(totals.get("handoffs", 0), conversations)
+    person_needed = min(totals.get("person_needed", 0), conversations)
+    ratings = totals.get("ratings", 0)
+
+    def share(part: int, whole: int) -> float | None:
+        return round(part / whole, 4) if whole else None
+
+    def median(series: str) -> float | None:
+        return median_of_histogram(samples.get(series, {}))
+
+    return {
+        "conversations": conversations,
+        "handoffs": handoffs,
+        "tickets": totals.get("tickets", 0),
+        "handoff_rate": share(handoffs, conversations),
+        "containment_rate": share(conversations - person_needed, conversations),
+        "escalation_attempts": totals.get("escalation_attempts", 0),
+        "unstaffed_attempts": totals.get("unstaffed", 0),
+        "ratings": ratings,
+        "csat": share(totals.get("ratings_satisfied", 0), ratings),
+        "csat_average": round(totals.get("rating_total", 0) / ratings, 2) if ratings else None,
+        "median_wait_seconds": median("wait_s"),
+        "median_first_response_seconds": median("first_response_s"),
+        "median_handling_seconds": median("handling_s"),
+    }
 
 
 def setup(app: web.Application) -> None:
@@ -98,3 +147,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/conversations/{cid}", get_conversation)
     app.router.add_get("/api/tickets", get_tickets)
     app.router.add_get("/api/stats", get_stats)
+    reply_aids.setup(app)  # canned responses and suggested answers

@@ -20,8 +20,9 @@ from redis.exceptions import RedisError
 
 from handoff import tokens
 from handoff.delivery import SocketWriter, serve_socket
+from handoff.limits import FrameBudget
 from handoff.state import AppState, app_state
-from handoff.store import Entry
+from handoff.store import Entry, bounded
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ PROTOCOL_VERSION = 1
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 HELLO_TIMEOUT = 10.0
+# CSAT counts ratings of 4 or 5 (out of 5) as satisfied customers.
+SATISFIED_SCORE = 4
 
 
 class Outbox(SocketWriter):
@@ -36,35 +39,64 @@ class Outbox(SocketWriter):
 
     label = "customer"
 
-    def __init__(self, ws: web.WebSocketResponse, state: AppState, cid: str, last_seen: str):
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        state: AppState,
+        cid: str,
+        last_seen: str,
+        conversation_state: str = "queued",
+    ):
         super().__init__(ws)
         self.state = state
         self.cid = cid
         self.last_sent = last_seen or "0-0"
         self.queue_dirty = True
         self.last_queue_frame: dict[str, Any] | None = None
+        # The state as of the last state event this socket delivered (or the welcome).
+        self.conversation_state = conversation_state
+        # When the last "a queue moved" hint came (None: compute the queue status afresh).
+        self.queue_hinted_at: float | None = None
 
     def hint(self, payload: dict[str, Any]) -> None:
         if "typing" in payload:
             if payload.get("typing") in {"bot", "agent"}:
                 self.send({"type": "typing", "from": payload["typing"], "on": bool(payload["on"])})
             return
-        if "q" in payload or "state" in payload or payload.get("resync"):
+        if "q" in payload and "c" not in payload:
+            # Some queue moved. Every socket on the replica hears it, so only a customer who is
+            # waiting re-reads anything; one whose move to the queue is not delivered yet gets
+            # the position with that state event (see _flush).
+            if self.conversation_state == "queued":
+                self.queue_dirty = True
+                self.queue_hinted_at = asyncio.get_running_loop().time()
+                self.wake.set()
+            return
+        if "state" in payload or payload.get("resync"):
             self.queue_dirty = True
+            self.queue_hinted_at = None
         self.wake.set()
 
     def _resync(self) -> None:
         self.queue_dirty = True
+        self.queue_hinted_at = None
 
     async def _flush(self) -> None:
         if self.stopped:
             return
         while self.frames:
             await self.ws.send_json(self.frames.pop(0))
-        entries = await self.state.store.read(self.cid, self.last_sent)
+        # Bounded: frames queued meanwhile (acks, errors) wait behind this read.
+        entries = await bounded(
+            self.state.store.read(self.cid, self.last_sent), self.state.settings.storage_deadline
+        )
         for entry in entries:
             await self.ws.send_json(customer_frame(entry))
             self.last_sent = entry.id
+            if entry.fields.get("event") == "state" and entry.fields.get("state"):
+                self.conversation_state = entry.fields["state"]
+                self.queue_dirty = True
+                self.queue_hinted_at = None
         if len(entries) == 500:
             self.wake.set()
         if self.queue_dirty:
@@ -72,11 +104,11 @@ class Outbox(SocketWriter):
             await self._send_queue_status()
 
     async def _send_queue_status(self) -> None:
-        conversation = await self.state.store.get(self.cid)
-        if conversation is None or conversation.get("state") != "queued":
+        current, team = await self.state.store.fields_of(self.cid, "state", "team")
+        if current != "queued":
             self.last_queue_frame = None
             return
-        status = await self.state.queue.status(self.cid, conversation.get("team", ""))
+        status = await self.state.queue.status(self.cid, team or "", self.queue_hinted_at)
         if status is None:
             return
         frame = status.to_frame()
@@ -97,13 +129,16 @@ def error_frame(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message, **extra}
 
 
-def origin_allowed(request: web.Request, state: AppState) -> bool:
+def origin_allowed(
+    request: web.Request, state: AppState, allowed: tuple[str, ...] | None = None
+) -> bool:
+    """Whether the request's Origin may open a websocket (`allowed`: the customer allow-list)."""
     origin = request.headers.get("Origin")
     if origin is None:
         # Browsers always send Origin on websockets; other clients (tests, the load generator)
         # authenticate by resume token and cannot ride a customer's browser session anyway.
         return True
-    return origin.rstrip("/") in state.settings.allowed_origins
+    return origin.rstrip("/") in (state.settings.allowed_origins if allowed is None else allowed)
 
 
 async def customer_socket(request: web.Request) -> web.StreamResponse:
@@ -112,7 +147,14 @@ async def customer_socket(request: web.Request) -> web.StreamResponse:
         state.metrics.refused("origin")
         raise web.HTTPForbidden(text="This origin may not open a chat.")
     peer = request.remote or "unknown"
-    if not await state.limits.allow("ip-connect", peer, state.settings.ip_connections_per_minute):
+    try:
+        allowed = await asyncio.wait_for(
+            state.limits.allow("ip-connect", peer, state.settings.ip_connections_per_minute),
+            timeout=state.settings.storage_deadline,
+        )
+    except asyncio.TimeoutError:
+        raise web.HTTPServiceUnavailable(text="Chat is briefly unavailable; try again.") from None
+    if not allowed:
         state.metrics.refused("ip_rate")
         raise web.HTTPTooManyRequests(text="Too many new chats from this address; wait a minute.")
     return await serve_socket(
@@ -133,7 +175,14 @@ async def _receive_json(ws: web.WebSocketResponse, timeout: float | None) -> dic
         return None
     if msg.type != WSMsgType.TEXT:
         raise ValueError("Frames must be JSON text, not binary.")
-    data = json.loads(msg.data)
+    try:
+        data = json.loads(msg.data)
+        # JSON may escape a lone surrogate ("\ud800"), which no storage can encode as UTF-8.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise ValueError("A frame must not be nested this deeply.") from None
+    except UnicodeEncodeError:
+        raise ValueError("A frame must be valid Unicode text.") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ValueError("A frame must be a JSON object with a string 'type'.")
     return data
@@ -156,7 +205,9 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
         await ws.close(code=4400, message=b"hello expected")
         return
     try:
-        cid, token, last_seen = await _open_conversation(state, hello)
+        cid, token, last_seen, conversation = await asyncio.wait_for(
+            _open_conversation(state, hello), timeout=state.settings.storage_deadline
+        )
     except tokens.TokenRefused:
         state.metrics.refused("token")
         await ws.send_json(
@@ -164,11 +215,10 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
         )
         await ws.close(code=4401, message=b"token refused")
         return
-    except RedisError:
+    except (RedisError, asyncio.TimeoutError):
         await ws.send_json(error_frame("unavailable", "Chat is unavailable; retrying shortly."))
         await ws.close(code=1013, message=b"try again later")
         return
-    conversation = await state.store.get(cid) or {}
     await ws.send_json(
         {
             "type": "welcome",
@@ -179,7 +229,7 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
             "max_message_chars": state.settings.max_message_chars,
         }
     )
-    outbox = Outbox(ws, state, cid, last_seen)
+    outbox = Outbox(ws, state, cid, last_seen, conversation.get("state", "queued"))
     unwatch = state.live.watch(cid, outbox.hint)
     writer = asyncio.create_task(outbox.run())
     try:
@@ -194,7 +244,10 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
                 await writer
 
 
-async def _open_conversation(state: AppState, hello: dict[str, Any]) -> tuple[str, str, str]:
+async def _open_conversation(
+    state: AppState, hello: dict[str, Any]
+) -> tuple[str, str, str, dict[str, str]]:
+    """(conversation id, fresh resume token, last seen entry id, the conversation's fields)."""
     secret = state.settings.secret.reveal()
     ttl = state.settings.resume_token_ttl
     raw_token = hello.get("token")
@@ -202,30 +255,63 @@ async def _open_conversation(state: AppState, hello: dict[str, Any]) -> tuple[st
     last_seen = last_seen if isinstance(last_seen, str) and len(last_seen) < 40 else ""
     if raw_token:
         cid = tokens.verify(secret, str(raw_token))
-        if await state.store.get(cid) is None:
+        conversation = await state.store.get(cid)
+        if conversation is None:
             raise tokens.TokenRefused
-        return cid, tokens.issue(secret, cid, ttl), last_seen
+        return cid, tokens.issue(secret, cid, ttl), last_seen, conversation
     cid = await state.store.create(state.settings.default_team)
     state.metrics.conversations.inc()
     await state.queue.count("conversations")
-    return cid, tokens.issue(secret, cid, ttl), ""
+    return cid, tokens.issue(secret, cid, ttl), "", {"state": "bot"}
+
+
+def frame_budget(state: AppState) -> FrameBudget:
+    rate = state.settings.socket_frames_per_second
+    return FrameBudget(rate, burst=max(1, int(rate * 4)))
+
+
+def over_budget(budget: FrameBudget, state: AppState, outbox: SocketWriter) -> bool:
+    """True when a frame is over the socket's budget (and must be dropped unread)."""
+    if budget.take():
+        return False
+    state.metrics.refused("frame_rate")
+    if budget.should_warn():
+        outbox.send(error_frame("rate_limited", "Too many frames; some were dropped. Slow down."))
+    return True
 
 
 async def _read_loop(ws: web.WebSocketResponse, state: AppState, cid: str, outbox: Outbox) -> None:
+    budget = frame_budget(state)
     while not ws.closed:
         try:
             frame = await _receive_json(ws, None)
         except ValueError as error:
+            if over_budget(budget, state, outbox):
+                continue
             state.metrics.refused("bad_frame")
             outbox.send(error_frame("bad_frame", str(error)))
             continue
         if frame is None:
             return
+        if over_budget(budget, state, outbox):
+            continue
         try:
-            await _handle(frame, state, cid, outbox)
-        except RedisError:
+            await asyncio.wait_for(
+                _handle(frame, state, cid, outbox), timeout=state.settings.storage_deadline
+            )
+        except (RedisError, asyncio.TimeoutError):
+            # A message cut off here may still have been stored; the resend is de-duplicated.
+            # Name the message, so the client knows exactly which one to resend.
+            client_id = frame.get("id")
+            about = (
+                {"id": client_id}
+                if isinstance(client_id, str) and CLIENT_ID.match(client_id)
+                else {}
+            )
             outbox.send(
-                error_frame("unavailable", "We couldn't save that just now; please send it again.")
+                error_frame(
+                    "unavailable", "We couldn't save that just now; please send it again.", **about
+                )
             )
 
 
@@ -267,8 +353,10 @@ async def _on_message(frame: dict[str, Any], state: AppState, cid: str, outbox: 
             )
         )
         return
-    conversation = await state.store.get(cid)
-    if conversation is None or conversation.get("state") == "closed":
+    # Only the state is needed: the whole conversation hash grows with the chat (packet, triage
+    # scores) and this runs for every message.
+    current = await state.store.state_of(cid)
+    if current is None or current == "closed":
         outbox.send(
             error_frame(
                 "closed", "This chat has ended. Start a new chat to continue.", id=client_id
@@ -287,7 +375,7 @@ async def _on_message(frame: dict[str, Any], state: AppState, cid: str, outbox: 
     outbox.send({"type": "ack", "id": client_id, "entry": entry_id, "duplicate": not new})
     if new:
         state.metrics.customer_messages.inc()
-    if conversation.get("state") == "bot":
+    if current == "bot":
         state.turns.kick(cid)
 
 
@@ -322,12 +410,17 @@ async def _on_rating(frame: dict[str, Any], state: AppState, cid: str, outbox: O
     if conversation is None or conversation.get("state") != "closed":
         outbox.send(error_frame("not_closed", "You can rate a chat once it has ended."))
         return
-    if conversation.get("rating"):
+    # HSETNX: two tabs rating at once still count one rating.
+    if conversation.get("rating") or not await state.redis.hsetnx(
+        state.keys.conversation(cid), "rating", score
+    ):
         outbox.send(error_frame("already_rated", "Thanks, you've already rated this chat."))
         return
-    await state.store.set_fields(cid, {"rating": score, "rating_comment": comment.strip()})
+    await state.store.set_fields(cid, {"rating_comment": comment.strip()})
     await state.queue.count("ratings")
     await state.queue.count("rating_total", score)
+    if score >= SATISFIED_SCORE:
+        await state.queue.count("ratings_satisfied")
     await state.store.append(
         cid,
         "system",

@@ -18,6 +18,10 @@
 {p}:stats:daily:{day}     hash    counters for the dashboard (conversations, handoffs, ...)
 {p}:live                  channel hints that something changed; never the only copy of data
 {p}:ratelimit:{what}:{id} string  fixed-window counters
+{p}:faq:unanswered        stream  customer messages that ended in a fallback or escalation (masked)
+{p}:faq:publish           string  the FAQ publish (or rollback) job in progress: one at a time
+{p}:faq:job:{id}          hash    a publish job: kind, actor, state, result
+{p}:faq:job:{id}:events   list    its progress events, oldest first, for the editor page to poll
 """
 
 from __future__ import annotations
@@ -34,6 +38,13 @@ SESSION_TTL = 12 * 3600
 STATS_TTL = 90 * 24 * 3600
 # How many recent handling times the wait estimate averages over.
 HANDLING_SAMPLES = 50
+# Unanswered customer messages kept for editors (the oldest drop off beyond this).
+UNANSWERED_KEPT = 2000
+# The publish slot is held this long past the last sign of life of the job holding it, so a
+# replica that died mid-publish frees it.
+PUBLISH_SLOT_TTL = 60
+# A finished publish job's progress stays readable for a day.
+PUBLISH_JOB_TTL = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,20 @@ class Keys:
 
     def ratelimit(self, what: str, ident: str) -> str:
         return f"{self.prefix}:ratelimit:{what}:{ident}"
+
+    @property
+    def faq_unanswered(self) -> str:
+        return f"{self.prefix}:faq:unanswered"
+
+    @property
+    def faq_publish(self) -> str:
+        return f"{self.prefix}:faq:publish"
+
+    def faq_job(self, job_id: str) -> str:
+        return f"{self.prefix}:faq:job:{job_id}"
+
+    def faq_job_events(self, job_id: str) -> str:
+        return f"{self.prefix}:faq:job:{job_id}:events"
 
     @property
     def none(self) -> str:

@@ -8,6 +8,7 @@ the customer is told so honestly and offered to leave a message instead of waiti
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -17,12 +18,17 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from handoff.keys import HANDLING_SAMPLES, Keys
+from handoff.keys import HANDLING_SAMPLES, STATS_TTL, Keys
 from handoff.privacy import mask
 from handoff.settings import Settings
 from handoff.store import ConversationStore, Entry, now_ms
 
 log = logging.getLogger(__name__)
+
+# Dashboard samples (waits, first responses, handling times) are kept per day as a histogram of
+# whole seconds in the day's stats hash: `<name>:<seconds>` -> how many. A day's median needs no
+# unbounded list, and a day expires with its counters.
+SAMPLE_SERIES = ("wait_s", "first_response_s", "handling_s")
 
 REASON_TEXT = {
     "risk": "needs urgent attention",
@@ -68,43 +74,79 @@ class LiveQueue:
         self.keys = keys
         self.store = store
         self.settings = settings
+        self._staffing: dict[str, tuple[float, asyncio.Future[tuple[int, float]]]] = {}
 
     async def team_agents(self, team: str) -> list[str]:
+        return [name for name, _ in await self._team_accounts(team)]
+
+    async def _team_accounts(self, team: str) -> list[tuple[str, int]]:
+        """(name, capacity) of the team's agents, in two round trips whatever their number:
+        every waiting customer's socket asks this when a queue moves."""
         names = sorted(str(n) for n in await self.redis.smembers(self.keys.agents))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hmget(self.keys.agent(name), ["teams", "capacity"])
+            rows = await pipe.execute()
         result = []
-        for name in names:
-            raw = await self.redis.hget(self.keys.agent(name), "teams")
-            teams = json.loads(raw) if raw else [self.settings.default_team]
+        for name, (raw_teams, capacity) in zip(names, rows, strict=True):
+            teams = json.loads(raw_teams) if raw_teams else [self.settings.default_team]
             if team in teams:
-                result.append(name)
+                result.append((name, int(capacity or self.settings.agent_capacity)))
         return result
 
     async def free_slots(self, team: str) -> tuple[int, int]:
         """(agents online in the team, free chat slots among them)."""
+        accounts = await self._team_accounts(team)
+        if not accounts:
+            return 0, 0
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self.keys.presence, [name for name, _ in accounts])
+            for name, _ in accounts:
+                pipe.scard(self.keys.agent_chats(name))
+            presence, *loads = await pipe.execute()
         online = 0
         free = 0
-        for name in await self.team_agents(team):
-            if await self.redis.hget(self.keys.presence, name) != "online":
+        for (_, capacity), status, load in zip(accounts, presence, loads, strict=True):
+            if status != "online":
                 continue
             online += 1
-            capacity = int(
-                await self.redis.hget(self.keys.agent(name), "capacity")
-                or self.settings.agent_capacity
-            )
-            load = int(await self.redis.scard(self.keys.agent_chats(name)))
-            free += max(0, capacity - load)
+            free += max(0, capacity - int(load))
         return online, free
 
     async def average_handling_seconds(self) -> float:
         samples = [float(x) for x in await self.redis.lrange(self.keys.handling_times, 0, -1)]
         return sum(samples) / len(samples) if samples else self.settings.default_handling_seconds
 
-    async def status(self, cid: str, team: str) -> QueueStatus | None:
+    async def staffing(self, team: str, fresh_after: float | None = None) -> tuple[int, float]:
+        """(free chat slots in the team, average handling seconds).
+
+        When a queue moves, every waiting customer's socket on this replica asks for this at
+        once. A computation that started after `fresh_after` (loop time, e.g. when the caller
+        heard of the move) already reflects the move, so those callers share one.
+        """
+        loop = asyncio.get_running_loop()
+        started, task = self._staffing.get(team, (-1.0, None))
+        if (
+            task is None
+            or fresh_after is None
+            or started < fresh_after
+            or (task.done() and (task.cancelled() or task.exception() is not None))
+        ):
+            started, task = loop.time(), asyncio.ensure_future(self._staffing_now(team))
+            self._staffing[team] = (started, task)
+        return await asyncio.shield(task)
+
+    async def _staffing_now(self, team: str) -> tuple[int, float]:
+        _, free = await self.free_slots(team)
+        return free, await self.average_handling_seconds()
+
+    async def status(
+        self, cid: str, team: str, fresh_after: float | None = None
+    ) -> QueueStatus | None:
         position = await self.store.queue_position(cid, team)
         if position is None:
             return None
-        _, free = await self.free_slots(team)
-        handling = await self.average_handling_seconds()
+        free, handling = await self.staffing(team, fresh_after)
         # With F free slots, the customer at position P waits for about (P-1)/F chats to finish
         # before theirs starts; with none free, for P chats to end one handling time at a time.
         slots = max(free, 1)
@@ -122,7 +164,7 @@ class LiveQueue:
         if conversation is None or conversation.get("state") != "bot":
             return False
         team = conversation.get("team") or self.settings.default_team
-        await self.count("handoffs")
+        await self.count("escalation_attempts")
         online, _ = await self.free_slots(team)
         if online == 0 or not is_open(self.settings):
             why = (
@@ -158,6 +200,8 @@ class LiveQueue:
         )
         if result.ok:
             await self.store.publish({"q": team})
+            await self.count_once(cid, conversation, "handed_off_at", "handoffs")
+            await self.count_once(cid, conversation, "person_needed_at", "person_needed")
         return result.ok
 
     async def build_packet(
@@ -188,11 +232,14 @@ class LiveQueue:
         conversation = await self.store.get(cid)
         if conversation is None:
             return False
+        # What the customer wrote while waiting was for a person: the bot starts after it.
+        cursor = conversation.get("last_id") or conversation.get("bot_cursor") or "0-0"
         result = await self.store.move(
             cid,
             allowed=["queued"],
             new_state="bot",
             event_text="You left the queue. You're back with the assistant.",
+            fields={"bot_cursor": cursor},
             event={"reason": "customer_cancelled"},
         )
         if result.ok:
@@ -218,6 +265,9 @@ class LiveQueue:
             event="ticket_created",
         )
         await self.count("tickets")
+        conversation = await self.store.get(cid)
+        if conversation is not None:
+            await self.count_once(cid, conversation, "person_needed_at", "person_needed")
         await self.store.publish({"tickets": True})
         return str(ticket_id)
 
@@ -226,10 +276,55 @@ class LiveQueue:
             pipe.lpush(self.keys.handling_times, round(seconds, 1))
             pipe.ltrim(self.keys.handling_times, 0, HANDLING_SAMPLES - 1)
             await pipe.execute()
+        await self.record_sample("handling_s", seconds)
 
-    async def count(self, name: str, amount: int = 1) -> None:
-        day = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
-        await self.redis.hincrby(self.keys.daily_stats(day), name, amount)
+    async def count(self, name: str, amount: int = 1, day: str | None = None) -> None:
+        """Add to a dashboard counter of a day (today, UTC, unless given)."""
+        key = self.keys.daily_stats(day or day_of(now_ms()))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(key, name, amount)
+            pipe.expire(key, STATS_TTL)
+            await pipe.execute()
+
+    async def count_once(
+        self, cid: str, conversation: dict[str, str], marker: str, counter: str
+    ) -> None:
+        """Count a conversation at most once, on the day it started.
+
+        Counting each conversation once and in the cohort of its start day is what keeps
+        rates such as handoffs / conversations between 0 and 1 whatever the customer does.
+        """
+        if await self.redis.hsetnx(self.keys.conversation(cid), marker, now_ms()):
+            started = int(conversation.get("created_at") or now_ms())
+            await self.count(counter, day=day_of(started))
+
+    async def record_sample(self, series: str, seconds: float) -> None:
+        """One duration for a day's median (see SAMPLE_SERIES)."""
+        await self.count(f"{series}:{max(0, int(seconds))}")
+
+
+def day_of(at_ms: int) -> str:
+    return dt.datetime.fromtimestamp(at_ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d")
+
+
+def median_of_histogram(counts: dict[int, int]) -> float | None:
+    """The median of samples given as value -> how many times it occurred."""
+    total = sum(counts.values())
+    if total == 0:
+        return None
+    ordered = sorted(counts.items())
+
+    def nth(n: int) -> int:  # the n-th smallest sample, 0-based
+        for value, many in ordered:
+            if n < many:
+                return value
+            n -= many
+        raise IndexError(n)
+
+    middle = total // 2
+    if total % 2:
+        return float(nth(middle))
+    return (nth(middle - 1) + nth(middle)) / 2
 
 
 def sentiment_trend(entries: list[Entry], conversation: dict[str, str]) -> list[dict[str, Any]]:

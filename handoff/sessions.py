@@ -3,7 +3,8 @@
 A session is a random id in the `ha_session` cookie (HttpOnly, SameSite=Strict, Secure behind
 HTTPS) naming a Redis hash {user, csrf}. Every state-changing request except the login itself
 must echo the session's CSRF token in `X-CSRF-Token`. Wrong passwords are rate-limited per user
-name and per address. Changing a password or removing an account ends all the user's sessions.
+name and per address. Logging out, changing a password or removing an account ends all the
+user's sessions, and their open console sockets close within a moment (see Accounts.end_sessions).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from handoff.accounts import Account, Accounts
+from handoff.accounts import Account, AccountError, Accounts
 from handoff.state import AppState, app_state
 from handoff.store import now_ms
 
@@ -131,6 +132,13 @@ def _public(agent: Account, csrf: str) -> dict[str, Any]:
 
 async def login(request: web.Request) -> web.Response:
     state = app_state(request.app)
+    if request.content_type != "application/json":
+        # A form on another site can post text/plain without a CORS preflight, and so log a
+        # victim's browser into the attacker's account; only JavaScript of our own origin
+        # can send application/json here.
+        raise _json_error(
+            web.HTTPUnsupportedMediaType, "json_required", "Send JSON {username, password}."
+        )
     try:
         body = await request.json()
     except ValueError:
@@ -142,22 +150,8 @@ async def login(request: web.Request) -> web.Response:
     if not username or not isinstance(password, str):
         raise _json_error(web.HTTPBadRequest, "bad_login", "Send JSON {username, password}.")
     peer = request.remote or "unknown"
-    allowed = state.settings.login_failures_allowed
-    limits = state.limits
-    if (
-        await limits.count("login-user", username) >= allowed
-        or await limits.count("login-ip", peer) >= allowed
-    ):
-        raise _json_error(
-            web.HTTPTooManyRequests,
-            "too_many_attempts",
-            "Too many wrong passwords. Wait a minute before trying again.",
-        )
-    accounts = accounts_of(state)
-    account = await accounts.verify_password(username, password)
+    account = await _checked_password(state, username, password, peer)
     if account is None:
-        await limits.allow("login-user", username, allowed)
-        await limits.allow("login-ip", peer, allowed)
         raise _json_error(
             web.HTTPUnauthorized, "bad_credentials", "The user name or password is wrong."
         )
@@ -186,12 +180,66 @@ async def login(request: web.Request) -> web.Response:
     return response
 
 
+async def _checked_password(
+    state: AppState, username: str, password: str, peer: str
+) -> Account | None:
+    """The account if the password is right; 429 past the attempts allowed a minute.
+
+    Each attempt is counted before the password is checked, per user name and per address,
+    so parallel guesses cannot slip past the limit; a right password takes its attempt back.
+    """
+    allowed = state.settings.login_failures_allowed
+    limits = state.limits
+    counts = await limits.hit(("login-user", username), ("login-ip", peer))
+    if max(counts) > allowed:
+        state.metrics.refused("login_rate")
+        raise _json_error(
+            web.HTTPTooManyRequests,
+            "too_many_attempts",
+            "Too many wrong passwords. Wait a minute before trying again.",
+        )
+    account = await accounts_of(state).verify_password(username, password)
+    if account is not None:
+        await limits.undo("login-user", username)
+        await limits.undo("login-ip", peer)
+    return account
+
+
 async def logout(request: web.Request) -> web.Response:
+    """End every session of the agent (all browsers) and close their console sockets."""
     state = app_state(request.app)
     agent = await require_agent(request)
-    await state.redis.delete(state.keys.session(agent.sid))
-    await state.redis.srem(state.keys.agent_sessions(agent.name), agent.sid)
-    response = web.json_response({"ok": True})
+    ended = await accounts_of(state).end_sessions(agent.name)
+    response = web.json_response({"ok": True, "sessions_ended": ended})
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+async def change_password(request: web.Request) -> web.Response:
+    """Change one's own password (the current one is asked again); ends every session."""
+    state = app_state(request.app)
+    agent = await require_agent(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise _json_error(
+            web.HTTPBadRequest, "bad_json", "Send JSON {current_password, new_password}."
+        )
+    current, new = body.get("current_password"), body.get("new_password")
+    if not isinstance(current, str) or not isinstance(new, str):
+        raise _json_error(
+            web.HTTPBadRequest, "bad_password", "Send JSON {current_password, new_password}."
+        )
+    peer = request.remote or "unknown"
+    if await _checked_password(state, agent.name, current, peer) is None:
+        raise _json_error(web.HTTPForbidden, "bad_credentials", "The current password is wrong.")
+    try:
+        ended = await accounts_of(state).set_password(agent.name, new)
+    except AccountError as error:
+        raise _json_error(web.HTTPBadRequest, "bad_password", str(error)) from None
+    response = web.json_response({"ok": True, "sessions_ended": ended})
     response.del_cookie(COOKIE, path="/")
     return response
 
@@ -205,4 +253,5 @@ def setup(app: web.Application) -> None:
     app.middlewares.append(csrf_guard)
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)
+    app.router.add_post("/api/password", change_password)
     app.router.add_get("/api/me", me)

@@ -7,6 +7,7 @@ start-up with a message naming the variable. Secrets are wrapped so they never p
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,23 @@ def _list(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in _read(env, name, default).split(",") if item.strip())
 
 
+def _command(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A command line (program and leading arguments), split like a shell would."""
+    raw = _read(env, name, "")
+    if not raw:
+        return default
+    try:
+        parts = tuple(shlex.split(raw))
+    except ValueError as error:
+        raise SettingsError(f"{name}={raw!r} is not a valid command line: {error}") from None
+    if not parts:
+        raise SettingsError(f"{name} must name a program")
+    if len(parts) == 1 and Path(parts[0]).name.startswith("python"):
+        # The Rasa environment's interpreter alone: run the project's FAQ tool with it.
+        parts = (*parts, "-m", "bot", "faq")
+    return parts
+
+
 def _secret(env: Mapping[str, str], name: str, var_dir: Path, filename: str) -> Secret:
     """A secret from NAME, else NAME_FILE, else the launcher's generated file under var/."""
     if env.get(name):
@@ -135,10 +153,16 @@ class Settings:
     secret: Secret = field(default_factory=lambda: Secret(""))
     resume_token_ttl: int = 7 * 24 * 3600
     allowed_origins: tuple[str, ...] = ()
+    # Origins allowed to open a console socket; empty means the same as allowed_origins.
+    console_origins: tuple[str, ...] = ()
     max_message_chars: int = 2000
     max_frame_bytes: int = 16 * 1024
     customer_rate_per_minute: int = 40
     ip_connections_per_minute: int = 60
+    # Frames a socket may send a second on average (bursts of four times that); past it frames
+    # are dropped with one `rate_limited` error a second. Typing hints are sent at most every
+    # few seconds, so a person never comes near it.
+    socket_frames_per_second: float = 10.0
     default_team: str = "support"
     teams: tuple[str, ...] = ("support",)
     agent_capacity: int = 3
@@ -158,6 +182,23 @@ class Settings:
     )
     cookie_secure: bool = False
     var_dir: Path = ROOT / "var"
+    # The FAQ content tool the editor page drives (bot faq ...), and the project it edits.
+    faq_cli: tuple[str, ...] = (str(ROOT / ".venv-rasa" / "bin" / "python"), "-m", "bot", "faq")
+    faq_project_dir: Path = ROOT
+    # Listing or editing a topic is quick; validation runs `rasa data validate` (tens of seconds).
+    faq_command_timeout: float = 180.0
+    # Publishing trains and checks a model: minutes on a small machine.
+    faq_publish_timeout: float = 1800.0
+
+    @property
+    def storage_deadline(self) -> float:
+        """The longest one customer or agent request may wait on Redis before `unavailable`.
+
+        A single Redis call can take several REDIS_TIMEOUT_SECONDS against a stalled server
+        (reconnect attempts and retries each time out on their own), and a request makes a few
+        calls; this bounds the total, so a stalled Redis never freezes a socket for long.
+        """
+        return 4 * self.redis_timeout
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -165,10 +206,16 @@ class Settings:
         var_dir = Path(_read(e, "HARBOR_VAR_DIR", str(ROOT / "var")))
         port = _int(e, "HANDOFF_PORT", 8080, minimum=1)
         public_url = _read(e, "HANDOFF_PUBLIC_URL", f"http://localhost:{port}").rstrip("/")
-        origins = _list(e, "ALLOWED_ORIGINS", "")
-        if not origins:
-            # By default the service's own pages are the only allowed origin, on either name.
-            origins = (public_url, f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+        # The service's own pages, on either name: the demo shop page and the console.
+        own = (public_url, f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+        shops = tuple(o.rstrip("/") for o in _list(e, "SHOP_ORIGINS", ""))
+        origins = tuple(o.rstrip("/") for o in _list(e, "ALLOWED_ORIGINS", "")) or (
+            *own,
+            *shops,
+        )
+        # The console is only ever served by the service itself: shop pages may open chats,
+        # never a console socket.
+        console_origins = tuple(o.rstrip("/") for o in _list(e, "CONSOLE_ORIGINS", "")) or own
         teams = _list(e, "TEAMS", "support")
         default_team = _read(e, "DEFAULT_TEAM", teams[0] if teams else "support")
         if default_team not in teams:
@@ -187,10 +234,12 @@ class Settings:
             secret=_secret(e, "HANDOFF_SECRET", var_dir, "handoff-secret"),
             resume_token_ttl=_int(e, "RESUME_TOKEN_TTL_SECONDS", 7 * 24 * 3600, minimum=60),
             allowed_origins=origins,
+            console_origins=console_origins,
             max_message_chars=_int(e, "MAX_MESSAGE_CHARS", 2000, minimum=1),
             max_frame_bytes=_int(e, "MAX_FRAME_BYTES", 16 * 1024, minimum=256),
             customer_rate_per_minute=_int(e, "CUSTOMER_MESSAGES_PER_MINUTE", 40, minimum=1),
             ip_connections_per_minute=_int(e, "IP_CONNECTIONS_PER_MINUTE", 60, minimum=1),
+            socket_frames_per_second=_float(e, "SOCKET_FRAMES_PER_SECOND", 10.0, minimum=0.1),
             default_team=default_team,
             teams=teams,
             agent_capacity=_int(e, "AGENT_CAPACITY", 3, minimum=1),
@@ -205,10 +254,17 @@ class Settings:
             bootstrap_admin_password=Secret(_read(e, "HANDOFF_BOOTSTRAP_ADMIN_PASSWORD", "")),
             triage_enabled=_bool(e, "TRIAGE_ENABLED", True),
             triage_model_dir=Path(triage_dir) if triage_dir else None,
+            canned_responses_file=Path(
+                _read(e, "CANNED_RESPONSES_FILE", str(cls.canned_responses_file))
+            ),
             widget_title=_read(e, "WIDGET_TITLE", cls.widget_title),
             widget_greeting=_read(e, "WIDGET_GREETING", cls.widget_greeting),
             cookie_secure=_bool(e, "COOKIE_SECURE", public_url.startswith("https://")),
             var_dir=var_dir,
+            faq_cli=_command(e, "FAQ_CLI", cls.faq_cli),
+            faq_project_dir=Path(_read(e, "FAQ_PROJECT_DIR", str(ROOT))),
+            faq_command_timeout=_float(e, "FAQ_COMMAND_TIMEOUT_SECONDS", 180.0, minimum=1),
+            faq_publish_timeout=_float(e, "FAQ_PUBLISH_TIMEOUT_SECONDS", 1800.0, minimum=10),
         )
         settings.business_hours.windows()  # validate the spec now, not on the first message
         if not settings.secret:

@@ -12,16 +12,18 @@ writes a system event into the transcript, so the transcript alone tells what ha
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff.keys import CLOSED_CONVERSATION_TTL, DEDUP_TTL, Keys
 
@@ -30,6 +32,22 @@ STATES = ("bot", "queued", "assigned", "closed")
 CONVERSATION_ID_BYTES = 16
 # A priority band is wider than any realistic queued time in ms, so priority always wins.
 PRIORITY_BAND = 10**13
+
+
+T = TypeVar("T")
+
+
+async def bounded(call: Awaitable[T], seconds: float) -> T:
+    """`call`'s result, or a Redis TimeoutError after `seconds` in total.
+
+    One Redis call against a stalled server can outlast its socket timeout several times over
+    (reconnects and retries each time out on their own); callers already treat a Redis error as
+    "storage unavailable", this only bounds how long that takes to find out.
+    """
+    try:
+        return await asyncio.wait_for(call, timeout=seconds)
+    except asyncio.TimeoutError as error:
+        raise RedisTimeoutError(f"no answer from Redis within {seconds:.1f} s") from error
 
 
 def now_ms() -> int:
@@ -142,6 +160,20 @@ class ConversationStore:
             return None
         data = await self.redis.hgetall(self.keys.conversation(cid))
         return cast(dict[str, str], data) or None
+
+    async def state_of(self, cid: str) -> str | None:
+        """The conversation's state, or None if there is no such conversation."""
+        if not is_conversation_id(cid):
+            return None
+        value = await self.redis.hget(self.keys.conversation(cid), "state")
+        return None if value is None else str(value)
+
+    async def fields_of(self, cid: str, *names: str) -> list[str | None]:
+        """Some fields of the conversation (None where missing, or for no such conversation)."""
+        if not is_conversation_id(cid):
+            return [None] * len(names)
+        values = await self.redis.hmget(self.keys.conversation(cid), list(names))
+        return [None if v is None else str(v) for v in values]
 
     async def set_fields(self, cid: str, values: Mapping[str, str | int | float]) -> None:
         await self.redis.hset(self.keys.conversation(cid), mapping=dict(values))  # type: ignore[arg-type]

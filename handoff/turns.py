@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from handoff import unanswered
 from handoff.keys import Keys
 from handoff.rasa import BotUnavailable, RasaClient
 from handoff.store import ConversationStore, Entry, load_script, now_ms
@@ -32,8 +33,9 @@ APOLOGY = (
     "Sorry, I'm having trouble answering right now. Your message is saved. "
     "Would you like to talk to a person?"
 )
+TAKE_OFFER = "I want to talk to a person"
 OFFER_BUTTONS = [
-    {"title": "Talk to a person", "payload": "I want to talk to a person"},
+    {"title": "Talk to a person", "payload": TAKE_OFFER},
     {"title": "Try again later", "payload": "no thanks"},
 ]
 # How many earlier customer messages triage sees (repetition and escalating tone).
@@ -161,6 +163,10 @@ class BotTurns:
                 self.keys.conversation(cid), f"triage:{entry.id}", json.dumps(scores)
             )
             if getattr(verdict, "escalate", False):
+                if str(verdict.reason) in unanswered.RECORDED_ESCALATIONS:
+                    await unanswered.record(
+                        self.redis, self.keys, cid, entry.text, "escalation", str(verdict.reason)
+                    )
                 await self.escalate(
                     cid,
                     str(verdict.reason),
@@ -174,6 +180,17 @@ class BotTurns:
             replies = await self.rasa.send(cid, entry.text, {"message_id": entry.id})
         except BotUnavailable as error:
             log.warning("Rasa unavailable for a bot turn: %s", error)
+            if entry.text.strip() == TAKE_OFFER:
+                # The customer accepted our own offer of a person; with the assistant down, only
+                # the gateway can act on it (else the button would get the apology forever).
+                await self.escalate(
+                    cid,
+                    "bot_unavailable",
+                    priority_for("bot_unavailable"),
+                    "gateway",
+                    {"message": entry.id},
+                )
+                return TurnOutcome(escalated=True, failed=True)
             await self.store.append(
                 cid,
                 "bot",
@@ -187,15 +204,22 @@ class BotTurns:
             await self.store.publish({"c": cid, "typing": "bot", "on": False})
         outcome = TurnOutcome()
         handoff: dict[str, Any] | None = None
+        missed = False
         for reply in replies:
             if reply.custom and isinstance(reply.custom.get("handoff"), dict):
                 handoff = reply.custom["handoff"]
                 continue
+            if reply.custom and unanswered.MARKER in reply.custom:
+                # The assistant asked the customer to rephrase: a question for the editors.
+                # The marker is for the service only; the customer never sees it.
+                missed = True
             if reply.text or reply.buttons:
                 await self.store.append(
                     cid, "bot", reply.text, buttons=reply.buttons or None, reply_to=entry.id
                 )
                 outcome.replies += 1
+        if missed:
+            await unanswered.record(self.redis, self.keys, cid, entry.text, "fallback")
         if handoff is not None:
             reason = str(handoff.get("reason") or "bot_fallback")
             await self.escalate(cid, reason, priority_for(reason), "bot", handoff)

@@ -1,6 +1,6 @@
 -- Append one entry to a conversation's transcript exactly once.
 -- KEYS[1] log stream, KEYS[2] seen hash (client id -> stream id), KEYS[3] conversation hash,
--- KEYS[4] pending zset (only touched for customer messages)
+-- KEYS[4] pending zset (customer messages the bot has to answer: only in state 'bot')
 -- ARGV[1] client message id ('' when the entry has none), ARGV[2] dedup ttl seconds,
 -- ARGV[3] now (ms), ARGV[4] conversation id, ARGV[5] live channel, ARGV[6..] field, value pairs
 -- Returns {stream id, 1} when appended, {stream id, 0} when the client id was already stored,
@@ -31,7 +31,10 @@ for i = 6, #ARGV, 2 do
 end
 if sender == 'customer' then
   redis.call('HSET', KEYS[3], 'last_customer_at', ARGV[3])
-  redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[4])
+  -- Outside 'bot' a message is for a person: the bot-turn sweeper has nothing to do for it.
+  if redis.call('HGET', KEYS[3], 'state') == 'bot' then
+    redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[4])
+  end
 end
 redis.call('PUBLISH', ARGV[5], '{"c":"' .. ARGV[4] .. '"}')
 return {id, 1}

@@ -27,6 +27,7 @@
   var active = [];        // my assigned conversation ids
   var convs = {};         // cid -> {entries: [], ids: {}, packet, state, loaded, typing}
   var selected = null;
+  var helloSeen = false;  // the current socket has greeted us (presence known)
   var typingSent = false;
   var typingIdle = null;
 
@@ -76,16 +77,34 @@
     api("POST", "/api/logout", {}).catch(function () {}).then(function () { stop(); });
   });
 
+  var ROLE_NAMES = { agent: "Agent", editor: "FAQ editor", admin: "Admin" };
+  // What each role sees: agents and admins work chats; editors and admins edit the FAQ.
+  function mayChat(role) { return role === "agent" || role === "admin"; }
+  function mayEdit(role) { return role === "editor" || role === "admin"; }
+
   function start(session) {
     me = session;
     $("login-view").hidden = true;
     $("app-view").hidden = false;
     $("me").textContent = session.display_name || session.user;
+    $("role").textContent = ROLE_NAMES[session.role] || session.role || "";
+    $("editor-link").hidden = !mayEdit(session.role);
+    var chats = mayChat(session.role);
+    var agentOnly = document.querySelectorAll(".agent-only");
+    for (var k = 0; k < agentOnly.length; k++) agentOnly[k].hidden = !chats;
+    $("panel-editor-only").hidden = chats;
+    if (!chats) {
+      $("editor-name").textContent = session.display_name || session.user;
+      $("panel-chats").hidden = true; $("panel-tickets").hidden = true; $("panel-dashboard").hidden = true;
+      return;
+    }
+    showTab("chats");
     var teamSelect = $("transfer-team");
     clear(teamSelect);
     (session.teams || []).forEach(function (t) {
       var o = el("option", "", t); o.value = t; teamSelect.appendChild(o);
     });
+    loadCanned();
     connect();
   }
 
@@ -93,9 +112,12 @@
     me = null;
     if (ws) { var s = ws; ws = null; s.close(); }
     clearTimeout(retry); retry = null;
-    queues = {}; active = []; convs = {}; selected = null;
+    queues = {}; active = []; convs = {}; selected = null; recent = []; knownWaiting = null;
+    renderQueue(); renderMine(); renderRecent(); renderSelected();
+    document.title = BASE_TITLE;
     $("app-view").hidden = true;
     $("login-view").hidden = false;
+    $("login-user").value = "";
     $("login-user").focus();
   }
 
@@ -105,6 +127,7 @@
     var url = (location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host + "/ws/agent";
     var socket = new WebSocket(url);
     ws = socket;
+    helloSeen = false;
     setConn("Connecting…", "warn");
     socket.onmessage = function (ev) {
       var frame;
@@ -143,9 +166,15 @@
     switch (f.type) {
       case "hello":
         backoff = 500;
+        helloSeen = true;
         setConn("", "");
         capacity = f.capacity || 0;
         setPresence(f.presence || "offline");
+        if (wantedPresence && wantedPresence !== f.presence) {
+          sendFrame({ type: "presence", status: wantedPresence });
+          $("presence").value = wantedPresence;
+        }
+        wantedPresence = null;
         active = (f.active || []).slice();
         active.forEach(function (cid) { openConv(cid); });
         renderMine();
@@ -158,6 +187,7 @@
       case "queue":
         queues[f.team] = { items: f.items || [], at: Date.now() };
         renderQueue();
+        alertNewChats();
         break;
       case "active":
         setActive(f.conversations || []);
@@ -198,6 +228,11 @@
       case "closed":
         var verb = { transferred: "Chat transferred.", returned: "Chat returned to the assistant.", closed: "Chat closed." }[f.type];
         toast(verb, "ok");
+        if (f.conversation === selected) renderSuggestions(null);
+        if (f.type === "closed") {
+          recent = [f.conversation].concat(recent.filter(function (x) { return x !== f.conversation; })).slice(0, 10);
+          renderRecent();
+        }
         setActive(active.filter(function (x) { return x !== f.conversation; }));
         $("transfer-form").hidden = true; $("close-form").hidden = true;
         break;
@@ -213,14 +248,22 @@
   function cssEscape(s) { return String(s).replace(/[^A-Za-z0-9_-]/g, ""); }
 
   // --- presence & load ----------------------------------------------------------------------
+  $("presence").addEventListener("change", function () {
+    if (this.value === "online" && window.Notification && Notification.permission === "default") {
+      try { Notification.requestPermission(); } catch (e) { /* older browsers */ }
+    }
+  });
   function setPresence(status) {
     presence = status;
     $("presence").value = status;
     $("presence-dot").className = "presence-dot presence-" + status;
     renderQueue();
   }
+  // A choice made before the socket is up (right after login) is sent once it is.
+  var wantedPresence = null;
   $("presence").addEventListener("change", function (ev) {
-    sendFrame({ type: "presence", status: ev.target.value });
+    if (ws && ws.readyState === 1 && helloSeen) sendFrame({ type: "presence", status: ev.target.value });
+    else wantedPresence = ev.target.value;
   });
   function renderLoad() {
     $("load").textContent = active.length + " / " + capacity + " chats";
@@ -269,6 +312,7 @@
       c.entries = c.entries.filter(function (x) { return x.client_id !== e.client_id || !x.pending; });
     }
     c.entries.push(e);
+    if (selected === cid && !quiet && e.kind === "message" && e.from === "customer") loadSuggestions(cid);
     if (selected === cid) {
       var node = $("transcript").querySelector('[data-client-id="' + cssEscape(e.client_id || "-") + '"]');
       if (node && e.client_id) { node.classList.remove("pending"); node.setAttribute("data-id", e.id); }
@@ -282,11 +326,14 @@
   }
 
   function select(cid) {
+    if (selected !== cid) renderSuggestions(null);
     selected = cid;
     conv(cid).unread = 0;
     if (!conv(cid).loaded) openConv(cid);
     renderSelected();
     renderMine();
+    renderRecent();
+    loadSuggestions(cid);
     $("composer-input").focus();
   }
 
@@ -301,6 +348,7 @@
     c.entries.forEach(appendEntry);
     renderTyping();
     renderPacket(c.packet, c);
+    renderWrapUp(c);
   }
 
   function renderChatHeader() {
@@ -311,7 +359,7 @@
     if (c.packet && c.packet.reason_text) bits.push(c.packet.reason_text);
     $("chat-sub").textContent = bits.join(" · ");
     var mine = active.indexOf(selected) >= 0;
-    ["act-transfer", "act-return", "act-close", "composer-send"].forEach(function (id) { $(id).disabled = !mine; });
+    ["act-transfer", "act-return", "act-close", "composer-send", "canned"].forEach(function (id) { $(id).disabled = !mine; });
     $("composer-input").disabled = !mine;
     $("composer-input").placeholder = mine
       ? "Write a reply… (Enter to send, Shift+Enter for a new line)"
@@ -575,6 +623,198 @@
     if (sendFrame(frame)) { $("close-notes").value = ""; $("close-tags").value = ""; }
   });
 
+  // --- new chats alert ----------------------------------------------------------------------
+  // A chat joining the queue shows in the tab title ("(2 waiting)"), as a toast, with a short
+  // tone while online, and as a desktop notification when the console is in the background.
+  var BASE_TITLE = document.title;
+  var knownWaiting = null;   // conversation ids seen waiting; null until the first queue frame
+  var audio = null;
+  function alertNewChats() {
+    var waiting = {};
+    var fresh = [];
+    Object.keys(queues).forEach(function (team) {
+      queues[team].items.forEach(function (i) {
+        waiting[i.conversation] = i;
+        if (knownWaiting && !knownWaiting[i.conversation]) fresh.push(i);
+      });
+    });
+    var count = Object.keys(waiting).length;
+    document.title = count ? "(" + count + " waiting) " + BASE_TITLE : BASE_TITLE;
+    var first = knownWaiting === null;
+    knownWaiting = waiting;
+    if (first || !fresh.length) return;
+    var what = fresh[0].reason_text || fresh[0].reason || "a customer";
+    toast(fresh.length === 1 ? "New chat waiting: " + what : fresh.length + " new chats waiting", "info");
+    if (presence !== "online") return;
+    chime();
+    if (document.hidden && window.Notification && Notification.permission === "granted") {
+      try { new Notification("New chat waiting", { body: what, tag: "harbor-queue" }); } catch (e) { /* unsupported */ }
+    }
+  }
+  function chime() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator();
+      var gain = audio.createGain();
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.08, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.25);
+      $("app-view").setAttribute("data-chimes", String(Number($("app-view").getAttribute("data-chimes") || 0) + 1));
+    } catch (e) { /* no audio here: the title and toast still tell */ }
+  }
+
+  // --- closed by me -------------------------------------------------------------------------
+  var recent = [];
+  function renderRecent() {
+    var list = $("recent-list");
+    clear(list);
+    $("recent-section").hidden = !recent.length;
+    recent.forEach(function (cid) {
+      var c = conv(cid);
+      var li = el("li");
+      var btn = el("button", "mine-item" + (cid === selected ? " selected" : ""));
+      btn.type = "button";
+      btn.appendChild(el("span", "mine-title", (c.packet && c.packet.reason_text) || "Chat " + cid.slice(0, 8)));
+      btn.appendChild(el("span", "mine-last", "Closed"));
+      btn.addEventListener("click", function () {
+        c.loaded = false;  // reload: the wrap-up notes and tags are in the conversation's fields
+        select(cid);
+      });
+      li.appendChild(btn);
+      list.appendChild(li);
+    });
+  }
+  function renderWrapUp(c) {
+    var f = c && c.fields;
+    if (!f || (!f.notes && !f.tags)) return;
+    var tags = [];
+    try { tags = JSON.parse(f.tags || "[]"); } catch (e) { tags = []; }
+    if (!f.notes && !tags.length) return;
+    var box = section($("packet"), "Wrap-up");
+    box.classList.add("wrap-up");
+    if (f.notes) box.appendChild(el("p", "wrap-notes", f.notes));
+    if (tags.length) {
+      var row = el("div", "tag-row");
+      tags.forEach(function (t) { row.appendChild(el("span", "tag", t)); });
+      box.appendChild(row);
+    }
+  }
+
+  // --- canned responses and suggested answers -----------------------------------------------
+  // Canned responses come from CANNED_RESPONSES_FILE (see docs/console.md); {agent} becomes the
+  // agent's display name. Suggested answers are the assistant's best FAQ answers for the
+  // customer's last message.
+  function insertReply(text) {
+    var input = $("composer-input");
+    if (input.disabled) return;
+    input.value = input.value.trim() ? input.value.replace(/\s+$/, "") + " " + text : text;
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+  function loadCanned() {
+    api("GET", "/api/canned").then(function (data) {
+      var select = $("canned");
+      while (select.options.length > 1) select.remove(1);
+      (data.responses || []).forEach(function (r) {
+        var o = el("option", "", r.title);
+        o.value = r.text;
+        select.appendChild(o);
+      });
+    }).catch(function () { /* the menu stays empty */ });
+  }
+  $("canned").addEventListener("change", function () {
+    var text = this.value;
+    this.selectedIndex = 0;
+    if (text) insertReply(text.replace(/\{agent\}/g, (me && me.display_name) || ""));
+  });
+
+  var suggestTimer = null;
+  function loadSuggestions(cid) {
+    clearTimeout(suggestTimer);
+    suggestTimer = setTimeout(function () {
+      if (selected !== cid || active.indexOf(cid) < 0) { renderSuggestions(null); return; }
+      api("GET", "/api/conversations/" + encodeURIComponent(cid) + "/suggestions").then(function (data) {
+        if (selected === cid) renderSuggestions(data);
+      }).catch(function () { renderSuggestions(null); });
+    }, 150);
+  }
+  function renderSuggestions(data) {
+    var box = $("suggestions");
+    var list = $("suggestions-list");
+    clear(list);
+    var items = (data && data.suggestions) || [];
+    box.hidden = !items.length;
+    if (!items.length) return;
+    $("suggestions-for").textContent = "for “" + String(data.message).slice(0, 60) + "”";
+    items.forEach(function (sug) {
+      var li = el("li", "suggestion");
+      var head = el("div", "suggestion-head");
+      head.appendChild(el("span", "suggestion-key", String(sug.key).replace(/^faq\//, "").replace(/_/g, " ")));
+      var pctText = Math.round((Number(sug.confidence) || 0) * 100) + "%";
+      var conf = el("span", "suggestion-conf", pctText + " match");
+      head.appendChild(conf);
+      li.appendChild(head);
+      li.appendChild(el("p", "suggestion-text", sug.answer));
+      var btn = el("button", "btn btn-ghost btn-sm", "Insert");
+      btn.type = "button";
+      btn.setAttribute("aria-label", "Insert suggested answer: " + String(sug.key).replace(/^faq\//, "") + " (" + pctText + ")");
+      btn.addEventListener("click", function () { insertReply(sug.answer); });
+      li.appendChild(btn);
+      list.appendChild(li);
+    });
+  }
+
+  // --- dashboard chart ----------------------------------------------------------------------
+  var SVGNS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, text) {
+    var node = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+  function renderChart(daily) {
+    var box = $("chart");
+    clear(box);
+    daily = Array.isArray(daily) ? daily : [];
+    var series = [["conversations", "conv"], ["handoffs", "hand"], ["tickets", "tick"]];
+    var max = 1;
+    daily.forEach(function (d) { series.forEach(function (s) { max = Math.max(max, Number(d[s[0]]) || 0); }); });
+    // Whole-number gridlines: the top of the scale is even, so its half is a count too.
+    max = max <= 1 ? 2 : max + (max % 2);
+    // Drawn at the container's own width so that text keeps its size and nothing stretches.
+    var W = Math.max(320, Math.round(box.clientWidth || 760)), H = 220, left = 36, bottom = 28, top = 10;
+    var plotH = H - bottom - top;
+    var groupW = (W - left) / Math.max(1, daily.length);
+    var barW = Math.max(3, Math.min(22, (groupW - 8) / 3));
+    var chart = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", class: "chart-svg" });
+    var summary = daily.map(function (d) {
+      return d.day + ": " + (d.conversations || 0) + " conversations, " + (d.handoffs || 0) + " handoffs, " + (d.tickets || 0) + " tickets";
+    }).join("; ");
+    chart.setAttribute("aria-label", summary || "No data yet");
+    [0, 0.5, 1].forEach(function (f) {
+      var y = top + plotH * (1 - f);
+      chart.appendChild(svg("line", { x1: left, x2: W, y1: y, y2: y, class: "grid" }));
+      chart.appendChild(svg("text", { x: left - 6, y: y + 4, class: "axis", "text-anchor": "end" }, max * f));
+    });
+    daily.forEach(function (d, i) {
+      var x0 = left + i * groupW + (groupW - barW * 3) / 2;
+      series.forEach(function (s, j) {
+        var v = Number(d[s[0]]) || 0;
+        var h = plotH * v / max;
+        var bar = svg("rect", { x: x0 + j * barW, y: top + plotH - h, width: barW - 1, height: Math.max(0, h), class: "bar-" + s[1] });
+        bar.appendChild(svg("title", {}, d.day + " " + s[0] + ": " + v));
+        chart.appendChild(bar);
+      });
+      if (daily.length <= 10 || i % Math.ceil(daily.length / 10) === 0) {
+        var label = new Date(d.day + "T12:00:00Z").toLocaleDateString([], { month: "short", day: "numeric" });
+        chart.appendChild(svg("text", { x: left + i * groupW + groupW / 2, y: H - 8, class: "axis", "text-anchor": "middle" }, label));
+      }
+    });
+    box.appendChild(chart);
+  }
+
   // --- toast --------------------------------------------------------------------------------
   var toastTimer = null;
   function toast(text, kind) {
@@ -641,14 +881,21 @@
   function renderStats(s) {
     var box = $("stats");
     clear(box);
-    // Handoff attempts can outnumber conversations (one chat may ask twice): shown clamped.
-    var handoffRate = s.conversations ? clamp01(s.handoffs / s.conversations) : null;
+    renderChart(s.daily);
+    var handoffRate = s.handoff_rate !== undefined ? s.handoff_rate
+      : (s.conversations ? clamp01(s.handoffs / s.conversations) : null);
+    function seconds(v) { return v == null ? "—" : waitText(v); }
+    function minutesBar(v, full) { return v == null ? null : Math.min(1, v / full); }
+    var csatText = s.csat_average == null ? "—" : s.csat_average.toFixed(2) + " / 5";
+    if (s.csat != null) csatText += " · " + pct(s.csat) + " satisfied";
     var cards = [
       { label: "Conversations", value: String(s.conversations || 0) },
-      { label: "Handoff rate", value: pct(handoffRate), bar: handoffRate, tone: "amber" },
+      { label: "Handoff rate", value: pct(handoffRate), bar: clamp01(handoffRate), tone: "amber" },
       { label: "Containment rate", value: pct(s.containment_rate), bar: clamp01(s.containment_rate), tone: "teal" },
-      { label: "CSAT (1–5)", value: s.csat_average == null ? "—" : s.csat_average.toFixed(2), bar: s.csat_average == null ? null : s.csat_average / 5, tone: "green" },
-      { label: "Median handling", value: s.median_handling_seconds == null ? "—" : waitText(s.median_handling_seconds), bar: s.median_handling_seconds == null ? null : Math.min(1, s.median_handling_seconds / 900), tone: "blue" },
+      { label: "CSAT", value: csatText, bar: s.csat_average == null ? null : s.csat_average / 5, tone: "green" },
+      { label: "Median wait", value: seconds(s.median_wait_seconds), bar: minutesBar(s.median_wait_seconds, 600), tone: "blue" },
+      { label: "First response", value: seconds(s.median_first_response_seconds), bar: minutesBar(s.median_first_response_seconds, 300), tone: "blue" },
+      { label: "Median handling", value: seconds(s.median_handling_seconds), bar: minutesBar(s.median_handling_seconds, 900), tone: "blue" },
       { label: "Waiting now", value: String(s.waiting_now || 0) },
       { label: "Tickets", value: String(s.tickets || 0) },
     ];

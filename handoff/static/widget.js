@@ -26,6 +26,27 @@
   var BACKOFF_MIN = 500;
   var BACKOFF_MAX = 10000;
 
+  // --- colour ----------------------------------------------------------------------------
+  // The brand colour carries white text (header, launcher, the customer's bubbles), so it must
+  // reach WCAG AA (4.5:1) against white: a lighter colour is darkened until it does.
+  function luminance(rgb) {
+    var c = rgb.map(function (v) {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+  function readableColor(value) {
+    var m = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(String(value).trim());
+    if (!m) return "#0b5d6b";
+    var hex = m[1].length === 3 ? m[1].replace(/(.)/g, "$1$1") : m[1];
+    var rgb = [0, 2, 4].map(function (i) { return parseInt(hex.substr(i, 2), 16); });
+    for (var step = 0; step < 40 && 1.05 / (luminance(rgb) + 0.05) < 4.5; step++) {
+      rgb = rgb.map(function (v) { return Math.floor(v * 0.92); });
+    }
+    return "#" + rgb.map(function (v) { return (v < 16 ? "0" : "") + v.toString(16); }).join("");
+  }
+
   // --- persisted state ----------------------------------------------------------------------
   var saved = load();
   function load() {
@@ -95,7 +116,7 @@
 
   // --- build the widget ---------------------------------------------------------------------
   var root = el("div", "ha-root");
-  root.style.setProperty("--ha-color", cfg.color);
+  root.style.setProperty("--ha-color", readableColor(cfg.color));
   root.setAttribute("data-state", "closed");
 
   var panelId = newId("ha-panel-");
@@ -129,7 +150,11 @@
   header.appendChild(heading);
   header.appendChild(closeBtn);
 
-  var conn = attrs(el("div", "ha-conn", "Reconnecting…"), { role: "status" });
+  var conn = attrs(el("div", "ha-conn"), { role: "status" });
+  var connText = el("span", "ha-conn-text", "Reconnecting…");
+  var connRetry = attrs(el("button", "ha-conn-retry", "Retry now"), { type: "button" });
+  conn.appendChild(connText);
+  conn.appendChild(connRetry);
   conn.hidden = true;
 
   var logEl = attrs(el("div", "ha-log"), {
@@ -309,6 +334,7 @@
         var btn = attrs(el("button", "ha-quick-btn", b.title), { type: "button" });
         btn.addEventListener("click", function () {
           sendText(String(b.payload || b.title), b.title);
+          input.focus();  // the buttons are gone now: keep the keyboard where the chat goes on
         });
         group.appendChild(btn);
       });
@@ -337,7 +363,8 @@
       }
       if (frame.state === "closed") {
         system(frame.text || "This chat has ended.", "ha-system-end");
-        showRating();
+        var ratingForm = showRating();
+        if (!replaying) focusInside(ratingForm.querySelector("input"));
         return;
       }
       if (frame.text) system(frame.text);
@@ -345,21 +372,39 @@
     }
     if (kind === "offer_leave_message") {
       if (frame.text) system(frame.text);
-      showLeaveMessage();
+      var leaveForm = showLeaveMessage();
+      if (!replaying) focusInside(leaveForm.querySelector("input"));
       return;
     }
     if (kind === "ticket_created") {
+      var hadFocus = focusWithin("ha-leave");
       removeExtra("ha-leave");
       system(frame.text || "Thanks, your message is with our team.", "ha-system-ok");
+      if (hadFocus) input.focus();
       return;
     }
     if (kind === "rated") {
+      var rated = focusWithin("ha-rating");
       removeExtra("ha-rating");
       system(frame.text || "Thanks for your feedback!", "ha-system-ok");
+      var link = panel.querySelector(".ha-download-standalone");
+      if (rated && link) link.focus();
       return;
     }
     if (kind === "started") return;
     if (frame.text) system(frame.text);
+  }
+
+  // Move focus into a new form only when the customer is in the chat panel (never steal it
+  // from the host page).
+  function focusInside(node) {
+    var active = document.activeElement;
+    if (!node || !opened) return;
+    if (!active || active === document.body || panel.contains(active)) node.focus();
+  }
+  function focusWithin(cls) {
+    var active = document.activeElement;
+    return !!(active && active.closest && active.closest("." + cls));
   }
 
   function removeExtra(cls) {
@@ -408,7 +453,7 @@
     var text = attrs(el("textarea", "ha-field"), { id: textId, rows: "3", required: "",
       maxlength: String(maxChars) });
     form.appendChild(text);
-    var btn = attrs(el("button", "ha-primary", "Send message"), { type: "submit" });
+    var btn = attrs(el("button", "ha-primary", "Leave message"), { type: "submit" });
     form.appendChild(btn);
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -421,6 +466,7 @@
       btn.textContent = "Sending…";
     });
     logEl.appendChild(form);
+    return form;
   }
 
   function showRating() {
@@ -471,6 +517,7 @@
       link.addEventListener("click", function (ev) { ev.preventDefault(); downloadTranscript(); });
       newChat.parentNode.insertBefore(link, newChat);
     }
+    return form;
   }
 
   function downloadTranscript() {
@@ -578,7 +625,12 @@
   leaveQueue.addEventListener("click", function () { transmit({ type: "cancel_queue" }); });
   newChat.addEventListener("click", function () {
     resetConversation();
-    if (ws) { try { ws.close(); } catch (e) { /* ignore */ } }
+    var old = ws;
+    ws = null;
+    connected = false;
+    if (old) { old.onclose = null; try { old.close(); } catch (e) { /* already closing */ } }
+    connect();
+    input.focus();
   });
 
   function resetConversation() {
@@ -593,12 +645,23 @@
   }
 
   // --- connection ---------------------------------------------------------------------------
+  // The socket is re-opened with exponential backoff (0.5 s doubling to 10 s, with jitter) and
+  // at once when the browser comes back online. A ping every 25 s without a pong within 10 s
+  // counts as a dead connection (a dropped network often leaves the socket looking open).
+  var PING_EVERY = 25000;
+  var PONG_WITHIN = 10000;
+  var pingTimer = null;
+  var pongTimer = null;
+  var countdown = null;
+
   function ensureConnected() {
     if (ws || retryTimer) return;
     connect();
   }
 
   function connect() {
+    clearTimeout(retryTimer);
+    clearInterval(countdown);
     retryTimer = null;
     var url = (base.protocol === "https:" ? "wss:" : "ws:") + "//" + base.host + "/ws/customer";
     var socket;
@@ -614,26 +677,81 @@
       try { frame = JSON.parse(ev.data); } catch (e) { return; }
       if (frame && typeof frame === "object") onFrame(frame);
     };
-    socket.onclose = function (ev) {
-      if (ws !== socket) return;
-      ws = null;
-      connected = false;
-      if (ev.code === 4401) { resetConversation(); backoff = BACKOFF_MIN; }
-      if (everConnected) conn.hidden = false;
-      scheduleReconnect();
-    };
+    socket.onclose = function (ev) { dropped(socket, ev.code); };
     socket.onerror = function () { /* onclose follows */ };
+  }
+
+  function dropped(socket, code) {
+    if (ws !== socket) return;
+    ws = null;
+    connected = false;
+    clearInterval(pingTimer);
+    clearTimeout(pongTimer);
+    if (code === 4401) { resetConversation(); backoff = BACKOFF_MIN; }
+    scheduleReconnect();
   }
 
   function scheduleReconnect() {
     if (retryTimer) return;
     var delay = backoff * (0.5 + Math.random() * 0.5);
+    root.setAttribute("data-backoff", String(backoff));
     backoff = Math.min(backoff * 2, BACKOFF_MAX);
     retryTimer = setTimeout(connect, delay);
+    showOffline(delay);
   }
 
+  function showOffline(delay) {
+    if (!everConnected && !saved.token) return;
+    var offline = navigator.onLine === false;
+    var due = Date.now() + delay;
+    function tick() {
+      var seconds = Math.max(1, Math.ceil((due - Date.now()) / 1000));
+      connText.textContent = offline
+        ? "You're offline. Reconnecting in " + seconds + " s…"
+        : "Connection lost. Reconnecting in " + seconds + " s…";
+    }
+    tick();
+    clearInterval(countdown);
+    countdown = setInterval(tick, 1000);
+    root.setAttribute("data-connection", offline ? "offline" : "reconnecting");
+    conn.hidden = false;
+  }
+
+  function showConnected() {
+    clearInterval(countdown);
+    conn.hidden = true;
+    root.setAttribute("data-connection", "online");
+  }
+
+  function startPinging(socket) {
+    clearInterval(pingTimer);
+    pingTimer = setInterval(function () {
+      if (ws !== socket) return;
+      socket.send(JSON.stringify({ type: "ping" }));
+      clearTimeout(pongTimer);
+      pongTimer = setTimeout(function () { giveUp(socket); }, PONG_WITHIN);
+    }, PING_EVERY);
+  }
+
+  function giveUp(socket) {
+    // Stop listening to a socket we no longer trust and start over from last_seen.
+    if (ws !== socket) return;
+    socket.onclose = null;
+    try { socket.close(); } catch (e) { /* already closing */ }
+    dropped(socket, 1006);
+  }
+
+  connRetry.addEventListener("click", function () {
+    if (ws) return;
+    backoff = BACKOFF_MIN;
+    connect();
+  });
   window.addEventListener("online", function () {
-    if (!ws && retryTimer) { clearTimeout(retryTimer); retryTimer = null; connect(); }
+    backoff = BACKOFF_MIN;
+    if (!ws && retryTimer) connect();
+  });
+  window.addEventListener("offline", function () {
+    if (ws) giveUp(ws);
   });
 
   function onFrame(frame) {
@@ -650,7 +768,8 @@
         connected = true;
         everConnected = true;
         backoff = BACKOFF_MIN;
-        conn.hidden = true;
+        showConnected();
+        startPinging(ws);
         if (frame.state && frame.state !== state) setState(frame.state);
         // Resend what was not confirmed (the server stores each client id once), then the rest.
         Object.keys(pending).forEach(function (id) {
@@ -665,6 +784,9 @@
         break;
       case "event":
         render(frame, false);
+        break;
+      case "pong":
+        clearTimeout(pongTimer);
         break;
       case "ack":
         if (renderedClient[frame.id]) renderedClient[frame.id].classList.remove("ha-pending");
@@ -689,7 +811,7 @@
         var buttons = logEl.querySelectorAll(".ha-card button[disabled]");
         for (var i = 0; i < buttons.length; i++) {
           buttons[i].disabled = false;
-          buttons[i].textContent = buttons[i].closest(".ha-rating") ? "Send rating" : "Send message";
+          buttons[i].textContent = buttons[i].closest(".ha-rating") ? "Send rating" : "Leave message";
         }
         showNotice(frame.message || "Something went wrong.");
         break;

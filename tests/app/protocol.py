@@ -1,41 +1,58 @@
-"""Every frame the gateway tests send or receive is checked against the published schema."""
+"""Every frame the gateway and console tests send or receive is checked against the published
+schemas (handoff/schema/customer-v1.json and agent-v1.json)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "handoff" / "schema" / "customer-v1.json").read_text()
-)
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "handoff" / "schema"
 
 
-def _validator(definition: str) -> Draft202012Validator:
-    return Draft202012Validator({**SCHEMA, "$ref": f"#/$defs/{definition}"})
+@dataclass(frozen=True)
+class Protocol:
+    """The two directions of one websocket protocol, as schema validators."""
+
+    client: Draft202012Validator
+    server: Draft202012Validator
+
+    @classmethod
+    def load(cls, name: str) -> Protocol:
+        schema = json.loads((SCHEMA_DIR / f"{name}.json").read_text())
+        Draft202012Validator.check_schema(schema)
+
+        def validator(definition: str) -> Draft202012Validator:
+            return Draft202012Validator({**schema, "$ref": f"#/$defs/{definition}"})
+
+        return cls(validator("clientFrame"), validator("serverFrame"))
 
 
-CLIENT = _validator("clientFrame")
-SERVER = _validator("serverFrame")
+CUSTOMER = Protocol.load("customer-v1")
+AGENT = Protocol.load("agent-v1")
+CLIENT = CUSTOMER.client
+SERVER = CUSTOMER.server
 
 
 class CheckedSocket:
-    """A client websocket that fails the test on any frame outside protocol v1."""
+    """A client websocket that fails the test on any frame outside its protocol (v1)."""
 
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Any, protocol: Protocol = CUSTOMER) -> None:
         self.ws = ws
+        self.protocol = protocol
         self.received: list[dict[str, Any]] = []
 
     async def send_json(self, frame: dict[str, Any], *, check: bool = True) -> None:
         if check:
-            CLIENT.validate(frame)
+            self.protocol.client.validate(frame)
         await self.ws.send_json(frame)
 
     async def receive_json(self, timeout: float | None = None) -> dict[str, Any]:
         frame: dict[str, Any] = await self.ws.receive_json(timeout=timeout)
-        SERVER.validate(frame)
+        self.protocol.server.validate(frame)
         self.received.append(frame)
         return frame
 

@@ -6,10 +6,13 @@ Real Redis, a scripted Rasa peer; two app instances sharing one Redis stand in f
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +22,11 @@ from redis.asyncio import Redis
 
 from handoff.accounts import Accounts, check_password, hash_password
 from handoff.keys import Keys
+from handoff.queue import median_of_histogram
 from handoff.settings import Secret
+from handoff.state import app_state
 from tests.app.conftest import AppFactory, ScriptedRasa
+from tests.app.protocol import AGENT, CheckedSocket
 from tests.app.test_gateway import frames_until, open_chat
 
 PASSWORD = "correct horse battery"
@@ -68,9 +74,10 @@ async def login(client: TestClient, name: str, password: str = PASSWORD) -> dict
 async def console(
     client: TestClient, session: dict[str, Any], online: bool = True
 ) -> tuple[Any, dict[str, Any]]:
-    ws = await client.ws_connect("/ws/agent", headers={"Cookie": f"ha_session={session['sid']}"})
+    raw = await client.ws_connect("/ws/agent", headers={"Cookie": f"ha_session={session['sid']}"})
+    ws = CheckedSocket(raw, AGENT)
     hello = await ws.receive_json(timeout=5)
-    assert hello["type"] == "hello"
+    assert hello["type"] == "hello" and hello["v"] == 1
     if online:
         await ws.send_json({"type": "presence", "status": "online"})
         await frames_until(ws, lambda f: f["type"] == "presence")
@@ -540,3 +547,185 @@ async def test_auto_assign_gives_queued_chats_to_the_least_loaded_agent(
         vic, lambda f: f["type"] == "active" and cid in f["conversations"], timeout=8
     )
     await frames_until(customer, is_event("Vic joined"))
+
+
+# --- the agent protocol: schema, code and docs agree ----------------------------------------
+
+
+async def test_open_leave_ping_and_bad_frames_follow_the_agent_protocol(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    agent, _ = await agent_online(client, accounts, "wes")
+    customer, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    first = await frames_until(agent, lambda f: f["type"] == "queue" and f["items"])
+    assert first[-1]["items"][0]["conversation"] == cid
+    await agent.send_json({"type": "open", "conversation": cid})
+    history = await frames_until(agent, lambda f: f.get("state") == "queued")
+    seen = [f["id"] for f in history if f["type"] == "event"]
+    # Re-opening after the last id seen replays nothing; a new entry arrives exactly once.
+    await agent.send_json({"type": "open", "conversation": cid, "last_seen": seen[-1]})
+    await customer.send_json({"type": "message", "id": "w1", "text": "still there?"})
+    got = await frames_until(agent, is_event("still there?"))
+    assert [f["id"] for f in got if f["type"] == "event" and f["id"] in seen] == []
+    await agent.send_json({"type": "leave", "conversation": cid})
+    await agent.send_json({"type": "ping"})
+    assert (await frames_until(agent, lambda f: f["type"] == "pong"))[-1] == {"type": "pong"}
+    await customer.send_json({"type": "message", "id": "w2", "text": "hello?"})
+    await agent.send_json({"type": "ping"})
+    after_leave = await frames_until(agent, lambda f: f["type"] == "pong")
+    assert not any(f["type"] == "event" for f in after_leave)
+    await agent.ws.send_str("{not json")
+    assert (await frames_until(agent, lambda f: f["type"] == "error"))[-1]["code"] == "bad_frame"
+    await agent.send_json({"type": "dance"}, check=False)
+    error = (await frames_until(agent, lambda f: f["type"] == "error"))[-1]
+    assert error["code"] == "unknown_type"
+    assert not AGENT.client.is_valid({"type": "claim", "conversation": "../etc"})
+    assert not AGENT.client.is_valid(
+        {"type": "transfer", "conversation": cid, "to_agent": "a", "to_team": "b"}
+    )
+
+
+def _frame_types(definition: dict[str, Any], schema: dict[str, Any]) -> set[str]:
+    types: set[str] = set()
+    for ref in definition["oneOf"]:
+        kind = schema["$defs"][ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"]
+        types.update([kind["const"]] if "const" in kind else kind["enum"])
+    return types
+
+
+def test_the_agent_schema_code_and_docs_name_the_same_frames() -> None:
+    root = Path(__file__).resolve().parents[2]
+    schema = json.loads((root / "handoff" / "schema" / "agent-v1.json").read_text())
+    client_types = _frame_types(schema["$defs"]["clientFrame"], schema)
+    server_types = _frame_types(schema["$defs"]["serverFrame"], schema)
+    code = (root / "handoff" / "agents.py").read_text()
+    handled = set(re.findall(r'^\s+"(\w+)": _on_\w+,$', code, re.M)) | {"ping"}
+    assert handled == client_types
+    sent = set(re.findall(r'"type": "(\w+)"', code)) | {"event", "error"}
+    assert sent == server_types
+    codes = set(re.findall(r'error_frame\(\s*"(\w+)"', code)) | {"bad_frame", "unknown_type"}
+    assert codes == set(schema["$defs"]["error"]["properties"]["code"]["enum"])
+    docs = (root / "docs" / "protocol.md").read_text().split("## Agent websocket", 1)[1]
+    client_docs, server_docs = docs.split("### Server → client", 1)
+    server_docs = server_docs.split("### Console HTTP API", 1)[0]
+    assert set(re.findall(r"^\| `(\w+)` \|", client_docs, re.M)) == client_types
+    assert set(re.findall(r"^\| `(\w+)` \|", server_docs, re.M)) == server_types
+    assert set(re.findall(r"`(\w+)`", server_docs.split("| `error` |", 1)[1])) >= codes
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
+def test_medians_come_from_whole_second_histograms() -> None:
+    assert median_of_histogram({}) is None
+    assert median_of_histogram({5: 3}) == 5
+    assert median_of_histogram({1: 2, 10: 1}) == 1
+    assert median_of_histogram({1: 1, 3: 1}) == 2
+    assert median_of_histogram({2: 1, 4: 2, 9: 1}) == 4
+
+
+async def test_dashboard_figures_follow_their_definitions(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    zoe, session = await agent_online(client, accounts, "zoe", capacity=10)
+    redis = accounts.redis
+    await zoe.send_json({"type": "presence", "status": "away"})
+    await frames_until(zoe, lambda f: f == {"type": "presence", "status": "away"})
+    # Nobody online: two customers ask for a person and are offered to leave a message; one
+    # asks twice and leaves one. Attempts nobody could take are not handoffs.
+    unstaffed = []
+    for asks in (2, 1):
+        customer, _ = await open_chat(client)
+        for i in range(asks):
+            await customer.send_json({"type": "message", "id": f"u{i}", "text": "a human!"})
+            await frames_until(customer, lambda f: f.get("event") == "offer_leave_message")
+        unstaffed.append(customer)
+    await unstaffed[0].send_json(
+        {"type": "leave_message", "email": "lou@example.com", "text": "Call me back please"}
+    )
+    await frames_until(unstaffed[0], lambda f: f.get("event") == "ticket_created")
+    await open_chat(client)  # a conversation the assistant handles alone
+    await zoe.send_json({"type": "presence", "status": "online"})
+    await frames_until(zoe, lambda f: f == {"type": "presence", "status": "online"})
+    # Three chats waited 7 s, 3 s and 11 s for Zoe, who answered each at once; rated 5, 4, 2.
+    for waited, score in ((7, 5), (3, 4), (11, 2)):
+        customer, welcome = await queued_chat(client)
+        cid = welcome["conversation"]
+        queued_at = int(time.time() * 1000) - waited * 1000
+        await redis.hset(f"ha:conv:{cid}", "queued_at", queued_at)
+        await zoe.send_json({"type": "claim", "conversation": cid})
+        await frames_until(zoe, lambda f, cid=cid: f.get("type") == "claimed")
+        for i in range(2):  # only the first answer is the first response
+            await zoe.send_json(
+                {"type": "message", "conversation": cid, "id": f"z{i}", "text": "Hello!"}
+            )
+            await frames_until(zoe, lambda f: f["type"] == "ack")
+        await zoe.send_json({"type": "close", "conversation": cid})
+        await frames_until(customer, lambda f: f.get("state") == "closed")
+        await customer.send_json({"type": "rating", "score": score})
+        await frames_until(customer, lambda f: f.get("event") == "rated")
+        await customer.send_json({"type": "rating", "score": 5})  # a second rating is refused
+        await frames_until(customer, lambda f: f.get("code") == "already_rated")
+    # One customer leaves the queue and asks again: still one conversation handed off.
+    again, _ = await queued_chat(client)
+    await again.send_json({"type": "cancel_queue"})
+    await frames_until(again, lambda f: f.get("state") == "bot")
+    await again.send_json({"type": "message", "id": "h2", "text": "human, really"})
+    await frames_until(again, lambda f: f.get("state") == "queued")
+
+    stats = await (await client.get("/api/stats", headers=session["headers"])).json()
+    assert stats["conversations"] == 7
+    assert stats["escalation_attempts"] == 8 and stats["unstaffed_attempts"] == 3
+    # Handed off: the three served chats and the one still waiting, not the unstaffed attempts.
+    assert stats["handoffs"] == 4 and stats["handoff_rate"] == round(4 / 7, 4)
+    # Contained: neither handed off nor left a message for a person (the bot-only chat and the
+    # customer who was offered a message but carried on with the assistant).
+    assert stats["containment_rate"] == round(2 / 7, 4)
+    assert stats["median_wait_seconds"] == 7
+    assert 7 <= stats["median_first_response_seconds"] <= 9
+    assert stats["median_handling_seconds"] == 0
+    assert stats["ratings"] == 3 and stats["csat"] == round(2 / 3, 4)
+    assert stats["csat_average"] == round(11 / 3, 2)
+    assert stats["tickets"] == 1 and stats["waiting_now"] == 1
+    assert not any(":" in name for name in stats["counters"])
+
+
+async def test_waiting_customers_share_one_fresh_staffing_count(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    """When a queue moves, every waiting customer's socket asks for the team's free slots at
+    once: callers woken by the same move share one count, a later move gets a new one."""
+    client = await make_client()
+    _, _ = await agent_online(client, accounts, "abe", capacity=4)
+    queue = app_state(client.app).queue
+    loop = asyncio.get_running_loop()
+    moved_at = loop.time()
+    counts = await asyncio.gather(*[queue.staffing("support", moved_at) for _ in range(50)])
+    assert set(counts) == {(4, 300.0)}
+    first = queue._staffing["support"][1]
+    await queue.staffing("support", moved_at)
+    assert queue._staffing["support"][1] is first
+    # The agent goes away: a move heard after the first count started must not reuse it.
+    await accounts.redis.hset("ha:presence", "abe", "away")
+    assert await queue.staffing("support", loop.time()) == (0, 300.0)
+    assert await queue.staffing("support") == (0, 300.0)
+
+
+async def test_what_a_customer_wrote_while_waiting_is_not_answered_by_the_bot_later(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+) -> None:
+    client = await make_client()
+    await agent_online(client, accounts, "bo")
+    customer, welcome = await queued_chat(client)
+    await customer.send_json({"type": "message", "id": "w1", "text": "anyone there?"})
+    await frames_until(customer, lambda f: f.get("type") == "ack")
+    assert await accounts.redis.zscore("ha:pending", welcome["conversation"]) is None
+    await customer.send_json({"type": "cancel_queue"})
+    await frames_until(customer, lambda f: f.get("state") == "bot")
+    await customer.send_json({"type": "message", "id": "b1", "text": "where is my parcel"})
+    await frames_until(customer, is_event("echo: where is my parcel"))
+    await asyncio.sleep(0.3)
+    assert [m for _, m in handoff_bot.received] == ["I want a human please", "where is my parcel"]

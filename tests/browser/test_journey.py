@@ -18,164 +18,26 @@ Screenshots of every step go to test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from redis.asyncio import Redis
 
-from handoff.accounts import Accounts
-from handoff.app import create_app
-from handoff.keys import Keys
-from handoff.settings import Secret, Settings
-from tests.support.servers import RedisServer, free_port
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, SHOTS, Stack, running_stack
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 XSS = '<img src=x onerror="window.__xss=1">'
 AGENT_USER, AGENT_PASSWORD, AGENT_NAME = "alex", "harbor-test-pass-1", "Alex Morgan"
 
 
-# --- the scripted Rasa peer -------------------------------------------------------------------
-
-
-def rasa_reply(sender: str, text: str) -> list[dict[str, Any]]:
-    if text.strip().lower() == "hi":
-        return [
-            {
-                "recipient_id": sender,
-                "text": "Hello! I'm the Harbor Goods assistant. What can I do for you?",
-                "buttons": [
-                    {"title": "Track my order", "payload": "Where is my order?"},
-                    {"title": "Returns", "payload": "How do returns work?"},
-                ],
-            }
-        ]
-    if text.strip() == "I want a person":
-        return [
-            {
-                "recipient_id": sender,
-                "custom": {
-                    "handoff": {
-                        "reason": "human_request",
-                        "summary": "Customer asked for a person",
-                        "intents": [{"name": "request_human", "confidence": 0.97}],
-                        "slots": {},
-                    }
-                },
-            }
-        ]
-    return [{"recipient_id": sender, "text": f"echo: {text}"}]
-
-
-async def _webhook(request: web.Request) -> web.Response:
-    body = await request.json()
-    return web.json_response(rasa_reply(str(body.get("sender")), str(body.get("message"))))
-
-
-async def _status(request: web.Request) -> web.Response:
-    return web.json_response({"model_file": "scripted"})
-
-
-async def _tracker(request: web.Request) -> web.Response:
-    return web.json_response({"events": [], "slots": {}})
-
-
-def rasa_app() -> web.Application:
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", _webhook)
-    app.router.add_get("/status", _status)
-    app.router.add_get("/conversations/{cid}/tracker", _tracker)
-    return app
-
-
-# --- servers in a background event loop ------------------------------------------------------
-
-
-class Stack:
-    def __init__(self, redis_url: str) -> None:
-        self.redis_url = redis_url
-        self.port = free_port()
-        self.rasa_port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.runners: list[web.AppRunner] = []
-        self.settings = Settings(
-            port=self.port,
-            public_url=self.url,
-            redis_url=redis_url,
-            rasa_urls=(f"http://127.0.0.1:{self.rasa_port}",),
-            secret=Secret("browser-test-secret-not-for-production"),
-            triage_enabled=False,
-            bot_turn_timeout=3.0,
-            allowed_origins=(self.url,),
-            var_dir=ROOT / "test-artifacts" / "var",
-        )
-
-    def run(self, coro: Any, timeout: float = 30) -> Any:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return future.result(timeout)
-
-    async def _serve(self, app: web.Application, port: int) -> None:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        self.runners.append(runner)
-
-    async def _start(self) -> None:
-        await self._serve(rasa_app(), self.rasa_port)
-        await self._serve(create_app(self.settings), self.port)
-        redis = Redis.from_url(self.redis_url, decode_responses=True)
-        try:
-            accounts = Accounts(redis, Keys(self.settings.redis_prefix))
-            await accounts.create(AGENT_USER, AGENT_PASSWORD, display_name=AGENT_NAME)
-        finally:
-            await redis.aclose()
-
-    async def _stop(self) -> None:
-        for runner in reversed(self.runners):
-            await runner.cleanup()
-
-    def start(self) -> None:
-        self.thread.start()
-        self.run(self._start())
-
-    def stop(self) -> None:
-        self.run(self._stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    redis = RedisServer(tmp_path_factory.mktemp("redis-browser"))
-    redis.start()
-    running = Stack(redis.url)
-    try:
-        running.start()
-        yield running
-    finally:
-        try:
-            running.stop()
-        finally:
-            redis.kill()
+    yield from running_stack(
+        tmp_path_factory.mktemp("redis-browser"),
+        [(AGENT_USER, AGENT_PASSWORD, AGENT_NAME, "agent")],
+    )
 
 
 # --- the journey ------------------------------------------------------------------------------
@@ -185,7 +47,7 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SHOTS.glob("*.png"):
+    for old in SHOTS.glob("[0-9][0-9]-*.png"):
         old.unlink()
     step = [0]
 
@@ -256,7 +118,7 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
             leave.get_by_label("Your email").fill("pat@example.com")
             leave.get_by_label("Message").fill("Please call me about order 1042.")
             shot(customer, "leave-message-form")
-            leave.get_by_role("button", name="Send message").click()
+            leave.get_by_role("button", name="Leave message").click()
             expect(log.get_by_text("your message is with our team")).to_be_visible()
             expect(leave).to_have_count(0)
 

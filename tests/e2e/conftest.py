@@ -45,6 +45,7 @@ def stack_env(var_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
         "RASA_PORT": free_port(),
         "ACTIONS_PORT": free_port(),
         "PRIVATE_REDIS_PORT": free_port(),
+        "NLG_PORT": free_port(),
     }
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update({k: str(v) for k, v in ports.items()})

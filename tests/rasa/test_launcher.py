@@ -87,3 +87,27 @@ def test_a_second_instance_is_refused_while_the_first_holds_the_lock(tmp_path: P
 def test_the_repository_passes_the_launch_checks() -> None:
     """Every training input of the real repository, code included, passes the YAML check."""
     launcher.check_yaml_files(ROOT)
+
+
+def test_the_nlg_server_port_is_configurable_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NLG_PORT", "15999")
+    assert launcher.StackConfig.from_env().nlg_port == 15999
+    monkeypatch.setenv("NLG_PORT", "answers")
+    with pytest.raises(launcher.LaunchError, match="NLG_PORT='answers' is not a port number"):
+        launcher.StackConfig.from_env()
+
+
+def test_the_rasa_endpoints_reach_the_nlg_server_and_the_actions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rasa expands ${VARIABLE} only in unquoted values; a quoted URL would stay literal."""
+    from rasa.utils.endpoints import read_endpoint_config
+
+    settings = {"NLG_PORT": "15056", "ACTIONS_PORT": "15055", "REDIS_HOST": "h"}
+    settings.update({"REDIS_PORT": "1", "REDIS_DB": "0", "REDIS_PASSWORD": ""})
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    nlg = read_endpoint_config(str(ROOT / "endpoints.yml"), "nlg")
+    actions = read_endpoint_config(str(ROOT / "endpoints.yml"), "action_endpoint")
+    assert nlg is not None and nlg.url == "http://127.0.0.1:15056/nlg"
+    assert actions is not None and actions.url == "http://127.0.0.1:15055/webhook"

@@ -6,12 +6,18 @@ Tests never touch a developer's data: each Redis here has its own port and a tem
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +86,15 @@ class RedisServer:
             self.process.wait(timeout=10)
             self.process = None
 
+    def pause(self) -> None:
+        """SIGSTOP: Redis keeps its sockets open but answers nothing (a stalled server)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
 
 @contextlib.contextmanager
 def running_redis(folder: Path) -> Iterator[RedisServer]:
@@ -89,3 +104,140 @@ def running_redis(folder: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_PYTHON = ROOT / ".venv-app" / "bin" / "python"
+
+
+def wait_for_http(
+    url: str, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Wait until `url` answers with any HTTP status (the server is up), or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the process serving {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback only
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+class FakeRasa:
+    """Rasa's REST webhook as a separate process (tests/support/fake_rasa.py).
+
+    It echoes, asks for a handoff when a message mentions "human", records every call and how
+    many were in flight at once per conversation, and can be told to be slow or to fail.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        log = (self.folder / f"fake-rasa-{self.port}.log").open("wb")
+        self.process = subprocess.Popen(
+            [str(APP_PYTHON), "-m", "tests.support.fake_rasa", str(self.port)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_http(self.url + "/status", process=self.process)
+
+    def control(self, **settings: float | int) -> None:
+        """Change behaviour: `delay` (seconds before answering), `status` (HTTP status)."""
+        request = urllib.request.Request(  # noqa: S310 - loopback only
+            self.url + "/_control",
+            data=json.dumps(settings).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - loopback only
+            pass
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.url + "/_stats", timeout=5) as response:  # noqa: S310
+            data: dict[str, Any] = json.loads(response.read())
+            return data
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+class HandoffReplica:
+    """One handoff service process (`python -m handoff`), configured like production by env."""
+
+    def __init__(self, folder: Path, env: dict[str, str], port: int | None = None) -> None:
+        self.folder = folder
+        self.port = port or free_port()
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+        env.update(
+            {
+                "HANDOFF_HOST": "127.0.0.1",
+                "HANDOFF_PORT": str(self.port),
+                "HARBOR_VAR_DIR": str(self.folder),
+                "PYTHONUNBUFFERED": "1",
+                **self.env,
+            }
+        )
+        log = (self.folder / f"handoff-{self.port}.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(APP_PYTHON), "-m", "handoff"], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        wait_for_http(self.url + "/livez", timeout=60, process=self.process)
+
+    def rss_kib(self) -> int:
+        """Resident memory of the process, from /proc (KiB)."""
+        assert self.process is not None
+        return rss_kib(self.process.pid)
+
+    def kill(self) -> None:
+        """SIGKILL: the replica vanishes without closing its sockets cleanly."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")

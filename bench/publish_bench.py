@@ -1,0 +1,200 @@
+"""FAQ publishing speed on the real stack: how long until the live bot says what an editor wrote.
+
+    .venv-rasa/bin/python bench/publish_bench.py [--answer-edits 5]
+
+Starts the whole stack (bot/launcher.py) on free ports for a temporary copy of the project, then
+1. answer-only edits: `bot faq edit KEY --answer ...` until the bot's reply is the new answer
+   (aim <= 5 s), several times;
+2. a new topic: `bot faq add` + `bot faq publish` until the bot answers a phrasing it was never
+   given with the new answer (aim <= 90 s), with publish's own phase timings.
+Prints Markdown tables. The repository's data and models are never modified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+TOPIC = "recipes"
+PHRASINGS = [
+    "do you have recipes for the cast iron pan",
+    "where can i find recipes",
+    "any cooking ideas for the dutch oven",
+    "do you publish recipes",
+    "recipe ideas please",
+    "is there a recipe blog",
+]
+ANSWER = "Our recipes are on the Harbor Goods blog under Cook with us, sorted by pan and pot."
+NEW_QUESTION = "where are your recipes"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def copy_project(target: Path) -> None:
+    target.mkdir(parents=True)
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(ROOT / name, target / name)
+    for folder in ("data/nlu", "data/rules", "data/stories", "tests/conversations", "tests/nlu"):
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, target / folder)
+    (target / "bot").mkdir()
+    for component in (ROOT / "bot").glob("faq_*.py"):
+        shutil.copy(component, target / "bot" / component.name)
+
+
+class Stack:
+    def __init__(self, workdir: Path) -> None:
+        self.project = workdir / "project"
+        self.var = workdir / "var"
+        copy_project(self.project)
+        ports = ("HANDOFF_PORT", "RASA_PORT", "ACTIONS_PORT", "PRIVATE_REDIS_PORT", "NLG_PORT")
+        self.ports = {name: free_port() for name in ports}
+        self.env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        self.env.update({k: str(v) for k, v in self.ports.items()})
+        self.env.update(
+            {
+                "HARBOR_VAR_DIR": str(self.var),
+                "HARBOR_MODELS_DIR": str(self.project / "models"),
+                "FAQ_PROJECT_DIR": str(self.project),
+                "ORDERS_DATABASE_URL": f"sqlite:///{self.var / 'orders.sqlite3'}",
+                "RASA_URLS": f"http://127.0.0.1:{self.ports['RASA_PORT']}",
+            }
+        )
+        self.var.mkdir(parents=True)
+        self.output = self.var / "launcher.out"
+        self.process = subprocess.Popen(
+            [str(PYTHON), "-m", "bot.launcher"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.output.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 900
+        while "Harbor Assist is running." not in self.output.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the stack did not start: {self.output.read_text()[-2000:]}")
+            time.sleep(0.5)
+        self.env["RASA_TOKEN"] = (self.var / "rasa-token").read_text().strip()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+
+    def faq(self, *args: str) -> list[dict[str, Any]]:
+        result = subprocess.run(
+            [str(PYTHON), "-m", "bot", "faq", *args, "--json", "--actor", "bench"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+    def bot_says(self, sender: str, text: str) -> list[str]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.ports['RASA_PORT']}/webhooks/rest/webhook",
+            data=json.dumps({"sender": sender, "message": text}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return [str(m.get("text", "")) for m in json.loads(response.read())]
+
+    def until_bot_says(self, question: str, expected: str, timeout: float) -> float:
+        began = time.monotonic()
+        n = 0
+        while time.monotonic() - began < timeout:
+            n += 1
+            if self.bot_says(f"bench-{time.time_ns()}-{n}", question) == [expected]:
+                return time.monotonic() - began
+            time.sleep(0.1)
+        raise SystemExit(f"the bot never said {expected!r} to {question!r}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--answer-edits", type=int, default=5)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="publish-bench-"))
+    started = time.monotonic()
+    stack = Stack(workdir)
+    startup = time.monotonic() - started
+    try:
+        edits = []
+        for n in range(args.answer_edits):
+            answer = f"Live agents are available every day, 7 am to 11 pm Eastern (edit {n})."
+            began = time.monotonic()
+            body = stack.faq("edit", "contact_hours", "--answer", answer)[-1]
+            assert body.get("ok"), body
+            stack.until_bot_says("what are your hours", answer, 30)
+            edits.append(time.monotonic() - began)
+
+        began = time.monotonic()
+        added = stack.faq(
+            "add",
+            TOPIC,
+            *[arg for p in PHRASINGS for arg in ("--phrasing", p)],
+            "--answer",
+            ANSWER,
+            "--group",
+            "products",
+        )[-1]
+        assert added.get("ok"), added
+        add_seconds = time.monotonic() - began
+        done = stack.faq("publish")[-1]
+        publish_seconds = time.monotonic() - began - add_seconds
+        if not done.get("ok"):
+            print(f"publish refused: {json.dumps(done)}")
+            return 1
+        stack.until_bot_says(NEW_QUESTION, ANSWER, 30)
+        total = time.monotonic() - began
+    finally:
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"nproc: {os.cpu_count()}; stack start-up {startup:.0f} s (not counted)\n")
+    print("| measurement | result | aim |")
+    print("|---|---|---|")
+    median, worst = statistics.median(edits), max(edits)
+    print(
+        f"| answer-only edit to live ({len(edits)} runs) | median {median:.2f} s, "
+        f"max {worst:.2f} s | ≤ 5 s |"
+    )
+    print(
+        f"| add one topic + publish until the bot answers a new phrasing | {total:.0f} s | ≤ 90 s |"
+    )
+    print()
+    print("Where the publish time goes (`bot faq publish` phase timings):\n")
+    print("| phase | seconds |")
+    print("|---|---|")
+    print(f"| `bot faq add` (checks incl. the live model's view) | {add_seconds:.1f} |")
+    for phase, seconds in done.get("timings", {}).items():
+        print(f"| {phase} | {seconds} |")
+    print(f"| publish command, wall | {publish_seconds:.1f} |")
+    print(
+        f"\nHeld-out FAQ-key accuracy: live {done.get('heldout_accuracy_before')} %, "
+        f"published {done.get('heldout_accuracy')} %."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

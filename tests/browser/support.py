@@ -1,0 +1,285 @@
+"""What the browser tests share: the handoff app in-process with a scripted Rasa peer, and Chromium.
+
+The app runs in a background event loop (Playwright's sync API owns the test's thread) against a
+private redis-server. The Rasa peer answers a few scripted turns, parses messages for suggested
+answers and serves a domain, like the real Rasa HTTP API does. A second tiny server plays a shop
+on another origin that embeds the widget with its one script tag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from handoff.accounts import Accounts
+from handoff.app import create_app
+from handoff.keys import Keys
+from handoff.settings import Secret, Settings
+from handoff.state import app_state
+from tests.support.servers import RedisServer, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+# A light brand colour on purpose: the widget must darken it to keep white text readable.
+LIGHT_BRAND = "#7fd3e0"
+
+FAQ_ANSWERS = {
+    "utter_faq/refund_time": "Refunds reach your card 5 to 10 business days after we get the item.",
+    "utter_faq/return_policy": "You can return any unused item within 30 days for a full refund.",
+    "utter_faq/shipping_time": "Standard shipping takes 3 to 5 business days.",
+}
+
+
+# --- the scripted Rasa peer -------------------------------------------------------------------
+
+
+def rasa_reply(sender: str, text: str) -> list[dict[str, Any]]:
+    if text.strip().lower() == "hi":
+        return [
+            {
+                "recipient_id": sender,
+                "text": "Hello! I'm the Harbor Goods assistant. What can I do for you?",
+                "buttons": [
+                    {"title": "Track my order", "payload": "Where is my order?"},
+                    {"title": "Returns", "payload": "How do returns work?"},
+                ],
+            }
+        ]
+    if text.strip() == "I want a person":
+        return [
+            {
+                "recipient_id": sender,
+                "custom": {
+                    "handoff": {
+                        "reason": "human_request",
+                        "summary": "Customer asked for a person",
+                        "intents": [{"name": "request_human", "confidence": 0.97}],
+                        "slots": {},
+                    }
+                },
+            }
+        ]
+    return [{"recipient_id": sender, "text": f"echo: {text}"}]
+
+
+def rasa_parse(text: str) -> dict[str, Any]:
+    """A /model/parse answer shaped like Rasa 3.6's, with a ResponseSelector for `faq`."""
+    if "refund" in text.lower():
+        ranking = [("faq/refund_time", 0.91), ("faq/return_policy", 0.07)]
+    else:
+        ranking = [("faq/shipping_time", 0.4)]
+    top_key, top_confidence = ranking[0]
+    return {
+        "text": text,
+        "intent": {"name": "faq", "confidence": 0.95},
+        "response_selector": {
+            "all_retrieval_intents": ["faq"],
+            "faq": {
+                "response": {
+                    "responses": [{"text": FAQ_ANSWERS[f"utter_{top_key}"]}],
+                    "confidence": top_confidence,
+                    "intent_response_key": top_key,
+                    "utter_action": f"utter_{top_key}",
+                },
+                "ranking": [
+                    {"id": n, "confidence": c, "intent_response_key": k}
+                    for n, (k, c) in enumerate(ranking)
+                ],
+            },
+        },
+    }
+
+
+async def _webhook(request: web.Request) -> web.Response:
+    body = await request.json()
+    return web.json_response(rasa_reply(str(body.get("sender")), str(body.get("message"))))
+
+
+async def _parse(request: web.Request) -> web.Response:
+    body = await request.json()
+    return web.json_response(rasa_parse(str(body.get("text", ""))))
+
+
+async def _domain(request: web.Request) -> web.Response:
+    responses = {name: [{"text": text}] for name, text in FAQ_ANSWERS.items()}
+    return web.json_response({"responses": responses})
+
+
+async def _status(request: web.Request) -> web.Response:
+    return web.json_response({"model_file": "scripted"})
+
+
+async def _tracker(request: web.Request) -> web.Response:
+    return web.json_response({"events": [], "slots": {}})
+
+
+def rasa_app() -> web.Application:
+    app = web.Application()
+    app.router.add_post("/webhooks/rest/webhook", _webhook)
+    app.router.add_post("/model/parse", _parse)
+    app.router.add_get("/domain", _domain)
+    app.router.add_get("/status", _status)
+    app.router.add_get("/conversations/{cid}/tracker", _tracker)
+    return app
+
+
+def other_shop_app(widget_origin: str) -> web.Application:
+    """A shop on its own origin embedding the widget from the service's origin."""
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Tide Outfitters</title>
+</head><body style="font-family: sans-serif; margin: 2rem"><h1>Tide Outfitters</h1>
+<p>Wetsuits and boards.</p>
+<script src="{widget_origin}/widget.js" data-title="Tide Outfitters help"
+ data-color="{LIGHT_BRAND}" defer></script></body></html>"""
+
+    async def index(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", index)
+    return app
+
+
+# --- servers in a background event loop ------------------------------------------------------
+
+Account = tuple[str, str, str, str]  # user name, password, display name, role
+
+
+class Stack:
+    def __init__(self, redis_url: str, accounts: list[Account]) -> None:
+        self.redis_url = redis_url
+        self.accounts = accounts
+        self.port = free_port()
+        self.rasa_port = free_port()
+        self.shop_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.shop_url = f"http://127.0.0.1:{self.shop_port}"
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.runners: list[web.AppRunner] = []
+        self.app: web.Application | None = None
+        self.settings = Settings(
+            port=self.port,
+            public_url=self.url,
+            redis_url=redis_url,
+            rasa_urls=(f"http://127.0.0.1:{self.rasa_port}",),
+            secret=Secret("browser-test-secret-not-for-production"),
+            triage_enabled=False,
+            bot_turn_timeout=3.0,
+            allowed_origins=(self.url, self.shop_url),
+            var_dir=ROOT / "test-artifacts" / "var",
+        )
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result(timeout)
+
+    async def _serve(self, app: web.Application, port: int) -> None:
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        self.runners.append(runner)
+
+    async def _start(self) -> None:
+        await self._serve(rasa_app(), self.rasa_port)
+        self.app = create_app(self.settings)
+        await self._serve(self.app, self.port)
+        await self._serve(other_shop_app(self.url), self.shop_port)
+        redis = Redis.from_url(self.redis_url, decode_responses=True)
+        try:
+            accounts = Accounts(redis, Keys(self.settings.redis_prefix))
+            for user, password, display_name, role in self.accounts:
+                await accounts.create(user, password, display_name=display_name, role=role)
+        finally:
+            await redis.aclose()
+
+    async def _drop_customer_sockets(self) -> int:
+        """Close every customer socket from the server side, as a restarting replica would."""
+        assert self.app is not None
+        sockets = list(app_state(self.app).customer_sockets)
+        for ws in sockets:
+            await ws.close(code=1012, message=b"service restart")
+        return len(sockets)
+
+    def drop_customer_sockets(self) -> int:
+        return int(self.run(self._drop_customer_sockets()))
+
+    async def _stop(self) -> None:
+        for runner in reversed(self.runners):
+            await runner.cleanup()
+
+    def start(self) -> None:
+        self.thread.start()
+        self.run(self._start())
+
+    def stop(self) -> None:
+        self.run(self._stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def running_stack(folder: Path, accounts: list[Account]) -> Iterator[Stack]:
+    """A started Stack on a fresh redis-server; stops both when the generator is closed."""
+    redis = RedisServer(folder)
+    redis.start()
+    running = Stack(redis.url, accounts)
+    try:
+        running.start()
+        yield running
+    finally:
+        try:
+            running.stop()
+        finally:
+            redis.kill()
+
+
+def system_chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser); closed at the end."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Keep a screenshot of a step under test-artifacts/screenshots/<name>.png."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), animations="disabled")
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS `rgb()`/`rgba()` colours (alpha ignored: opaque inputs)."""
+
+    def channels(css: str) -> list[float]:
+        inside = css[css.index("(") + 1 : css.index(")")].replace("/", ",")
+        return [float(x) for x in inside.replace(" ", ",").split(",") if x][:3]
+
+    def luminance(rgb: list[float]) -> float:
+        linear = [
+            v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4
+            for v in rgb
+        ]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    a, b = sorted((luminance(channels(foreground)), luminance(channels(background))))
+    return (b + 0.05) / (a + 0.05)

@@ -1,0 +1,223 @@
+"""An editor's change goes live on the real stack: the editor API drives the real `bot faq` tool.
+
+    the stack runs with FAQ_PROJECT_DIR = a copy of the project (the repository is never changed)
+    editor adds a topic through /api/faq/topics     (the tool checks it against the live Rasa)
+    publish through /api/faq/publish                 (progress polled: validate, train, check, swap)
+    a customer asks in words the topic never had    → the live bot answers with the new topic
+    the answer is edited                             → the next customer turn has it, no publish
+    a message the bot cannot place                   → listed under unanswered questions
+    rollback through /api/faq/rollback               → the new topic is no longer answered
+    the audit log (admin) lists every step
+
+The timings it prints (add → live, answer edit → live) are the editor figures of the issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+
+KEY = "carbon_neutral"
+PHRASINGS = [
+    "are your deliveries carbon neutral",
+    "do you offset carbon emissions",
+    "does Harbor Goods offset its CO2",
+    "do you compensate for emissions",
+    "what is your carbon footprint policy",
+    "are you climate neutral as a company",
+]
+ANSWER = "Yes: every Harbor Goods delivery is carbon neutral. We offset its emissions in full."
+EDITED = "Every delivery is carbon neutral, and we publish our offset certificates each spring."
+# Asked in words none of the phrasings uses.
+NEW_WORDING = "is your company carbon neutral?"
+# The assistant asks to rephrase this (tests/conversations: nlu_fallback).
+UNPLACEABLE = "the thing with the stuff"
+
+
+def copy_project(target: Path) -> Path:
+    shutil.copytree(ROOT / "data", target / "data")
+    shutil.copytree(ROOT / "tests" / "conversations", target / "tests" / "conversations")
+    shutil.copytree(ROOT / "tests" / "nlu", target / "tests" / "nlu")
+    for name in ("config.yml", "domain.yml", "endpoints.yml", "credentials.yml"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, target / name)
+    return target
+
+
+@pytest.fixture(scope="module")
+def editor_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningStack, Path]]:
+    project = copy_project(tmp_path_factory.mktemp("faq-project"))
+    running = start_stack(
+        tmp_path_factory.mktemp("editor-stack-var"), {"FAQ_PROJECT_DIR": str(project)}
+    )
+    yield running, project
+    if running.process.poll() is None:
+        stop_stack(running)
+
+
+class Console:
+    """A logged-in console session (cookie + CSRF token), as the editor page has."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, csrf: str) -> None:
+        self.session, self.url, self.csrf = session, url, csrf
+
+    @classmethod
+    async def login(
+        cls, session: aiohttp.ClientSession, url: str, user: str, password: str
+    ) -> Console:
+        async with session.post(
+            f"{url}/api/login", json={"username": user, "password": password}
+        ) as r:
+            assert r.status == 200, await r.text()
+            return cls(session, url, (await r.json())["csrf"])
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+        headers = {"X-CSRF-Token": self.csrf}
+        async with self.session.request(
+            method, self.url + path, json=body, headers=headers, timeout=aiohttp.ClientTimeout(300)
+        ) as response:
+            return response.status, await response.json(content_type=None)
+
+
+async def ask(stack: RunningStack, text: str, expected: str | None = None) -> list[str]:
+    """One customer turn; the bot's reply texts (as soon as `expected` is among them)."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(stack.ws_url) as ws:
+        await ws.send_json({"type": "hello", "v": 1})
+        assert (await ws.receive_json(timeout=10))["type"] == "welcome"
+        await ws.send_json({"type": "message", "id": "q1", "text": text})
+        replies: list[str] = []
+        while True:
+            try:
+                frame = await ws.receive_json(timeout=3 if replies else 30)
+            except asyncio.TimeoutError:
+                return replies
+            if frame.get("type") == "event" and frame.get("from") == "bot":
+                replies.append(str(frame.get("text", "")))
+                if expected is not None and expected in replies:
+                    return replies
+
+
+async def follow_job(console: Console, job: str, timeout: float) -> dict[str, Any]:
+    events: list[dict[str, Any]] = []
+    after = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, got = await console.call("GET", f"/api/faq/jobs/{job}?after={after}")
+        assert status == 200, got
+        events += got["events"]
+        for event in got["events"]:
+            print(f"  {job} {event.get('percent', '')} {event.get('message', event)}", flush=True)
+        after = got["next"]
+        if got["state"] != "running":
+            return {**got, "events": events}
+        await asyncio.sleep(1)
+    raise AssertionError(f"the job did not finish in {timeout} s; events: {events[-5:]}")
+
+
+async def wait_for_answer(stack: RunningStack, text: str, expected: str, seconds: float) -> float:
+    """Seconds until the bot answers `text` with `expected` (asked again until it does)."""
+    began = time.monotonic()
+    replies: list[str] = []
+    while time.monotonic() - began < seconds:
+        replies = await ask(stack, text, expected)
+        if expected in replies:
+            return time.monotonic() - began
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"the bot never answered {text!r} with {expected!r}; last: {replies}")
+
+
+# Publishing trains a model: minutes on a small, busy machine.
+@pytest.mark.timeout(2400)
+async def test_an_editor_adds_publishes_edits_and_rolls_back_a_topic_on_the_live_stack(
+    editor_stack: tuple[RunningStack, Path],
+) -> None:
+    stack, project = editor_stack
+    before = await ask(stack, NEW_WORDING)
+    assert ANSWER not in before
+
+    # unsafe=True: the stack is addressed by IP, where aiohttp would otherwise drop cookies.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        admin = await Console.login(session, stack.url, "admin", stack.admin_password())
+
+        # -- add (the tool checks the phrasings against the live assistant) and publish --
+        began = time.monotonic()
+        status, added = await admin.call(
+            "POST", "/api/faq/topics", {"key": KEY, "phrasings": PHRASINGS, "answer": ANSWER}
+        )
+        assert status == 201, added
+        assert KEY in "".join(
+            p.read_text() for p in (project / "data" / "nlu" / "faq").glob("*.yml")
+        )
+        assert KEY not in "".join(
+            p.read_text() for p in (ROOT / "data" / "nlu" / "faq").glob("*.yml")
+        )
+
+        status, started = await admin.call("POST", "/api/faq/publish")
+        assert status == 202, started
+        # A second publish while this one runs is refused, not queued behind it.
+        status, second = await admin.call("POST", "/api/faq/publish")
+        assert status == 409 and second["error"] == "publish_running"
+        published = await follow_job(admin, started["job"], timeout=1500)
+        assert published["state"] == "done", published["result"]
+        progress = [e for e in published["events"] if e["event"] == "progress"]
+        assert {"train", "swap"} <= {e["step"] for e in progress}
+        assert [e["percent"] for e in progress] == sorted(e["percent"] for e in progress)
+
+        live = await wait_for_answer(stack, NEW_WORDING, ANSWER, seconds=60)
+        add_to_live = time.monotonic() - began
+        publish_seconds = published["result"].get("seconds")
+
+        # -- an answer-only edit is live without a publish --
+        began = time.monotonic()
+        status, edited = await admin.call("PATCH", f"/api/faq/topics/{KEY}", {"answer": EDITED})
+        assert status == 200, edited
+        await wait_for_answer(stack, NEW_WORDING, EDITED, seconds=30)
+        edit_to_live = time.monotonic() - began
+
+        # -- a message the bot cannot place becomes an unanswered question --
+        await ask(stack, UNPLACEABLE)
+        status, listed = await admin.call("GET", "/api/faq/unanswered")
+        assert status == 200
+        assert any(UNPLACEABLE in g["text"] for g in listed["groups"]), listed
+
+        status, history = await admin.call("GET", "/api/faq/history")
+        assert status == 200 and history["history"][-1]["action"] == "publish"
+
+        # -- rollback: the model from before the publish answers again --
+        status, rolling = await admin.call("POST", "/api/faq/rollback")
+        assert status == 202, rolling
+        rolled = await follow_job(admin, rolling["job"], timeout=300)
+        assert rolled["state"] == "done", rolled["result"]
+        after = await ask(stack, NEW_WORDING)
+        assert ANSWER not in after and EDITED not in after, after
+
+        status, audit = await admin.call("GET", "/api/faq/audit")
+        assert status == 200
+        actions = [(e["action"], e["actor"]) for e in audit["entries"]]
+        assert actions[:4] == [
+            ("rollback", "admin"),
+            ("edit", "admin"),
+            ("publish", "admin"),
+            ("add", "admin"),
+        ], actions
+
+    figures = {
+        "add_to_live_seconds": round(add_to_live, 1),
+        "publish_seconds": publish_seconds,
+        "answer_edit_to_live_seconds": round(edit_to_live, 1),
+        "first_live_answer_after_publish_seconds": round(live, 1),
+    }
+    print("editor figures:", json.dumps(figures))
+    (stack.var_dir / "editor-figures.json").write_text(json.dumps(figures))

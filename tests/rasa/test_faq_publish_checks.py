@@ -1,0 +1,42 @@
+"""What makes a new model "worse than the live one", and how publish says so."""
+
+from __future__ import annotations
+
+from bot.faq.publish import Scores, compare
+
+
+def scores(failed: list[str], heldout: dict[str, list[int]]) -> Scores:
+    return Scores(failed_conversations=failed, conversations=49, heldout=heldout)
+
+
+LIVE = scores(["a known failure"], {"shipping_cost": [5, 5], "refund_time": [4, 5]})
+
+
+def test_an_equal_or_better_model_passes() -> None:
+    same = scores(["a known failure"], {"shipping_cost": [5, 5], "refund_time": [4, 5]})
+    better = scores([], {"shipping_cost": [5, 5], "refund_time": [5, 5]})
+    assert compare(LIVE, same) == ([], [])
+    assert compare(LIVE, better) == ([], [])
+
+
+def test_a_newly_failing_conversation_is_named() -> None:
+    issues, worse = compare(LIVE, scores(["a known failure", "shipping abroad"], LIVE.heldout))
+    assert [i.code for i in issues] == ["checks_worse"]
+    assert "shipping abroad" in issues[0].message and "a known failure" not in issues[0].message
+    assert issues[0].extra["conversations"] == ["shipping abroad"]
+    assert worse == []
+
+
+def test_a_heldout_drop_beyond_the_tolerance_names_the_topics_that_got_worse() -> None:
+    many = {f"topic_{n}": [5, 5] for n in range(40)}  # 200 held-out phrasings
+    dropped = {**many, "topic_3": [3, 5], "topic_7": [4, 5]}  # 3 of 200 = 1.5 points
+    assert compare(scores([], many), scores([], dropped)) == ([], [])
+    dropped["topic_9"] = [4, 5]  # 4 of 200 = 2 points
+    issues, worse = compare(scores([], many), scores([], dropped))
+    assert [i.code for i in issues] == ["checks_worse"]
+    assert worse == [
+        {"topic": "topic_3", "before": "5/5", "after": "3/5"},
+        {"topic": "topic_7", "before": "5/5", "after": "4/5"},
+        {"topic": "topic_9", "before": "5/5", "after": "4/5"},
+    ]
+    assert "topic_3, topic_7, topic_9" in issues[0].message

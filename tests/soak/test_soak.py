@@ -1,0 +1,351 @@
+"""A soak of the real stack: simulated customers and agents for a while, measuring what they feel.
+
+`make soak` runs it; the defaults are a short smoke run. The full run of issue #9:
+
+    SOAK_SECONDS=600 nice -n 5 .venv-app/bin/python -m pytest tests/soak -q -s
+
+Customers (SOAK_CUSTOMERS, 500) each chat again and again: FAQ questions, an order check with
+verification, or a request for a person, who then talks with them and closes the chat (the
+customer rates it). Agents (SOAK_AGENTS, 20) claim from the queue and answer. Between messages
+a customer thinks for about SOAK_THINK_SECONDS (40), so the assistant gets roughly
+customers / think turns per second. Reported: errors (aim 0), p50/p99 bot-turn and relay
+latency, and the handoff service's resident memory at start, after warm-up and at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+
+from handoff.accounts import Accounts
+from handoff.keys import Keys
+from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
+from tests.support.clients import Agent, Customer, is_event_from, is_state, login
+from tests.support.figures import record_figure
+from tests.support.servers import free_port, rss_kib
+
+pytestmark = pytest.mark.e2e
+
+SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
+CUSTOMERS = int(os.environ.get("SOAK_CUSTOMERS", "500"))
+AGENTS = int(os.environ.get("SOAK_AGENTS", "20"))
+THINK = float(os.environ.get("SOAK_THINK_SECONDS", "40"))
+# Customers arrive over the first part of the run; memory is sampled once they all have.
+RAMP = min(120.0, SECONDS / 4)
+WARM_UP = min(180.0, SECONDS / 3)
+PASSWORD = "soak test password 1"
+TURN_TIMEOUT = 30.0
+FAQ = [
+    "how long does shipping take?",
+    "what is your return policy",
+    "do you ship internationally",
+    "i forgot my password",
+    "what are your hours",
+    "how do i stop your emails",
+    "hi",
+    "thanks",
+]
+APOLOGY = "having trouble answering"
+
+
+def orders() -> list[tuple[str, str]]:
+    with (ROOT / "actions" / "data" / "orders.csv").open() as rows:
+        return [(row["order_number"], row["email"]) for row in csv.DictReader(rows)][:20]
+
+
+@dataclass
+class Tally:
+    errors: Counter[str] = field(default_factory=Counter)
+    error_examples: list[str] = field(default_factory=list)
+    bot_turns: list[float] = field(default_factory=list)
+    relay: list[float] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    # When an agent or customer message was sent, by its text (unique), for relay latency.
+    sent_at: dict[str, float] = field(default_factory=dict)
+
+    def error(self, kind: str, detail: str) -> None:
+        self.errors[kind] += 1
+        if len(self.error_examples) < 20:
+            self.error_examples.append(f"{kind}: {detail[:300]}")
+
+
+def handoff_pid(stack: RunningStack) -> int:
+    for task in Path(f"/proc/{stack.process.pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            if b"-m handoff" in cmdline:
+                return int(child)
+    raise AssertionError("the launcher runs no handoff service")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    running = start_stack(
+        tmp_path_factory.mktemp("soak-stack"),
+        {
+            "NLG_PORT": str(free_port()),
+            # Every simulated client comes from 127.0.0.1: the per-address limits are for
+            # real shops' visitors, not for this load generator.
+            "IP_CONNECTIONS_PER_MINUTE": "1000000",
+            "CUSTOMER_MESSAGES_PER_MINUTE": "1000",
+        },
+    )
+    yield running
+    if running.process.poll() is None:
+        stop_stack(running)
+
+
+async def bot_turn(customer: Customer, tally: Tally, client_id: str, text: str) -> list[Any]:
+    start = len(customer.log.frames)
+    began = time.monotonic()
+    await customer.send(client_id, text, timeout=TURN_TIMEOUT)
+    try:
+        await customer.log.wait_for(
+            lambda f: (
+                is_event_from("bot")(f)
+                or is_state("queued")(f)
+                or f.get("event") == "offer_leave_message"
+            ),
+            timeout=TURN_TIMEOUT,
+            start=start,
+        )
+    except AssertionError as error:
+        tally.error("bot_no_answer", str(error))
+        return []
+    tally.bot_turns.append(time.monotonic() - began)
+    tally.counts["bot_turns"] += 1
+    await asyncio.sleep(0.5)  # the rest of this turn's replies
+    replies = [f for f in customer.log.frames[start:] if f.get("type") == "event"]
+    for reply in replies:
+        if APOLOGY in reply.get("text", ""):
+            tally.error("bot_unavailable", text)
+    return replies
+
+
+async def think() -> None:
+    await asyncio.sleep(random.uniform(0.5, 1.5) * THINK)
+
+
+async def faq_chat(customer: Customer, tally: Tally, n: int) -> None:
+    for i, text in enumerate(random.sample(FAQ, 3)):
+        await bot_turn(customer, tally, f"faq{n}-{i}", text)
+        await think()
+
+
+async def order_chat(customer: Customer, tally: Tally, n: int, order: tuple[str, str]) -> None:
+    replies: list[Any] = []
+    for i, text in enumerate(("where is my order?", order[0], order[1])):
+        replies = await bot_turn(customer, tally, f"order{n}-{i}", text)
+        await think()
+    if not any(order[0] in r.get("text", "") for r in replies):
+        tally.error("order_not_told", str([r.get("text") for r in replies]))
+
+
+async def escalated_chat(customer: Customer, tally: Tally, n: int, deadline: float) -> None:
+    replies = await bot_turn(customer, tally, f"esc{n}", "I want to talk to a person")
+    if not any(is_state("queued")(r) for r in replies):
+        try:
+            await customer.wait_for(is_state("queued"), timeout=10)
+        except AssertionError:
+            tally.counts["escalation_unstaffed"] += 1
+            return
+    tally.counts["escalations"] += 1
+    try:
+        await customer.wait_for(is_state("assigned"), timeout=max(5.0, deadline - time.monotonic()))
+    except AssertionError:
+        tally.counts["escalation_still_waiting_at_end"] += 1
+        return
+    for i in range(2):
+        await asyncio.sleep(random.uniform(2, 6))
+        text = f"customer {customer.conversation[:8]} says {i}"
+        tally.sent_at[text] = time.monotonic()
+        await customer.send(f"esc{n}-{i}", text, timeout=TURN_TIMEOUT)
+    try:
+        await customer.wait_for(is_state("closed"), timeout=120)
+    except AssertionError as error:
+        tally.error("never_closed", str(error))
+        return
+    assert customer.ws is not None
+    await customer.ws.send_json({"type": "rating", "score": random.randint(3, 5)})
+    tally.counts["rated"] += 1
+
+
+def relay_into(customer: Customer, tally: Tally) -> None:
+    """Latency of every agent message this customer received."""
+    for frame, arrived in zip(customer.log.frames, customer.log.arrived_at, strict=True):
+        if is_event_from("agent")(frame) and frame["text"] in tally.sent_at:
+            tally.relay.append(arrived - tally.sent_at.pop(frame["text"]))
+
+
+async def customer_life(
+    http: aiohttp.ClientSession, url: str, tally: Tally, deadline: float, start_in: float
+) -> None:
+    await asyncio.sleep(start_in)
+    n = 0
+    order_list = orders()
+    while time.monotonic() < deadline:
+        n += 1
+        customer = Customer(http)
+        try:
+            await customer.connect(url)
+            tally.counts["conversations"] += 1
+            roll = random.random()
+            if roll < 0.5:
+                await faq_chat(customer, tally, n)
+            elif roll < 0.8:
+                await order_chat(customer, tally, n, random.choice(order_list))
+            else:
+                await escalated_chat(customer, tally, n, deadline)
+            relay_into(customer, tally)
+            errors = [f for f in customer.log.frames if f.get("type") == "error"]
+            for frame in errors:
+                tally.error(f"customer_error_{frame.get('code')}", str(frame))
+        except (AssertionError, aiohttp.ClientError, ConnectionError) as error:
+            tally.error("customer_failed", repr(error))
+        finally:
+            await customer.drop()
+        await think()
+
+
+async def agent_life(
+    http: aiohttp.ClientSession, base: str, agent: Agent, tally: Tally, deadline: float
+) -> None:
+    name = agent.name
+    await agent.connect(base)
+    mine: dict[str, int] = {}  # conversation -> customer messages answered
+    index = sent = 0
+    queue: list[dict[str, Any]] = []
+    claiming: set[str] = set()
+    capacity = int(agent.hello.get("capacity", 3))
+    while time.monotonic() < deadline + 60:
+        await asyncio.sleep(0.2)
+        if agent.log.closed:
+            tally.error("agent_socket_closed", name)
+            await agent.connect(base)
+            index = 0
+        first = index
+        frames = agent.log.frames[first:]
+        index += len(frames)
+        for offset, frame in enumerate(frames):
+            kind = frame["type"]
+            if kind == "queue":
+                queue = frame["items"]
+            elif kind == "claimed":
+                mine[frame["conversation"]] = 0
+                claiming.discard(frame["conversation"])
+                tally.counts["claims_won"] += 1
+            elif kind == "claim_failed":
+                claiming.discard(frame["conversation"])
+                tally.counts["claims_lost"] += 1
+            elif kind == "error":
+                tally.error(f"agent_error_{frame.get('code')}", str(frame))
+            elif kind == "event" and frame.get("conversation") in mine:
+                text = frame.get("text", "")
+                if frame.get("from") == "customer" and text in tally.sent_at:
+                    arrived = agent.log.arrived_at[first + offset]
+                    tally.relay.append(arrived - tally.sent_at.pop(text))
+                    cid = frame["conversation"]
+                    mine[cid] += 1
+                    reply = f"agent {name} answers {text}"
+                    tally.sent_at[reply] = time.monotonic()
+                    sent += 1
+                    await agent.send(
+                        {"type": "message", "conversation": cid, "id": f"r{sent}", "text": reply}
+                    )
+                    if mine[cid] >= 2:
+                        await asyncio.sleep(1.0)
+                        await agent.send({"type": "close", "conversation": cid, "notes": "soak"})
+                        mine.pop(cid)
+                        tally.counts["closed"] += 1
+        if time.monotonic() < deadline and len(mine) + len(claiming) < capacity and queue:
+            choice = random.choice(queue[:3])["conversation"]
+            if choice not in claiming and choice not in mine:
+                claiming.add(choice)
+                await agent.send({"type": "claim", "conversation": choice})
+    await agent.drop()
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def soak(stack: RunningStack) -> tuple[Tally, dict[str, int]]:
+    redis = Redis.from_url(
+        f"redis://127.0.0.1:{stack.ports['PRIVATE_REDIS_PORT']}/0", decode_responses=True
+    )
+    accounts = Accounts(redis, Keys("ha"))
+    names = [f"soak-agent-{i}" for i in range(AGENTS)]
+    for name in names:
+        await accounts.create(name, PASSWORD, display_name=f"Agent {name[-2:]}", capacity=3)
+    await redis.aclose()
+    pid = handoff_pid(stack)
+    memory = {"start": rss_kib(pid)}
+    tally = Tally()
+    deadline = time.monotonic() + SECONDS
+    ws_url = stack.url.replace("http://", "ws://")
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=60)
+    ) as http:
+
+        async def sample_after_warm_up() -> None:
+            await asyncio.sleep(WARM_UP)
+            memory["warm"] = rss_kib(pid)
+
+        # One after the other, as people arrive at work: logins from one address are limited.
+        consoles = []
+        for name in names:
+            body = await login(http, stack.url, name, PASSWORD)
+            http.cookie_jar.clear()
+            consoles.append(Agent(http, name, body["sid"]))
+        agents = [agent_life(http, ws_url, agent, tally, deadline) for agent in consoles]
+        customers = [
+            customer_life(http, ws_url, tally, deadline, RAMP * i / CUSTOMERS)
+            for i in range(CUSTOMERS)
+        ]
+        await asyncio.gather(sample_after_warm_up(), *agents, *customers)
+    memory["end"] = rss_kib(pid)
+    return tally, memory
+
+
+def test_soak_customers_and_agents_on_the_real_stack(stack: RunningStack) -> None:
+    tally, memory = asyncio.run(soak(stack))
+    setup = f"{CUSTOMERS} customers, {AGENTS} agents, {SECONDS:.0f} s, think ~{THINK:.0f} s"
+    errors = sum(tally.errors.values())
+    record_figure("soak.errors", errors, "errors", setup)
+    record_figure("soak.conversations", tally.counts["conversations"], "conversations", setup)
+    record_figure("soak.bot_turns", len(tally.bot_turns), "turns", setup)
+    record_figure("soak.bot_turn_p50", percentile(tally.bot_turns, 0.5) * 1000, "ms", setup)
+    record_figure("soak.bot_turn_p99", percentile(tally.bot_turns, 0.99) * 1000, "ms", setup)
+    record_figure("soak.relayed", len(tally.relay), "messages", setup)
+    record_figure("soak.relay_p50", percentile(tally.relay, 0.5) * 1000, "ms", setup)
+    record_figure("soak.relay_p99", percentile(tally.relay, 0.99) * 1000, "ms", setup)
+    record_figure("soak.escalations", tally.counts["escalations"], "chats", setup)
+    record_figure("soak.closed_by_agents", tally.counts["closed"], "chats", setup)
+    for moment in ("start", "warm", "end"):
+        record_figure(f"soak.handoff_rss_{moment}", memory[moment] / 1024, "MiB", setup)
+    print("counts:", dict(tally.counts))
+    print("errors:", dict(tally.errors))
+    print("\n".join(tally.error_examples))
+    if tally.bot_turns:
+        print(f"bot turn mean {statistics.mean(tally.bot_turns):.3f} s")
+    assert tally.counts["bot_turns"] > 0 and tally.relay, dict(tally.counts)
+    assert errors == 0, dict(tally.errors)
+    # No growth after warm-up: allow a little for allocator noise.
+    assert memory["end"] <= memory["warm"] * 1.15 + 10 * 1024, memory
