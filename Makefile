@@ -5,13 +5,13 @@ RASA_ENV := .venv-rasa/bin
 APP_ENV := .venv-app/bin
 PY_DIRS := $(wildcard handoff bot actions tests bench scripts)
 
-.PHONY: help setup system envs model triage-model run test lint types format bench soak clean clean-cache \
+.PHONY: help setup system envs model triage-model run test lint types format bench soak audit clean clean-cache \
 	bench-triage bench-assistant bench-nlu bench-serving bench-publish
 
 help:
 	@echo "make run      set up what is missing and start the whole stack (Ctrl-C stops it)"
 	@echo "make test     set up what is missing and run every test suite"
-	@echo "make lint | types | model | triage-model | bench | soak | clean | clean-cache"
+	@echo "make lint | types | model | triage-model | bench | soak | audit | clean | clean-cache"
 	@echo "make bench-triage | bench-assistant | bench-nlu | bench-serving | bench-publish"
 
 setup: system envs
@@ -55,6 +55,9 @@ bench-triage bench-assistant bench-nlu bench-serving bench-publish: setup
 
 soak: setup
 	@$(APP_ENV)/python -m pytest tests/soak -q -p no:cacheprovider
+
+audit:
+	@bash scripts/audit.sh
 
 clean:
 	rm -rf var models results .rasa test-artifacts

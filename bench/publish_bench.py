@@ -7,7 +7,7 @@ Starts the whole stack (bot/launcher.py) on free ports for a temporary copy of t
    (aim <= 5 s), several times;
 2. a new topic: `bot faq add` + `bot faq publish` until the bot answers a phrasing it was never
    given with the new answer (aim <= 90 s), with publish's own phase timings.
-Prints Markdown tables. The repository's data and models are never modified.
+Prints Markdown tables. The repository's data, models and Rasa cache are never modified.
 """
 
 from __future__ import annotations
@@ -29,17 +29,22 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-TOPIC = "recipes"
+# The topic of tests/e2e/test_faq_publish.py: its publish passes the checks (training is
+# deterministic), so the measurement ends with the bot answering, not with a refusal.
+TOPIC = "product_reviews"
 PHRASINGS = [
-    "do you have recipes for the cast iron pan",
-    "where can i find recipes",
-    "any cooking ideas for the dutch oven",
-    "do you publish recipes",
-    "recipe ideas please",
-    "is there a recipe blog",
+    "where can i read product reviews",
+    "leave a product review",
+    "write a product review for my order",
+    "are the reviews on your site real",
+    "rate a product",
+    "how do i post a star rating",
 ]
-ANSWER = "Our recipes are on the Harbor Goods blog under Cook with us, sorted by pan and pot."
-NEW_QUESTION = "where are your recipes"
+ANSWER = (
+    "Reviews are on each product page; to write one, open the product from Account > Orders "
+    "and choose Write a review."
+)
+NEW_QUESTION = "where do i write a review"
 
 
 def free_port() -> int:
@@ -76,6 +81,10 @@ class Stack:
                 "FAQ_PROJECT_DIR": str(self.project),
                 "ORDERS_DATABASE_URL": f"sqlite:///{self.var / 'orders.sqlite3'}",
                 "RASA_URLS": f"http://127.0.0.1:{self.ports['RASA_PORT']}",
+                # An empty Rasa cache: nothing of this topic was trained before, and a changed
+                # FAQ file changes the inputs of every NLU component anyway, so this is what an
+                # editor's publish costs (only the small rule policy would come from a cache).
+                "RASA_CACHE_DIRECTORY": str(workdir / "rasa-cache"),
             }
         )
         self.var.mkdir(parents=True)

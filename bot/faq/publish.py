@@ -45,6 +45,13 @@ HISTORY_FILE = "history.jsonl"
 # 200 held-out phrasings one point is two of them, which is noise, while a real regression from
 # a bad edit costs more.
 HELDOUT_TOLERANCE_POINTS = 1.5
+# Test conversations the new model may newly fail before a publish is refused. Retraining on
+# changed data flips borderline turns: every one of four new topics tried flipped the same
+# conversation, which the live model passes by a margin of 0.511 to 0.489, while two of them
+# scored higher on the held-out phrasings than the live model (docs/editors.md). One such flip
+# is reported as a warning (in the publish result, the history and the audit log); two or more
+# refuse. 0 makes the gate strict.
+CONVERSATION_TOLERANCE = 1
 DEFAULT_TRAIN_SECONDS = 100.0
 
 
@@ -353,12 +360,23 @@ def store_scores(project: Project, model_name: str, scores: Scores) -> None:
     path.write_text(json.dumps(asdict(scores)))
 
 
-def compare(before: Scores, after: Scores) -> tuple[list[Issue], list[dict[str, Any]]]:
-    """Why `after` is worse than `before` (nothing when it is not)."""
+def compare(before: Scores, after: Scores) -> tuple[list[Issue], list[dict[str, Any]], list[Issue]]:
+    """Why `after` is worse than `before`: refusals, topics that got worse, and warnings."""
     issues: list[Issue] = []
     worse: list[dict[str, Any]] = []
+    warnings: list[Issue] = []
     newly_failed = sorted(set(after.failed_conversations) - set(before.failed_conversations))
-    if newly_failed:
+    if newly_failed and len(newly_failed) <= CONVERSATION_TOLERANCE:
+        warnings.append(
+            Issue(
+                "conversation_changed",
+                f"The new model fails {len(newly_failed)} test conversation(s) the live model "
+                f"passes: {', '.join(newly_failed)}. Within the tolerance of "
+                f"{CONVERSATION_TOLERANCE}, so it was published; check the conversation.",
+                extra={"conversations": newly_failed},
+            )
+        )
+    elif newly_failed:
         issues.append(
             Issue(
                 "checks_worse",
@@ -388,7 +406,7 @@ def compare(before: Scores, after: Scores) -> tuple[list[Issue], list[dict[str, 
                 "published.",
             )
         )
-    return issues, worse
+    return issues, worse, warnings
 
 
 # --- history ------------------------------------------------------------------------------
@@ -585,8 +603,9 @@ def _publish_locked(
         scorer.join()
         timings["wait_for_live_scores"] = round(time.monotonic() - mark - timings["check"], 1)
         before = baseline.get("live")
+        warnings: list[Issue] = []
         if before is not None and plan.name != live_name:
-            problems, worse = compare(before, after)
+            problems, worse, warnings = compare(before, after)
             if problems:
                 raise PublishRefused(problems, worse)
         report("swap", 95, "loading the new model into the assistant")
@@ -610,6 +629,7 @@ def _publish_locked(
             "seconds": round(time.monotonic() - began, 1),
             "heldout_accuracy": round(after.heldout_accuracy, 1),
             "failed_conversations": after.failed_conversations,
+            "warnings": [w.as_json() for w in warnings],
             "timings": timings,
         }
         _append_history(project, entry)
@@ -621,6 +641,7 @@ def _publish_locked(
             "train_seconds": entry["train_seconds"],
             "heldout_accuracy": entry["heldout_accuracy"],
             "heldout_accuracy_before": round(before.heldout_accuracy, 1) if before else None,
+            "warnings": entry["warnings"],
             "timings": timings,
         }
     finally:
@@ -663,7 +684,8 @@ def _rollback_locked(project: Project, actor: str, report: Report, began: float)
         if (
             entry.get("action") == "publish"
             and entry.get("model") == live_name
-            and entry.get("previous_model")
+            # A publish of unchanged files re-swaps the same model; it is not a step back.
+            and entry.get("previous_model") not in {None, live_name}
         ):
             target = str(entry["previous_model"])
             break

@@ -244,12 +244,19 @@ class ConflictChecker:
             if prediction.label in {INTENT_PREFIX + key, "nlu_fallback"}:
                 continue
             other = prediction.label.removeprefix(INTENT_PREFIX)
+            if prediction.label.startswith(INTENT_PREFIX):
+                advice = f"or add it to '{other}' instead"
+                today = f"are answered with the topic '{other}'"
+            else:
+                # Not an FAQ: greetings, order lookups, out-of-scope questions, handoff.
+                advice = "so the assistant can tell them apart"
+                today = f"are understood as '{other}' (not an FAQ topic)"
             issues.append(
                 Issue(
                     "likely_conflict",
-                    f"Customers asking '{phrasing}' are answered with the topic '{other}' "
-                    f"today ({prediction.confidence:.0%} sure); reword it so it clearly asks "
-                    f"about '{key}', or add it to '{other}' instead.",
+                    f"Customers asking '{phrasing}' {today} today "
+                    f"({prediction.confidence:.0%} sure); reword it so it clearly asks "
+                    f"about '{key}', {advice}.",
                     topic=key,
                     phrasing=phrasing,
                     extra={"other_topic": other, "confidence": round(prediction.confidence, 3)},

@@ -245,6 +245,12 @@
     }
   }
 
+  // Reasons arrive as phrases ("customer asked for a person"); as a heading they start upper-case.
+  function sentence(text) {
+    text = String(text || "");
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
   function cssEscape(s) { return String(s).replace(/[^A-Za-z0-9_-]/g, ""); }
 
   // --- presence & load ----------------------------------------------------------------------
@@ -356,7 +362,7 @@
     $("chat-title").textContent = "Chat " + selected.slice(0, 8);
     var bits = [];
     if (c.state) bits.push(stateLabel(c.state));
-    if (c.packet && c.packet.reason_text) bits.push(c.packet.reason_text);
+    if (c.packet && c.packet.reason_text) bits.push(sentence(c.packet.reason_text));
     $("chat-sub").textContent = bits.join(" · ");
     var mine = active.indexOf(selected) >= 0;
     ["act-transfer", "act-return", "act-close", "composer-send", "canned"].forEach(function (id) { $(id).disabled = !mine; });
@@ -419,7 +425,7 @@
     }
     var head = el("div", "packet-reason");
     head.appendChild(el("span", "prio prio-" + Math.min(Number(p.priority) || 0, 3), "P" + (p.priority != null ? p.priority : "?")));
-    head.appendChild(el("strong", "", p.reason_text || p.reason || "Handoff"));
+    head.appendChild(el("strong", "", sentence(p.reason_text || p.reason || "Handoff")));
     box.appendChild(head);
 
     section(box, "Summary").appendChild(el("p", "packet-summary", p.summary || "—"));
@@ -504,7 +510,7 @@
       li.setAttribute("data-conversation", i.conversation);
       var top = el("div", "card-top");
       top.appendChild(el("span", "prio prio-" + Math.min(Number(i.priority) || 0, 3), "P" + i.priority));
-      top.appendChild(el("span", "card-reason", i.reason_text || i.reason || "Waiting"));
+      top.appendChild(el("span", "card-reason", sentence(i.reason_text || i.reason || "Waiting")));
       var w = el("span", "wait", waitText(i.waiting_seconds + (Date.now() - x.at) / 1000));
       w.setAttribute("data-wait", String(i.waiting_seconds));
       w.setAttribute("data-at", String(x.at));
@@ -549,7 +555,7 @@
       var btn = el("button", "mine-item" + (cid === selected ? " selected" : ""));
       btn.type = "button";
       if (cid === selected) btn.setAttribute("aria-current", "true");
-      var name = el("span", "mine-title", (c.packet && c.packet.reason_text) || "Chat " + cid.slice(0, 8));
+      var name = el("span", "mine-title", sentence((c.packet && c.packet.reason_text) || "Chat " + cid.slice(0, 8)));
       btn.appendChild(name);
       var last = null;
       for (var k = c.entries.length - 1; k >= 0; k--) if (c.entries[k].kind === "message") { last = c.entries[k]; break; }
@@ -676,7 +682,7 @@
       var li = el("li");
       var btn = el("button", "mine-item" + (cid === selected ? " selected" : ""));
       btn.type = "button";
-      btn.appendChild(el("span", "mine-title", (c.packet && c.packet.reason_text) || "Chat " + cid.slice(0, 8)));
+      btn.appendChild(el("span", "mine-title", sentence((c.packet && c.packet.reason_text) || "Chat " + cid.slice(0, 8))));
       btn.appendChild(el("span", "mine-last", "Closed"));
       btn.addEventListener("click", function () {
         c.loaded = false;  // reload: the wrap-up notes and tags are in the conversation's fields

@@ -449,24 +449,45 @@
       id: emailId, type: "email", autocomplete: "email", required: "",
     });
     form.appendChild(email);
+    var emailError = fieldError(email);
+    form.appendChild(emailError);
     form.appendChild(attrs(el("label", "ha-label", "Message"), { for: textId }));
     var text = attrs(el("textarea", "ha-field"), { id: textId, rows: "3", required: "",
       maxlength: String(maxChars) });
     form.appendChild(text);
+    var textError = fieldError(text);
+    form.appendChild(textError);
     var btn = attrs(el("button", "ha-primary", "Leave message"), { type: "submit" });
     form.appendChild(btn);
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      if (!/^[^@\s]+@[^@\s]+\.[^@\s]{2,}$/.test(email.value.trim())) {
-        showNotice("Please enter a valid email address."); email.focus(); return;
-      }
-      if (!text.value.trim()) { showNotice("Please write a message."); text.focus(); return; }
+      var emailOk = /^[^@\s]+@[^@\s]+\.[^@\s]{2,}$/.test(email.value.trim());
+      var textOk = !!text.value.trim();
+      markField(email, emailError, emailOk ? "" : "Please enter a valid email address.");
+      markField(text, textError, textOk ? "" : "Please write a message.");
+      if (btn.scrollIntoView) btn.scrollIntoView({ block: "nearest" });  // errors made it taller
+      if (!emailOk) { email.focus(); return; }
+      if (!textOk) { text.focus(); return; }
       transmit({ type: "leave_message", email: email.value.trim(), text: text.value.trim() });
       btn.disabled = true;
       btn.textContent = "Sending…";
     });
     logEl.appendChild(form);
     return form;
+  }
+
+  // A field's own error line, tied to it with aria-describedby and announced when it appears.
+  function fieldError(field) {
+    var node = attrs(el("p", "ha-field-error"), { id: field.id + "-error", role: "alert" });
+    node.hidden = true;
+    field.setAttribute("aria-describedby", node.id);
+    return node;
+  }
+  function markField(field, errorNode, message) {
+    errorNode.textContent = message;
+    errorNode.hidden = !message;
+    if (message) field.setAttribute("aria-invalid", "true");
+    else field.removeAttribute("aria-invalid");
   }
 
   function showRating() {

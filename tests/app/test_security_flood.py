@@ -18,14 +18,17 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from handoff.accounts import Accounts
 from handoff.keys import Keys
 from tests.app.conftest import AppFactory, ScriptedRasa
 from tests.support.figures import record_figure
 
 TURNS = 15
 FLOOD_FRAMES = 3000
-# How much slower the other customer's slowest turn may be during the flood than without it.
-ALLOWED_SLOWDOWN = 0.25
+# How much slower the other customer's typical and slowest turns may be during the flood than
+# without it (the machine is shared: a margin for scheduling noise, far below a felt delay).
+ALLOWED_MEDIAN_SLOWDOWN = 0.1
+ALLOWED_SLOWDOWN = 0.5
 
 
 async def _hello(client: TestClient) -> tuple[Any, dict[str, Any]]:
@@ -95,6 +98,8 @@ async def test_a_flooding_customer_is_limited_and_others_are_not_slowed(
     assert received.get("rate_limited", 0) >= 1
     assert received.get("pong", 0) < FLOOD_FRAMES // 3
     slowest_before, slowest_during = max(baseline), max(during)
+    median_before, median_during = statistics.median(baseline), statistics.median(during)
+    assert median_during <= median_before + ALLOWED_MEDIAN_SLOWDOWN, (baseline, during)
     assert slowest_during <= slowest_before + ALLOWED_SLOWDOWN, (baseline, during)
     record_figure(
         "flood.flooder_messages_stored",
@@ -104,8 +109,9 @@ async def test_a_flooding_customer_is_limited_and_others_are_not_slowed(
     )
     record_figure(
         "flood.other_turn_p50_ms",
-        round(statistics.median(during) * 1000),
-        f"ms during the flood (without: {statistics.median(baseline) * 1000:.0f} ms)",
+        round(median_during * 1000),
+        f"ms during the flood (without: {median_before * 1000:.0f} ms; "
+        f"allowed +{ALLOWED_MEDIAN_SLOWDOWN * 1000:.0f} ms)",
         f"another customer's {TURNS} bot turns while one client floods",
     )
     record_figure(
@@ -152,4 +158,41 @@ async def test_a_flood_of_new_chats_from_one_address_spares_other_addresses(
         refused,
         "of 60 new chats from one address (limit 20/min)",
         "another address opened its chat as usual",
+    )
+
+
+async def test_a_flooding_console_socket_is_limited_too(
+    make_client: AppFactory, redis_url: str
+) -> None:
+    client = await make_client()
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    await Accounts(redis, Keys("ha")).create("flo", "correct horse battery")
+    await redis.aclose()
+    login = await client.post(
+        "/api/login", json={"username": "flo", "password": "correct horse battery"}
+    )
+    cookie = {"Cookie": f"ha_session={login.cookies['ha_session'].value}"}
+    client.session.cookie_jar.clear()
+    ws = await client.ws_connect("/ws/agent", headers=cookie)
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    started = time.monotonic()
+    for _ in range(500):
+        await ws.send_json({"type": "ping"})
+    pongs = limited = 0
+    while True:
+        try:
+            frame = await ws.receive_json(timeout=1.0)
+        except TimeoutError:
+            break
+        pongs += frame["type"] == "pong"
+        limited += frame.get("code") == "rate_limited"
+    seconds = time.monotonic() - started
+    await ws.close()
+    # The budget: a burst of 40, then 10 a second.
+    assert limited >= 1 and pongs <= 40 + 10 * seconds + 1, (pongs, seconds)
+    record_figure(
+        "flood.console_pings_answered",
+        pongs,
+        f"of 500 pings sent at once on a console socket ({seconds:.1f} s)",
+        "SOCKET_FRAMES_PER_SECOND=10, bursts of 40; the rest dropped unread",
     )

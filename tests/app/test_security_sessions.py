@@ -73,7 +73,8 @@ async def test_parallel_password_guesses_cannot_pass_the_limit(
     ]
     statuses = [r.status for r in await asyncio.gather(*guesses)]
     checked = statuses.count(401)
-    assert checked <= 5 and statuses.count(429) == 60 - checked
+    # Five per one-minute window; a burst straddling the minute's end may meet two windows.
+    assert 1 <= checked <= 10 and statuses.count(429) == 60 - checked
     # Locked for the minute: even the right password is refused, so guessing gains nothing.
     right = await client.post("/api/login", json={"username": "ada", "password": PASSWORD})
     assert right.status == 429

@@ -108,6 +108,8 @@ def rasa_parse(text: str) -> dict[str, Any]:
 
 async def _webhook(request: web.Request) -> web.Response:
     body = await request.json()
+    if body.get("message") == "slow question":
+        await asyncio.sleep(1.5)  # long enough to see the assistant "typing"
     return web.json_response(rasa_reply(str(body.get("sender")), str(body.get("message"))))
 
 
@@ -283,3 +285,19 @@ def contrast(foreground: str, background: str) -> float:
 
     a, b = sorted((luminance(channels(foreground)), luminance(channels(background))))
     return (b + 0.05) / (a + 0.05)
+
+
+def unlabelled(page: Any, scope: str) -> list[str]:
+    """Visible controls under `scope` without an accessible name (label, aria-label or text)."""
+    controls = ", ".join(f"{scope} {tag}" for tag in ("button", "input", "textarea", "select", "a"))
+    return list(
+        page.evaluate(
+            """CONTROLS => [...document.querySelectorAll(CONTROLS)]
+              .filter(n => n.offsetParent !== null)
+              .filter(n => !((n.getAttribute('aria-label') || '').trim()
+                || (n.labels && n.labels.length && n.labels[0].textContent.trim())
+                || n.textContent.trim()))
+              .map(n => n.outerHTML.slice(0, 80))""",
+            controls,
+        )
+    )

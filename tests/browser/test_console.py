@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.support import Stack, running_stack, screenshot, system_chromium
+from tests.browser.support import Stack, running_stack, screenshot, system_chromium, unlabelled
 
 pytestmark = pytest.mark.browser
 
@@ -98,6 +98,7 @@ def test_roles_decide_what_is_shown_and_logout(stack: Stack, browser: Any) -> No
     expect(page.locator("#load")).to_have_text("0 / 3 chats")
     expect(page.locator("#role")).to_have_text("Agent")
     expect(page.get_by_role("link", name="FAQ editor", exact=True)).to_be_hidden()
+    assert unlabelled(page, "#app-view") == []
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     page.reload()  # the session is gone on the server too, not just hidden
@@ -191,6 +192,7 @@ def test_claim_race_transfer_return_and_close(stack: Stack, browser: Any) -> Non
     expect(loser.page.locator("#toast")).to_have_text(f"Claimed by {winner_name}.")
     expect(loser.page.locator("#mine-list li")).to_have_count(0)
     screenshot(loser.page, "console-claim-lost")
+    assert unlabelled(winner.page, "#app-view") == []  # the chat view's controls too
 
     # -- suggested answers for the customer's question, inserted with one click --
     say(shopper, "How long does a refund take?")
@@ -218,6 +220,16 @@ def test_claim_race_transfer_return_and_close(stack: Stack, browser: Any) -> Non
         f"Hi, I'm {winner_name} from Harbor Goods. I've read your chat with our assistant; "
         "let me help."
     )
+
+    # -- markup typed by either side stays text on both pages --
+    say(shopper, XSS_NOTE)
+    customer_line = winner.page.locator("#transcript .entry-customer .entry-text").last
+    expect(customer_line).to_have_text(XSS_NOTE)
+    composer.fill(XSS_TAG)
+    composer.press("Enter")
+    expect(log.locator(".ha-from-agent .ha-bubble").last).to_have_text(XSS_TAG)
+    assert shopper.page.locator(".ha-log a, .ha-log b, .ha-log script").count() == 0
+    assert winner.page.locator("#transcript a, #transcript b, #transcript script").count() == 0
 
     # -- transfer to the other agent by user name --
     winner.page.get_by_role("button", name="Transfer").click()

@@ -10,7 +10,8 @@ Rasa peer, and drives the system Chromium (never a downloaded one) with Playwrig
     agent:    sees the chat in the queue, claims it, sees the packet,
     both:     chat both ways, the customer sees the agent typing, XSS payloads stay text,
     customer: reloads mid-chat -> same conversation, nothing shown twice,
-    agent:    closes the chat (notes + tags); customer rates 5 stars with the keyboard;
+    agent:    closes the chat (notes + tags); customer rates 5 stars with the keyboard,
+              downloads the transcript and starts a new chat;
     agent:    Tickets and Dashboard tabs; customer widget on a phone-sized screen.
 
 Screenshots of every step go to test-artifacts/screenshots/.
@@ -148,8 +149,8 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
             # -- agent sees it in the queue and claims it --
             item = agent.locator(".queue-item")
             expect(item).to_have_count(1)
-            expect(item).to_contain_text("customer asked for a person")
-            expect(item).to_contain_text("Customer asked for a person")
+            expect(item.locator(".card-reason")).to_have_text("Customer asked for a person")
+            expect(item.locator(".card-summary")).to_have_text("Customer asked for a person")
             shot(agent, "console-queue")
             item.get_by_role("button", name="Claim").click()
             packet = agent.locator("#packet")
@@ -246,6 +247,18 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
             saved = Path(download_info.value.path())
             assert "Alex" in saved.read_text() and XSS in saved.read_text()
             shot(customer, "customer-rated")
+
+            # -- a new chat starts clean: another conversation, only the greeting shown --
+            stored = "() => JSON.parse(localStorage.getItem('harbor-assist:' + location.host))"
+            ended = customer.evaluate(stored)["conversation"]
+            customer.get_by_role("button", name="Start a new chat").click()
+            expect(customer.locator(".ha-input")).to_be_focused()
+            expect(log.locator("[data-id]")).to_have_count(0)
+            expect(log.locator(".ha-greeting")).to_be_visible()
+            customer.keyboard.type("hi")
+            customer.keyboard.press("Enter")
+            expect(log.get_by_text("What can I do for you?")).to_be_visible()
+            assert customer.evaluate(stored)["conversation"] not in (None, ended)
 
             # -- the console's other tabs --
             agent.get_by_role("tab", name="Tickets").click()

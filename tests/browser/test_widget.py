@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.browser.support import Stack, contrast, running_stack, screenshot, system_chromium
+from tests.browser.support import (
+    Stack,
+    contrast,
+    running_stack,
+    screenshot,
+    system_chromium,
+    unlabelled,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -42,21 +49,6 @@ def short_expect() -> None:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)
-
-
-def labelled(page: Any) -> list[str]:
-    """Visible controls of the widget that have no accessible name."""
-    return list(
-        page.evaluate(
-            """CONTROLS => [...document.querySelectorAll(CONTROLS)]
-              .filter(n => n.offsetParent !== null)
-              .filter(n => !((n.getAttribute('aria-label') || '').trim()
-                || (n.labels && n.labels.length && n.labels[0].textContent.trim())
-                || n.textContent.trim()))
-              .map(n => n.outerHTML.slice(0, 80))""",
-            ".ha-root button, .ha-root input, .ha-root textarea, .ha-root a",
-        )
-    )
 
 
 def colour_pairs(page: Any, selectors: list[str]) -> list[tuple[str, str, str]]:
@@ -135,7 +127,11 @@ def test_keyboard_only_with_accessibility_checks(stack: Stack, browser: Any) -> 
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Leave message")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.locator(".ha-notice")).to_have_text("Please enter a valid email address.")
+    expect(page.locator(".ha-field-error").first).to_have_text(
+        "Please enter a valid email address."
+    )
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_have_accessible_description("Please enter a valid email address.")
     expect(email).to_be_focused()
     screenshot(page, "widget-keyboard-email-invalid")
     page.keyboard.press("Control+A")
@@ -146,7 +142,7 @@ def test_keyboard_only_with_accessibility_checks(stack: Stack, browser: Any) -> 
     expect(page.locator(".ha-input")).to_be_focused()
     screenshot(page, "widget-keyboard-ticket-confirmed")
 
-    assert labelled(page) == []
+    assert unlabelled(page, ".ha-root") == []
     pairs = colour_pairs(
         page,
         [
@@ -199,6 +195,14 @@ def test_phone_sized_screen(stack: Stack, browser: Any) -> None:
         ".every(n => n.getBoundingClientRect().right <= 375.5)"
     )
     screenshot(page, "widget-phone-375x667")
+    # While the assistant works on an answer, the customer sees it typing.
+    page.locator(".ha-input").fill("slow question")
+    page.get_by_role("button", name="Send message").tap()
+    typing = page.locator(".ha-typing")
+    expect(typing).to_have_text("Assistant is typing…")
+    screenshot(page, "widget-phone-assistant-typing")
+    expect(page.get_by_text("echo: slow question")).to_be_visible()
+    expect(typing).to_be_hidden()
     page.get_by_role("button", name="Close chat").tap()
     expect(panel).to_be_hidden()
     expect(page.locator(".ha-launcher")).to_be_visible()

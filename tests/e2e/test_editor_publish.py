@@ -29,38 +29,50 @@ from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 
-KEY = "carbon_neutral"
+# A topic the assistant has no answer for yet (tests/e2e/test_faq_publish.py publishes the
+# same one from the command line: one model fingerprint, so a second run reuses the training).
+KEY = "recipes"
+GROUP = "products"
 PHRASINGS = [
-    "are your deliveries carbon neutral",
-    "do you offset carbon emissions",
-    "does Harbor Goods offset its CO2",
-    "do you compensate for emissions",
-    "what is your carbon footprint policy",
-    "are you climate neutral as a company",
+    "do you have recipes for the cast iron pan",
+    "where can i find recipes",
+    "any cooking ideas for the dutch oven",
+    "do you publish recipes",
+    "recipe ideas please",
+    "is there a recipe blog",
 ]
-ANSWER = "Yes: every Harbor Goods delivery is carbon neutral. We offset its emissions in full."
-EDITED = "Every delivery is carbon neutral, and we publish our offset certificates each spring."
+ANSWER = "Our recipes are on the Harbor Goods blog under Cook with us, sorted by pan and pot."
+EDITED = "Find our recipes on the Harbor Goods blog, under Cook with us; new ones every Friday."
 # Asked in words none of the phrasings uses.
-NEW_WORDING = "is your company carbon neutral?"
+NEW_WORDING = "where are your recipes"
 # The assistant asks to rephrase this (tests/conversations: nlu_fallback).
 UNPLACEABLE = "the thing with the stuff"
 
 
 def copy_project(target: Path) -> Path:
-    shutil.copytree(ROOT / "data", target / "data")
-    shutil.copytree(ROOT / "tests" / "conversations", target / "tests" / "conversations")
-    shutil.copytree(ROOT / "tests" / "nlu", target / "tests" / "nlu")
-    for name in ("config.yml", "domain.yml", "endpoints.yml", "credentials.yml"):
-        if (ROOT / name).exists():
-            shutil.copy(ROOT / name, target / name)
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(ROOT / name, target / name)
+    for folder in ("data/nlu", "data/rules", "data/stories", "tests/conversations", "tests/nlu"):
+        shutil.copytree(ROOT / folder, target / folder)
+    # The model's fingerprint covers the custom components (bot/model.py).
+    (target / "bot").mkdir()
+    for component in (ROOT / "bot").glob("faq_*.py"):
+        shutil.copy(component, target / "bot" / component.name)
     return target
 
 
 @pytest.fixture(scope="module")
 def editor_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningStack, Path]]:
     project = copy_project(tmp_path_factory.mktemp("faq-project"))
+    # One models folder for the launcher, Rasa and the FAQ tool, as in a deployment: publish
+    # adds to it and rollback finds the model it replaced there. It starts with the newest
+    # model, so the launcher has nothing to train.
+    models = tmp_path_factory.mktemp("faq-models")
+    newest = max((ROOT / "models").glob("harbor-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    shutil.copy2(newest, models / newest.name)
     running = start_stack(
-        tmp_path_factory.mktemp("editor-stack-var"), {"FAQ_PROJECT_DIR": str(project)}
+        tmp_path_factory.mktemp("editor-stack-var"),
+        {"FAQ_PROJECT_DIR": str(project), "HARBOR_MODELS_DIR": str(models)},
     )
     yield running, project
     if running.process.poll() is None:
@@ -154,7 +166,9 @@ async def test_an_editor_adds_publishes_edits_and_rolls_back_a_topic_on_the_live
         # -- add (the tool checks the phrasings against the live assistant) and publish --
         began = time.monotonic()
         status, added = await admin.call(
-            "POST", "/api/faq/topics", {"key": KEY, "phrasings": PHRASINGS, "answer": ANSWER}
+            "POST",
+            "/api/faq/topics",
+            {"key": KEY, "phrasings": PHRASINGS, "answer": ANSWER, "group": GROUP},
         )
         assert status == 201, added
         assert KEY in "".join(

@@ -22,18 +22,22 @@ from tests.e2e.conftest import RunningStack, start_stack, stop_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-RECIPES = [
-    "do you have recipes for the cast iron pan",
-    "where can i find recipes",
-    "any cooking ideas for the dutch oven",
-    "do you publish recipes",
-    "recipe ideas please",
-    "is there a recipe blog",
+# A topic whose publish keeps every test conversation passing and the held-out score level
+# (training is deterministic: the same files give the same model, so this stays true until the
+# training data or the pipeline change; then pick phrasings that pass `bot faq publish` again).
+REVIEWS = [
+    "where can i read product reviews",
+    "leave a product review",
+    "write a product review for my order",
+    "are the reviews on your site real",
+    "rate a product",
+    "how do i post a star rating",
 ]
-RECIPES_ANSWER = (
-    "Our recipes are on the Harbor Goods blog under Cook with us, sorted by pan and pot."
+REVIEWS_ANSWER = (
+    "Reviews are on each product page; to write one, open the product from Account > Orders "
+    "and choose Write a review."
 )
-NEW_RECIPE_QUESTION = "where are your recipes"
+NEW_REVIEW_QUESTION = "where do i write a review"
 
 
 def copy_project(target: Path) -> Path:
@@ -120,12 +124,12 @@ def live_model(stack: RunningStack) -> str:
 
 def test_an_answer_edit_is_live_within_five_seconds(editor_stack: Any) -> None:
     stack, project = editor_stack
-    assert bot_says(stack, "hours-1", "what are your hours")[0].startswith("Live agents")
-    new_answer = "Live agents are available every day from 7 am to 11 pm Eastern."
+    assert bot_says(stack, "fees-1", "how much is shipping")[0].startswith("Standard shipping")
+    new_answer = "Shipping is $5, free over $50."
     began = time.monotonic()
-    status, body = faq(stack, project, "edit", "contact_hours", "--answer", new_answer)
+    status, body = faq(stack, project, "edit", "shipping_cost", "--answer", new_answer)
     assert status == 0, body
-    while bot_says(stack, "hours-2", "what are your hours") != [new_answer]:
+    while bot_says(stack, "fees-2", "how much is shipping") != [new_answer]:
         assert time.monotonic() - began < 5.0, "the new answer was not live within 5 s"
         time.sleep(0.2)
 
@@ -155,15 +159,15 @@ def test_a_new_topic_is_published_once_while_a_second_publisher_is_told(
 ) -> None:
     stack, project = editor_stack
     original = live_model(stack)
-    assert bot_says(stack, "cook-1", NEW_RECIPE_QUESTION) != [RECIPES_ANSWER]
+    assert bot_says(stack, "reviews-1", NEW_REVIEW_QUESTION) != [REVIEWS_ANSWER]
     status, body = faq(
         stack,
         project,
         "add",
-        "recipes",
-        *[arg for p in RECIPES for arg in ("--phrasing", p)],
+        "product_reviews",
+        *[arg for p in REVIEWS for arg in ("--phrasing", p)],
         "--answer",
-        RECIPES_ANSWER,
+        REVIEWS_ANSWER,
         "--group",
         "products",
     )
@@ -197,7 +201,7 @@ def test_a_new_topic_is_published_once_while_a_second_publisher_is_told(
     assert second[-1]["ok"] is True, second[-1]
     # Both publishes saw the same files: one complete model, trained once, is live.
     assert live_model(stack) == done["model"] == second[-1]["model"] != original
-    assert bot_says(stack, "cook-2", NEW_RECIPE_QUESTION) == [RECIPES_ANSWER]
+    assert bot_says(stack, "reviews-2", NEW_REVIEW_QUESTION) == [REVIEWS_ANSWER]
 
     token = (stack.var_dir / "rasa-token").read_text().strip()
     url = f"http://127.0.0.1:{stack.ports['RASA_PORT']}/conversations/ongoing/tracker?token={token}"
@@ -222,11 +226,9 @@ def test_rollback_restores_the_previous_model_and_its_answers(editor_stack: Any)
     status, done = faq(stack, project, "rollback", actor="lee")
     assert status == 0 and done["ok"] is True, done
     assert live_model(stack) == done["model"] != published
-    assert bot_says(stack, "cook-3", NEW_RECIPE_QUESTION) != [RECIPES_ANSWER]
-    assert faq(stack, project, "show", "recipes")[1]["errors"][0]["code"] == "unknown_topic"
+    assert bot_says(stack, "reviews-3", NEW_REVIEW_QUESTION) != [REVIEWS_ANSWER]
+    assert faq(stack, project, "show", "product_reviews")[1]["errors"][0]["code"] == "unknown_topic"
     # The answers go back to those the old model was published with, edits after it included.
-    assert bot_says(stack, "hours-3", "what are your hours")[0].startswith(
-        "Live agents are available Monday"
-    )
+    assert bot_says(stack, "fees-3", "how much is shipping")[0].startswith("Standard shipping")
     status, history = faq(stack, project, "history")
     assert [e["action"] for e in history["history"]][-2:] == ["publish", "rollback"]

@@ -29,7 +29,8 @@ from tests.support.clients import Customer, is_event_from
 from tests.support.figures import record_figure
 from tests.support.servers import free_port
 
-pytestmark = pytest.mark.e2e
+# Starting the real stack (loading Rasa's model) takes minutes on a busy small machine.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 ORDERS_DB_TIMEOUT = 2.0
 BOT_TURN_TIMEOUT = 6.0

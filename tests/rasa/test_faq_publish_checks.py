@@ -15,24 +15,31 @@ LIVE = scores(["a known failure"], {"shipping_cost": [5, 5], "refund_time": [4, 
 def test_an_equal_or_better_model_passes() -> None:
     same = scores(["a known failure"], {"shipping_cost": [5, 5], "refund_time": [4, 5]})
     better = scores([], {"shipping_cost": [5, 5], "refund_time": [5, 5]})
-    assert compare(LIVE, same) == ([], [])
-    assert compare(LIVE, better) == ([], [])
+    assert compare(LIVE, same) == ([], [], [])
+    assert compare(LIVE, better) == ([], [], [])
 
 
-def test_a_newly_failing_conversation_is_named() -> None:
-    issues, worse = compare(LIVE, scores(["a known failure", "shipping abroad"], LIVE.heldout))
-    assert [i.code for i in issues] == ["checks_worse"]
-    assert "shipping abroad" in issues[0].message and "a known failure" not in issues[0].message
-    assert issues[0].extra["conversations"] == ["shipping abroad"]
-    assert worse == []
+def test_one_newly_failing_conversation_is_a_warning_two_refuse() -> None:
+    issues, worse, warnings = compare(
+        LIVE, scores(["a known failure", "shipping abroad"], LIVE.heldout)
+    )
+    assert issues == [] and worse == []
+    assert [w.code for w in warnings] == ["conversation_changed"]
+    assert "shipping abroad" in warnings[0].message and "a known failure" not in warnings[0].message
+
+    failed = ["a known failure", "shipping abroad", "are you a bot"]
+    issues, worse, warnings = compare(LIVE, scores(failed, LIVE.heldout))
+    assert [i.code for i in issues] == ["checks_worse"] and warnings == []
+    assert "are you a bot, shipping abroad" in issues[0].message
+    assert issues[0].extra["conversations"] == ["are you a bot", "shipping abroad"]
 
 
 def test_a_heldout_drop_beyond_the_tolerance_names_the_topics_that_got_worse() -> None:
     many = {f"topic_{n}": [5, 5] for n in range(40)}  # 200 held-out phrasings
     dropped = {**many, "topic_3": [3, 5], "topic_7": [4, 5]}  # 3 of 200 = 1.5 points
-    assert compare(scores([], many), scores([], dropped)) == ([], [])
+    assert compare(scores([], many), scores([], dropped)) == ([], [], [])
     dropped["topic_9"] = [4, 5]  # 4 of 200 = 2 points
-    issues, worse = compare(scores([], many), scores([], dropped))
+    issues, worse, _ = compare(scores([], many), scores([], dropped))
     assert [i.code for i in issues] == ["checks_worse"]
     assert worse == [
         {"topic": "topic_3", "before": "5/5", "after": "3/5"},

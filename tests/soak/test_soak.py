@@ -324,6 +324,8 @@ async def soak(stack: RunningStack) -> tuple[Tally, dict[str, int]]:
     return tally, memory
 
 
+# The run itself, the stragglers' last chats, and the stack's start-up on a busy machine.
+@pytest.mark.timeout(SECONDS + 900)
 def test_soak_customers_and_agents_on_the_real_stack(stack: RunningStack) -> None:
     tally, memory = asyncio.run(soak(stack))
     setup = f"{CUSTOMERS} customers, {AGENTS} agents, {SECONDS:.0f} s, think ~{THINK:.0f} s"

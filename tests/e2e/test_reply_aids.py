@@ -1,0 +1,53 @@
+"""Suggested answers from the real assistant: the console's FAQ suggestions come from the trained
+model's ResponseSelector ranking and the served domain's answer texts."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.e2e.conftest import RunningStack
+from tests.e2e.test_stack import chat
+
+pytestmark = pytest.mark.e2e
+
+
+async def suggestions_for(stack: RunningStack, text: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session, session.ws_connect(stack.ws_url) as ws:
+        await ws.send_json({"type": "hello", "v": 1})
+        welcome = await ws.receive_json(timeout=10)
+        await ws.send_json({"type": "message", "id": "aid1", "text": text})
+        while True:  # wait for the assistant's answer, so the message is in the transcript
+            frame = await ws.receive_json(timeout=30)
+            if frame.get("type") == "event" and frame.get("from") == "bot":
+                break
+    # unsafe=True: keep the session cookie of a bare IP address (127.0.0.1).
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as console:
+        login = await console.post(
+            stack.url + "/api/login",
+            json={"username": "admin", "password": stack.admin_password()},
+        )
+        assert login.status == 200, await login.text()
+        answer = await console.get(
+            f"{stack.url}/api/conversations/{welcome['conversation']}/suggestions"
+        )
+        assert answer.status == 200, await answer.text()
+        canned = await console.get(stack.url + "/api/canned")
+        assert canned.status == 200
+        assert (await canned.json())["responses"], "the shipped canned responses are served"
+        return dict(await answer.json())
+
+
+def test_suggested_answers_are_the_assistants_best_faq_answers(stack: RunningStack) -> None:
+    assert asyncio.run(chat(stack, ["hi"]))  # the stack answers at all
+    result = asyncio.run(suggestions_for(stack, "how long does shipping take?"))
+    assert result["message"] == "how long does shipping take?"
+    best = result["suggestions"][0]
+    assert best["key"].startswith("faq/")
+    assert "business days" in best["answer"]
+    assert 0.5 < best["confidence"] <= 1.0
+    confidences = [s["confidence"] for s in result["suggestions"]]
+    assert confidences == sorted(confidences, reverse=True)
