@@ -34,7 +34,6 @@ import asyncio
 import contextlib
 import csv
 import json
-import logging
 import os
 import random
 import resource
@@ -60,7 +59,7 @@ DATA = ROOT / "bench" / "data"
 # bot.evaluate's out-of-scope check reads CLINC150 from here unless told otherwise.
 os.environ.setdefault("CLINC150_DATA", str(DATA / "clinc150" / "data_full.json"))
 
-from bot.evaluate import Prediction, falls_back, to_prediction  # noqa: E402
+from bot.evaluate import Prediction, falls_back, quiet_rasa, to_prediction  # noqa: E402
 
 PRODUCTION_CONFIG = ROOT / "config.yml"
 # Components that work on the `faq` retrieval intent only (see the module docstring).
@@ -713,7 +712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="train the whole assistant with --config and evaluate it as bot.evaluate does",
     )
     args = parser.parse_args(argv)
-    logging.disable(logging.WARNING)
+    quiet_rasa()
     # SIGTERM as an exception, so temporary models are removed and trainings stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

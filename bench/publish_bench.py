@@ -116,7 +116,10 @@ class Stack:
             text=True,
             check=False,
         )
-        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        if not lines or lines[-1].get("event") == "progress":
+            raise SystemExit(f"bot faq {args[0]} stopped early: {result.stderr[-3000:]}")
+        return lines
 
     def bot_says(self, sender: str, text: str) -> list[str]:
         request = urllib.request.Request(

@@ -2,10 +2,10 @@
 
     lock        <var>/faq-publish/publish.lock (flock); publisher.json says who and since when
     validate    every static check, likely conflicts of new phrasings, `rasa data validate`
-    train       on a staged copy of the training files, in this process, reusing Rasa's cache;
-                meanwhile the live model's scores are computed (once per model, then cached)
+    train       on a staged copy of the training files, in this process, reusing Rasa's cache
     check       the new model on the test conversations and the held-out phrasings; it must not
-                do worse than the live model, else publishing stops and names the topics
+                do worse than the live model (scored once per model, then cached), else
+                publishing stops and names the conversations and topics
     swap        PUT /model on every Rasa server; if one refuses, the others are put back
     record      history.jsonl, a snapshot of the answers that go with the model, the audit log
 
@@ -557,39 +557,21 @@ def _publish_locked(
         assert live_name is not None
         live_path = project.models_dir / f"{live_name}.tar.gz"
 
-        baseline: dict[str, Scores] = {}
-
-        def score_live() -> None:
-            began_scoring = time.monotonic()
-            known = cached_scores(project, live_name)
-            if known is None and live_path.exists():
-                known = evaluate_model(project, live_path)
-                store_scores(project, live_name, known)
-                timings["score_live_model"] = round(time.monotonic() - began_scoring, 1)
-            if known is not None:
-                baseline["live"] = known
-
-        # The live model's scores are computed while the new model trains (first time only).
-        scorer = threading.Thread(target=score_live, name="faq-baseline", daemon=True)
-        scorer.start()
-        train_began = time.monotonic()
-        train_seconds = 0.0
-        trained_before = plan.path.exists()
-        # Rasa's own data check (~10 s, single-threaded) runs while TensorFlow trains; if it
-        # fails, the model in training is never used.
-        training = (
-            None if trained_before else Background(lambda: train_staged(staging, plan), "faq-train")
-        )
+        # Rasa reads YAML through a resolver table shared by all threads and changed on every
+        # read, so two Rasa jobs reading YAML at once can break each other's training. Every
+        # Rasa step therefore runs one after the other; only the progress reporting is beside.
         issues = validation.rasa_validate(staging)
         if issues:
             raise PublishRefused(issues)
         report("validate", 10, "all checks passed")
         timings["validate"] = round(time.monotonic() - mark, 1)
-        if training is None:
+        train_began = time.monotonic()
+        train_seconds = 0.0
+        if plan.path.exists():
             report("train", 75, f"model {plan.name} was trained before; reusing it")
         else:
-            expected = _expected_train_seconds(project)
-            training.wait(report, "train", 10, 75, expected)
+            training = Background(lambda: train_staged(staging, plan), "faq-train")
+            training.wait(report, "train", 10, 75, _expected_train_seconds(project))
             train_seconds = time.monotonic() - train_began
         timings["train"] = round(train_seconds, 1)
         mark = time.monotonic()
@@ -597,12 +579,18 @@ def _publish_locked(
         after = cached_scores(project, plan.name)
         if after is None:
             scoring = Background(lambda: evaluate_model(project, plan.path), "faq-check")
-            after = scoring.wait(report, "check", 76, 93, 20.0)
+            after = scoring.wait(report, "check", 76, 88, 20.0)
             store_scores(project, plan.name, after)
         timings["check"] = round(time.monotonic() - mark, 1)
-        scorer.join()
-        timings["wait_for_live_scores"] = round(time.monotonic() - mark - timings["check"], 1)
-        before = baseline.get("live")
+        # The live model's scores: computed once per live model, then cached.
+        before = cached_scores(project, live_name)
+        if before is None and live_path.exists():
+            mark = time.monotonic()
+            report("check", 88, f"scoring the live model {live_name} (once per model)")
+            scoring = Background(lambda: evaluate_model(project, live_path), "faq-check-live")
+            before = scoring.wait(report, "check", 88, 94, 20.0)
+            store_scores(project, live_name, before)
+            timings["score_live_model"] = round(time.monotonic() - mark, 1)
         warnings: list[Issue] = []
         if before is not None and plan.name != live_name:
             problems, worse, warnings = compare(before, after)
