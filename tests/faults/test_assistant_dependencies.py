@@ -52,10 +52,12 @@ class SilentDatabase:
         self.thread.start()
 
     def _accept(self) -> None:
-        assert self.listener is not None
+        listener = self.listener
+        assert listener is not None
+        # Ends when stop() closes the listener (accept then raises OSError).
         with contextlib.suppress(OSError):
             while True:
-                connection, _ = self.listener.accept()
+                connection, _ = listener.accept()
                 self.held.append(connection)
 
     def stop(self) -> None:
