@@ -6,13 +6,13 @@ APP_ENV := .venv-app/bin
 PY_DIRS := $(wildcard handoff bot actions tests bench scripts)
 
 .PHONY: help setup system envs model triage-model run test lint types format bench soak audit clean clean-cache \
-	bench-triage bench-assistant bench-nlu bench-serving bench-publish
+	bench-triage bench-assistant bench-nlu bench-serving bench-publish bench-unanswered
 
 help:
 	@echo "make run      set up what is missing and start the whole stack (Ctrl-C stops it)"
 	@echo "make test     set up what is missing and run every test suite"
 	@echo "make lint | types | model | triage-model | bench | soak | audit | clean | clean-cache"
-	@echo "make bench-triage | bench-assistant | bench-nlu | bench-serving | bench-publish"
+	@echo "make bench-triage | bench-assistant | bench-nlu | bench-serving | bench-publish | bench-unanswered"
 
 setup: system envs
 
@@ -50,7 +50,7 @@ types:
 bench: setup
 	@bash scripts/bench.sh
 
-bench-triage bench-assistant bench-nlu bench-serving bench-publish: setup
+bench-triage bench-assistant bench-nlu bench-serving bench-publish bench-unanswered: setup
 	@bash scripts/bench.sh $(@:bench-%=%)
 
 soak: setup

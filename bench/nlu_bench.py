@@ -729,11 +729,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if pipeline.source.is_relative_to(ROOT)
         else pipeline.source
     )
+    dropped = (
+        f" without {', '.join(pipeline.dropped)} (they work on the `faq` retrieval intent, "
+        "which these datasets lack)"
+        if pipeline.dropped
+        else ""
+    )
     print(
-        f"Pipeline: `{shown}` without {', '.join(pipeline.dropped) or 'nothing'} "
-        f"(they work on the `faq` retrieval intent, which these datasets lack): "
-        f"{' → '.join(names)}. Out of scope = FallbackClassifier rule (ambiguity "
-        f"{pipeline.ambiguity}), threshold chosen on a held-out part of each training split."
+        f"Pipeline: `{shown}`{dropped}: {' → '.join(names)}. Out of scope = FallbackClassifier "
+        f"rule (ambiguity {pipeline.ambiguity}), threshold chosen on a held-out part of each "
+        "training split."
     )
     if args.quick:
         print()

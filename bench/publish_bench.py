@@ -1,12 +1,16 @@
 """FAQ publishing speed on the real stack: how long until the live bot says what an editor wrote.
 
     .venv-rasa/bin/python bench/publish_bench.py [--answer-edits 5]
+    .venv-rasa/bin/python bench/publish_bench.py --epochs 60/100 --epochs 40/40
+
 
 Starts the whole stack (bot/launcher.py) on free ports for a temporary copy of the project, then
 1. answer-only edits: `bot faq edit KEY --answer ...` until the bot's reply is the new answer
    (aim <= 5 s), several times;
 2. a new topic: `bot faq add` + `bot faq publish` until the bot answers a phrasing it was never
    given with the new answer (aim <= 90 s), with publish's own phase timings.
+With --epochs DIET/RS, instead: train the repository's data in-process from an empty cache with
+those epochs and score it as publish does (what fewer epochs would save, and cost).
 Prints Markdown tables. The repository's data, models and Rasa cache are never modified.
 """
 
@@ -141,10 +145,82 @@ class Stack:
         raise SystemExit(f"the bot never said {expected!r} to {question!r}")
 
 
+def training_cost(diet_epochs: int, selector_epochs: int, workdir: Path) -> dict[str, Any]:
+    """Train the repository's data with other epochs (config.yml untouched) and score it."""
+    import resource
+
+    from ruamel.yaml import YAML
+
+    from bot import model
+    from bot.faq.project import Project
+    from bot.faq.publish import evaluate_model, train_staged
+
+    os.environ["RASA_CACHE_DIRECTORY"] = str(workdir / "rasa-cache")
+    stage = workdir / "stage"
+    stage.mkdir(parents=True)
+    shutil.copy2(ROOT / "domain.yml", stage / "domain.yml")
+    for folder in model.RASA_DATA_DIRS:
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, stage / folder)
+    yaml = YAML()
+    config = yaml.load((ROOT / "config.yml").read_text())
+    for component in config["pipeline"]:
+        if component["name"] == "DIETClassifier":
+            component["epochs"] = diet_epochs
+        if component["name"] == "ResponseSelector":
+            component["epochs"] = selector_epochs
+    with (stage / "config.yml").open("w") as handle:
+        yaml.dump(config, handle)
+    plan = model.ModelPlan(name="epochs", path=workdir / "epochs.tar.gz", cached=workdir / "x")
+    before, began = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    train_staged(stage, plan)
+    after, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - began
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    scores = evaluate_model(Project(ROOT), plan.path)
+    return {
+        "epochs": f"{diet_epochs} / {selector_epochs}",
+        "wall": wall,
+        "cpu": cpu,
+        "failed": len(scores.failed_conversations),
+        "conversations": scores.conversations,
+        "heldout": scores.heldout_accuracy,
+    }
+
+
+def epochs_table(settings: list[str]) -> int:
+    sys.path.insert(0, str(ROOT))  # run as a script from bench/: the project's packages
+    from bot.faq.validation import quiet_rasa
+
+    quiet_rasa()
+    rows = []
+    for setting in settings:
+        diet, selector = (int(part) for part in setting.split("/"))
+        workdir = Path(tempfile.mkdtemp(prefix="publish-bench-epochs-"))
+        try:
+            rows.append(training_cost(diet, selector, workdir))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(f"nproc: {os.cpu_count()}\n")
+    print("| DIET / ResponseSelector epochs | training wall | training CPU | failed test "
+          "conversations | held-out FAQ-key |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print(
+            f"| {row['epochs']} | {row['wall']:.0f} s | {row['cpu']:.0f} s | "
+            f"{row['failed']} of {row['conversations']} | {row['heldout']:.1f} % |"
+        )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answer-edits", type=int, default=5)
+    parser.add_argument(
+        "--epochs", action="append", default=[], metavar="DIET/RS", help="training cost only"
+    )
     args = parser.parse_args()
+    if args.epochs:
+        return epochs_table(args.epochs)
     workdir = Path(tempfile.mkdtemp(prefix="publish-bench-"))
     started = time.monotonic()
     stack = Stack(workdir)

@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-${HARBOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/harbor-assist}/rasa-cache}"
-all=(triage assistant nlu serving publish)
+all=(triage assistant nlu serving publish unanswered)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
 
@@ -17,6 +17,7 @@ declare -A bench=(
   [nlu]="NLU quality on public benchmarks with the production pipeline|.venv-rasa/bin/python bench/nlu_bench.py"
   [serving]="Serving speed: gateway, relay, escalation|.venv-app/bin/python bench/serving_bench.py"
   [publish]="FAQ publishing speed|.venv-rasa/bin/python bench/publish_bench.py"
+  [unanswered]="Unanswered questions: grouping quality and speed|.venv-app/bin/python bench/unanswered_bench.py"
 )
 
 mkdir -p bench/results
