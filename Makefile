@@ -54,7 +54,7 @@ bench-triage bench-assistant bench-nlu bench-serving bench-publish bench-unanswe
 	@bash scripts/bench.sh $(@:bench-%=%)
 
 soak: setup
-	@$(APP_ENV)/python -m pytest tests/soak -q -p no:cacheprovider
+	@$(APP_ENV)/python -m pytest tests/soak -q -s -p no:cacheprovider
 
 audit:
 	@bash scripts/audit.sh
