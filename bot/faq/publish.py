@@ -508,7 +508,17 @@ def publish(project: Project, actor: str, wait: bool, report: Report) -> dict[st
     try:
         with publish_lock(project, actor, wait, report):
             timings["wait_for_lock"] = round(time.monotonic() - began, 1)
-            result = _publish_locked(project, actor, report, began, timings)
+            try:
+                result = _publish_locked(project, actor, report, began, timings)
+            except PublishRefused:
+                raise
+            except Exception as error:
+                # Training or scoring broke (Rasa raises many exception types of its own): say
+                # so in the contract's shape, like a refusal, instead of a traceback.
+                message = f"Publishing failed: {error}"[:600]
+                raise PublishRefused(
+                    [Issue("publish_failed", f"{message}; the live model was left as it was.")]
+                ) from error
     except PublishRefused as refused:
         outcome = {
             "ok": False,
@@ -592,7 +602,15 @@ def _publish_locked(
             store_scores(project, live_name, before)
             timings["score_live_model"] = round(time.monotonic() - mark, 1)
         warnings: list[Issue] = []
-        if before is not None and plan.name != live_name:
+        if before is None:
+            warnings.append(
+                Issue(
+                    "not_compared",
+                    f"The live model {live_name} is not in {project.models_dir}, so the new "
+                    "model could not be compared with it.",
+                )
+            )
+        elif plan.name != live_name:
             problems, worse, warnings = compare(before, after)
             if problems:
                 raise PublishRefused(problems, worse)
