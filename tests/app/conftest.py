@@ -15,6 +15,8 @@ from redis.asyncio import Redis
 
 from handoff.app import create_app
 from handoff.settings import Secret, Settings
+from handoff.triage.config import DEFAULT_MODEL_DIR
+from handoff.triage.train import is_stale, train
 from tests.support.servers import RedisServer
 
 
@@ -109,3 +111,14 @@ async def make_client(
     yield factory
     for client in clients:
         await client.close()
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained triage pipeline: models/triage when it matches its data and code, else a
+    fresh one trained into a temporary folder (the handoff tests run before `make` trains it)."""
+    if not is_stale(DEFAULT_MODEL_DIR):
+        return DEFAULT_MODEL_DIR
+    out = tmp_path_factory.mktemp("triage-model")
+    train(out, log=lambda _line: None)
+    return out

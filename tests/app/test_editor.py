@@ -359,9 +359,11 @@ async def test_fallbacks_and_angry_escalations_are_recorded_masked_and_the_marke
 
 
 async def test_a_triage_escalation_for_how_it_was_said_is_recorded_a_request_for_a_person_not(
-    make_client: AppFactory, project: Path, redis_url: str
+    make_client: AppFactory, project: Path, redis_url: str, model_dir: Path
 ) -> None:
-    client = await editor_app(make_client, project, triage_enabled=True)  # the trained pipeline
+    client = await editor_app(  # the trained pipeline
+        make_client, project, triage_enabled=True, triage_model_dir=model_dir
+    )
     for text in ("I will be contacting my lawyer about this", "I want to talk to a human"):
         ws, _ = await open_chat(client)
         await ws.send_json({"type": "message", "id": "m1", "text": text})

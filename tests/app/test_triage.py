@@ -25,8 +25,8 @@ from handoff.triage import (
     TriageThresholds,
     Verdict,
 )
-from handoff.triage.config import DEFAULT_MODEL_DIR, THRESHOLD_ENV_PREFIX, THRESHOLDS_FILE
-from handoff.triage.train import HELDOUT_FILE, TRAIN_FILE, is_stale, read_messages, train
+from handoff.triage.config import THRESHOLD_ENV_PREFIX, THRESHOLDS_FILE
+from handoff.triage.train import HELDOUT_FILE, TRAIN_FILE, read_messages, train
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 THRESHOLD_VARS = [THRESHOLD_ENV_PREFIX + label.upper() for label in TRIAGE_LABELS]
@@ -37,15 +37,6 @@ def _clean_env() -> dict[str, str]:
     env.pop("TRIAGE_MODEL_DIR", None)
     env["PYTHONPATH"] = str(REPO_ROOT)
     return env
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not is_stale(DEFAULT_MODEL_DIR):
-        return DEFAULT_MODEL_DIR
-    out = tmp_path_factory.mktemp("triage-model")
-    train(out, log=lambda _line: None)
-    return out
 
 
 @pytest.fixture(scope="session")
