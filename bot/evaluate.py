@@ -50,7 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yml"
 DOMAIN = ROOT / "domain.yml"
 HELD_OUT = ROOT / "tests" / "nlu" / "faq_heldout.yml"
-CLINC150 = Path(os.environ.get("CLINC150_DATA", "/work/shared/benchmarks/clinc150/data_full.json"))
+CLINC150 = Path(
+    os.environ.get("CLINC150_DATA", ROOT / "bench" / "data" / "clinc150" / "data_full.json")
+)
 RASA_DATA_DIRS = ("data/nlu", "data/rules", "data/stories")
 
 TRAIN_BUDGET_SECONDS = 240.0
