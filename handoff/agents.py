@@ -33,7 +33,7 @@ from handoff.delivery import SocketWriter, serve_socket
 from handoff.queue import REASON_TEXT
 from handoff.sessions import SessionAgent, accounts_of
 from handoff.state import AppState, app_state
-from handoff.store import PRIORITY_BAND, MoveResult, bounded, now_ms
+from handoff.store import PRIORITY_BAND, MoveResult, bounded, is_conversation_id, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -699,6 +699,26 @@ def may_view(agent: SessionAgent, conversation: dict[str, str]) -> bool:
     if current == "closed":
         return conversation.get("closed_by") == agent.name
     return False
+
+
+# Roles that work in the console's chat views (editors have the FAQ editor instead).
+CONSOLE_ROLES = ("agent", "admin")
+
+
+async def viewable_conversation(request: web.Request) -> tuple[str, dict[str, str]]:
+    """The conversation named by the URL's `cid`, for a console user allowed to see it.
+
+    404 when there is no such conversation, 403 when it is not theirs to open (`may_view`).
+    """
+    state = app_state(request.app)
+    agent = await sessions.require_agent(request, roles=CONSOLE_ROLES)
+    cid = request.match_info["cid"]
+    conversation = await state.store.get(cid) if is_conversation_id(cid) else None
+    if conversation is None:
+        raise web.HTTPNotFound(text="There is no such conversation.")
+    if not may_view(agent, conversation):
+        raise web.HTTPForbidden(text="You may not open this conversation.")
+    return cid, conversation
 
 
 # --- periodic work: grace period and auto-assign -----------------------------------------------

@@ -9,14 +9,12 @@ from typing import Any, cast
 from aiohttp import web
 
 from handoff import reply_aids
-from handoff.agents import may_view, queue_items
+from handoff.agents import CONSOLE_ROLES, queue_items, viewable_conversation
 from handoff.privacy import mask
 from handoff.queue import SAMPLE_SERIES, median_of_histogram
 from handoff.sessions import require_agent
 from handoff.state import app_state
-from handoff.store import is_conversation_id
 
-CONSOLE_ROLES = ("agent", "admin")
 # Conversation fields an agent never needs to see.
 HIDDEN_FIELDS = {"bot_cursor"}
 
@@ -42,13 +40,7 @@ async def get_queue(request: web.Request) -> web.Response:
 
 async def get_conversation(request: web.Request) -> web.Response:
     state = app_state(request.app)
-    agent = await require_agent(request, roles=CONSOLE_ROLES)
-    cid = request.match_info["cid"]
-    conversation = await state.store.get(cid) if is_conversation_id(cid) else None
-    if conversation is None:
-        raise web.HTTPNotFound(text="There is no such conversation.")
-    if not may_view(agent, conversation):
-        raise web.HTTPForbidden(text="You may not open this conversation.")
+    cid, conversation = await viewable_conversation(request)
     try:
         packet: dict[str, Any] = json.loads(conversation.get("packet") or "{}")
     except ValueError:

@@ -71,12 +71,11 @@ class RasaClient:
             )
         return replies
 
-    async def tracker(self, cid: str) -> dict[str, Any] | None:
-        """The conversation's Rasa tracker (intents, confidences, slots), or None if unavailable."""
-        url = f"{replica_for(cid, self.urls)}/conversations/{cid}/tracker"
+    async def _json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any] | None:
+        """A JSON object from Rasa's HTTP API (with the token), or None if unavailable."""
         try:
-            async with self.session.get(
-                url, params=self._params(), timeout=self.timeout
+            async with self.session.request(
+                method, url, params=self._params(), timeout=self.timeout, **kwargs
             ) as response:
                 if response.status != 200:
                     return None
@@ -85,19 +84,19 @@ class RasaClient:
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             return None
 
+    async def tracker(self, cid: str) -> dict[str, Any] | None:
+        """The conversation's Rasa tracker (intents, confidences, slots), or None if unavailable."""
+        return await self._json("GET", f"{replica_for(cid, self.urls)}/conversations/{cid}/tracker")
+
     async def parse(self, text: str) -> dict[str, Any] | None:
         """NLU parse of a text (intent ranking and FAQ answer ranking), or None."""
-        url = f"{self.urls[0]}/model/parse"
-        try:
-            async with self.session.post(
-                url, params=self._params(), json={"text": text}, timeout=self.timeout
-            ) as response:
-                if response.status != 200:
-                    return None
-                data = await response.json(content_type=None)
-                return data if isinstance(data, dict) else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-            return None
+        return await self._json("POST", f"{self.urls[0]}/model/parse", json={"text": text})
+
+    async def domain(self) -> dict[str, Any] | None:
+        """The domain of the model Rasa serves (its responses included), or None."""
+        return await self._json(
+            "GET", f"{self.urls[0]}/domain", headers={"Accept": "application/json"}
+        )
 
     async def healthy(self) -> bool:
         for url in self.urls:

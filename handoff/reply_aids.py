@@ -17,16 +17,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 from aiohttp import web
 
-from handoff.agents import may_view
+from handoff.agents import CONSOLE_ROLES, viewable_conversation
 from handoff.sessions import require_agent
 from handoff.state import AppState, app_state
-from handoff.store import is_conversation_id
 
-CONSOLE_ROLES = ("agent", "admin")
 MAX_SUGGESTIONS = 3
 MAX_CANNED = 100
 
@@ -53,20 +50,9 @@ async def get_canned(request: web.Request) -> web.Response:
 
 async def _domain_responses(state: AppState) -> dict[str, str]:
     """Response name -> first text, from the domain of the model Rasa serves."""
-    try:
-        async with state.rasa.session.get(
-            f"{state.rasa.urls[0]}/domain",
-            params=state.rasa._params(),
-            headers={"Accept": "application/json"},
-            timeout=state.rasa.timeout,
-        ) as response:
-            if response.status != 200:
-                return {}
-            domain = await response.json(content_type=None)
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-        return {}
+    domain = await state.rasa.domain()
     texts: dict[str, str] = {}
-    responses = domain.get("responses") if isinstance(domain, dict) else None
+    responses = domain.get("responses") if domain else None
     for name, variants in (responses or {}).items():
         for variant in variants if isinstance(variants, list) else []:
             if isinstance(variant, dict) and isinstance(variant.get("text"), str):
@@ -107,13 +93,7 @@ def ranked_answers(parse: dict[str, Any], texts: dict[str, str]) -> list[dict[st
 
 async def get_suggestions(request: web.Request) -> web.Response:
     state = app_state(request.app)
-    agent = await require_agent(request, roles=CONSOLE_ROLES)
-    cid = request.match_info["cid"]
-    conversation = await state.store.get(cid) if is_conversation_id(cid) else None
-    if conversation is None:
-        raise web.HTTPNotFound(text="There is no such conversation.")
-    if not may_view(agent, conversation):
-        raise web.HTTPForbidden(text="You may not open this conversation.")
+    cid, _ = await viewable_conversation(request)
     last = ""
     for entry in reversed(await state.store.read_all(cid)):
         if entry.kind == "message" and entry.sender == "customer":
