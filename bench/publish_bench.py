@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+sys.path.insert(0, str(ROOT))
+
+from tests.support.project import copy_project  # noqa: E402
+from tests.support.servers import free_port  # noqa: E402
+
 # The topic of tests/e2e/test_faq_publish.py: its publish passes the checks (training is
 # deterministic), so the measurement ends with the bot answering, not with a refusal.
 TOPIC = "product_reviews"
@@ -49,24 +53,6 @@ ANSWER = (
     "and choose Write a review."
 )
 NEW_QUESTION = "where do i write a review"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def copy_project(target: Path) -> None:
-    target.mkdir(parents=True)
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(ROOT / name, target / name)
-    for folder in ("data/nlu", "data/rules", "data/stories", "tests/conversations", "tests/nlu"):
-        if (ROOT / folder).is_dir():
-            shutil.copytree(ROOT / folder, target / folder)
-    (target / "bot").mkdir()
-    for component in (ROOT / "bot").glob("faq_*.py"):
-        shutil.copy(component, target / "bot" / component.name)
 
 
 class Stack:

@@ -17,11 +17,9 @@ test-artifacts/screenshots/editor-*.png.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +35,7 @@ from tests.browser.support import (
     Stack,
     screenshot,
 )
+from tests.support.project import copy_project
 from tests.support.servers import RedisServer, free_port
 
 pytestmark = pytest.mark.browser
@@ -59,16 +58,6 @@ UNANSWERED = [
     "do you have a store in boston",
     XSS,
 ]
-
-
-def copy_project(target: Path) -> Path:
-    """The assistant's own files, so the editor's changes never touch the repository."""
-    shutil.copytree(ROOT / "data", target / "data")
-    shutil.copytree(ROOT / "tests" / "conversations", target / "tests" / "conversations")
-    shutil.copytree(ROOT / "tests" / "nlu", target / "tests" / "nlu")
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(ROOT / name, target / name)
-    return target
 
 
 def live_assistant_parse() -> web.Application:

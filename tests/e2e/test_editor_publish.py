@@ -29,6 +29,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
+from tests.support.project import copy_project
 
 pytestmark = pytest.mark.e2e
 
@@ -54,18 +55,6 @@ EDITED_PO_BOX = "Yes, we deliver to PO boxes with standard shipping (not express
 FIGURES: dict[str, Any] = {}
 # The assistant asks to rephrase this (tests/conversations: nlu_fallback).
 UNPLACEABLE = "the thing with the stuff"
-
-
-def copy_project(target: Path) -> Path:
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(ROOT / name, target / name)
-    for folder in ("data/nlu", "data/rules", "data/stories", "tests/conversations", "tests/nlu"):
-        shutil.copytree(ROOT / folder, target / folder)
-    # The model's fingerprint covers the custom components (bot/model.py).
-    (target / "bot").mkdir()
-    for component in (ROOT / "bot").glob("faq_*.py"):
-        shutil.copy(component, target / "bot" / component.name)
-    return target
 
 
 @pytest.fixture(scope="module")

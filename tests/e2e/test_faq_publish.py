@@ -8,7 +8,6 @@ each publish trains a real model, which is the slow part (minutes on two cores).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack
+from tests.support.project import copy_project
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
@@ -38,20 +38,6 @@ REVIEWS_ANSWER = (
     "and choose Write a review."
 )
 NEW_REVIEW_QUESTION = "where do i write a review"
-
-
-def copy_project(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(ROOT / name, target / name)
-    for folder in ("data/nlu", "data/rules", "data/stories", "tests/conversations", "tests/nlu"):
-        if (ROOT / folder).is_dir():
-            shutil.copytree(ROOT / folder, target / folder)
-    # The model's fingerprint covers the custom components (bot/model.py).
-    (target / "bot").mkdir()
-    for component in (ROOT / "bot").glob("faq_*.py"):
-        shutil.copy(component, target / "bot" / component.name)
-    return target
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import pytest
 
 from bot.faq import publish
 from bot.faq.project import Project
+from tests.support.project import copy_project
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,15 +31,6 @@ PHRASINGS = [
     "how much does it cost to engrave my initials",
     "can i get a name carved on the board",
 ]
-
-
-def copy_project(target: Path) -> Path:
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(ROOT / name, target / name)
-    for folder in ("data/nlu", "data/rules", "data/stories", "tests/conversations", "tests/nlu"):
-        if (ROOT / folder).is_dir():
-            shutil.copytree(ROOT / folder, target / folder)
-    return target
 
 
 @pytest.fixture
