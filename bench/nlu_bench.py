@@ -649,13 +649,13 @@ def report_bot_data(config_path: Path, workdir: Path) -> None:
     questions, in-process turn latency."""
     from bot.evaluate import (
         DOMAIN,
-        RASA_DATA_DIRS,
         report_held_out,
         report_latency,
         report_out_of_scope,
     )
+    from bot.model import data_dirs
 
-    data = [str(ROOT / d) for d in RASA_DATA_DIRS if (ROOT / d).is_dir()]
+    data = data_dirs()
     env = training_env(workdir)
     rasa = str(Path(sys.executable).parent / "rasa")
     command = [

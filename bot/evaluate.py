@@ -46,6 +46,8 @@ from typing import Any
 
 import yaml
 
+from bot.model import data_dirs
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yml"
 DOMAIN = ROOT / "domain.yml"
@@ -53,7 +55,6 @@ HELD_OUT = ROOT / "tests" / "nlu" / "faq_heldout.yml"
 CLINC150 = Path(
     os.environ.get("CLINC150_DATA", ROOT / "bench" / "data" / "clinc150" / "data_full.json")
 )
-RASA_DATA_DIRS = ("data/nlu", "data/rules", "data/stories")
 
 TRAIN_BUDGET_SECONDS = 240.0
 BASELINE_P50_MS = 38.0  # plain Rasa (rasa init's model) on this machine, ARCHITECTURE.md
@@ -223,7 +224,7 @@ def rasa_command(*args: str) -> list[str]:
 
 def train_full(out_dir: Path) -> tuple[str, float]:
     """Train config + domain + data into `out_dir` with an empty cache; (model, wall seconds)."""
-    data = [d for d in RASA_DATA_DIRS if (ROOT / d).is_dir()]
+    data = data_dirs()
     env = {**os.environ, "RASA_CACHE_DIRECTORY": str(out_dir / "cache")}
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     started = time.monotonic()
@@ -320,7 +321,7 @@ async def cross_validate(folds: int, workdir: Path) -> list[Prediction]:
     importer = TrainingDataImporter.load_from_dict(
         config_path=str(config_path),
         domain_path=str(DOMAIN),
-        training_data_paths=[str(ROOT / d) for d in RASA_DATA_DIRS if (ROOT / d).is_dir()],
+        training_data_paths=data_dirs(),
     )
     data = importer.get_nlu_data()
 
