@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import machine_note  # noqa: E402
 from tests.support.project import copy_project  # noqa: E402
 from tests.support.servers import free_port  # noqa: E402
 
@@ -186,7 +187,7 @@ def epochs_table(settings: list[str]) -> int:
             rows.append(training_cost(diet, selector, workdir))
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"nproc: {os.cpu_count()}\n")
+    print(f"{machine_note()}\n")
     print("| DIET / ResponseSelector epochs | training wall | training CPU | failed test "
           "conversations | held-out FAQ-key |")  # fmt: skip
     print("|---|---|---|---|---|")
@@ -244,7 +245,7 @@ def main() -> int:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"nproc: {os.cpu_count()}; stack start-up {startup:.0f} s (not counted)\n")
+    print(f"{machine_note()} Stack start-up {startup:.0f} s (not counted).\n")
     print("| measurement | result | aim |")
     print("|---|---|---|")
     median, worst = statistics.median(edits), max(edits)
@@ -265,7 +266,7 @@ def main() -> int:
     print(f"| publish command, wall | {publish_seconds:.1f} |")
     print(
         f"\nHeld-out FAQ-key accuracy: live {done.get('heldout_accuracy_before')} %, "
-        f"published {done.get('heldout_accuracy')} %."
+        f"published {done.get('heldout_accuracy')} %. {machine_note()}"
     )
     return 0
 

@@ -52,6 +52,7 @@ from redis.asyncio import Redis
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench import machine  # noqa: E402
 from handoff.accounts import Accounts  # noqa: E402
 from handoff.keys import Keys  # noqa: E402
 
@@ -150,16 +151,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def nproc() -> str:
-    result = subprocess.run(["nproc"], capture_output=True, text=True, check=False)
-    return result.stdout.strip() or str(os.cpu_count())
-
-
 def machine_note() -> str:
-    load = os.getloadavg()[0]
     return (
-        f"`nproc` = {nproc()}, load average {load:.1f} when printed; the load generator (this "
-        "process) and the service share these cores, so the service gets less than all of them."
+        f"{machine.machine_note()} The load generator (this process) and the service share "
+        "these cores, so the service gets less than all of them."
     )
 
 
@@ -1003,7 +998,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     unknown = sections - {"bot", "relay", "escalation", "scaling"}
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
-    emit(f"Serving benchmark{' (quick)' if args.quick else ''}; `nproc` = {nproc()}.")
+    emit(f"Serving benchmark{' (quick)' if args.quick else ''}; `nproc` = {machine.cores()}.")
     emit()
     with tempfile.TemporaryDirectory(prefix="serving-bench-") as folder:
         tmp = Path(folder)

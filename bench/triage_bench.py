@@ -31,6 +31,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench import machine  # noqa: E402
 from handoff.triage import TriageModel  # noqa: E402
 from handoff.triage.config import model_dir as default_model_dir  # noqa: E402
 from handoff.triage.train import HELDOUT_FILE, TRAIN_FILE, read_messages  # noqa: E402
@@ -140,9 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import spacy
 
-    print("# Escalation triage benchmark\n")
     print(
-        f"machine: {os.cpu_count()} cores (os.cpu_count()), Python {platform.python_version()},"
+        f"Escalation triage benchmark: {machine.cores()} cores, Python {platform.python_version()},"
         f" spaCy {spacy.__version__}, model {model_path}\n"
     )
 
@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     vader_t = best_vader_threshold(train_compound, [bool(m.labels) for m in train])
     verdicts = model.assess_many(m.text for m in held_out)
     actual = [bool(m.labels) for m in held_out]
-    print(f"## Escalate decision, data/triage held-out split ({len(held_out)} messages)\n")
+    print(f"### Escalate decision, data/triage held-out split ({len(held_out)} messages)\n")
     print(TABLE_HEAD)
     print(Counts.of([v.escalate for v in verdicts], actual).row("triage (TriageModel)"))
     print(
@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     routine = [v for v, m in zip(verdicts, held_out, strict=True) if not m.labels]
     print(
         f"\nRoutine held-out messages escalated: {sum(v.escalate for v in routine)}"
-        f" of {len(routine)}."
+        f" of {len(routine)}. {machine.machine_note()}"
     )
 
     # --- GoEmotions proxy ------------------------------------------------------------------
@@ -193,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     positives = sum(ge_actual)
     print(
-        f"\n## GoEmotions test split ({len(ge_test)} Reddit comments, {positives} 'frustrated'"
+        f"\n### GoEmotions test split ({len(ge_test)} Reddit comments, {positives} 'frustrated'"
         " = anger | annoyance | disappointment | disgust)\n"
     )
     print(TABLE_HEAD)
@@ -209,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"VADER compound <= {vader_t_ge:.2f} (chosen on GoEmotions train)"
         )
     )
+    print(f"\n{machine.machine_note()}")
 
     # --- speed -----------------------------------------------------------------------------
     texts = [m.text for m in held_out] + [text for text, _ in ge_test]
@@ -224,13 +225,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     model.assess_many(texts)
     batched = time.perf_counter() - tick
     cold = statistics.median(cold_load_seconds(model_path) for _ in range(3))
-    print(f"\n## Speed ({len(texts)} messages, one thread)\n")
+    print(f"\n### Speed ({len(texts)} messages, one thread)\n")
     print("| measure | value |\n|---|---|")
     print(f"| cold load, fresh process incl. spaCy import (median of 3) | {cold:.2f} s |")
     print(f"| TriageModel.load() in a process that already imported spaCy | {warm_load:.2f} s |")
     print(f"| assess() latency p50 | {1000 * percentile(timings, 0.5):.2f} ms |")
     print(f"| assess() latency p99 | {1000 * percentile(timings, 0.99):.2f} ms |")
     print(f"| assess_many() throughput | {len(texts) / batched:,.0f} messages/s |")
+    print(f"\n{machine.machine_note()}")
     return 0
 
 

@@ -24,6 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import machine_note  # noqa: E402
 from handoff.unanswered import (  # noqa: E402 - after the path is set
     GROUP_THRESHOLD,
     QuestionGroup,
@@ -106,6 +107,7 @@ def main() -> None:
             f"| {name} | {s['groups']} | {s['largest']} | {s['purity']:.2f} "
             f"| {s['pair precision']:.2f} | {s['pair recall']:.2f} | {seconds:.2f} |"
         )
+    print(f"\n{machine_note()}")
     print("\nSpeed (the stored list holds at most 2000 messages):\n")
     print("| messages | seconds (best of 3) |")
     print("|---:|---:|")
@@ -113,6 +115,7 @@ def main() -> None:
         sample = (messages * (n // len(messages) + 1))[:n]
         best = min(_timed(sample) for _ in range(3))
         print(f"| {n} | {best:.2f} |")
+    print(f"\n{machine_note()}")
 
 
 def _timed(sample: list[UnansweredMessage]) -> float:

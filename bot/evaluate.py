@@ -499,6 +499,9 @@ async def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="harbor-evaluate-") as temp:
         workdir = Path(temp)
+        print(
+            f"Machine: {len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.1f}"
+        )
         print("1. Training")
         if args.model:
             model = args.model

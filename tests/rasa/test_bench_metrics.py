@@ -116,6 +116,22 @@ def test_clinc_held_out_part_has_its_own_oos_training_rows() -> None:
     assert sum(label == OOS for _, label in clinc.test) == 1000
 
 
+def test_clinc_oos_rows_are_split_between_the_oos_intent_and_the_held_out_part() -> None:
+    clinc = load_clinc150()
+    fit, held = held_out_split(clinc, oos_intent=True)
+    trained = {text for text, label in fit if label == OOS}
+    held_oos = {text for text, label in held if label == OOS}
+    assert len(trained) == len(held_oos) == 50
+    assert not trained & held_oos and trained | held_oos == set(clinc.oos_train)
+    # The final model learns every out-of-scope row of the training split, none of the test's.
+    final = clinc.training_examples(oos_intent=True)
+    assert sum(label == OOS for _, label in final) == 100
+    assert not {text for text, label in final if label == OOS} & {
+        text for text, label in clinc.test if label == OOS
+    }
+    assert OOS not in {label for _, label in clinc.training_examples(oos_intent=False)}
+
+
 def test_benchmark_pipeline_is_config_yml_without_the_faq_components() -> None:
     pipeline = benchmark_pipeline(REPO_ROOT / "config.yml")
     names = [component["name"] for component in pipeline.config["pipeline"]]
