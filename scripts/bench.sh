@@ -5,6 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
+# Libraries' deprecation warnings (matplotlib, SQLAlchemy, TensorFlow) are not figures.
+export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore}"
 export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-${HARBOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/harbor-assist}/rasa-cache}"
 all=(triage assistant nlu serving publish unanswered)
 selected=("$@")
