@@ -434,29 +434,28 @@ def training_env(workdir: Path) -> dict[str, str]:
     }
 
 
+def rasa_train(workdir: Path, name: str, arguments: Sequence[str]) -> Training:
+    """`rasa train <arguments>` into workdir/<name>.tar.gz from an empty cache, measured."""
+    command = [
+        str(Path(sys.executable).parent / "rasa"),
+        "train",
+        *arguments,
+        "--out",
+        str(workdir),
+        "--fixed-model-name",
+        name,
+    ]
+    seconds, cpu, peak = run_measured(command, training_env(workdir), workdir / f"{name}.log")
+    return Training(str(workdir / f"{name}.tar.gz"), seconds, cpu, peak)
+
+
 def train(pipeline: Pipeline, examples: Sequence[Example], workdir: Path, name: str) -> Training:
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.yml"
     config_path.write_text(yaml.safe_dump(pipeline.config, sort_keys=False), encoding="utf-8")
     data_path = workdir / "nlu.yml"
     write_nlu(examples, data_path)
-    env = training_env(workdir)
-    rasa = str(Path(sys.executable).parent / "rasa")
-    command = [
-        rasa,
-        "train",
-        "nlu",
-        "--config",
-        str(config_path),
-        "--nlu",
-        str(data_path),
-        "--out",
-        str(workdir),
-        "--fixed-model-name",
-        name,
-    ]
-    seconds, cpu, peak = run_measured(command, env, workdir / f"{name}.log")
-    return Training(str(workdir / f"{name}.tar.gz"), seconds, cpu, peak)
+    return rasa_train(workdir, name, ["nlu", "--config", str(config_path), "--nlu", str(data_path)])
 
 
 def predict(model: str, examples: Sequence[Example]) -> list[Prediction]:
@@ -690,30 +689,15 @@ def report_bot_data(config_path: Path, workdir: Path) -> None:
     )
     from bot.model import data_dirs
 
-    data = data_dirs()
-    env = training_env(workdir)
-    rasa = str(Path(sys.executable).parent / "rasa")
-    command = [
-        rasa,
-        "train",
-        "--config",
-        str(config_path),
-        "--domain",
-        str(DOMAIN),
-        "--data",
-        *data,
-        "--out",
-        str(workdir),
-        "--fixed-model-name",
-        "assistant",
-    ]
-    seconds, cpu, peak = run_measured(command, env, workdir / "assistant.log")
-    model = str(workdir / "assistant.tar.gz")
+    arguments = ["--config", str(config_path), "--domain", str(DOMAIN), "--data", *data_dirs()]
+    training = rasa_train(workdir, "assistant", arguments)
+    model = training.model
     print(f"### The assistant's own data with `{config_path.name}`")
     print()
     print("```")
     print(
-        f"1. rasa train (empty cache): {seconds:.0f} s wall, {cpu:.0f} s CPU, peak {peak:.0f} MiB"
+        f"1. rasa train (empty cache): {training.seconds:.0f} s wall, "
+        f"{training.cpu_seconds:.0f} s CPU, peak {training.peak_rss_mib:.0f} MiB"
     )
 
     async def reports() -> None:

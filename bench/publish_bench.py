@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -35,25 +34,14 @@ PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_note  # noqa: E402
-from tests.support.project import copy_project  # noqa: E402
-from tests.support.servers import free_port  # noqa: E402
-
-# The topic of tests/e2e/test_faq_publish.py: its publish passes the checks (training is
-# deterministic), so the measurement ends with the bot answering, not with a refusal.
-TOPIC = "product_reviews"
-PHRASINGS = [
-    "where can i read product reviews",
-    "leave a product review",
-    "write a product review for my order",
-    "are the reviews on your site real",
-    "rate a product",
-    "how do i post a star rating",
-]
-ANSWER = (
-    "Reviews are on each product page; to write one, open the product from Account > Orders "
-    "and choose Write a review."
+from tests.support.project import (  # noqa: E402
+    NEW_REVIEW_QUESTION,
+    REVIEWS_ANSWER,
+    REVIEWS_PHRASINGS,
+    REVIEWS_TOPIC,
+    copy_project,
 )
-NEW_QUESTION = "where do i write a review"
+from tests.support.servers import free_port, rasa_replies  # noqa: E402
 
 
 class Stack:
@@ -113,13 +101,7 @@ class Stack:
         return lines
 
     def bot_says(self, sender: str, text: str) -> list[str]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.ports['RASA_PORT']}/webhooks/rest/webhook",
-            data=json.dumps({"sender": sender, "message": text}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return [str(m.get("text", "")) for m in json.loads(response.read())]
+        return rasa_replies(self.ports["RASA_PORT"], sender, text)
 
     def until_bot_says(self, question: str, expected: str, timeout: float) -> float:
         began = time.monotonic()
@@ -225,10 +207,10 @@ def main() -> int:
         began = time.monotonic()
         added = stack.faq(
             "add",
-            TOPIC,
-            *[arg for p in PHRASINGS for arg in ("--phrasing", p)],
+            REVIEWS_TOPIC,
+            *[arg for p in REVIEWS_PHRASINGS for arg in ("--phrasing", p)],
             "--answer",
-            ANSWER,
+            REVIEWS_ANSWER,
             "--group",
             "products",
         )[-1]
@@ -239,7 +221,7 @@ def main() -> int:
         if not done.get("ok"):
             print(f"publish refused: {json.dumps(done)}")
             return 1
-        stack.until_bot_says(NEW_QUESTION, ANSWER, 30)
+        stack.until_bot_says(NEW_REVIEW_QUESTION, REVIEWS_ANSWER, 30)
         total = time.monotonic() - began
     finally:
         stack.stop()

@@ -123,38 +123,21 @@ async def record(
     return str(entry_id)
 
 
+def _message(entry_id: Any, values: dict[str, Any]) -> UnansweredMessage:
+    return UnansweredMessage(
+        id=str(entry_id),
+        text=str(values.get("text", "")),
+        conversation=str(values.get("conversation", "")),
+        kind=str(values.get("kind", "")),
+        reason=str(values.get("reason", "")),
+        at=int(values.get("at") or 0),
+    )
+
+
 async def read(redis: Redis, keys: Keys, limit: int = UNANSWERED_KEPT) -> list[UnansweredMessage]:
     """The recorded messages, newest first."""
     raw = cast(list[Any], await redis.xrevrange(keys.faq_unanswered, count=limit) or [])
-    return [
-        UnansweredMessage(
-            id=str(entry_id),
-            text=str(values.get("text", "")),
-            conversation=str(values.get("conversation", "")),
-            kind=str(values.get("kind", "")),
-            reason=str(values.get("reason", "")),
-            at=int(values.get("at") or 0),
-        )
-        for entry_id, values in raw
-    ]
-
-
-async def get(redis: Redis, keys: Keys, ids: list[str]) -> list[UnansweredMessage]:
-    found = []
-    for entry_id in ids:
-        raw = cast(list[Any], await redis.xrange(keys.faq_unanswered, entry_id, entry_id))
-        for got_id, values in raw:
-            found.append(
-                UnansweredMessage(
-                    id=str(got_id),
-                    text=str(values.get("text", "")),
-                    conversation=str(values.get("conversation", "")),
-                    kind=str(values.get("kind", "")),
-                    reason=str(values.get("reason", "")),
-                    at=int(values.get("at") or 0),
-                )
-            )
-    return found
+    return [_message(entry_id, values) for entry_id, values in raw]
 
 
 async def dismiss(redis: Redis, keys: Keys, ids: list[str]) -> int:

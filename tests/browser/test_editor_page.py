@@ -28,13 +28,7 @@ from redis.asyncio import Redis
 
 from handoff import unanswered
 from handoff.keys import Keys
-from tests.browser.support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    ROOT,
-    Stack,
-    screenshot,
-)
+from tests.browser.support import ROOT, Stack, screenshot, system_chromium
 from tests.support.project import copy_project
 from tests.support.servers import RedisServer, free_port
 
@@ -126,14 +120,7 @@ async def record_unanswered(redis_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from system_chromium()
 
 
 PAGE_ERRORS: list[str] = []

@@ -18,26 +18,17 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack
-from tests.support.project import copy_project
+from tests.support.project import (
+    NEW_REVIEW_QUESTION,
+    REVIEWS_ANSWER,
+    REVIEWS_PHRASINGS,
+    REVIEWS_TOPIC,
+    copy_project,
+)
+from tests.support.servers import rasa_replies
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-# A topic whose publish keeps every test conversation passing and the held-out score level
-# (training is deterministic: the same files give the same model, so this stays true until the
-# training data or the pipeline change; then pick phrasings that pass `bot faq publish` again).
-REVIEWS = [
-    "where can i read product reviews",
-    "leave a product review",
-    "write a product review for my order",
-    "are the reviews on your site real",
-    "rate a product",
-    "how do i post a star rating",
-]
-REVIEWS_ANSWER = (
-    "Reviews are on each product page; to write one, open the product from Account > Orders "
-    "and choose Write a review."
-)
-NEW_REVIEW_QUESTION = "where do i write a review"
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +83,7 @@ def events_of(process: Any, timeout: float = 1200) -> list[dict[str, Any]]:
 
 
 def bot_says(stack: RunningStack, sender: str, text: str) -> list[str]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{stack.ports['RASA_PORT']}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": text}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        return [str(m.get("text", "")) for m in json.loads(response.read())]
+    return rasa_replies(stack.ports["RASA_PORT"], sender, text)
 
 
 def live_model(stack: RunningStack) -> str:
@@ -150,8 +135,8 @@ def test_a_new_topic_is_published_once_while_a_second_publisher_is_told(
         stack,
         project,
         "add",
-        "product_reviews",
-        *[arg for p in REVIEWS for arg in ("--phrasing", p)],
+        REVIEWS_TOPIC,
+        *[arg for p in REVIEWS_PHRASINGS for arg in ("--phrasing", p)],
         "--answer",
         REVIEWS_ANSWER,
         "--group",
@@ -213,7 +198,7 @@ def test_rollback_restores_the_previous_model_and_its_answers(editor_stack: Any)
     assert status == 0 and done["ok"] is True, done
     assert live_model(stack) == done["model"] != published
     assert bot_says(stack, "reviews-3", NEW_REVIEW_QUESTION) != [REVIEWS_ANSWER]
-    assert faq(stack, project, "show", "product_reviews")[1]["errors"][0]["code"] == "unknown_topic"
+    assert faq(stack, project, "show", REVIEWS_TOPIC)[1]["errors"][0]["code"] == "unknown_topic"
     # The answers go back to those the old model was published with, edits after it included.
     assert bot_says(stack, "fees-3", "how much is shipping")[0].startswith("Standard shipping")
     status, history = faq(stack, project, "history")

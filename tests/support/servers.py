@@ -128,6 +128,17 @@ def wait_for_http(
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def rasa_replies(port: int, sender: str, text: str) -> list[str]:
+    """The texts Rasa answers `text` with on its REST channel, as one conversation `sender`."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+        return [str(m.get("text", "")) for m in json.loads(response.read())]
+
+
 class FakeRasa:
     """Rasa's REST webhook as a separate process (tests/support/fake_rasa.py).
 
