@@ -39,7 +39,12 @@ def cache_dir() -> Path:
 def training_inputs(root: Path = ROOT) -> list[Path]:
     """Every file whose content changes the trained model, in a stable order."""
     # Custom pipeline components are part of the model too (config.yml names them).
-    files = [root / "config.yml", root / "domain.yml", *sorted((root / "bot").glob("faq_*.py"))]
+    files = [
+        root / "config.yml",
+        root / "domain.yml",
+        *sorted((root / "bot" / "nlu").glob("*.py")),
+        *sorted((root / "understanding").glob("*.py")),
+    ]
     for folder in RASA_DATA_DIRS:
         base = root / folder
         if base.is_dir():
@@ -115,6 +120,16 @@ def rasa_env() -> dict[str, str]:
     # Rasa phones home and asks questions on first run otherwise; neither is wanted here.
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "OPENBLAS_CORETYPE" not in env:
+        # The sentence encoder's speed depends on it: see scripts/blas-coretype.sh.
+        found = subprocess.run(
+            ["sh", str(ROOT / "scripts" / "blas-coretype.sh")],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        if found:
+            env["OPENBLAS_CORETYPE"] = found
     return env
 
 

@@ -48,10 +48,12 @@ class TriageThresholds:
     (``python -m handoff.triage.train`` prints them); see docs/triage.md.
     """
 
+    crisis: float = 0.5
     risk: float = 0.43
     distress: float = 0.51
     anger: float = 0.52
     frustration: float = 0.44
+    complex: float = 0.5
     human_request: float = 0.51
 
     def __post_init__(self) -> None:

@@ -1,0 +1,194 @@
+"""Choose the confidence threshold below which the assistant asks the customer to rephrase.
+
+    .venv-rasa/bin/python -m bot.nlu.calibrate [--folds 5] [--dev data/dev/faq_dev.yml]
+
+Cross-validation on the training data only: every phrasing is classified by a model trained
+on the other folds (bot/nlu/classifier.py, as config.yml configures it), then thresholds are
+swept over those out-of-fold predictions with Rasa's FallbackClassifier rule (bot/nlu/
+classifier.falls_back) and scored as
+
+    utility = answered right - WRONG_ANSWER_COST x answered wrong
+
+where declining an out-of-scope question is right and declining a shop question is wrong.
+A wrong answer costs the customer more than a "please rephrase" (they may act on it, then come
+back), so it weighs WRONG_ANSWER_COST rephrases. The lowest threshold within UTILITY_TIE of the
+best is chosen: equally good, it answers more often. `--dev` adds what a development set written
+apart from the training data gets with each threshold (never the held-out sets in tests/).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from bot.nlu.classifier import (
+    OUT_OF_SCOPE,
+    IntentView,
+    MessageClassifier,
+    Settings,
+    canonical,
+    falls_back,
+    intent_view,
+)
+from understanding import load_encoder
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "config.yml"
+COMPONENT = "bot.nlu.component.MessageUnderstanding"
+THRESHOLD_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
+WRONG_ANSWER_COST = 6.0
+UTILITY_TIE = 0.01
+SEED = 20261206
+
+
+@dataclass(frozen=True)
+class Served:
+    """What customers got: the right answer (or a decline of an off-topic question), a wrong
+    one, or a request to rephrase."""
+
+    right: int
+    wrong: int
+    rephrase: int
+
+    @property
+    def total(self) -> int:
+        return self.right + self.wrong + self.rephrase
+
+    def share(self, count: int) -> float:
+        return 100.0 * count / self.total if self.total else 0.0
+
+    @property
+    def utility(self) -> float:
+        return self.right - WRONG_ANSWER_COST * self.wrong
+
+
+def answer_of(view: IntentView, retrieval_intent: str = "faq") -> str:
+    """The label the assistant acts on: the FAQ topic for the retrieval intent, else the intent."""
+    name = view.intents[0][0]
+    if name == retrieval_intent and view.topics:
+        return view.topics[0][0]
+    return name
+
+
+# Answers that serve a question as well as its own topic's. "Where is my parcel?" labelled as
+# the tracking FAQ is served just as well by the order lookup, which finds that very parcel
+# (and the tracking FAQ's answer offers the lookup anyway).
+EQUIVALENT_ANSWERS: dict[str, frozenset[str]] = {
+    "faq/track_package": frozenset({"check_order_status"}),
+}
+
+
+def is_right(answer: str, expected: str) -> bool:
+    return answer == expected or answer in EQUIVALENT_ANSWERS.get(expected, frozenset())
+
+
+def serve(
+    views: Sequence[IntentView], gold: Sequence[str], threshold: float, ambiguity: float
+) -> Served:
+    right = wrong = rephrase = 0
+    for view, expected in zip(views, gold, strict=True):
+        if falls_back(view, threshold, ambiguity):
+            rephrase += 1
+        elif is_right(answer_of(view), expected):
+            right += 1
+        else:
+            wrong += 1
+    return Served(right, wrong, rephrase)
+
+
+def configured() -> tuple[Settings, float, float]:
+    """The classifier settings and the FallbackClassifier's threshold and ambiguity in config.yml."""
+    pipeline = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["pipeline"]
+    component = next((c for c in pipeline if c["name"] == COMPONENT), {})
+    fallback = next((c for c in pipeline if c["name"] == "FallbackClassifier"), {})
+    known = Settings.__dataclass_fields__
+    settings = Settings(**{k: v for k, v in component.items() if k in known})
+    return settings, float(fallback.get("threshold", 0.5)), float(
+        fallback.get("ambiguity_threshold", 0.1)
+    )
+
+
+def training_examples() -> list[tuple[str, str]]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(ROOT / "data" / "nlu"))
+    return [(m.get("text"), m.get_full_intent()) for m in data.intent_examples if m.get("text")]
+
+
+def read_messages(path: Path) -> list[tuple[str, str]]:
+    """(text, label) from a file of `{topic, text}` messages (the dev and held-out sets)."""
+    messages = yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
+    return [
+        (str(m["text"]), OUT_OF_SCOPE if m["topic"] == OUT_OF_SCOPE else f"faq/{m['topic']}")
+        for m in messages
+    ]
+
+
+def out_of_fold_views(
+    examples: Sequence[tuple[str, str]], settings: Settings, folds: int
+) -> list[IntentView]:
+    from sklearn.model_selection import StratifiedKFold
+
+    encoder = load_encoder()
+    texts = [text for text, _ in examples]
+    labels = np.array([label for _, label in examples])
+    vectors = encoder.encode([canonical(text) for text in texts])
+    views: list[IntentView | None] = [None] * len(texts)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    for train, held in splitter.split(texts, labels):
+        model = MessageClassifier.train(
+            [texts[i] for i in train], list(labels[train]), encoder.encode, settings, vectors[train]
+        )
+        for i, score in zip(held, model.scores([texts[i] for i in held], encoder.encode), strict=True):
+            views[i] = intent_view(model.labels, score.probabilities, "faq")
+    return [view for view in views if view is not None]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--dev", type=Path, default=ROOT / "data" / "dev" / "faq_dev.yml")
+    args = parser.parse_args(argv)
+    settings, configured_threshold, ambiguity = configured()
+    examples = training_examples()
+    views = out_of_fold_views(examples, settings, args.folds)
+    gold = [label for _, label in examples]
+    dev_views: list[IntentView] = []
+    dev_gold: list[str] = []
+    if args.dev.is_file():
+        encoder = load_encoder()
+        model = MessageClassifier.train(
+            [t for t, _ in examples], gold, encoder.encode, settings
+        )
+        dev = read_messages(args.dev)
+        dev_gold = [label for _, label in dev]
+        dev_views = [
+            intent_view(model.labels, s.probabilities, "faq")
+            for s in model.scores([t for t, _ in dev], encoder.encode)
+        ]
+    print(f"{len(examples)} training phrasings, {args.folds}-fold cross-validation, "
+          f"ambiguity {ambiguity}, a wrong answer costs {WRONG_ANSWER_COST:g} rephrases")  # fmt: skip
+    print("| threshold | CV right | CV wrong | CV rephrase | CV utility | dev right | dev wrong | dev rephrase |")
+    print("|---|---|---|---|---|---|---|---|")
+    results = []
+    for threshold in THRESHOLD_GRID:
+        cv = serve(views, gold, threshold, ambiguity)
+        results.append((cv.utility, threshold))
+        row = f"| {threshold:.2f} | {cv.share(cv.right):.1f} % | {cv.share(cv.wrong):.1f} % | {cv.share(cv.rephrase):.1f} % | {cv.utility:.0f} |"
+        if dev_views:
+            d = serve(dev_views, dev_gold, threshold, ambiguity)
+            row += f" {d.share(d.right):.1f} % | {d.share(d.wrong):.1f} % | {d.share(d.rephrase):.1f} % |"
+        print(row)
+    best = max(utility for utility, _ in results)
+    chosen = min(t for u, t in results if u >= best - UTILITY_TIE * abs(best))
+    print(f"\nchosen threshold: {chosen} (config.yml has {configured_threshold})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

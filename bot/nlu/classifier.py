@@ -1,0 +1,237 @@
+"""Which intent (or FAQ topic) a customer message is, with a confidence worth gating on.
+
+Three views of a message, fused:
+
+    text ─┬─ sentence vector (all-MiniLM-L6-v2) ─┬─ linear model ───────────┐
+          │                                      └─ nearest training phrasing┼─ weighted mean ─▶ P(label)
+          └─ character n-grams (typos, rare words)┘                          │
+    long text: the same for each sentence; the sentence that is surest speaks for the message
+
+* The **linear model** (multinomial logistic regression) sees the sentence vector and character
+  n-grams side by side: the vector carries meaning ("the handle snapped off" ≈ damaged), the
+  n-grams carry spelling the encoder never saw ("refnd", "shiping").
+* The **nearest phrasing** view is the best cosine similarity between the message and each
+  label's training phrasings, turned into probabilities by a softmax with a temperature. It
+  is sharp for short fragments that match a phrasing closely.
+* **Out of scope** is a label like any other (trained on off-topic questions), and a message
+  whose sentence vector is far from every in-scope phrasing is out of scope whatever the
+  linear model says: `oos_similarity` is the floor, chosen with the threshold by
+  cross-validation (bot/nlu/calibrate.py).
+
+No rasa import: bot/nlu/component.py serves this in the Rasa pipeline; the benchmarks and the
+calibration train it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import re
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from understanding.segments import segments
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+OUT_OF_SCOPE = "out_of_scope"
+
+# Which order number or email a customer typed says nothing about what they want, but its
+# digits and letters would (to the n-grams and the encoder: "14136" read like a sum to do).
+# Every one becomes the same stand-in, in training and in service. The order-number shape is
+# the one data/nlu/order_status.yml's regex and actions/parsing.py read.
+_ORDER_NUMBER = re.compile(r"(?<![\w-])#?(?:hg[- ]?)?\d{5}\b", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+ORDER_NUMBER_STAND_IN = "HG-10000"
+EMAIL_STAND_IN = "name@example.com"
+
+
+def canonical(text: str) -> str:
+    """The text with every order number and email replaced by one stand-in of its kind."""
+    return _ORDER_NUMBER.sub(ORDER_NUMBER_STAND_IN, _EMAIL.sub(EMAIL_STAND_IN, text))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The classifier's knobs; defaults chosen by cross-validation (docs/assistant.md)."""
+
+    vector_weight: float = 2.0  # sentence vector's scale beside the unit-length n-gram vector
+    regularisation: float = 3.0  # logistic regression's C
+    neighbour_weight: float = 0.3  # share of the nearest-phrasing view in the fused probability
+    neighbour_temperature: float = 0.05
+    oos_similarity: float = 0.0  # below this best in-scope similarity: out of scope (0 = off)
+    min_ngram: int = 2
+    max_ngram: int = 5
+    max_ngrams: int = 5000  # the most frequent n-grams; more only slow the fit down
+    # Labels that never speak for a long message: in "I moved house and my parcel is going to
+    # the old address. What can I do?" the last sentence alone reads as "what can you do",
+    # but a story is not told to ask about the assistant's abilities or to say hello.
+    conversational: tuple[str, ...] = (
+        "greet",
+        "goodbye",
+        "thank",
+        "affirm",
+        "deny",
+        "bot_challenge",
+        "ask_capabilities",
+    )
+
+
+@dataclass
+class Scores:
+    """One message: the fused probability of every label, and its best in-scope similarity."""
+
+    probabilities: np.ndarray
+    similarity: float
+
+
+@dataclass
+class MessageClassifier:
+    labels: list[str]
+    settings: Settings
+    ngrams: TfidfVectorizer
+    linear: LogisticRegression
+    phrasing_vectors: np.ndarray  # (phrasings, dims), unit length
+    phrasing_labels: np.ndarray  # (phrasings,) label index of each phrasing
+    in_scope: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        oos = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else -1
+        self.in_scope = self.phrasing_labels != oos
+
+    @classmethod
+    def train(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        encode: Encode,
+        settings: Settings = Settings(),
+        vectors: np.ndarray | None = None,
+    ) -> MessageClassifier:
+        """Fit on training phrasings. `vectors` may carry the texts' sentence vectors already."""
+        texts = [canonical(text) for text in texts]
+        names = sorted(set(labels))
+        index = {name: i for i, name in enumerate(names)}
+        y = np.array([index[label] for label in labels])
+        vectors = encode(texts) if vectors is None else vectors
+        ngrams = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(settings.min_ngram, settings.max_ngram),
+            sublinear_tf=True,
+            lowercase=True,
+            min_df=2,
+            max_features=settings.max_ngrams,
+            dtype=np.float32,
+        )
+        grams = ngrams.fit_transform(texts)
+        linear = LogisticRegression(C=settings.regularisation, max_iter=3000)
+        linear.fit(_features(vectors, grams, settings), y)
+        return cls(names, settings, ngrams, linear, vectors.astype(np.float32), y)
+
+    def scores(self, texts: Sequence[str], encode: Encode) -> list[Scores]:
+        """Fused probabilities for each text; a long text is judged by its surest part."""
+        parts = [segments(canonical(text)) for text in texts]
+        flat = [part for group in parts for part in group]
+        probabilities, similarity = self._score_parts(flat, encode(flat))
+        results: list[Scores] = []
+        start = 0
+        for group in parts:
+            rows = slice(start, start + len(group))
+            start += len(group)
+            best = _surest(probabilities[rows], self._silent_labels())
+            results.append(Scores(probabilities[rows][best], float(similarity[rows][best])))
+        return results
+
+    def _silent_labels(self) -> list[int]:
+        """Labels that do not compete when the parts of a long message are compared."""
+        silent = {OUT_OF_SCOPE, *self.settings.conversational}
+        return [i for i, label in enumerate(self.labels) if label in silent]
+
+    def _oos_index(self) -> int:
+        return self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else -1
+
+    def _score_parts(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = self.settings
+        linear = self.linear.predict_proba(_features(vectors, self.ngrams.transform(texts), s))
+        similarity = vectors @ self.phrasing_vectors.T  # (texts, phrasings)
+        best = np.full((len(texts), len(self.labels)), -1.0, dtype=np.float32)
+        for label in range(len(self.labels)):
+            mine = self.phrasing_labels == label
+            if mine.any():
+                best[:, label] = similarity[:, mine].max(axis=1)
+        neighbour = _softmax(best / s.neighbour_temperature)
+        fused = (1.0 - s.neighbour_weight) * linear + s.neighbour_weight * neighbour
+        in_scope_best = (
+            similarity[:, self.in_scope].max(axis=1) if self.in_scope.any() else np.ones(len(texts))
+        )
+        oos = self._oos_index()
+        if oos >= 0 and s.oos_similarity > 0:
+            far = in_scope_best < s.oos_similarity
+            fused[far] = 0.0
+            fused[far, oos] = 1.0
+        return fused, in_scope_best
+
+
+def _features(vectors: np.ndarray, grams: sparse.spmatrix, settings: Settings) -> sparse.csr_matrix:
+    return sparse.hstack([sparse.csr_matrix(vectors * settings.vector_weight), grams]).tocsr()
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _surest(probabilities: np.ndarray, silent: list[int]) -> int:
+    """The part whose best substantive label is likeliest; the whole text (row 0) on a tie.
+    Out of scope and small talk do not compete: one off-topic sentence of a story must not
+    decline it, nor "what can I do?" at its end turn it into a question about the assistant."""
+    if len(probabilities) == 1:
+        return 0
+    substantive = probabilities.copy()
+    substantive[:, silent] = 0.0
+    return int(np.argmax(substantive.max(axis=1)))
+
+
+@dataclass(frozen=True)
+class IntentView:
+    """Label probabilities as Rasa's components report them: intents ranked (FAQ topics folded
+    into the retrieval intent, scored by the best topic) and the FAQ topics ranked."""
+
+    intents: list[tuple[str, float]]
+    topics: list[tuple[str, float]]
+
+
+def intent_view(labels: Sequence[str], probabilities: np.ndarray, retrieval_intent: str) -> IntentView:
+    """Fold FAQ topics into their retrieval intent and rank both.
+
+    A decline needs no particular label to be right, only that no answer is: when out of scope
+    is the likeliest label, its confidence is 1 - P(best answer), the probability that nothing
+    the assistant could answer was meant. (Out of scope on top means the best answer has at
+    most 0.5, so the decline always clears a 0.5 threshold; the ambiguity margin still refuses
+    it when the best answer comes within reach.)
+    """
+    prefix = retrieval_intent + "/"
+    intents: dict[str, float] = {}
+    topics: list[tuple[str, float]] = []
+    for label, probability in zip(labels, probabilities, strict=True):
+        p = float(probability)
+        if label.startswith(prefix):
+            topics.append((label, p))
+            intents[retrieval_intent] = max(intents.get(retrieval_intent, 0.0), p)
+        else:
+            intents[label] = p
+    ranking = sorted(intents.items(), key=lambda item: -item[1])
+    if ranking[0][0] == OUT_OF_SCOPE and len(ranking) > 1:
+        ranking[0] = (OUT_OF_SCOPE, 1.0 - ranking[1][1])
+    topics.sort(key=lambda item: -item[1])
+    return IntentView(ranking, topics)
+
+
+def falls_back(view: IntentView, threshold: float, ambiguity: float) -> bool:
+    """Rasa's FallbackClassifier rule on this view: not sure enough, or two intents too close."""
+    top = view.intents[0][1]
+    second = view.intents[1][1] if len(view.intents) > 1 else 0.0
+    return top < threshold or top - second < ambiguity
