@@ -207,11 +207,9 @@ class IntentView:
 def intent_view(labels: Sequence[str], probabilities: np.ndarray, retrieval_intent: str) -> IntentView:
     """Fold FAQ topics into their retrieval intent and rank both.
 
-    A decline needs no particular label to be right, only that no answer is: when out of scope
-    is the likeliest label, its confidence is 1 - P(best answer), the probability that nothing
-    the assistant could answer was meant. (Out of scope on top means the best answer has at
-    most 0.5, so the decline always clears a 0.5 threshold; the ambiguity margin still refuses
-    it when the best answer comes within reach.)
+    Out of scope keeps its own probability, gated like any answer: a question the classifier
+    clearly knows is off-topic ("what's the weather") is declined, while gibberish, which no
+    label claims, falls back to "please rephrase".
     """
     prefix = retrieval_intent + "/"
     intents: dict[str, float] = {}
@@ -224,8 +222,6 @@ def intent_view(labels: Sequence[str], probabilities: np.ndarray, retrieval_inte
         else:
             intents[label] = p
     ranking = sorted(intents.items(), key=lambda item: -item[1])
-    if ranking[0][0] == OUT_OF_SCOPE and len(ranking) > 1:
-        ranking[0] = (OUT_OF_SCOPE, 1.0 - ranking[1][1])
     topics.sort(key=lambda item: -item[1])
     return IntentView(ranking, topics)
 
