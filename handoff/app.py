@@ -97,6 +97,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             escalate,
             lock_seconds=settings.bot_turn_timeout + 5,
             on_turn=on_turn,
+            crisis_help_text=settings.crisis_help_text,
         )
         state = AppState(
             settings=settings,

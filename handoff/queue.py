@@ -31,10 +31,12 @@ log = logging.getLogger(__name__)
 SAMPLE_SERIES = ("wait_s", "first_response_s", "handling_s")
 
 REASON_TEXT = {
+    "crisis": "customer may be in crisis: respond first",
     "risk": "needs urgent attention",
     "distress": "customer is distressed",
     "anger": "customer is angry",
     "frustration": "customer is frustrated",
+    "complex": "several problems or a compensation demand",
     "human_request": "customer asked for a person",
     "order_delayed": "order is delayed",
     "verification_failed": "order verification failed",

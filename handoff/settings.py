@@ -175,6 +175,14 @@ class Settings:
     bootstrap_admin_password: Secret = field(default_factory=lambda: Secret(""))
     triage_enabled: bool = True
     triage_model_dir: Path | None = None
+    # Told at once to a customer whose message hints at self-harm or a crisis, before anything
+    # else: a person is coming, and where immediate help is. A shop outside the US sets its own.
+    crisis_help_text: str = (
+        "It sounds like you're going through a lot right now, and I'm sorry. I'm bringing in a "
+        "person from our team. If you are in danger or thinking about harming yourself, please "
+        "call your local emergency number now, or in the US call or text 988 (the Suicide & "
+        "Crisis Lifeline), any time, day or night."
+    )
     canned_responses_file: Path = ROOT / "handoff" / "canned_responses.yml"
     widget_title: str = "Harbor Goods help"
     widget_greeting: str = (
@@ -254,6 +262,7 @@ class Settings:
             bootstrap_admin_password=Secret(_read(e, "HANDOFF_BOOTSTRAP_ADMIN_PASSWORD", "")),
             triage_enabled=_bool(e, "TRIAGE_ENABLED", True),
             triage_model_dir=Path(triage_dir) if triage_dir else None,
+            crisis_help_text=_read(e, "CRISIS_HELP_TEXT", cls.crisis_help_text),
             canned_responses_file=Path(
                 _read(e, "CANNED_RESPONSES_FILE", str(cls.canned_responses_file))
             ),

@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -67,6 +68,7 @@ class BotTurns:
         escalate: EscalateFn,
         lock_seconds: float,
         on_turn: Callable[[float, TurnOutcome], None] | None = None,
+        crisis_help_text: str = "",
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -76,6 +78,11 @@ class BotTurns:
         self.escalate = escalate
         self.lock_ms = int(lock_seconds * 1000)
         self.on_turn = on_turn
+        self.crisis_help_text = crisis_help_text
+        # Triage encodes the message with a neural sentence encoder (~10-20 ms of CPU); it runs
+        # on its own thread so sockets keep flowing meanwhile (numpy releases the GIL while it
+        # multiplies), one message at a time (the pipeline is not shared between threads).
+        self._triage_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage")
         self._release = redis.register_script(load_script("release_lock.lua"))
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -157,12 +164,18 @@ class BotTurns:
 
     async def _turn(self, cid: str, entry: Entry) -> TurnOutcome:
         if self.triage is not None:
-            verdict = self.triage.assess(entry.text, await self._context(cid, entry))
+            context = await self._context(cid, entry)
+            verdict = await asyncio.get_running_loop().run_in_executor(
+                self._triage_thread, self.triage.assess, entry.text, context
+            )
             scores = {k: round(float(v), 3) for k, v in getattr(verdict, "scores", {}).items()}
             await self.redis.hset(
                 self.keys.conversation(cid), f"triage:{entry.id}", json.dumps(scores)
             )
             if getattr(verdict, "escalate", False):
+                if str(verdict.reason) == "crisis" and self.crisis_help_text:
+                    # Before anything else, and whether or not an agent is free right now.
+                    await self.store.append(cid, "bot", self.crisis_help_text, reply_to=entry.id)
                 if str(verdict.reason) in unanswered.RECORDED_ESCALATIONS:
                     await unanswered.record(
                         self.redis, self.keys, cid, entry.text, "escalation", str(verdict.reason)
@@ -237,10 +250,12 @@ class BotTurns:
 
 # Priorities, most urgent first (docs/triage.md lists the reasons).
 PRIORITIES = {
+    "crisis": 0,
     "risk": 1,
     "distress": 2,
     "anger": 3,
     "frustration": 3,
+    "complex": 3,
     "human_request": 4,
     "order_delayed": 4,
     "verification_failed": 4,

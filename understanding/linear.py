@@ -1,4 +1,4 @@
-"""Independent yes/no classifiers over sentence vectors (one-vs-rest logistic regression), numpy only.
+"""Independent yes/no classifiers over sentence vectors (one-vs-rest logistic regression).
 
 The handoff service's environment has numpy but neither scipy nor scikit-learn, and a few
 thousand 384-dimensional vectors need nothing more: full-batch gradient descent with Adam on the
@@ -23,12 +23,9 @@ class LogisticHead:
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
         return _sigmoid(vectors @ self.weights + self.bias)
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights, "bias": self.bias}
-
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> LogisticHead:
-        return cls(np.asarray(arrays["weights"], np.float32), np.asarray(arrays["bias"], np.float32))
+    def from_arrays(cls, weights: np.ndarray, bias: np.ndarray) -> LogisticHead:
+        return cls(np.asarray(weights, np.float32), np.asarray(bias, np.float32))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

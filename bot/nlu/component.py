@@ -133,9 +133,11 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
         return self._resource
 
     def persist(self) -> None:
-        with self._model_storage.write_to(self._resource) as directory:
-            with (directory / MODEL_FILE).open("wb") as handle:
-                pickle.dump({"classifier": self.classifier, "responses": self.responses}, handle)
+        with (
+            self._model_storage.write_to(self._resource) as directory,
+            (directory / MODEL_FILE).open("wb") as handle,
+        ):
+            pickle.dump({"classifier": self.classifier, "responses": self.responses}, handle)
 
     @classmethod
     def load(
@@ -147,11 +149,13 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
         **kwargs: Any,
     ) -> MessageUnderstanding:
         try:
-            with model_storage.read_from(resource) as directory:
-                with (directory / MODEL_FILE).open("rb") as handle:
-                    # The model archive is the project's own training output, as trusted as
-                    # every other component's; Rasa's own classifiers pickle scikit-learn too.
-                    saved = pickle.load(handle)  # noqa: S301
+            with (
+                model_storage.read_from(resource) as directory,
+                (directory / MODEL_FILE).open("rb") as handle,
+            ):
+                # The model archive is the project's own training output, as trusted as every
+                # other component's; Rasa's own classifiers pickle scikit-learn too.
+                saved = pickle.load(handle)  # noqa: S301
         except (ValueError, FileNotFoundError):
             log.warning("MessageUnderstanding has no trained model; it will not classify")
             return cls(config, model_storage, resource)
@@ -163,9 +167,7 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
         pending = [m for m in messages if m.get(TEXT)]
         if not pending:
             return messages
-        scores = self.classifier.scores(
-            [str(m.get(TEXT)) for m in pending], self.encoder.encode
-        )
+        scores = self.classifier.scores([str(m.get(TEXT)) for m in pending], self.encoder.encode)
         for message, score in zip(pending, scores, strict=True):
             self._annotate(message, score.probabilities)
         return messages

@@ -160,10 +160,10 @@ def table(results: dict[str, dict[str, Tally]]) -> str:
     for name, groups in results.items():
         for group in sorted(groups, key=lambda g: (g == "all", g)):
             t = groups[group]
-            lines.append(
-                f"| {name} | {group} | {t.total} | {t.share(t.right):.1f} % | "
-                f"{t.share(t.wrong):.1f} % | {t.share(t.rephrase):.1f} % | {t.share(t.declined):.1f} % |"
+            cells = " ".join(
+                f"{t.share(count):.1f} % |" for count in (t.right, t.wrong, t.rephrase, t.declined)
             )
+            lines.append(f"| {name} | {group} | {t.total} | {cells}")
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ MODEL_DIR_ENV = "TRIAGE_MODEL_DIR"
 THRESHOLD_ENV_PREFIX = "TRIAGE_THRESHOLD_"
 THRESHOLDS_FILE = "thresholds.json"
 FINGERPRINT_FILE = "fingerprint.txt"
+HEAD_FILE = "sentence_head.npz"
 
 
 class TriageConfigError(ValueError):

@@ -21,7 +21,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
-from .reasons import ANGER, DISTRESS, FRUSTRATION, HUMAN_REQUEST, RISK
+from .reasons import ANGER, CRISIS, DISTRESS, FRUSTRATION, HUMAN_REQUEST, RISK
 
 FACTORY = "harbor_triage_cues"
 CUE_SCORE = 0.9
@@ -276,14 +276,29 @@ _RELATIVE = _in(
 
 # --- distress -----------------------------------------------------------------------------
 
-DISTRESS_PATTERNS: dict[str, list[Pattern]] = {
+# Any hint of self-harm is a crisis: the highest priority, and the customer is told at once where
+# immediate help is. A false alarm costs an agent a minute; a miss can cost far more.
+CRISIS_PATTERNS: dict[str, list[Pattern]] = {
     "self_harm_or_crisis": [
-        [_in("kill killing harm harming"), _in("myself")],
+        [_in("kill killing harm harming hurt hurting"), _in("myself")],
         [_in("suicidal suicide")],
         [_in("end ending"), _in("it"), _in("all")],
+        [_in("end ending"), _in("my"), _in("life")],
         [_in("want wanna"), _in("to", op="?"), _in("die")],
         [_in("want wanna"), _in("to", op="?"), _in("be"), _in("here"), _in("anymore any")],
         [_in("self"), _in("-", op="?"), _in("harm")],
+        [_in("no"), _in("point"), _in("in", op="?"), _in("going living")],
+        [_in("no"), _in("reason"), _in("to"), _in("live")],
+        [_in("better"), _in("off"), _in("without"), _in("me")],
+        [_in("nobody noone"), _in("would"), _in("miss")],
+        [_in("no"), _in("one"), _in("would"), _in("miss")],
+        [_in("do"), _in("n't nt not"), _in("want wanna"), _in("to", op="?"), _in("live")],
+        [_in("dont"), _in("want wanna"), _in("to", op="?"), _in("live")],
+    ],
+}
+
+DISTRESS_PATTERNS: dict[str, list[Pattern]] = {
+    "panic_or_abuse": [
         [_in("panic"), _in("attack attacks")],
         [_in("domestic"), _in("violence abuse")],
     ],
@@ -450,6 +465,7 @@ CUE_LABELS: dict[str, str] = {
     **{name: HUMAN_REQUEST for name in HUMAN_PATTERNS},
     "bare_request": HUMAN_REQUEST,
     **{name: RISK for name in RISK_PATTERNS},
+    **{name: CRISIS for name in CRISIS_PATTERNS},
     **{name: DISTRESS for name in DISTRESS_PATTERNS},
     **{name: FRUSTRATION for name in FRUSTRATION_PATTERNS},
     **{name: ANGER for name in ANGER_PATTERNS},
@@ -490,6 +506,7 @@ class TriageCues:
         for group in (
             HUMAN_PATTERNS,
             RISK_PATTERNS,
+            CRISIS_PATTERNS,
             DISTRESS_PATTERNS,
             FRUSTRATION_PATTERNS,
             ANGER_PATTERNS,

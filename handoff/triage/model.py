@@ -1,10 +1,12 @@
 """Escalation triage: should this customer message leave the bot for a person, and how urgently?
 
-The pipeline saved by ``python -m handoff.triage.train`` has two parts, both run on every
-message: the ``harbor_triage_cues`` matcher (see :mod:`handoff.triage.cues`) and a
-``textcat_multilabel`` classifier trained on ``data/triage``. A label's score is the larger of
-the classifier's probability and the cue floor; a label escalates when its score reaches its
-threshold, and the most urgent escalating label becomes the reason.
+The model saved by ``python -m handoff.triage.train`` has three parts, all run on every
+message: the ``harbor_triage_cues`` matcher (see :mod:`handoff.triage.cues`), a
+``textcat_multilabel`` bag of words trained on ``data/triage``, and a logistic-regression head
+on the message's pretrained sentence vector (:mod:`understanding`), which knows that "there's no
+point going on" and "i can't see a way out" mean the same. The two classifiers' probabilities
+are blended; a label's score is the larger of that blend and the cue floor; a label escalates
+when its score reaches its threshold, and the most urgent escalating label becomes the reason.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import TriageThresholds, model_dir
+from .config import HEAD_FILE, TriageThresholds, model_dir
 from .reasons import ANGER, FRUSTRATION, PRIORITY, TRIAGE_LABELS
 
 if TYPE_CHECKING:
+    import numpy as np
     from spacy.language import Language
     from spacy.tokens import Doc
+
+    from understanding import SentenceEncoder
+    from understanding.linear import LogisticHead
 
 REPEATED_MESSAGE_CUE = "repeated_message"
 SHOUTING_CUE = "shouting"
@@ -106,11 +112,43 @@ def is_shouting(text: str) -> bool:
     return sum(c.isupper() for c in letters) >= 0.9 * len(letters)
 
 
+@dataclass(frozen=True)
+class SentenceHead:
+    """The sentence-vector classifier and how much of the blended score it gives."""
+
+    encoder: SentenceEncoder
+    head: LogisticHead
+    blend: float  # share of the head in the blend; the bag of words gives the rest
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """(texts, TRIAGE_LABELS) probabilities."""
+        return self.head.probabilities(self.encoder.encode(list(texts)))
+
+    @classmethod
+    def load(cls, path: Path) -> SentenceHead:
+        import numpy as np
+
+        from understanding import load_encoder
+        from understanding.linear import LogisticHead
+
+        with np.load(path) as saved:
+            labels = [str(label) for label in saved["labels"]]
+            if labels != list(TRIAGE_LABELS):
+                raise ValueError(f"{path} was trained for labels {labels}: retrain it")
+            head = LogisticHead.from_arrays(saved["weights"], saved["bias"])
+            blend = float(saved["blend"])
+        return cls(load_encoder(), head, blend)
+
+
 class TriageModel:
     """A loaded triage pipeline plus the thresholds it decides with."""
 
     def __init__(
-        self, nlp: Language, thresholds: TriageThresholds, path: Path | None = None
+        self,
+        nlp: Language,
+        thresholds: TriageThresholds,
+        path: Path | None = None,
+        sentence_head: SentenceHead | None = None,
     ) -> None:
         # Deferred like spaCy itself: importing the package must stay cheap.
         from . import cues
@@ -119,13 +157,16 @@ class TriageModel:
         self._nlp = nlp
         self.thresholds = thresholds
         self.path = path
+        self.sentence_head = sentence_head
 
     @classmethod
     def load(cls, path: Path | None = None) -> TriageModel:
         """Load the trained pipeline from ``path``, ``$TRIAGE_MODEL_DIR`` or ``models/triage/``.
 
         Thresholds come from the dataclass defaults, then ``thresholds.json`` next to the
-        model, then ``TRIAGE_THRESHOLD_<LABEL>`` environment variables.
+        model, then ``TRIAGE_THRESHOLD_<LABEL>`` environment variables. The sentence head and
+        the encoder's weights load with it (understanding.weights.EncoderMissing if the
+        weights were never set up).
         """
         directory = Path(path) if path is not None else model_dir()
         if not (directory / "config.cfg").is_file():
@@ -137,23 +178,54 @@ class TriageModel:
         from . import cues  # noqa: F401
 
         nlp = spacy.load(directory)
-        return cls(nlp, TriageThresholds.resolve(directory), directory)
+        head = (
+            SentenceHead.load(directory / HEAD_FILE) if (directory / HEAD_FILE).is_file() else None
+        )
+        return cls(nlp, TriageThresholds.resolve(directory), directory, head)
 
     def assess(self, text: str, context: Sequence[str] = ()) -> Verdict:
         """Triage one message; ``context`` is the customer's earlier messages, oldest first."""
         doc = self._nlp(normalise(text))
         extra = (REPEATED_MESSAGE_CUE,) if repeats_earlier_message(text, context) else ()
-        return self._verdict(text, doc, extra)
+        head = self.sentence_head.probabilities([text])[0] if self.sentence_head else None
+        return self._verdict(text, doc, extra, head)
 
     def assess_many(self, texts: Iterable[str], batch_size: int = 128) -> list[Verdict]:
         """Triage messages without conversation context, batched for throughput."""
         originals = list(texts)
         docs = self._nlp.pipe((normalise(t) for t in originals), batch_size=batch_size)
-        return [self._verdict(t, doc, ()) for t, doc in zip(originals, docs, strict=True)]
+        heads: list[Any] = (
+            list(self.sentence_head.probabilities(originals))
+            if self.sentence_head and originals
+            else [None] * len(originals)
+        )
+        return [
+            self._verdict(t, doc, (), head)
+            for t, doc, head in zip(originals, docs, heads, strict=True)
+        ]
 
-    def _verdict(self, text: str, doc: Doc, extra_cues: tuple[str, ...]) -> Verdict:
+    def assess_encoded(self, texts: Sequence[str], vectors: np.ndarray) -> list[Verdict]:
+        """As assess_many, with the texts' sentence vectors already computed (training scores
+        the same messages under several blends and folds)."""
+        docs = self._nlp.pipe(normalise(t) for t in texts)
+        heads: list[Any] = (
+            list(self.sentence_head.head.probabilities(vectors))
+            if self.sentence_head
+            else [None] * len(texts)
+        )
+        return [self._verdict(t, d, (), h) for t, d, h in zip(texts, docs, heads, strict=True)]
+
+    def _verdict(
+        self, text: str, doc: Doc, extra_cues: tuple[str, ...], head: np.ndarray | None
+    ) -> Verdict:
         cues: tuple[str, ...] = tuple(doc._.get(self._cues.DOC_ATTR)) + extra_cues
         classifier = {label: float(doc.cats.get(label, 0.0)) for label in TRIAGE_LABELS}
+        if head is not None and self.sentence_head is not None:
+            blend = self.sentence_head.blend
+            classifier = {
+                label: blend * float(head[i]) + (1.0 - blend) * classifier[label]
+                for i, label in enumerate(TRIAGE_LABELS)
+            }
         if is_shouting(text) and (
             "!" in text or max(classifier[ANGER], classifier[FRUSTRATION]) >= SHOUTING_NEGATIVITY
         ):

@@ -2,10 +2,12 @@
 
     python -m handoff.triage.train [--if-stale] [--out DIR]
 
-Steps: k-fold cross-validation on the training split to choose one threshold per label (the
-held-out split is never read here), then a final fit on the whole training split. The model
-directory gets the spaCy pipeline, ``thresholds.json`` and ``fingerprint.txt`` (sha256 over
-the training data, this package's sources and the spaCy version), which ``--if-stale``
+Steps: k-fold cross-validation on the training split to choose the blend of the two
+classifiers (bag of words, sentence-vector head) and one threshold per label (the held-out
+splits are never read here), then a final fit on the whole training split. The model directory
+gets the spaCy pipeline, ``sentence_head.npz`` (the head's weights and the blend),
+``thresholds.json`` and ``fingerprint.txt`` (sha256 over the training data, this package's and
+the encoder's sources, the encoder's weights and the spaCy version), which ``--if-stale``
 compares to skip work when nothing changed. Seeds are fixed, so two runs give the same model.
 """
 
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .config import (
     DEFAULT_MODEL_DIR,
     FINGERPRINT_FILE,
+    HEAD_FILE,
     REPO_ROOT,
     THRESHOLDS_FILE,
     TriageThresholds,
@@ -34,12 +37,16 @@ from .config import (
 from .reasons import TRIAGE_LABELS
 
 if TYPE_CHECKING:
+    import numpy as np
     from spacy.language import Language
+
+    from understanding.linear import LogisticHead
 
 DATA_DIR = REPO_ROOT / "data" / "triage"
 TRAIN_FILE = DATA_DIR / "train.jsonl"
 HELDOUT_FILE = DATA_DIR / "heldout.jsonl"
 PACKAGE_DIR = Path(__file__).resolve().parent
+ENCODER_DIR = REPO_ROOT / "understanding"
 
 SEED = 20240611
 FOLDS = 5
@@ -49,6 +56,12 @@ BATCH_SIZE = 16
 # updates, so unseen words scored ~0.4 for every label; 0.005 converges within the budget.
 LEARN_RATE = 0.005
 DROPOUT = 0.2
+# The sentence-vector head: L2 penalty and the weight of a positive example (labels are rare
+# beside routine messages). Chosen by cross-validation on the training split.
+HEAD_L2 = 1e-4
+HEAD_POSITIVE_WEIGHT = 3.0
+# Shares of the head in the blended score tried in cross-validation (0: bag of words alone).
+BLENDS = (0.0, 0.3, 0.5, 0.7)
 # Thresholds are searched below the cue floor (0.9) so a firing cue always escalates.
 THRESHOLD_GRID = tuple(round(0.1 + 0.01 * i, 2) for i in range(76))
 
@@ -99,12 +112,16 @@ def read_messages(path: Path) -> list[LabelledMessage]:
 
 
 def fingerprint(data_files: Iterable[Path], package_dir: Path = PACKAGE_DIR) -> str:
-    """sha256 over the training data, the package's Python sources and the spaCy version."""
+    """sha256 over the training data, this package's and the encoder's Python sources, the
+    encoder's weights and the spaCy version."""
     from spacy import about
 
+    from understanding.weights import WHEEL_SHA256
+
     digest = hashlib.sha256()
-    digest.update(f"spacy {about.__version__}\n".encode())
-    for path in [*sorted(data_files), *sorted(package_dir.glob("*.py"))]:
+    digest.update(f"spacy {about.__version__}\nencoder {WHEEL_SHA256}\n".encode())
+    sources = [*sorted(package_dir.glob("*.py")), *sorted(ENCODER_DIR.glob("*.py"))]
+    for path in [*sorted(data_files), *sources]:
         digest.update(path.name.encode() + b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
@@ -197,25 +214,45 @@ def best_threshold(scores: Sequence[float], truth: Sequence[bool]) -> tuple[floa
     return plateau[len(plateau) // 2], top
 
 
+def fit_head(vectors: np.ndarray, messages: Sequence[LabelledMessage]) -> LogisticHead:
+    """The sentence-vector head: one sigmoid per label over the messages' vectors."""
+    import numpy as np
+
+    from understanding.linear import train_logistic
+
+    targets = np.array([[label in m.labels for label in TRIAGE_LABELS] for m in messages], float)
+    return train_logistic(vectors, targets, l2=HEAD_L2, positive_weight=HEAD_POSITIVE_WEIGHT)
+
+
 def out_of_fold_scores(
     messages: Sequence[LabelledMessage],
+    vectors: np.ndarray,
     *,
     folds: int = FOLDS,
     seed: int = SEED,
+    blends: Sequence[float] = BLENDS,
     fitter: Callable[[Sequence[LabelledMessage]], Language] | None = None,
-) -> list[dict[str, float]]:
-    """Score every training message with a model that never saw it."""
-    from .model import TriageModel
+) -> dict[float, list[dict[str, float]]]:
+    """Score every training message with models that never saw it, for each blend."""
+    from understanding import load_encoder
 
+    from .model import SentenceHead, TriageModel
+
+    encoder = load_encoder()
     train_fold = fitter or (lambda part: fit(part, seed=seed))
-    scores: list[dict[str, float]] = [{} for _ in messages]
+    scores: dict[float, list[dict[str, float]]] = {b: [{} for _ in messages] for b in blends}
     for held in _folds(messages, folds, seed):
         held_set = set(held)
-        nlp = train_fold([m for i, m in enumerate(messages) if i not in held_set])
-        model = TriageModel(nlp, TriageThresholds())
-        verdicts = model.assess_many(messages[i].text for i in held)
-        for index, verdict in zip(held, verdicts, strict=True):
-            scores[index] = verdict.scores
+        kept = [i for i in range(len(messages)) if i not in held_set]
+        nlp = train_fold([messages[i] for i in kept])
+        head = fit_head(vectors[kept], [messages[i] for i in kept])
+        for blend in blends:
+            model = TriageModel(
+                nlp, TriageThresholds(), sentence_head=SentenceHead(encoder, head, blend)
+            )
+            verdicts = model.assess_encoded([messages[i].text for i in held], vectors[held])
+            for index, verdict in zip(held, verdicts, strict=True):
+                scores[blend][index] = verdict.scores
     return scores
 
 
@@ -243,7 +280,16 @@ def choose_thresholds(
     return thresholds, f1s, escalate
 
 
-def _write_model(nlp: Language, thresholds: TriageThresholds, digest: str, out_dir: Path) -> None:
+def _write_model(
+    nlp: Language,
+    head: LogisticHead,
+    blend: float,
+    thresholds: TriageThresholds,
+    digest: str,
+    out_dir: Path,
+) -> None:
+    import numpy as np
+
     # Build next to the target and swap in at the end, so a running service or a concurrent
     # --if-stale never sees a half-written model.
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -251,6 +297,13 @@ def _write_model(nlp: Language, thresholds: TriageThresholds, digest: str, out_d
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; the service may run as another user
         nlp.to_disk(staging)
+        np.savez(
+            staging / HEAD_FILE,
+            labels=np.array(TRIAGE_LABELS),
+            blend=np.array(blend),
+            weights=head.weights,
+            bias=head.bias,
+        )
         (staging / THRESHOLDS_FILE).write_text(
             json.dumps(thresholds.to_dict(), indent=2) + "\n", encoding="utf-8"
         )
@@ -265,7 +318,7 @@ def _write_model(nlp: Language, thresholds: TriageThresholds, digest: str, out_d
 
 def is_stale(out_dir: Path, data_files: Sequence[Path] = (TRAIN_FILE,)) -> bool:
     stored = out_dir / FINGERPRINT_FILE
-    if not stored.is_file() or not (out_dir / "config.cfg").is_file():
+    if not all((out_dir / name).is_file() for name in (FINGERPRINT_FILE, "config.cfg", HEAD_FILE)):
         return True
     return stored.read_text(encoding="utf-8").strip() != fingerprint(data_files)
 
@@ -278,11 +331,22 @@ def train(
     seed: int = SEED,
     log: Callable[[str], None] = print,
 ) -> TrainingReport:
+    from understanding import load_encoder
+
     started = time.perf_counter()
     messages = read_messages(train_file)
     log(f"triage: {len(messages)} training messages from {train_file}")
-    oof = out_of_fold_scores(messages, folds=folds, seed=seed)
-    thresholds, f1s, escalate = choose_thresholds(messages, oof)
+    vectors = load_encoder().encode([m.text for m in messages])
+    oof = out_of_fold_scores(messages, vectors, folds=folds, seed=seed)
+    # The blend whose cross-validated escalate decision is best (F1), then its thresholds.
+    choices = {blend: choose_thresholds(messages, scores) for blend, scores in oof.items()}
+    blend = max(choices, key=lambda b: (round(choices[b][2]["f1"], 4), b))
+    thresholds, f1s, escalate = choices[blend]
+    log(
+        "triage: cross-validated escalate F1 by blend "
+        + ", ".join(f"{b}={choices[b][2]['f1']:.3f}" for b in sorted(choices))
+        + f"; chosen {blend}"
+    )
     log(f"triage: {folds}-fold thresholds {json.dumps(thresholds.to_dict())}")
     log(
         "triage: cross-validated F1 "
@@ -291,8 +355,9 @@ def train(
         f" F1={escalate['f1']:.3f}"
     )
     nlp = fit(messages, seed=seed)
+    head = fit_head(vectors, messages)
     digest = fingerprint([train_file])
-    _write_model(nlp, thresholds, digest, out_dir)
+    _write_model(nlp, head, blend, thresholds, digest, out_dir)
     seconds = time.perf_counter() - started
     log(f"triage: model written to {out_dir} in {seconds:.1f}s")
     return TrainingReport(out_dir, digest, thresholds, f1s, escalate, len(messages), seconds)

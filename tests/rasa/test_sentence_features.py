@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bot.sentence_encoder import SentenceEncoder, fetch, read_safetensors
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import RESPONSE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.sentence_encoder import SentenceEncoder, fetch, read_safetensors
 from bot.sentence_features import SentenceEmbeddingFeaturizer, token_vectors
 
 
