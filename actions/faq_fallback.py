@@ -63,8 +63,8 @@ def previous_turn_was_a_miss(events: Sequence[Mapping[str, Any]]) -> bool:
 def likely_topics(latest_message: Mapping[str, Any]) -> list[tuple[float, str]]:
     """The response selector's FAQ topics for the message, best first, as (confidence, key).
 
-    Ranked by P(topic | faq) alone: the intent's own confidence for `faq` may already include
-    the topic's (bot/faq_confidence.py), so it cannot be used to compare topics with intents.
+    Ranked by P(topic | faq) alone: the intent's own confidence for `faq` is the best topic's
+    (bot/nlu/component.py), so it cannot be used to compare topics with intents.
     """
     selector = (latest_message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
     topics = [

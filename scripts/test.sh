@@ -31,8 +31,8 @@ pytest_in() {  # pytest_in <env bin> <report name> <args...>
 
 stage "lint (ruff)" make -s lint
 stage "types (mypy)" make -s types
-stage "pytest: handoff unit tests" pytest_in "$APP" app tests/app
-stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa
+stage "pytest: handoff unit tests" pytest_in "$APP" app tests/app tests/understanding
+stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa tests/understanding
 stage "rasa data validate" "$RASA/rasa" data validate --fail-on-warnings \
   --config config.yml --domain domain.yml --data $(ls -d data/nlu data/rules data/stories 2>/dev/null)
 stage "train the models when their inputs changed" bash -c \
@@ -42,6 +42,7 @@ stage "test conversations" bash -c "
   $RASA/rasa test core --e2e --model \"\$model\" --stories tests/conversations \
     --fail-on-prediction-errors --out test-artifacts/rasa-test --no-plot > test-artifacts/rasa-test.log 2>&1
   status=\$?; tail -n 5 test-artifacts/rasa-test.log; exit \$status"
+stage "held-out gates: the assistant on messages it never saw" pytest_in "$RASA" gates tests/nlu
 stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser
 stage "pytest: end-to-end tests on the real stack" pytest_in "$APP" e2e tests/e2e
 if [ -d tests/faults ]; then

