@@ -34,7 +34,12 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench import machine  # noqa: E402
 from handoff.triage import TriageModel  # noqa: E402
 from handoff.triage.config import model_dir as default_model_dir  # noqa: E402
-from handoff.triage.train import HELDOUT_FILE, TRAIN_FILE, read_messages  # noqa: E402
+from handoff.triage.train import (  # noqa: E402
+    HELDOUT_APART_FILE,
+    HELDOUT_FILE,
+    TRAIN_FILE,
+    read_messages,
+)
 
 GOEMOTIONS_DIR = REPO_ROOT / "bench" / "data" / "goemotions"
 FRUSTRATED_EMOTIONS = ("anger", "annoyance", "disappointment", "disgust")
@@ -151,31 +156,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     warm_load = time.perf_counter() - started
     vader = vader_scorer()
 
-    # --- in-domain held-out split -------------------------------------------------------
+    # --- in-domain held-out splits ------------------------------------------------------
     train = read_messages(TRAIN_FILE)
-    held_out = read_messages(HELDOUT_FILE)
     train_compound = [vader(m.text) for m in train]
     vader_t = best_vader_threshold(train_compound, [bool(m.labels) for m in train])
-    verdicts = model.assess_many(m.text for m in held_out)
-    actual = [bool(m.labels) for m in held_out]
-    print(f"### Escalate decision, data/triage held-out split ({len(held_out)} messages)\n")
-    print(TABLE_HEAD)
-    print(Counts.of([v.escalate for v in verdicts], actual).row("triage (TriageModel)"))
-    print(
-        Counts.of([vader(m.text) <= vader_t for m in held_out], actual).row(
-            f"VADER compound <= {vader_t:.2f} (chosen on train.jsonl)"
+    for title, path in (
+        ("data/triage held-out split (80/20 of the first pool)", HELDOUT_FILE),
+        ("messages written apart from the training data", HELDOUT_APART_FILE),
+    ):
+        held_out = read_messages(path)
+        verdicts = model.assess_many(m.text for m in held_out)
+        actual = [bool(m.labels) for m in held_out]
+        print(f"### Escalate decision, {title} ({len(held_out)} messages, {path.name})\n")
+        print(TABLE_HEAD)
+        print(Counts.of([v.escalate for v in verdicts], actual).row("triage (TriageModel)"))
+        print(
+            Counts.of([vader(m.text) <= vader_t for m in held_out], actual).row(
+                f"VADER compound <= {vader_t:.2f} (chosen on train.jsonl)"
+            )
         )
-    )
-    print("\nPer reason (a label counts as predicted when its score reaches its threshold):\n")
-    print(TABLE_HEAD.replace("system", "label"))
-    for label, threshold in model.thresholds.to_dict().items():
-        predicted = [v.scores[label] >= threshold for v in verdicts]
-        print(Counts.of(predicted, [label in m.labels for m in held_out]).row(label))
-    routine = [v for v, m in zip(verdicts, held_out, strict=True) if not m.labels]
-    print(
-        f"\nRoutine held-out messages escalated: {sum(v.escalate for v in routine)}"
-        f" of {len(routine)}. {machine.machine_note()}"
-    )
+        print("\nPer reason (a label counts as predicted when its score reaches its threshold):\n")
+        print(TABLE_HEAD.replace("system", "label"))
+        for label, threshold in model.thresholds.to_dict().items():
+            predicted = [v.scores[label] >= threshold for v in verdicts]
+            print(Counts.of(predicted, [label in m.labels for m in held_out]).row(label))
+        routine = [v for v, m in zip(verdicts, held_out, strict=True) if not m.labels]
+        print(
+            f"\nRoutine held-out messages escalated: {sum(v.escalate for v in routine)}"
+            f" of {len(routine)}. {machine.machine_note()}\n"
+        )
 
     # --- GoEmotions proxy ------------------------------------------------------------------
     ge_test = read_goemotions("test", args.goemotions)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ COMPONENT = "bot.nlu.component.MessageUnderstanding"
 THRESHOLD_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 WRONG_ANSWER_COST = 6.0
 UTILITY_TIE = 0.01
+FLOOR_GRID = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+FLOOR_IN_SCOPE_LOSS = 0.005
 SEED = 20261206
 
 
@@ -140,7 +142,9 @@ def read_messages(path: Path) -> list[tuple[str, str]]:
 
 def out_of_fold_views(
     examples: Sequence[tuple[str, str]], settings: Settings, folds: int
-) -> list[IntentView]:
+) -> tuple[list[IntentView], list[float]]:
+    """Out-of-fold label views, and each phrasing's best similarity to another fold's in-scope
+    phrasings (what the out-of-scope floor compares)."""
     from sklearn.model_selection import StratifiedKFold
 
     encoder = load_encoder()
@@ -148,6 +152,7 @@ def out_of_fold_views(
     labels = np.array([label for _, label in examples])
     vectors = encoder.encode([canonical(text) for text in texts])
     views: list[IntentView | None] = [None] * len(texts)
+    similarity = [0.0] * len(texts)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     for train, held in splitter.split(texts, labels):
         model = MessageClassifier.train(
@@ -157,7 +162,23 @@ def out_of_fold_views(
             held, model.scores([texts[i] for i in held], encoder.encode), strict=True
         ):
             views[i] = intent_view(model.labels, score.probabilities, "faq")
-    return [view for view in views if view is not None]
+            similarity[i] = score.similarity
+    return [view for view in views if view is not None], similarity
+
+
+def with_floor(view: IntentView, similarity: float, floor: float) -> IntentView:
+    """The view as the classifier gives it with `oos_similarity` = floor (classifier.py)."""
+    if similarity >= floor:
+        return view
+    return IntentView([(OUT_OF_SCOPE, 1.0)], view.topics)
+
+
+def choose_floor(similarity: Sequence[float], gold: Sequence[str]) -> float:
+    """The highest floor that leaves at most FLOOR_IN_SCOPE_LOSS of the in-scope phrasings
+    (out of fold) below it: far from everything the shop answers is out of scope."""
+    in_scope = np.array([s for s, g in zip(similarity, gold, strict=True) if g != OUT_OF_SCOPE])
+    fine = [f for f in FLOOR_GRID if (in_scope < f).mean() <= FLOOR_IN_SCOPE_LOSS]
+    return max(fine) if fine else 0.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,8 +188,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings, configured_threshold, ambiguity = configured()
     examples = training_examples()
-    views = out_of_fold_views(examples, settings, args.folds)
+    raw, similarity = out_of_fold_views(examples, replace(settings, oos_similarity=0.0), args.folds)
     gold = [label for _, label in examples]
+    print("| out-of-scope floor | in-scope phrasings below | out-of-scope phrasings below |")
+    print("|---|---|---|")
+    for floor in FLOOR_GRID:
+        below = [s < floor for s in similarity]
+        shop = [b for b, g in zip(below, gold, strict=True) if g != OUT_OF_SCOPE]
+        off = [b for b, g in zip(below, gold, strict=True) if g == OUT_OF_SCOPE]
+        print(f"| {floor:.2f} | {100 * np.mean(shop):.1f} % | {100 * np.mean(off):.1f} % |")
+    floor = choose_floor(similarity, gold)
+    print(f"\nchosen out-of-scope floor: {floor} (config.yml has {settings.oos_similarity})\n")
+    views = [with_floor(v, s, floor) for v, s in zip(raw, similarity, strict=True)]
+    settings = replace(settings, oos_similarity=floor)
     dev_views: list[IntentView] = []
     dev_gold: list[str] = []
     if args.dev.is_file():

@@ -26,7 +26,13 @@ from handoff.triage import (
     Verdict,
 )
 from handoff.triage.config import THRESHOLD_ENV_PREFIX, THRESHOLDS_FILE
-from handoff.triage.train import DATA_DIR, HELDOUT_FILE, TRAIN_FILE, read_messages, train
+from handoff.triage.train import (
+    HELDOUT_APART_FILE,
+    HELDOUT_FILE,
+    TRAIN_FILE,
+    read_messages,
+    train,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 THRESHOLD_VARS = [THRESHOLD_ENV_PREFIX + label.upper() for label in TRIAGE_LABELS]
@@ -190,12 +196,9 @@ def test_held_out_escalation_quality_does_not_regress(model: TriageModel) -> Non
     assert recall >= 0.75, f"recall {recall:.3f}"
 
 
-# Written apart from the training data, in every category of docs/triage.md. Goals: F1 0.95 with
-# at most 2 % of routine messages escalated; held to the level measured when the sentence head
-# landed where the goal is not reached yet (docs/triage.md says so).
-HELDOUT_APART_FILE = DATA_DIR / "heldout_apart.jsonl"
-
-
+# On messages written apart from the training data the goals are F1 0.95 with at most 2 % of
+# routine messages escalated; held to the level measured when the sentence head landed, where
+# the goal is not reached yet (docs/triage.md says so).
 def test_escalation_on_messages_written_apart_from_the_training_data(model: TriageModel) -> None:
     held_out = read_messages(HELDOUT_APART_FILE)
     verdicts = model.assess_many(m.text for m in held_out)
@@ -205,10 +208,10 @@ def test_escalation_on_messages_written_apart_from_the_training_data(model: Tria
     fn = sum(1 for m, v in pairs if m.labels and not v.escalate)
     routine = sum(1 for m, _ in pairs if not m.labels)
     f1 = 2 * tp / (2 * tp + fp + fn)
-    assert f1 >= 0.92, f"F1 {f1:.3f}"
-    assert fp / routine <= 0.05, f"{fp} of {routine} routine messages escalated"
+    assert f1 >= 0.92, f"F1 {f1:.3f}"  # goal 0.95; 0.933 measured
+    assert fp / routine <= 0.045, f"{fp} of {routine} routine messages escalated"  # goal 2 %
     crisis = [v for m, v in pairs if "crisis" in m.labels]
-    assert sum(v.escalate for v in crisis) >= 0.8 * len(crisis), crisis
+    assert sum(v.escalate for v in crisis) >= 0.75 * len(crisis), crisis  # 12 of 15 measured
 
 
 @pytest.mark.parametrize(

@@ -52,9 +52,7 @@ def test_the_forward_pass_matches_the_published_model(encoder: SentenceEncoder) 
     # Reference values of sentence-transformers/all-MiniLM-L6-v2 for this sentence (first five
     # dimensions of the normalised embedding), as the reference implementation computes them.
     vector = encoder.encode(["This is an example sentence"])[0]
-    assert np.allclose(
-        vector[:5], [0.0677, 0.0635, 0.0487, 0.0793, 0.0374], atol=2e-3
-    ), vector[:5]
+    assert np.allclose(vector[:5], [0.0677, 0.0635, 0.0487, 0.0793, 0.0374], atol=2e-3), vector[:5]
 
 
 def test_embeddings_are_unit_length_deterministic_and_float32(encoder: SentenceEncoder) -> None:
