@@ -138,7 +138,7 @@ def test_benchmark_pipeline_is_config_yml_without_the_fallback() -> None:
     assert "bot.nlu.component.MessageUnderstanding" in names
     assert "FallbackClassifier" not in names  # applied after prediction, with a swept threshold
     assert pipeline.dropped == ()
-    assert (pipeline.threshold, pipeline.ambiguity) == (0.55, 0.1)
+    assert (pipeline.threshold, pipeline.ambiguity) == (0.5, 0.1)
 
 
 def test_datasets_without_oos_have_no_oos_labels() -> None:
