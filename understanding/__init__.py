@@ -8,11 +8,11 @@ sit on top of it in both places:
     wordpiece.py  BERT's uncased WordPiece tokenizer
     encoder.py    all-MiniLM-L6-v2's forward pass in numpy → unit-length sentence vectors
     segments.py   a long message cut into the parts a customer's question hides in
-    linear.py     a calibrated logistic-regression head trained with numpy alone
+    linear.py     a logistic-regression head trained with numpy alone
 
     text ──segments──▶ parts ──WordPiece──▶ piece ids ──encoder──▶ vectors ──linear──▶ scores
+
+Import what you need from its module (`from understanding.encoder import load_encoder`): the
+package itself imports nothing, so `python -m understanding.weights` does not import its own
+module twice.
 """
-
-from understanding.encoder import SentenceEncoder, load_encoder
-
-__all__ = ["SentenceEncoder", "load_encoder"]

@@ -241,14 +241,16 @@ class ConflictChecker:
             prediction = self.predict(phrasing)
             if prediction is None or prediction.confidence < self.threshold:
                 continue
-            if prediction.label in {INTENT_PREFIX + key, "nlu_fallback"}:
+            # Understood as off-topic today is not a conflict: adding a topic is how an
+            # off-topic question becomes one the shop answers.
+            if prediction.label in {INTENT_PREFIX + key, "nlu_fallback", "out_of_scope"}:
                 continue
             other = prediction.label.removeprefix(INTENT_PREFIX)
             if prediction.label.startswith(INTENT_PREFIX):
                 advice = f"or add it to '{other}' instead"
                 today = f"are answered with the topic '{other}'"
             else:
-                # Not an FAQ: greetings, order lookups, out-of-scope questions, handoff.
+                # Not an FAQ: greetings, order lookups, handoff.
                 advice = "so the assistant can tell them apart"
                 today = f"are understood as '{other}' (not an FAQ topic)"
             issues.append(

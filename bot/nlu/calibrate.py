@@ -32,11 +32,11 @@ from bot.nlu.classifier import (
     IntentView,
     MessageClassifier,
     Settings,
-    canonical,
     falls_back,
     intent_view,
 )
-from understanding import load_encoder
+from understanding.encoder import load_encoder
+from understanding.standins import with_stand_ins
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config.yml"
@@ -150,7 +150,7 @@ def out_of_fold_views(
     encoder = load_encoder()
     texts = [text for text, _ in examples]
     labels = np.array([label for _, label in examples])
-    vectors = encoder.encode([canonical(text) for text in texts])
+    vectors = encoder.encode([with_stand_ins(text) for text in texts])
     views: list[IntentView | None] = [None] * len(texts)
     similarity = [0.0] * len(texts)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)

@@ -24,7 +24,6 @@ calibration train it directly.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -34,23 +33,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from understanding.segments import segments
+from understanding.standins import with_stand_ins
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 OUT_OF_SCOPE = "out_of_scope"
-
-# Which order number or email a customer typed says nothing about what they want, but its
-# digits and letters would (to the n-grams and the encoder: "14136" read like a sum to do).
-# Every one becomes the same stand-in, in training and in service. The order-number shape is
-# the one data/nlu/order_status.yml's regex and actions/parsing.py read.
-_ORDER_NUMBER = re.compile(r"(?<![\w-])#?(?:hg[- ]?)?\d{5}\b", re.IGNORECASE)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-ORDER_NUMBER_STAND_IN = "HG-10000"
-EMAIL_STAND_IN = "name@example.com"
-
-
-def canonical(text: str) -> str:
-    """The text with every order number and email replaced by one stand-in of its kind."""
-    return _ORDER_NUMBER.sub(ORDER_NUMBER_STAND_IN, _EMAIL.sub(EMAIL_STAND_IN, text))
 
 
 @dataclass(frozen=True)
@@ -59,6 +45,11 @@ class Settings:
 
     vector_weight: float = 2.0  # sentence vector's scale beside the unit-length n-gram vector
     regularisation: float = 3.0  # logistic regression's C
+    # A label with fewer phrasings than the median label weighs (median / its count) **
+    # class_balance per phrasing; others weigh 1. A topic an editor just added has a handful of
+    # phrasings beside about eighty for the others; unweighted, its prior is too small to ever
+    # answer it. Larger labels (out of scope above all) keep their full weight.
+    class_balance: float = 0.5
     neighbour_weight: float = 0.3  # share of the nearest-phrasing view in the fused probability
     neighbour_temperature: float = 0.05
     oos_similarity: float = 0.0  # below this best in-scope similarity: out of scope (0 = off)
@@ -111,7 +102,7 @@ class MessageClassifier:
         vectors: np.ndarray | None = None,
     ) -> MessageClassifier:
         """Fit on training phrasings. `vectors` may carry the texts' sentence vectors already."""
-        texts = [canonical(text) for text in texts]
+        texts = [with_stand_ins(text) for text in texts]
         names = sorted(set(labels))
         index = {name: i for i, name in enumerate(names)}
         y = np.array([index[label] for label in labels])
@@ -126,13 +117,19 @@ class MessageClassifier:
             dtype=np.float32,
         )
         grams = ngrams.fit_transform(texts)
-        linear = LogisticRegression(C=settings.regularisation, max_iter=3000)
+        counts = np.bincount(y, minlength=len(names))
+        weights = np.maximum(1.0, np.median(counts) / counts) ** settings.class_balance
+        linear = LogisticRegression(
+            C=settings.regularisation,
+            max_iter=3000,
+            class_weight={i: float(w) for i, w in enumerate(weights)},
+        )
         linear.fit(_features(vectors, grams, settings), y)
         return cls(names, settings, ngrams, linear, vectors.astype(np.float32), y)
 
     def scores(self, texts: Sequence[str], encode: Encode) -> list[Scores]:
         """Fused probabilities for each text; a long text is judged by its surest part."""
-        parts = [segments(canonical(text)) for text in texts]
+        parts = [segments(with_stand_ins(text)) for text in texts]
         flat = [part for group in parts for part in group]
         probabilities, similarity = self._score_parts(flat, encode(flat))
         results: list[Scores] = []

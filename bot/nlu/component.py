@@ -22,9 +22,11 @@ Its output has the shape those components gave, so rules, actions, the handoff s
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,8 +54,10 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import understanding
 from bot.nlu.classifier import MessageClassifier, Settings, intent_view
-from understanding import load_encoder
+from understanding.encoder import load_encoder
+from understanding.weights import WHEEL_SHA256
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
             "retrieval_intent": "faq",
             "vector_weight": defaults.vector_weight,
             "regularisation": defaults.regularisation,
+            "class_balance": defaults.class_balance,
             "neighbour_weight": defaults.neighbour_weight,
             "neighbour_temperature": defaults.neighbour_temperature,
             "oos_similarity": defaults.oos_similarity,
@@ -99,10 +104,21 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
         self.responses = responses or {}
         self.encoder = load_encoder()
 
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Rasa's training cache keys on config and data only; the classifier's code and the
+        encoder's weights change what this component learns too."""
+        digest = hashlib.sha256(WHEEL_SHA256.encode())
+        for folder in (Path(__file__).parent, Path(understanding.__file__).parent):
+            for source in sorted(folder.glob("*.py")):
+                digest.update(source.name.encode() + b"\0" + source.read_bytes())
+        return digest.hexdigest()
+
     def settings(self) -> Settings:
         return Settings(
             vector_weight=float(self.config["vector_weight"]),
             regularisation=float(self.config["regularisation"]),
+            class_balance=float(self.config["class_balance"]),
             neighbour_weight=float(self.config["neighbour_weight"]),
             neighbour_temperature=float(self.config["neighbour_temperature"]),
             oos_similarity=float(self.config["oos_similarity"]),

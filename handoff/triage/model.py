@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-    from understanding import SentenceEncoder
+    from understanding.encoder import SentenceEncoder
     from understanding.linear import LogisticHead
 
 REPEATED_MESSAGE_CUE = "repeated_message"
@@ -122,13 +122,13 @@ class SentenceHead:
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(texts, TRIAGE_LABELS) probabilities."""
-        return self.head.probabilities(self.encoder.encode(list(texts)))
+        return self.head.probabilities(self.encoder.encode(stand_ins(texts)))
 
     @classmethod
     def load(cls, path: Path) -> SentenceHead:
         import numpy as np
 
-        from understanding import load_encoder
+        from understanding.encoder import load_encoder
         from understanding.linear import LogisticHead
 
         with np.load(path) as saved:
@@ -138,6 +138,14 @@ class SentenceHead:
             head = LogisticHead.from_arrays(saved["weights"], saved["bias"])
             blend = float(saved["blend"])
         return cls(load_encoder(), head, blend)
+
+
+def stand_ins(texts: Iterable[str]) -> list[str]:
+    """What the sentence head reads: order numbers and emails as one stand-in each, so "HG-10001"
+    or an email typed in answer to the bot's question is not read as a feeling."""
+    from understanding.standins import with_stand_ins
+
+    return [with_stand_ins(text) for text in texts]
 
 
 class TriageModel:

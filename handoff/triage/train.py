@@ -239,7 +239,7 @@ def out_of_fold_scores(
     fitter: Callable[[Sequence[LabelledMessage]], Language] | None = None,
 ) -> dict[float, list[dict[str, float]]]:
     """Score every training message with models that never saw it, for each blend."""
-    from understanding import load_encoder
+    from understanding.encoder import load_encoder
 
     from .model import SentenceHead, TriageModel
 
@@ -378,12 +378,14 @@ def train(
     seed: int = SEED,
     log: Callable[[str], None] = print,
 ) -> TrainingReport:
-    from understanding import load_encoder
+    from understanding.encoder import load_encoder
+
+    from .model import stand_ins
 
     started = time.perf_counter()
     messages = read_messages(train_file)
     log(f"triage: {len(messages)} training messages from {train_file}")
-    vectors = load_encoder().encode([m.text for m in messages])
+    vectors = load_encoder().encode(stand_ins(m.text for m in messages))
     oof = out_of_fold_scores(messages, vectors, folds=folds, seed=seed)
     # The blend whose cross-validated escalate decision is best (F1), then its thresholds.
     choices = {blend: choose_thresholds(messages, scores) for blend, scores in oof.items()}

@@ -51,6 +51,22 @@ def test_a_customer_message_round_trips_through_the_real_rasa(stack: RunningStac
     assert any("3–5 business days" in t for t in texts), texts
 
 
+def test_a_question_after_a_story_gets_its_answer(stack: RunningStack) -> None:
+    # The message a new user tried before the sentence encoder: it got "please rephrase".
+    frames = asyncio.run(
+        chat(stack, ["I bought a lamp 2 weeks ago and it arrived cracked, what do I do"])
+    )
+    assert any("report a damaged item" in t for t in bot_texts(frames)), frames
+
+
+def test_a_hint_of_self_harm_is_answered_with_where_help_is(stack: RunningStack) -> None:
+    frames = asyncio.run(
+        chat(stack, ["my order is late again and honestly i dont want to be here anymore"])
+    )
+    texts = bot_texts(frames)
+    assert any("988" in t and "person" in t for t in texts), frames
+
+
 def test_health_and_metrics_report_every_dependency_up(stack: RunningStack) -> None:
     status, body = http_json(stack.url + "/healthz")
     checks = json.loads(body)["checks"]

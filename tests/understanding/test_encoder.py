@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from understanding import SentenceEncoder, load_encoder
+from understanding.encoder import SentenceEncoder, load_encoder
 from understanding.linear import train_logistic
 from understanding.segments import segments
 from understanding.weights import (
