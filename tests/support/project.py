@@ -39,8 +39,10 @@ def copy_project(target: Path) -> Path:
         shutil.copy(ROOT / name, target / name)
     for folder in PROJECT_FOLDERS:
         shutil.copytree(ROOT / folder, target / folder)
-    # The model's fingerprint covers the custom components (bot/model.py).
-    (target / "bot").mkdir()
-    for component in (ROOT / "bot").glob("faq_*.py"):
-        shutil.copy(component, target / "bot" / component.name)
+    # The model's fingerprint covers the custom component and the encoder (bot/model.py), so a
+    # copy names its models as the project does.
+    for folder in ("bot/nlu", "understanding"):
+        (target / folder).mkdir(parents=True)
+        for source in (ROOT / folder).glob("*.py"):
+            shutil.copy(source, target / folder / source.name)
     return target
