@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import HEAD_FILE, TriageThresholds, model_dir
-from .reasons import ANGER, FRUSTRATION, PRIORITY, TRIAGE_LABELS
+from .reasons import ANGER, COMPLEX, FRUSTRATION, PRIORITY, TRIAGE_LABELS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,6 +30,34 @@ if TYPE_CHECKING:
 
 REPEATED_MESSAGE_CUE = "repeated_message"
 SHOUTING_CUE = "shouting"
+SEVERAL_PROBLEMS_CUE = "several_problems"
+# Kinds of things that go wrong with an order. One of them is the bot's job ("my mug arrived
+# cracked"); two or more in one message (broken, then the replacement wrong, and charged twice)
+# are tangled enough that a person should untangle them.
+PROBLEM_KINDS: dict[str, re.Pattern[str]] = {
+    "damaged": re.compile(
+        r"\b(broken|broke|smashed|cracked|damaged|shattered|dented|snapped|torn)\b"
+    ),
+    "wrong": re.compile(
+        r"\bwrong (item|colou?r|size|product|one|thing|order|parcel)\b|not what i ordered"
+    ),
+    "charged": re.compile(
+        r"\b(charged|billed) (me )?(twice|double|two times|again)\b|\bdouble[- ]charged\b"
+        r"|\bovercharged\b"
+    ),
+    "missing": re.compile(
+        r"\bnever (arrived|came|turned up|showed up|got it)\b|\bstill (hasn'?t|has not|not) "
+        r"(arrived|come)\b|\bmissing\b|\blost (my|the) (parcel|package|order)\b"
+    ),
+    "refund": re.compile(
+        r"\b(no|never got|still no|still waiting for|haven'?t (got|received)) "
+        r"(my |a |the )?refund\b"
+    ),
+    "ignored": re.compile(
+        r"\bno (reply|response|answer)\b|\bignored\b"
+        r"|\b(nobody|no one|noone) (replied|answered|got back)\b"
+    ),
+}
 # Some customers type everything in capitals, so capitals alone are not anger; capitals plus
 # an exclamation mark or a hint of negativity from the classifier are.
 SHOUTING_NEGATIVITY = 0.15
@@ -102,6 +130,12 @@ def repeats_earlier_message(text: str, context: Sequence[str]) -> bool:
         if previous and len(current & previous) / len(current | previous) >= REPEAT_SIMILARITY:
             return True
     return False
+
+
+def has_several_problems(text: str) -> bool:
+    """Two or more kinds of order problem in one message."""
+    lowered = normalise(text)
+    return sum(1 for pattern in PROBLEM_KINDS.values() if pattern.search(lowered)) >= 2
 
 
 def is_shouting(text: str) -> bool:
@@ -239,6 +273,9 @@ class TriageModel:
         ):
             cues += (SHOUTING_CUE,)
         floors = self._cues.cue_scores([c for c in cues if c in self._cues.CUE_LABELS])
+        if has_several_problems(text):
+            cues += (SEVERAL_PROBLEMS_CUE,)
+            floors[COMPLEX] = self._cues.CUE_SCORE
         if REPEATED_MESSAGE_CUE in cues:
             floors[FRUSTRATION] = self._cues.CUE_SCORE
         if SHOUTING_CUE in cues:

@@ -208,7 +208,7 @@ def test_escalation_on_messages_written_apart_from_the_training_data(model: Tria
     fn = sum(1 for m, v in pairs if m.labels and not v.escalate)
     routine = sum(1 for m, _ in pairs if not m.labels)
     f1 = 2 * tp / (2 * tp + fp + fn)
-    assert f1 >= 0.90, f"F1 {f1:.3f}"  # goal 0.95; 0.911 measured
+    assert f1 >= 0.90, f"F1 {f1:.3f}"  # goal 0.95; 0.917 measured
     assert fp / routine <= 0.02, f"{fp} of {routine} routine messages escalated"  # goal 2 %
     crisis = [v for m, v in pairs if "crisis" in m.labels]
     assert sum(v.escalate for v in crisis) >= 0.75 * len(crisis), crisis  # 12 of 15 measured
