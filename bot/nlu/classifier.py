@@ -89,8 +89,7 @@ class MessageClassifier:
     in_scope: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        oos = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else -1
-        self.in_scope = self.phrasing_labels != oos
+        self.in_scope = self.phrasing_labels != self._oos_index()
 
     @classmethod
     def train(

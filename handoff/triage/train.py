@@ -34,7 +34,8 @@ from .config import (
     THRESHOLDS_FILE,
     TriageThresholds,
 )
-from .reasons import CRISIS, TRIAGE_LABELS
+from .reasons import TRIAGE_LABELS
+from .thresholds import LabelledMessage, choose_thresholds
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,12 +65,6 @@ HEAD_L2 = 1e-4
 HEAD_POSITIVE_WEIGHT = 3.0
 # Shares of the head in the blended score tried in cross-validation (0: bag of words alone).
 BLENDS = (0.0, 0.3, 0.5, 0.7)
-# At most this share of routine messages may escalate (cross-validated): agents' time is the
-# cost of a needless handoff, and the issue's goal is 2 %.
-ROUTINE_ESCALATION_TARGET = 0.02
-# Thresholds are searched below the cue floor (0.9) so a firing cue always escalates.
-THRESHOLD_GRID = tuple(round(0.1 + 0.01 * i, 2) for i in range(76))
-
 # A bag of unigrams and bigrams. In cross-validation on the training split it matched or beat
 # spaCy's default ensemble (bag of words + CNN): with a few hundred examples per label the CNN
 # overfit and gave confident scores to short routine messages ("yes", "how much is next day
@@ -81,12 +76,6 @@ TEXTCAT_MODEL: dict[str, Any] = {
     "ngram_size": 2,
     "no_output_layer": False,
 }
-
-
-@dataclass(frozen=True)
-class LabelledMessage:
-    text: str
-    labels: frozenset[str]
 
 
 @dataclass
@@ -202,23 +191,6 @@ def _folds(messages: Sequence[LabelledMessage], k: int, seed: int) -> list[list[
     return folds
 
 
-def _f1(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-
-
-def best_threshold(scores: Sequence[float], truth: Sequence[bool]) -> tuple[float, float]:
-    """The threshold with the best F1; the middle of the best plateau, for stability."""
-    results = []
-    for threshold in THRESHOLD_GRID:
-        tp = sum(1 for s, t in zip(scores, truth, strict=True) if s >= threshold and t)
-        fp = sum(1 for s, t in zip(scores, truth, strict=True) if s >= threshold and not t)
-        fn = sum(1 for s, t in zip(scores, truth, strict=True) if s < threshold and t)
-        results.append((round(_f1(tp, fp, fn), 6), threshold))
-    top = max(f1 for f1, _ in results)
-    plateau = [threshold for f1, threshold in results if f1 == top]
-    return plateau[len(plateau) // 2], top
-
-
 def fit_head(vectors: np.ndarray, messages: Sequence[LabelledMessage]) -> LogisticHead:
     """The sentence-vector head: one sigmoid per label over the messages' vectors."""
     import numpy as np
@@ -259,72 +231,6 @@ def out_of_fold_scores(
             for index, verdict in zip(held, verdicts, strict=True):
                 scores[blend][index] = verdict.scores
     return scores
-
-
-def _escalate_counts(
-    messages: Sequence[LabelledMessage],
-    scores: Sequence[dict[str, float]],
-    thresholds: dict[str, float],
-) -> tuple[int, int, int]:
-    """(true, false, missed) escalations of the any-label decision."""
-    tp = fp = fn = 0
-    for message, score in zip(messages, scores, strict=True):
-        predicted = any(score[label] >= thresholds[label] for label in TRIAGE_LABELS)
-        actual = bool(message.labels)
-        tp += predicted and actual
-        fp += predicted and not actual
-        fn += actual and not predicted
-    return tp, fp, fn
-
-
-def choose_thresholds(
-    messages: Sequence[LabelledMessage], scores: Sequence[dict[str, float]]
-) -> tuple[TriageThresholds, dict[str, float], dict[str, float]]:
-    """Per-label thresholds from cross-validated scores, and the escalate-decision figures.
-
-    Each label starts at its best-F1 threshold. Seven labels each a little eager add up, so
-    while more than ROUTINE_ESCALATION_TARGET of the routine messages would escalate, the
-    label whose next step up removes the most needless escalations per real escalation lost is
-    raised to the next threshold that removes any. `crisis` is never raised: a missed hint of
-    self-harm costs too much.
-    """
-    chosen: dict[str, float] = {}
-    f1s: dict[str, float] = {}
-    for label in TRIAGE_LABELS:
-        chosen[label], f1s[label] = best_threshold(
-            [s[label] for s in scores], [label in m.labels for m in messages]
-        )
-    routine = sum(1 for m in messages if not m.labels) or 1
-    tp, fp, _ = _escalate_counts(messages, scores, chosen)
-    while fp / routine > ROUTINE_ESCALATION_TARGET:
-        best: tuple[float, str, float] | None = None
-        for label in TRIAGE_LABELS:
-            if label == CRISIS:
-                continue
-            for higher in (t for t in THRESHOLD_GRID if t > chosen[label]):
-                trial_tp, trial_fp, _ = _escalate_counts(
-                    messages, scores, {**chosen, label: higher}
-                )
-                removed, lost = fp - trial_fp, tp - trial_tp
-                if removed > 0:
-                    if best is None or removed / (lost + 1) > best[0]:
-                        best = (removed / (lost + 1), label, higher)
-                    break
-        if best is None:
-            break
-        chosen[best[1]] = best[2]
-        tp, fp, _ = _escalate_counts(messages, scores, chosen)
-    thresholds = TriageThresholds().merged(chosen)
-    tp, fp, fn = _escalate_counts(messages, scores, chosen)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    escalate = {
-        "precision": precision,
-        "recall": recall,
-        "f1": _f1(tp, fp, fn),
-        "routine_escalated": fp / routine,
-    }
-    return thresholds, f1s, escalate
 
 
 def _write_model(
