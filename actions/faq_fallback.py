@@ -28,7 +28,7 @@ from actions.faq_topics import FaqTopicCatalogue
 
 ACTION_NAME = "action_faq_rephrase"
 # Marks a miss for the handoff service, which records the customer's message for content
-# editors (handoff/unanswered.py) and strips the marker: the customer never sees it.
+# editors (handoff/editor/unanswered.py) and strips the marker: the customer never sees it.
 UNANSWERED_MARKER: dict[str, Any] = {"unanswered": {"action": ACTION_NAME}}
 RETRIEVAL_INTENT = "faq"
 NLU_FALLBACK_INTENT = "nlu_fallback"

@@ -53,8 +53,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench import machine  # noqa: E402
-from handoff.accounts import Accounts  # noqa: E402
-from handoff.keys import Keys  # noqa: E402
+from handoff.console.accounts import Accounts  # noqa: E402
+from handoff.conversations.keys import Keys  # noqa: E402
 
 APP_PYTHON = REPO_ROOT / ".venv-app" / "bin" / "python"
 RASA_PYTHON = REPO_ROOT / ".venv-rasa" / "bin" / "python"

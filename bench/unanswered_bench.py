@@ -1,4 +1,4 @@
-"""How well and how fast the editor's unanswered questions are grouped (handoff/unanswered.py).
+"""How well and how fast the editor's unanswered questions are grouped (handoff/editor/unanswered.py).
 
 Customers' questions with known topics stand in for unanswered messages: the assistant's FAQ
 training phrasings and its held-out paraphrases (tests/nlu/faq_heldout.yml), labelled by topic.
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_note  # noqa: E402
-from handoff.unanswered import (  # noqa: E402 - after the path is set
+from handoff.editor.unanswered import (  # noqa: E402 - after the path is set
     GROUP_THRESHOLD,
     QuestionGroup,
     UnansweredMessage,

@@ -27,17 +27,20 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from handoff import accounts, agents, customer, editor, openapi, tokens
-from handoff.keys import Keys
-from handoff.limits import RateLimiter
-from handoff.live import LiveHub
-from handoff.metrics import Metrics
-from handoff.queue import LiveQueue
-from handoff.rasa import RasaClient
+from handoff.assistant.rasa import RasaClient
+from handoff.assistant.turns import BotTurns, TurnOutcome
+from handoff.console import accounts, agents
+from handoff.conversations.hints import LiveHub
+from handoff.conversations.keys import Keys
+from handoff.conversations.store import ConversationStore
+from handoff.editor import api as editor
+from handoff.gateway import customer, tokens
+from handoff.queue.escalation import LiveQueue
 from handoff.settings import Settings
 from handoff.state import SETTINGS, STATE, AppState, app_state
-from handoff.store import ConversationStore
-from handoff.turns import BotTurns, TurnOutcome
+from handoff.web import openapi
+from handoff.web.limits import RateLimiter
+from handoff.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"

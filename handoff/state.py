@@ -10,15 +10,15 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
-from handoff.limits import RateLimiter
-from handoff.live import LiveHub
-from handoff.metrics import Metrics
-from handoff.queue import LiveQueue
-from handoff.rasa import RasaClient
+from handoff.assistant.rasa import RasaClient
+from handoff.assistant.turns import BotTurns
+from handoff.conversations.hints import LiveHub
+from handoff.conversations.keys import Keys
+from handoff.conversations.store import ConversationStore
+from handoff.queue.escalation import LiveQueue
 from handoff.settings import Settings
-from handoff.store import ConversationStore
-from handoff.turns import BotTurns
+from handoff.web.limits import RateLimiter
+from handoff.web.metrics import Metrics
 
 
 @dataclass

@@ -20,9 +20,9 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from handoff.accounts import Accounts, check_password, hash_password
-from handoff.keys import Keys
-from handoff.queue import median_of_histogram
+from handoff.console.accounts import Accounts, check_password, hash_password
+from handoff.conversations.keys import Keys
+from handoff.queue.escalation import median_of_histogram
 from handoff.settings import Secret
 from handoff.state import app_state
 from tests.app.conftest import AppFactory, ScriptedRasa
@@ -134,7 +134,7 @@ def test_password_hashes_are_salted_scrypt() -> None:
 
 def test_the_accounts_cli_has_help() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "handoff.accounts", "--help"],
+        [sys.executable, "-m", "handoff.console.accounts", "--help"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -147,7 +147,7 @@ async def test_the_accounts_cli_adds_and_lists(redis_url: str) -> None:
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "handoff.accounts", *args],
+            [sys.executable, "-m", "handoff.console.accounts", *args],
             input=stdin,
             capture_output=True,
             text=True,
@@ -600,7 +600,7 @@ def test_the_agent_schema_code_and_docs_name_the_same_frames() -> None:
     schema = json.loads((root / "handoff" / "schema" / "agent-v1.json").read_text())
     client_types = _frame_types(schema["$defs"]["clientFrame"], schema)
     server_types = _frame_types(schema["$defs"]["serverFrame"], schema)
-    code = (root / "handoff" / "agents.py").read_text()
+    code = (root / "handoff" / "console" / "agents.py").read_text()
     handled = set(re.findall(r'^\s+"(\w+)": _on_\w+,$', code, re.M)) | {"ping"}
     assert handled == client_types
     sent = set(re.findall(r'"type": "(\w+)"', code)) | {"event", "error"}

@@ -19,9 +19,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from handoff import unanswered
-from handoff.accounts import Accounts
-from handoff.keys import Keys
+from handoff.console.accounts import Accounts
+from handoff.conversations.keys import Keys
+from handoff.editor import unanswered
 from handoff.settings import ROOT
 from tests.app.conftest import AppFactory, ScriptedRasa
 from tests.app.test_agents import PASSWORD, login

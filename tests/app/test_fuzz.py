@@ -35,9 +35,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from handoff import openapi
-from handoff.accounts import Accounts
-from handoff.keys import Keys
+from handoff.console.accounts import Accounts
+from handoff.conversations.keys import Keys
+from handoff.web import openapi
 from tests.app.conftest import AppFactory
 from tests.app.test_gateway import frames_until, is_bot_message
 from tests.support.figures import record_figure

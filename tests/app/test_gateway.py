@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
-from handoff import tokens
+from handoff.gateway import tokens
 from tests.app.conftest import AppFactory, ScriptedRasa
 from tests.app.protocol import CLIENT, CheckedSocket
 

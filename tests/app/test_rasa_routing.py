@@ -91,7 +91,7 @@ async def test_the_choice_of_rasa_does_not_depend_on_the_replica_process() -> No
     """Python salts str hashes per process; the route must come from a stable digest instead."""
     cids = [f"{i:032x}" for i in range(20)]
     program = (
-        "import sys; from handoff.rasa import replica_for; "
+        "import sys; from handoff.assistant.rasa import replica_for; "
         "print(' '.join(replica_for(c, ('a', 'b')) for c in sys.argv[1:]))"
     )
     runs = {

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from handoff.app import create_app
-from handoff.keys import Keys
+from handoff.conversations.keys import Keys
 from handoff.state import app_state
 from tests.app.conftest import ScriptedRasa, base_settings
 from tests.app.protocol import CheckedSocket

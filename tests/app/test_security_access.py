@@ -17,8 +17,8 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from handoff import tokens
-from handoff.keys import Keys
+from handoff.conversations.keys import Keys
+from handoff.gateway import tokens
 from handoff.settings import Settings
 from tests.app.conftest import AppFactory
 from tests.app.test_gateway import SECRET, frames_until, is_bot_message, open_chat

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import schemathesis
 
-from handoff import openapi
+from handoff.web import openapi
 from tests.app.conftest import AppFactory
 
 

@@ -18,8 +18,8 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from handoff.accounts import Accounts
-from handoff.keys import Keys
+from handoff.console.accounts import Accounts
+from handoff.conversations.keys import Keys
 from tests.app.conftest import AppFactory, ScriptedRasa
 from tests.support.figures import record_figure
 

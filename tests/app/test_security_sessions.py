@@ -18,9 +18,9 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from handoff import openapi
-from handoff.accounts import ROLES, Accounts
-from handoff.keys import Keys
+from handoff.console.accounts import ROLES, Accounts
+from handoff.conversations.keys import Keys
+from handoff.web import openapi
 from tests.app.conftest import AppFactory
 from tests.support.figures import record_figure
 

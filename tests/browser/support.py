@@ -18,9 +18,9 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
-from handoff.accounts import Accounts
 from handoff.app import create_app
-from handoff.keys import Keys
+from handoff.console.accounts import Accounts
+from handoff.conversations.keys import Keys
 from handoff.settings import Secret, Settings
 from handoff.state import app_state
 from tests.support.servers import RedisServer, free_port

@@ -26,8 +26,8 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from handoff import unanswered
-from handoff.keys import Keys
+from handoff.conversations.keys import Keys
+from handoff.editor import unanswered
 from tests.browser.support import ROOT, Stack, screenshot, system_chromium
 from tests.support.project import copy_project
 from tests.support.servers import RedisServer, free_port

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from handoff.accounts import Accounts
-from handoff.keys import Keys
+from handoff.console.accounts import Accounts
+from handoff.conversations.keys import Keys
 from tests.support.clients import Agent, Customer, login
 from tests.support.servers import FakeRasa, HandoffReplica, RedisServer
 
@@ -58,7 +58,7 @@ class Cluster:
         self.redis.kill()
 
     async def add_agents(self, count: int, capacity: int = 3) -> list[str]:
-        """Create agent accounts straight in Redis (as `python -m handoff.accounts` would)."""
+        """Create agent accounts straight in Redis, like `python -m handoff.console.accounts`."""
         redis = Redis.from_url(self.redis.url, decode_responses=True)
         accounts = Accounts(redis, Keys("ha"))
         names = []

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
+from handoff.conversations.keys import Keys
 from tests.faults.conftest import ClusterFactory, agent_on, queued_customer
 from tests.support.clients import Customer, is_event_from
 from tests.support.figures import record_figure

@@ -31,8 +31,8 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from handoff.accounts import Accounts
-from handoff.keys import Keys
+from handoff.console.accounts import Accounts
+from handoff.conversations.keys import Keys
 from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
 from tests.support.clients import Agent, Customer, is_event_from, is_state, login
 from tests.support.figures import record_figure

@@ -18,11 +18,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
-from handoff import tokens
-from handoff.delivery import SocketWriter, serve_socket
-from handoff.limits import FrameBudget
+from handoff.conversations.store import Entry, bounded
+from handoff.gateway import tokens
 from handoff.state import AppState, app_state
-from handoff.store import Entry, bounded
+from handoff.web.limits import FrameBudget
+from handoff.web.sockets import SocketWriter, serve_socket
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from handoff.keys import CLOSED_CONVERSATION_TTL, DEDUP_TTL, Keys
+from handoff.conversations.keys import CLOSED_CONVERSATION_TTL, DEDUP_TTL, Keys
 
 STATES = ("bot", "queued", "assigned", "closed")
 # Conversation ids are 128 random bits in hex: unguessable, and safe inside Redis keys and Lua.
@@ -125,7 +125,7 @@ class MoveResult:
 
 
 def load_script(name: str) -> str:
-    return resources.files("handoff").joinpath("lua", name).read_text()
+    return resources.files("handoff.conversations").joinpath("lua", name).read_text()
 
 
 class ConversationStore:

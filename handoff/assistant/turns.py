@@ -23,10 +23,10 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from handoff import unanswered
-from handoff.keys import Keys
-from handoff.rasa import BotUnavailable, RasaClient
-from handoff.store import ConversationStore, Entry, load_script, now_ms
+from handoff.assistant.rasa import BotUnavailable, RasaClient
+from handoff.conversations.keys import Keys
+from handoff.conversations.store import ConversationStore, Entry, load_script, now_ms
+from handoff.editor import unanswered
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from typing import Any, cast
 import numpy as np
 from redis.asyncio import Redis
 
-from handoff.keys import UNANSWERED_KEPT, Keys
+from handoff.conversations.keys import UNANSWERED_KEPT, Keys
+from handoff.conversations.store import now_ms
 from handoff.privacy import mask
-from handoff.store import now_ms
 
 # The reply marker the rephrase action (actions/faq_fallback.py) adds to its message.
 MARKER = "unanswered"

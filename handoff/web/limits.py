@@ -12,7 +12,7 @@ import time
 
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
+from handoff.conversations.keys import Keys
 
 
 class RateLimiter:

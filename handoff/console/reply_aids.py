@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from handoff.agents import CONSOLE_ROLES, viewable_conversation
-from handoff.sessions import require_agent
+from handoff.console.agents import CONSOLE_ROLES, viewable_conversation
+from handoff.console.sessions import require_agent
 from handoff.state import AppState, app_state
 
 MAX_SUGGESTIONS = 3

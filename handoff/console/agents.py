@@ -18,9 +18,17 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from handoff import sessions
-from handoff.accounts import Account
-from handoff.customer import (
+from handoff.console import sessions
+from handoff.console.accounts import Account
+from handoff.console.sessions import SessionAgent, accounts_of
+from handoff.conversations.store import (
+    PRIORITY_BAND,
+    MoveResult,
+    bounded,
+    is_conversation_id,
+    now_ms,
+)
+from handoff.gateway.customer import (
     CLIENT_ID,
     PROTOCOL_VERSION,
     _receive_json,
@@ -29,11 +37,9 @@ from handoff.customer import (
     origin_allowed,
     over_budget,
 )
-from handoff.delivery import SocketWriter, serve_socket
-from handoff.queue import REASON_TEXT
-from handoff.sessions import SessionAgent, accounts_of
+from handoff.queue.escalation import REASON_TEXT
 from handoff.state import AppState, app_state
-from handoff.store import PRIORITY_BAND, MoveResult, bounded, is_conversation_id, now_ms
+from handoff.web.sockets import SocketWriter, serve_socket
 
 log = logging.getLogger(__name__)
 
@@ -824,7 +830,7 @@ async def _register_hooks(app: web.Application) -> None:
 
 
 def setup_routes(app: web.Application) -> None:
-    from handoff import console_api
+    from handoff.console import api as console_api
 
     sessions.setup(app)
     app.router.add_get("/ws/agent", agent_socket)

@@ -18,9 +18,9 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from handoff.accounts import Account, AccountError, Accounts
+from handoff.console.accounts import Account, AccountError, Accounts
+from handoff.conversations.store import now_ms
 from handoff.state import AppState, app_state
-from handoff.store import now_ms
 
 COOKIE = "ha_session"
 CSRF_HEADER = "X-CSRF-Token"

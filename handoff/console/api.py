@@ -8,11 +8,11 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from handoff import reply_aids
-from handoff.agents import CONSOLE_ROLES, queue_items, viewable_conversation
+from handoff.console import reply_aids
+from handoff.console.agents import CONSOLE_ROLES, queue_items, viewable_conversation
+from handoff.console.sessions import require_agent
 from handoff.privacy import mask
-from handoff.queue import SAMPLE_SERIES, median_of_histogram
-from handoff.sessions import require_agent
+from handoff.queue.escalation import SAMPLE_SERIES, median_of_histogram
 from handoff.state import app_state
 
 # Conversation fields an agent never needs to see.

@@ -29,19 +29,19 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from handoff import unanswered
-from handoff.keys import PUBLISH_JOB_TTL, PUBLISH_SLOT_TTL, Keys
-from handoff.sessions import SessionAgent, require_agent, session_agent
+from handoff.console.sessions import SessionAgent, require_agent, session_agent
+from handoff.conversations.keys import PUBLISH_JOB_TTL, PUBLISH_SLOT_TTL, Keys
+from handoff.conversations.store import load_script, now_ms
+from handoff.editor import unanswered
 from handoff.settings import ROOT, Settings
 from handoff.state import app_state
-from handoff.store import load_script, now_ms
 
 log = logging.getLogger(__name__)
 
 EDITOR_ROLES = ("editor",)  # admins are always allowed too (sessions.require_agent)
 ADMIN_ROLES = ("admin",)
 AUDIT_FILE = "faq-audit.jsonl"
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parents[1] / "static"
 # Bounds on what the page may send; the content rules themselves are the FAQ tool's.
 MAX_KEY = 80
 MAX_PHRASING = 500

@@ -5,11 +5,11 @@
 
 Command line (REDIS_URL and REDIS_PREFIX from the environment):
 
-    python -m handoff.accounts add NAME [--role agent|editor|admin] [--display-name X]
+    python -m handoff.console.accounts add NAME [--role agent|editor|admin] [--display-name X]
                                         [--teams a,b] [--capacity N] [--password-stdin]
-    python -m handoff.accounts passwd NAME [--password-stdin]
-    python -m handoff.accounts remove NAME
-    python -m handoff.accounts list
+    python -m handoff.console.accounts passwd NAME [--password-stdin]
+    python -m handoff.console.accounts remove NAME
+    python -m handoff.console.accounts list
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from handoff.keys import Keys
+from handoff.conversations.keys import Keys
 
 ROLES = ("agent", "editor", "admin")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
@@ -253,7 +253,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m handoff.accounts",
+        prog="python -m handoff.console.accounts",
         description="Manage agent console accounts (REDIS_URL, REDIS_PREFIX from the environment).",
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import time
 
-from handoff.store import is_conversation_id
+from handoff.conversations.store import is_conversation_id
 
 VERSION = "v1"
 

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from handoff.keys import HANDLING_SAMPLES, STATS_TTL, Keys
+from handoff.conversations.keys import HANDLING_SAMPLES, STATS_TTL, Keys
+from handoff.conversations.store import ConversationStore, Entry, now_ms
 from handoff.privacy import mask
 from handoff.settings import Settings
-from handoff.store import ConversationStore, Entry, now_ms
 
 log = logging.getLogger(__name__)
 

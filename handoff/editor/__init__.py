@@ -1,0 +1,1 @@
+"""The editors' pages: FAQ topics through the FAQ tool, publish jobs, unanswered questions."""

@@ -1,0 +1,1 @@
+"""Where customers come in: the widget's socket, its resume tokens and transcript downloads."""

@@ -1,0 +1,1 @@
+"""The live-agent queue: escalations, the handoff packet, waiting and the wait estimate, tickets."""
