@@ -1,0 +1,33 @@
+"""Leaving a message when nobody can take the chat: a ticket the team answers by email."""
+
+from __future__ import annotations
+
+from handoff.conversations.store import now_ms
+from handoff.queue.stats import QueueStats
+
+
+class Tickets(QueueStats):
+    async def leave_message(self, cid: str, email: str, text: str) -> str:
+        ticket_id = await self.redis.xadd(
+            self.keys.tickets,
+            {
+                "conversation": cid,
+                "email": email,
+                "text": text,
+                "at": str(now_ms()),
+                "status": "open",
+            },
+        )
+        await self.store.append(
+            cid,
+            "system",
+            "Thanks, your message is with our team. We'll reply by email within one business day.",
+            kind="event",
+            event="ticket_created",
+        )
+        await self.count("tickets")
+        conversation = await self.store.get(cid)
+        if conversation is not None:
+            await self.count_once(cid, conversation, "person_needed_at", "person_needed")
+        await self.store.publish({"tickets": True})
+        return str(ticket_id)
