@@ -94,7 +94,7 @@ def handoff_message(
     a reason it does not take above all: a bug, better found by the assistant's tests than by an
     agent missing a customer's details.
     """
-    payload = {"reason": reason, "summary": summary, "intents": list(intents), "slots": slots}
+    payload = {"reason": reason, "summary": summary, "intents": intents, "slots": slots}
     return {"handoff": validate_handoff_payload(payload)}
 
 
@@ -132,7 +132,8 @@ def validate_handoff_payload(value: object) -> HandoffPayload:
     if len(summary) > MAX_SUMMARY_CHARS:
         raise InvalidHandoffPayload(f"summary is longer than {MAX_SUMMARY_CHARS} characters")
     intents = value["intents"]
-    if not isinstance(intents, list):
+    # A tuple only comes from Python callers (the builder); JSON has lists.
+    if not isinstance(intents, list | tuple):
         raise InvalidHandoffPayload(f"intents is not a list: {_shown(intents)}")
     slots = value["slots"]
     if not isinstance(slots, Mapping):

@@ -42,7 +42,10 @@ EMAIL = re.compile(r"(?<![\w.%+'-])[\w.%+'-]+@(?:[\w-]*\.)+[\w-]+")
 CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 
 # Phone numbers, in any country's writing: digits with spaces, dots, dashes and brackets.
-# - Starts with "+" (a country code), "(" (an area code in brackets) or a digit.
+# - Any whitespace separates, as in the assistant's pattern: no-break spaces are how word
+#   processors and some countries' conventions group digits ("555\u00a0123\u00a04567").
+# - Starts with "+" (a country code), "(" (an area code in brackets) or a digit. The service's
+#   pattern could not start at "(" and left it readable: "([phone]".
 # - At least 9 characters from the first digit to the last (the service's rule: 8 digits with
 #   one separator, "555 12345", up to "+1 (555) 123-4567"), or 8 digits in a row with nothing
 #   between them (the assistant's rule: "55512345"). 7-character local numbers ("555-1234") were
@@ -58,10 +61,11 @@ CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 #   as phones, the assistant's did not, and its test says order dates must survive. The order
 #   store writes dates this way and an agent needs them; a birth date typed "12.03.1985" is
 #   still masked, as the service masked it.
-# - ZIP+4 codes ("94110-1234") are masked as [phone], as the service did: a postal code is one
-#   of the proofs of identity (actions/parsing.py), so hiding it is right even if the label is
-#   not. Two bare order numbers written as one run ("10042 10043") are masked too, as the
-#   service did; the assistant writes them with the HG- prefix, which stops the match.
+# - ZIP+4 codes ("94110-1234") are masked as [phone], as both did (whatever the assistant's
+#   comment said): a postal code is one of the proofs of identity (actions/parsing.py), so
+#   hiding it is right even if the label is not. Two bare order numbers written as one run
+#   ("10042 10043") are masked too, as the service did; the assistant writes order numbers with
+#   the HG- prefix, which stops the match.
 PHONE_NUMBER = re.compile(
     r"(?<!\w)(?<!\d-)(?!(?<=[Hh][Gg]-)\d{5}(?!\d))"  # left edge, see above
     r"(?!\d{4}-\d{2}-\d{2}(?!\w))"  # not an ISO date
