@@ -25,6 +25,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import replies
 from actions.faq_topics import FaqTopicCatalogue
+from vocabulary.reasons import BOT_FALLBACK
 
 ACTION_NAME = "action_faq_rephrase"
 # Marks a miss for the handoff service, which records the customer's message for content
@@ -119,7 +120,7 @@ class ActionFaqRephrase(Action):
             return [
                 *revert,
                 SlotSet("handoff_offered", True),
-                SlotSet("handoff_reason", "bot_fallback"),
+                SlotSet("handoff_reason", BOT_FALLBACK),
             ]
 
         buttons = self.suggestion_buttons(tracker.latest_message or {})

@@ -1,15 +1,9 @@
 """Handing the conversation to a person, and the packet the handoff service reads.
 
 action_handoff tells the customer they are being connected and sends exactly one custom payload,
-the contract with handoff/ (keep the field names):
-
-    {"handoff": {
-        "reason":  "human_request" | "bot_fallback" | "order_delayed" | "verification_failed",
-        "summary": "<one line, emails / phone / card numbers masked>",
-        "intents": [{"name": "faq/shipping_time", "confidence": 0.93}, ...],  # last <= 5 turns,
-                                                                             # newest last
-        "slots":   {"order_number": "HG-10042", "order_verified": true, "order_state": "delayed"}
-    }}
+the contract with handoff/: `{"handoff": {"reason", "summary", "intents", "slots"}}`. Its type,
+its rules and its builder are in vocabulary/payload.py, shared with the service that reads it,
+and the reasons are in vocabulary/reasons.py.
 
 `slots` carries an order only once the customer proved it is theirs, and never the email or
 postal code they proved it with; the summary is built from intents and verified facts, never
@@ -27,24 +21,33 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies
-from actions.parsing import mask_personal_data
+from vocabulary.payload import (
+    MAX_INTENTS,
+    HandoffMessage,
+    HandoffSlots,
+    IntentTurn,
+    handoff_message,
+)
+from vocabulary.pii import mask
+from vocabulary.reasons import (
+    ASSISTANT_REASONS,
+    BOT_FALLBACK,
+    HUMAN_REQUEST,
+    ORDER_DELAYED,
+    VERIFICATION_FAILED,
+)
 
-HUMAN_REQUEST = "human_request"
-BOT_FALLBACK = "bot_fallback"
-ORDER_DELAYED = "order_delayed"
-VERIFICATION_FAILED = "verification_failed"
-# Offered because the order store could not answer. The handoff service knows four reasons, and
-# for it this is the assistant failing to help (bot_fallback); the summary says what happened.
+# Offered because the order store could not answer. An offer reason of the assistant alone: to
+# the handoff service this is the assistant failing to help, so it travels as bot_fallback (see
+# vocabulary/reasons.py for why it has no reason of its own); the summary says what happened.
 ORDER_LOOKUP_UNAVAILABLE = "order_lookup_unavailable"
 
+# The reason each offer travels as; every other name, an unexpected handoff_reason slot value
+# among them, travels as a plain request for a person.
 _PACKET_REASON = {
-    HUMAN_REQUEST: HUMAN_REQUEST,
-    BOT_FALLBACK: BOT_FALLBACK,
-    ORDER_DELAYED: ORDER_DELAYED,
-    VERIFICATION_FAILED: VERIFICATION_FAILED,
+    **{reason: reason for reason in ASSISTANT_REASONS},
     ORDER_LOOKUP_UNAVAILABLE: BOT_FALLBACK,
 }
-MAX_INTENTS = 5
 # Actions that may offer a person (they set handoff_offered and handoff_reason).
 OFFERING_ACTIONS = frozenset({"action_faq_rephrase", "action_check_order"})
 RETRIEVAL_INTENT = "faq"
@@ -71,9 +74,9 @@ def turn_intent_name(parse_data: Mapping[str, Any]) -> str | None:
 
 def recent_intents(
     events: Sequence[Mapping[str, Any]], limit: int = MAX_INTENTS
-) -> list[dict[str, Any]]:
+) -> list[IntentTurn]:
     """Name and confidence of the last `limit` user turns, oldest first."""
-    turns: list[dict[str, Any]] = []
+    turns: list[IntentTurn] = []
     for event in events:
         if event.get("event") != "user":
             continue
@@ -128,10 +131,10 @@ def handoff_summary(
         line += f" Topics: {', '.join(topics)}."
     if order and reason != ORDER_DELAYED:
         line += f" Verified order {order} ({state})."
-    return mask_personal_data(line)
+    return mask(line)
 
 
-def verified_order_slots(tracker: Tracker) -> dict[str, Any]:
+def verified_order_slots(tracker: Tracker) -> HandoffSlots:
     """The packet's `slots`: a verified order number and state, or just order_verified=False."""
     order_number = tracker.get_slot("verified_order_number")
     if not order_number:
@@ -172,19 +175,17 @@ def _offered_just_before(events: Sequence[Mapping[str, Any]]) -> bool:
     return False
 
 
-def build_handoff_packet(tracker: Tracker) -> dict[str, Any]:
+def build_handoff_packet(tracker: Tracker) -> HandoffMessage:
     """The `{"handoff": {...}}` payload for this conversation."""
     reason = handoff_reason(tracker)
     intents = recent_intents(tracker.events)
     slots = verified_order_slots(tracker)
-    return {
-        "handoff": {
-            "reason": _PACKET_REASON.get(reason, HUMAN_REQUEST),
-            "summary": handoff_summary(reason, intents, slots),
-            "intents": intents,
-            "slots": slots,
-        }
-    }
+    return handoff_message(
+        reason=_PACKET_REASON.get(reason, HUMAN_REQUEST),
+        summary=handoff_summary(reason, intents, slots),
+        intents=intents,
+        slots=slots,
+    )
 
 
 class ActionHandoff(Action):

@@ -26,9 +26,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import replies
-from actions.handoff import ORDER_DELAYED, ORDER_LOOKUP_UNAVAILABLE, VERIFICATION_FAILED
+from actions.handoff import ORDER_LOOKUP_UNAVAILABLE
 from actions.order_store import OrderStore, OrderStoreUnavailable
 from actions.parsing import find_order_number, parse_verification
+from vocabulary.reasons import ORDER_DELAYED, VERIFICATION_FAILED
 
 logger = logging.getLogger(__name__)
 

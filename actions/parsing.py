@@ -1,12 +1,13 @@
-"""Pure parsing of what customers type: order numbers, proof of identity, personal data.
+"""Pure parsing of what customers type: order numbers, proof of identity, button titles.
 
 Nothing here touches Rasa, the order store or the network, so every rule about the shape of
-customer input is in one place and unit-tested directly (tests/rasa/test_parsing.py).
+customer input is in one place and unit-tested directly (tests/rasa/test_parsing.py). The one
+rule shared with the handoff service, masking personal data, is vocabulary.pii.mask
+(tests/vocabulary/test_contract.py).
 
     find_order_number("where is hg 10042?")         -> "HG-10042"
     parse_verification("it's Nora@Example.com")     -> Verification("email", "nora@example.com")
     parse_verification("08612")                     -> Verification("postal_code", "08612")
-    mask_personal_data("a@b.co or 555-123-4567")    -> "[email] or [phone]"
 """
 
 from __future__ import annotations
@@ -22,18 +23,12 @@ ORDER_PREFIX = "HG-"
 _ORDER_NUMBER = re.compile(r"\b(?:hg[- ]?)?(\d{5})\b", re.IGNORECASE)
 _ORDER_NUMBER_WITH_PREFIX = re.compile(r"\bhg[- ]?(\d{5})\b", re.IGNORECASE)
 
-# Deliberately loose: the address is compared with the stored one, not validated here.
+# Deliberately loose: the address is compared with the stored one, not validated here. Not the
+# masking pattern (vocabulary.pii.EMAIL): that one also catches typos and non-ASCII addresses
+# that could never match an order's stored email, and would hand them to the comparison.
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # A US ZIP (optionally ZIP+4) that is not part of an order number ("HG-10042").
 _POSTAL_CODE = re.compile(r"(?<![\w-])(\d{5})(?:-\d{4})?(?![\w-])")
-
-# For masking: 13-19 digits, optionally grouped by spaces or dashes (payment cards) ...
-_CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-# ... and phone numbers: an optional country code, an area code (maybe in brackets), then two
-# groups of 3-4 digits. Order numbers (5 digits), ZIP+4 codes and ISO dates do not fit it.
-_PHONE_NUMBER = re.compile(
-    r"(?<!\w)(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{2,4})[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w)"
-)
 
 
 def normalize_order_number(raw: str) -> str | None:
@@ -96,17 +91,6 @@ def parse_verification(text: str) -> Verification | None:
     if len(codes) == 1:
         return Verification("postal_code", codes.pop())
     return None
-
-
-def mask_personal_data(text: str) -> str:
-    """Replace email addresses, card-like numbers and phone numbers with placeholders.
-
-    Used on anything that leaves the conversation for other eyes (the handoff summary), so an
-    agent queue or a log never shows a customer's contact details or card number.
-    """
-    masked = _EMAIL.sub("[email]", text)
-    masked = _CARD_NUMBER.sub("[card number]", masked)
-    return _PHONE_NUMBER.sub("[phone]", masked)
 
 
 _QUESTION_WORDS = frozenset(
