@@ -214,10 +214,10 @@ class TriageModel:
         if not (directory / "config.cfg").is_file():
             raise TriageModelMissing(directory)
         # spaCy is imported here, not at module level, so importing the service never pays
-        # for it; importing cues registers the factory that the saved config names.
+        # for it; importing cue_matcher registers the factory that the saved config names.
         import spacy
 
-        from . import cues  # noqa: F401
+        from . import cue_matcher  # noqa: F401
 
         nlp = spacy.load(directory)
         head = (

@@ -126,6 +126,7 @@ def build_pipeline(textcat_model: dict[str, Any] | None = None) -> Language:
     import spacy
     from spacy.pipeline import MultiLabel_TextCategorizer
 
+    from . import cue_matcher  # noqa: F401  (registers the factory)
     from .cues import FACTORY
 
     nlp = spacy.blank("en")
