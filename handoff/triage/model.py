@@ -3,10 +3,14 @@
 The model saved by ``python -m handoff.triage.train`` has three parts, all run on every
 message: the ``harbor_triage_cues`` matcher (see :mod:`handoff.triage.cues`), a
 ``textcat_multilabel`` bag of words trained on ``data/triage``, and a logistic-regression head
-on the message's pretrained sentence vector (:mod:`understanding`), which knows that "there's no
-point going on" and "i can't see a way out" mean the same. The two classifiers' probabilities
-are blended; a label's score is the larger of that blend and the cue floor; a label escalates
-when its score reaches its threshold, and the most urgent escalating label becomes the reason.
+on the message's pretrained sentence vector (:mod:`handoff.triage.sentence_head`), which knows
+that "there's no point going on" and "i can't see a way out" mean the same. The two classifiers'
+probabilities are blended; a label's score is the larger of that blend and the cue floor; a
+label escalates when its score reaches its threshold, and the most urgent escalating label
+becomes the reason.
+
+Importing this module is cheap: spaCy and the saved model load in :meth:`TriageModel.load`
+(through :mod:`handoff.triage.loading`).
 """
 
 from __future__ import annotations
@@ -17,16 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import HEAD_FILE, TriageThresholds, model_dir
+from .config import TriageThresholds, model_dir
+from .cues import CUE_LABELS, CUE_SCORE, DOC_ATTR, cue_scores
 from .reasons import ANGER, COMPLEX, FRUSTRATION, PRIORITY, TRIAGE_LABELS
+from .sentence_head import SentenceHead
 
 if TYPE_CHECKING:
     import numpy as np
     from spacy.language import Language
     from spacy.tokens import Doc
-
-    from understanding.encoder import SentenceEncoder
-    from understanding.linear import LogisticHead
 
 REPEATED_MESSAGE_CUE = "repeated_message"
 SHOUTING_CUE = "shouting"
@@ -146,42 +149,6 @@ def is_shouting(text: str) -> bool:
     return sum(c.isupper() for c in letters) >= 0.9 * len(letters)
 
 
-@dataclass(frozen=True)
-class SentenceHead:
-    """The sentence-vector classifier and how much of the blended score it gives."""
-
-    encoder: SentenceEncoder
-    head: LogisticHead
-    blend: float  # share of the head in the blend; the bag of words gives the rest
-
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """(texts, TRIAGE_LABELS) probabilities."""
-        return self.head.probabilities(self.encoder.encode(stand_ins(texts)))
-
-    @classmethod
-    def load(cls, path: Path) -> SentenceHead:
-        import numpy as np
-
-        from understanding.encoder import load_encoder
-        from understanding.linear import LogisticHead
-
-        with np.load(path) as saved:
-            labels = [str(label) for label in saved["labels"]]
-            if labels != list(TRIAGE_LABELS):
-                raise ValueError(f"{path} was trained for labels {labels}: retrain it")
-            head = LogisticHead.from_arrays(saved["weights"], saved["bias"])
-            blend = float(saved["blend"])
-        return cls(load_encoder(), head, blend)
-
-
-def stand_ins(texts: Iterable[str]) -> list[str]:
-    """What the sentence head reads: order numbers and emails as one stand-in each, so "HG-10001"
-    or an email typed in answer to the bot's question is not read as a feeling."""
-    from understanding.standins import with_stand_ins
-
-    return [with_stand_ins(text) for text in texts]
-
-
 class TriageModel:
     """A loaded triage pipeline plus the thresholds it decides with."""
 
@@ -192,10 +159,6 @@ class TriageModel:
         path: Path | None = None,
         sentence_head: SentenceHead | None = None,
     ) -> None:
-        # Deferred like spaCy itself: importing the package must stay cheap.
-        from . import cues
-
-        self._cues = cues
         self._nlp = nlp
         self.thresholds = thresholds
         self.path = path
@@ -213,16 +176,10 @@ class TriageModel:
         directory = Path(path) if path is not None else model_dir()
         if not (directory / "config.cfg").is_file():
             raise TriageModelMissing(directory)
-        # spaCy is imported here, not at module level, so importing the service never pays
-        # for it; importing cue_matcher registers the factory that the saved config names.
-        import spacy
+        # Deferred: `import handoff.triage` (the service's, at start-up) must not import spaCy.
+        from .loading import load_pipeline
 
-        from . import cue_matcher  # noqa: F401
-
-        nlp = spacy.load(directory)
-        head = (
-            SentenceHead.load(directory / HEAD_FILE) if (directory / HEAD_FILE).is_file() else None
-        )
+        nlp, head = load_pipeline(directory)
         return cls(nlp, TriageThresholds.resolve(directory), directory, head)
 
     def assess(self, text: str, context: Sequence[str] = ()) -> Verdict:
@@ -260,7 +217,7 @@ class TriageModel:
     def _verdict(
         self, text: str, doc: Doc, extra_cues: tuple[str, ...], head: np.ndarray | None
     ) -> Verdict:
-        cues: tuple[str, ...] = tuple(doc._.get(self._cues.DOC_ATTR)) + extra_cues
+        cues: tuple[str, ...] = tuple(doc._.get(DOC_ATTR)) + extra_cues
         classifier = {label: float(doc.cats.get(label, 0.0)) for label in TRIAGE_LABELS}
         if head is not None and self.sentence_head is not None:
             blend = self.sentence_head.blend
@@ -272,14 +229,14 @@ class TriageModel:
             "!" in text or max(classifier[ANGER], classifier[FRUSTRATION]) >= SHOUTING_NEGATIVITY
         ):
             cues += (SHOUTING_CUE,)
-        floors = self._cues.cue_scores([c for c in cues if c in self._cues.CUE_LABELS])
+        floors = cue_scores([c for c in cues if c in CUE_LABELS])
         if has_several_problems(text):
             cues += (SEVERAL_PROBLEMS_CUE,)
-            floors[COMPLEX] = self._cues.CUE_SCORE
+            floors[COMPLEX] = CUE_SCORE
         if REPEATED_MESSAGE_CUE in cues:
-            floors[FRUSTRATION] = self._cues.CUE_SCORE
+            floors[FRUSTRATION] = CUE_SCORE
         if SHOUTING_CUE in cues:
-            floors[ANGER] = self._cues.CUE_SCORE
+            floors[ANGER] = CUE_SCORE
         scores = {
             label: round(max(classifier[label], floors.get(label, 0.0)), 4)
             for label in TRIAGE_LABELS

@@ -24,8 +24,22 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
+import numpy as np
+import spacy
+from spacy import about
+from spacy.language import Language
+from spacy.pipeline import MultiLabel_TextCategorizer
+from spacy.training import Example
+from thinc.api import Adam, fix_random_seed
+
+from understanding.encoder import load_encoder
+from understanding.linear import LogisticHead, train_logistic
+from understanding.weights import WHEEL_SHA256
+
+# Registers the harbor_triage_cues factory that build_pipeline adds.
+from . import cue_matcher  # noqa: F401
 from .config import (
     DEFAULT_MODEL_DIR,
     FINGERPRINT_FILE,
@@ -34,14 +48,11 @@ from .config import (
     THRESHOLDS_FILE,
     TriageThresholds,
 )
+from .cues import FACTORY
+from .model import TriageModel, normalise
 from .reasons import TRIAGE_LABELS
+from .sentence_head import SentenceHead, stand_ins
 from .thresholds import LabelledMessage, choose_thresholds
-
-if TYPE_CHECKING:
-    import numpy as np
-    from spacy.language import Language
-
-    from understanding.linear import LogisticHead
 
 DATA_DIR = REPO_ROOT / "data" / "triage"
 TRAIN_FILE = DATA_DIR / "train.jsonl"
@@ -108,10 +119,6 @@ def read_messages(path: Path) -> list[LabelledMessage]:
 def fingerprint(data_files: Iterable[Path], package_dir: Path = PACKAGE_DIR) -> str:
     """sha256 over the training data, this package's and the encoder's Python sources, the
     encoder's weights and the spaCy version."""
-    from spacy import about
-
-    from understanding.weights import WHEEL_SHA256
-
     digest = hashlib.sha256()
     digest.update(f"spacy {about.__version__}\nencoder {WHEEL_SHA256}\n".encode())
     sources = [*sorted(package_dir.glob("*.py")), *sorted(ENCODER_DIR.glob("*.py"))]
@@ -123,12 +130,6 @@ def fingerprint(data_files: Iterable[Path], package_dir: Path = PACKAGE_DIR) -> 
 
 
 def build_pipeline(textcat_model: dict[str, Any] | None = None) -> Language:
-    import spacy
-    from spacy.pipeline import MultiLabel_TextCategorizer
-
-    from . import cue_matcher  # noqa: F401  (registers the factory)
-    from .cues import FACTORY
-
     nlp = spacy.blank("en")
     nlp.add_pipe(FACTORY, name="triage_cues")
     textcat = cast(
@@ -151,11 +152,6 @@ def fit(
     textcat_model: dict[str, Any] | None = None,
 ) -> Language:
     """Train a fresh pipeline on ``messages``; deterministic for a given seed."""
-    from spacy.training import Example
-    from thinc.api import Adam, fix_random_seed
-
-    from .model import normalise
-
     fix_random_seed(seed)
     nlp = build_pipeline(textcat_model)
     examples = [
@@ -194,10 +190,6 @@ def _folds(messages: Sequence[LabelledMessage], k: int, seed: int) -> list[list[
 
 def fit_head(vectors: np.ndarray, messages: Sequence[LabelledMessage]) -> LogisticHead:
     """The sentence-vector head: one sigmoid per label over the messages' vectors."""
-    import numpy as np
-
-    from understanding.linear import train_logistic
-
     targets = np.array([[label in m.labels for label in TRIAGE_LABELS] for m in messages], float)
     return train_logistic(vectors, targets, l2=HEAD_L2, positive_weight=HEAD_POSITIVE_WEIGHT)
 
@@ -212,10 +204,6 @@ def out_of_fold_scores(
     fitter: Callable[[Sequence[LabelledMessage]], Language] | None = None,
 ) -> dict[float, list[dict[str, float]]]:
     """Score every training message with models that never saw it, for each blend."""
-    from understanding.encoder import load_encoder
-
-    from .model import SentenceHead, TriageModel
-
     encoder = load_encoder()
     train_fold = fitter or (lambda part: fit(part, seed=seed))
     scores: dict[float, list[dict[str, float]]] = {b: [{} for _ in messages] for b in blends}
@@ -242,8 +230,6 @@ def _write_model(
     digest: str,
     out_dir: Path,
 ) -> None:
-    import numpy as np
-
     # Build next to the target and swap in at the end, so a running service or a concurrent
     # --if-stale never sees a half-written model.
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -285,10 +271,6 @@ def train(
     seed: int = SEED,
     log: Callable[[str], None] = print,
 ) -> TrainingReport:
-    from understanding.encoder import load_encoder
-
-    from .model import stand_ins
-
     started = time.perf_counter()
     messages = read_messages(train_file)
     log(f"triage: {len(messages)} training messages from {train_file}")
