@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,6 +27,8 @@ from handoff.assistant.rasa import BotUnavailable, RasaClient
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore, Entry, load_script, now_ms
 from handoff.editor import unanswered
+from handoff.triage import Verdict
+from vocabulary.reasons import BOT_FALLBACK, BOT_UNAVAILABLE, CRISIS, priority_of
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,9 @@ TRIAGE_CONTEXT = 5
 
 
 class Triage(Protocol):
-    def assess(self, text: str, context: Any = ()) -> Any: ...
+    """What a bot turn needs of the triage: handoff.triage.TriageModel, or a stand-in."""
+
+    def assess(self, text: str, context: Sequence[str] = ()) -> Verdict: ...
 
 
 EscalateFn = Callable[[str, str, int, str, dict[str, Any]], Awaitable[None]]
@@ -168,24 +172,22 @@ class BotTurns:
             verdict = await asyncio.get_running_loop().run_in_executor(
                 self._triage_thread, self.triage.assess, entry.text, context
             )
-            scores = {k: round(float(v), 3) for k, v in getattr(verdict, "scores", {}).items()}
+            scores = {label: round(score, 3) for label, score in verdict.scores.items()}
             await self.redis.hset(
                 self.keys.conversation(cid), f"triage:{entry.id}", json.dumps(scores)
             )
-            if getattr(verdict, "escalate", False):
-                if str(verdict.reason) == "crisis" and self.crisis_help_text:
+            # An escalating verdict always names its reason and priority.
+            reason, priority = verdict.reason, verdict.priority
+            if verdict.escalate and reason is not None and priority is not None:
+                if reason == CRISIS and self.crisis_help_text:
                     # Before anything else, and whether or not an agent is free right now.
                     await self.store.append(cid, "bot", self.crisis_help_text, reply_to=entry.id)
-                if str(verdict.reason) in unanswered.RECORDED_ESCALATIONS:
+                if reason in unanswered.RECORDED_ESCALATIONS:
                     await unanswered.record(
-                        self.redis, self.keys, cid, entry.text, "escalation", str(verdict.reason)
+                        self.redis, self.keys, cid, entry.text, "escalation", reason
                     )
                 await self.escalate(
-                    cid,
-                    str(verdict.reason),
-                    int(verdict.priority),
-                    "triage",
-                    {"scores": scores, "message": entry.id},
+                    cid, reason, priority, "triage", {"scores": scores, "message": entry.id}
                 )
                 return TurnOutcome(escalated=True)
         await self.store.publish({"c": cid, "typing": "bot", "on": True})
@@ -198,8 +200,8 @@ class BotTurns:
                 # the gateway can act on it (else the button would get the apology forever).
                 await self.escalate(
                     cid,
-                    "bot_unavailable",
-                    priority_for("bot_unavailable"),
+                    BOT_UNAVAILABLE,
+                    priority_of(BOT_UNAVAILABLE),
                     "gateway",
                     {"message": entry.id},
                 )
@@ -234,8 +236,8 @@ class BotTurns:
         if missed:
             await unanswered.record(self.redis, self.keys, cid, entry.text, "fallback")
         if handoff is not None:
-            reason = str(handoff.get("reason") or "bot_fallback")
-            await self.escalate(cid, reason, priority_for(reason), "bot", handoff)
+            reason = str(handoff.get("reason") or BOT_FALLBACK)
+            await self.escalate(cid, reason, priority_of(reason), "bot", handoff)
             outcome.escalated = True
         return outcome
 
@@ -246,23 +248,3 @@ class BotTurns:
         for cid in stale:
             self.kick(str(cid))
         return len(stale)
-
-
-# Priorities, most urgent first (docs/triage.md lists the reasons).
-PRIORITIES = {
-    "crisis": 0,
-    "risk": 1,
-    "distress": 2,
-    "anger": 3,
-    "frustration": 3,
-    "complex": 3,
-    "human_request": 4,
-    "order_delayed": 4,
-    "verification_failed": 4,
-    "bot_fallback": 5,
-    "bot_unavailable": 5,
-}
-
-
-def priority_for(reason: str) -> int:
-    return PRIORITIES.get(reason, 5)
