@@ -38,6 +38,7 @@ from handoff.gateway import customer, tokens
 from handoff.queue.escalation import LiveQueue
 from handoff.settings import Settings
 from handoff.state import SETTINGS, STATE, AppState, app_state
+from handoff.triage import TriageModel
 from handoff.web import openapi
 from handoff.web.limits import RateLimiter
 from handoff.web.metrics import Metrics
@@ -133,8 +134,6 @@ def load_triage(settings: Settings) -> Any:
     """Load the trained triage pipeline once, at start-up (never at import)."""
     if not settings.triage_enabled:
         return None
-    from handoff.triage import TriageModel
-
     return TriageModel.load(settings.triage_model_dir)
 
 
