@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +46,7 @@ from typing import Any
 import yaml
 
 from bot.model import data_dirs
+from bot.rasa_http import wait_until_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yml"
@@ -263,15 +263,8 @@ def action_server(database_url: str) -> Iterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1):  # noqa: S310 (loopback)
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the action server did not start") from None
-                time.sleep(0.2)
+        if not wait_until_answers(f"{url}/health", 60, lambda: process.poll() is None):
+            raise RuntimeError("the action server did not start")
         yield f"{url}/webhook"
     finally:
         process.terminate()

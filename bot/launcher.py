@@ -24,14 +24,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 from bot import model
+from bot.rasa_http import RasaClient, answers
 
 ROOT = model.ROOT
 PR_SET_PDEATHSIG = 1
@@ -297,15 +296,6 @@ def _last_line(log: Path) -> str:
     return lines[-1][:300] if lines else "(empty log)"
 
 
-def http_ok(url: str, headers: dict[str, str] | None = None) -> bool:
-    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback URLs
-    try:
-        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
-            return bool(200 <= response.status < 300)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
 def tcp_open(port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         return True
@@ -422,7 +412,7 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
         [venv_bin("rasa", "python"), "-m", "bot.nlg_server", "--port", str(config.nlg_port)],
         env,
     )
-    stack.wait_until(nlg, lambda: http_ok(f"http://127.0.0.1:{config.nlg_port}/health"), 60)
+    stack.wait_until(nlg, lambda: answers(f"http://127.0.0.1:{config.nlg_port}/health"), 60)
     actions = stack.start(
         "actions",
         [
@@ -458,12 +448,10 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
         env,
     )
     handoff = stack.start("handoff", [venv_bin("app", "python"), "-m", "handoff"], env)
-    stack.wait_until(handoff, lambda: http_ok(f"http://127.0.0.1:{config.handoff_port}/livez"), 60)
-    stack.wait_until(actions, lambda: http_ok(f"http://127.0.0.1:{config.actions_port}/health"), 90)
-    token = env["RASA_TOKEN"]
-    stack.wait_until(
-        rasa, lambda: http_ok(f"http://127.0.0.1:{config.rasa_port}/status?token={token}"), 240
-    )
+    stack.wait_until(handoff, lambda: answers(f"http://127.0.0.1:{config.handoff_port}/livez"), 60)
+    stack.wait_until(actions, lambda: answers(f"http://127.0.0.1:{config.actions_port}/health"), 90)
+    rasa_api = RasaClient(f"http://127.0.0.1:{config.rasa_port}", env["RASA_TOKEN"])
+    stack.wait_until(rasa, lambda: answers(rasa_api.address("/status")), 240)
 
 
 def banner(config: StackConfig, env: dict[str, str]) -> str:

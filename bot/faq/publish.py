@@ -24,9 +24,6 @@ import os
 import shutil
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +34,7 @@ from bot.faq import audit, validation
 from bot.faq.library import INTENT_PREFIX, FaqLibrary, normalise, parse_examples
 from bot.faq.project import Project
 from bot.faq.validation import Issue
+from bot.rasa_http import RasaClient, RasaUnreachable
 
 Report = Callable[[str, int, str], None]
 HISTORY_FILE = "history.jsonl"
@@ -113,23 +111,12 @@ def restore_snapshot(project: Project, model_name: str) -> bool:
 # --- the live assistant --------------------------------------------------------------------
 
 
-def _rasa_request(
-    url: str, token: str, method: str, path: str, body: dict[str, Any] | None = None
-) -> tuple[int, Any]:
-    query = f"?token={urllib.parse.quote(token)}" if token else ""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 - the assistant's own loopback API
-        f"{url}{path}{query}",
-        data=data,
-        headers={"Content-Type": "application/json"},
-        method=method,
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=180) as response:  # noqa: S310
-            raw = response.read()
-            return int(response.status), json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return int(error.code), error.read().decode(errors="replace")
+# Loading a model into Rasa takes a while; a publish waits for it rather than fail.
+RASA_TIMEOUT_SECONDS = 180
+
+
+def _rasa(project: Project, url: str) -> RasaClient:
+    return RasaClient(url, project.rasa_token(), RASA_TIMEOUT_SECONDS)
 
 
 def live_model_names(project: Project) -> dict[str, str | None]:
@@ -137,11 +124,11 @@ def live_model_names(project: Project) -> dict[str, str | None]:
     names: dict[str, str | None] = {}
     for url in project.rasa_urls():
         try:
-            status, body = _rasa_request(url, project.rasa_token(), "GET", "/status")
-        except (urllib.error.URLError, OSError, ValueError):
+            reply = _rasa(project, url).get("/status")
+        except RasaUnreachable:
             names[url] = None
             continue
-        names[url] = Path(str(body.get("model_file"))).name if status == 200 else None
+        names[url] = Path(str(reply.body.get("model_file"))).name if reply.status == 200 else None
     return names
 
 
@@ -156,33 +143,26 @@ def swap_model(project: Project, model_path: Path, previous: dict[str, str | Non
 
     Returns the errors (empty when every server now serves the new model).
     """
-    token = project.rasa_token()
     swapped: list[str] = []
     errors: list[str] = []
     for url in project.rasa_urls():
         try:
-            status, body = _rasa_request(
-                url, token, "PUT", "/model", {"model_file": str(model_path)}
-            )
-        except (urllib.error.URLError, OSError, ValueError) as error:
+            reply = _rasa(project, url).put("/model", {"model_file": str(model_path)})
+        except RasaUnreachable as error:
             errors.append(f"the assistant at {url} did not answer ({error})")
             break
-        if status != 204:
-            errors.append(f"the assistant at {url} refused the model ({status}: {body})")
+        if reply.status != 204:
+            errors.append(
+                f"the assistant at {url} refused the model ({reply.status}: {reply.body})"
+            )
             break
         swapped.append(url)
     if errors:
         for url in swapped:
             old = previous.get(url)
             if old:
-                with contextlib.suppress(urllib.error.URLError, OSError, ValueError):
-                    _rasa_request(
-                        url,
-                        token,
-                        "PUT",
-                        "/model",
-                        {"model_file": str(project.models_dir / old)},
-                    )
+                with contextlib.suppress(RasaUnreachable):
+                    _rasa(project, url).put("/model", {"model_file": str(project.models_dir / old)})
     return errors
 
 

@@ -15,12 +15,8 @@ Static checks need only the files. The conflict check asks the running Rasa serv
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +27,7 @@ import yaml
 
 from bot.faq.library import INTENT_PREFIX, FaqLibrary, Topic, normalise, parse_examples
 from bot.faq.project import Project
+from bot.rasa_http import RasaClient, RasaUnreachable
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{2,40}$")
 MIN_PHRASINGS = 5
@@ -187,7 +184,7 @@ class ConflictChecker:
         self.project = project
         self.threshold = threshold
         self.source = ""
-        self._url: str | None = None
+        self._live: RasaClient | None = None
         self._agent: Any = None
 
     def _connect(self) -> None:
@@ -195,11 +192,12 @@ class ConflictChecker:
             return
         token = self.project.rasa_token()
         for url in self.project.rasa_urls():
+            client = RasaClient(url, token, timeout=10)
             try:
-                self._post(url, token, "hello")
-            except (urllib.error.URLError, OSError, ValueError):
+                client.parse("hello")
+            except RasaUnreachable:
                 continue
-            self._url = url
+            self._live = client
             self.source = f"the running assistant at {url}"
             return
         model = newest_model(self.project.models_dir)
@@ -212,22 +210,10 @@ class ConflictChecker:
         self._agent = Agent.load(str(model))
         self.source = f"the model {model.name}, loaded here (no running assistant answered)"
 
-    @staticmethod
-    def _post(url: str, token: str, text: str) -> dict[str, Any]:
-        query = f"?token={urllib.parse.quote(token)}" if token else ""
-        request = urllib.request.Request(  # noqa: S310 - the assistant's own loopback API
-            f"{url}/model/parse{query}",
-            data=json.dumps({"text": text}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return dict(json.loads(response.read()))
-
     def predict(self, text: str) -> Prediction | None:
         self._connect()
-        if self._url is not None:
-            parsed = self._post(self._url, self.project.rasa_token(), text)
+        if self._live is not None:
+            parsed = self._live.parse(text)
         elif self._agent is not None:
             parsed = asyncio.run(self._agent.parse_message(text))
         else:
