@@ -4,7 +4,7 @@
     .venv-rasa/bin/python bench/publish_bench.py --epochs 60/100 --epochs 40/40
 
 
-Starts the whole stack (bot/launcher.py) on free ports for a temporary copy of the project, then
+Starts the whole stack (bot/launcher/) on free ports for a temporary copy of the project, then
 1. answer-only edits: `bot faq edit KEY --answer ...` until the bot's reply is the new answer
    (aim <= 5 s), several times;
 2. a new topic: `bot faq add` + `bot faq publish` until the bot answers a phrasing it was never

@@ -4,7 +4,7 @@
 
 Everything it needs is started here, on free ports, and stopped at the end:
 
-* **bot** — the whole stack through bot/launcher.py (its own var folder, its own Redis, the real
+* **bot** — the whole stack through bot/launcher/ (its own var folder, its own Redis, the real
   Rasa server with the trained model, the action server, triage on), plus a second handoff
   process on the same Redis and Rasa with triage off. One bot turn is measured three ways in the
   same run: straight to Rasa's REST webhook (the baseline), through the gateway's customer
@@ -688,7 +688,7 @@ async def bot_turns(scale: Scale, tmp: Path) -> None:
     stack = await start_stack(tmp / "stack")
     services: list[Service] = []
     try:
-        emit(f"_stack started by bot/launcher.py in {time.monotonic() - started:.0f} s_")
+        emit(f"_stack started by bot/launcher in {time.monotonic() - started:.0f} s_")
         secret = (stack.var_dir / "handoff-secret").read_text().strip()
         token = (stack.var_dir / "rasa-token").read_text().strip()
         no_triage = await start_service(

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import launcher, model
+from bot import model
+from bot.launcher.config import StackConfig
+from bot.launcher.errors import LaunchError
+from bot.launcher.lock import single_instance
+from bot.launcher.preflight import check_yaml_files, redis_ping, require_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,15 +31,15 @@ def test_a_broken_domain_names_the_file_and_line(tmp_path: Path) -> None:
     root = copy_assistant(tmp_path)
     domain = root / "domain.yml"
     domain.write_text(domain.read_text() + "\nresponses:\n  utter_x:\n  - text: [unclosed\n")
-    with pytest.raises(launcher.LaunchError) as raised:
-        launcher.check_yaml_files(root)
+    with pytest.raises(LaunchError) as raised:
+        check_yaml_files(root)
     message = str(raised.value)
     assert message.startswith("domain.yml is not valid YAML at line ")
     assert "fix it and run make run again" in message and "\n" not in message
 
 
 def test_the_current_assistant_files_are_valid(tmp_path: Path) -> None:
-    launcher.check_yaml_files(copy_assistant(tmp_path))
+    check_yaml_files(copy_assistant(tmp_path))
 
 
 def test_a_port_in_use_is_named_with_the_variable_to_change() -> None:
@@ -43,8 +47,8 @@ def test_a_port_in_use_is_named_with_the_variable_to_change() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(launcher.LaunchError) as raised:
-            launcher.require_free_port("127.0.0.1", port, "HANDOFF_PORT", "handoff service")
+        with pytest.raises(LaunchError) as raised:
+            require_free_port("127.0.0.1", port, "HANDOFF_PORT", "handoff service")
     assert f"Port {port} (handoff service) is already in use" in str(raised.value)
     assert "HANDOFF_PORT=<port> make run" in str(raised.value)
 
@@ -53,16 +57,16 @@ def test_an_unreachable_redis_url_says_how_to_fix_it() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again: nothing listens there
-    with pytest.raises(launcher.LaunchError) as raised:
-        launcher.redis_ping(f"redis://127.0.0.1:{port}/0", timeout=1)
+    with pytest.raises(LaunchError) as raised:
+        redis_ping(f"redis://127.0.0.1:{port}/0", timeout=1)
     assert f"Redis is unreachable at 127.0.0.1:{port}" in str(raised.value)
     assert "unset REDIS_URL" in str(raised.value)
 
 
 def test_a_bad_port_variable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HANDOFF_PORT", "eighty")
-    with pytest.raises(launcher.LaunchError, match="HANDOFF_PORT='eighty' is not a port number"):
-        launcher.StackConfig.from_env()
+    with pytest.raises(LaunchError, match="HANDOFF_PORT='eighty' is not a port number"):
+        StackConfig.from_env()
 
 
 def test_the_model_fingerprint_follows_its_inputs(tmp_path: Path) -> None:
@@ -75,26 +79,26 @@ def test_the_model_fingerprint_follows_its_inputs(tmp_path: Path) -> None:
 
 def test_a_second_instance_is_refused_while_the_first_holds_the_lock(tmp_path: Path) -> None:
     with (
-        launcher.single_instance(tmp_path, "http://localhost:8080"),
-        pytest.raises(launcher.LaunchError, match="already running"),
-        launcher.single_instance(tmp_path, "http://localhost:8080"),
+        single_instance(tmp_path, "http://localhost:8080"),
+        pytest.raises(LaunchError, match="already running"),
+        single_instance(tmp_path, "http://localhost:8080"),
     ):
         pass
-    with launcher.single_instance(tmp_path, "http://localhost:8080"):
+    with single_instance(tmp_path, "http://localhost:8080"):
         pass
 
 
 def test_the_repository_passes_the_launch_checks() -> None:
     """Every training input of the real repository, code included, passes the YAML check."""
-    launcher.check_yaml_files(ROOT)
+    check_yaml_files(ROOT)
 
 
 def test_the_nlg_server_port_is_configurable_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NLG_PORT", "15999")
-    assert launcher.StackConfig.from_env().nlg_port == 15999
+    assert StackConfig.from_env().nlg_port == 15999
     monkeypatch.setenv("NLG_PORT", "answers")
-    with pytest.raises(launcher.LaunchError, match="NLG_PORT='answers' is not a port number"):
-        launcher.StackConfig.from_env()
+    with pytest.raises(LaunchError, match="NLG_PORT='answers' is not a port number"):
+        StackConfig.from_env()
 
 
 def test_the_rasa_endpoints_reach_the_nlg_server_and_the_actions(

@@ -1,0 +1,69 @@
+"""Everything configurable about a local stack, read from the environment.
+
+HANDOFF_HOST, HANDOFF_PORT, HANDOFF_PUBLIC_URL    where customers and agents reach the stack
+RASA_PORT, ACTIONS_PORT, NLG_PORT                  loopback ports of the assistant's servers
+REDIS_URL or PRIVATE_REDIS_PORT                    an existing Redis, or the port of ours
+HARBOR_VAR_DIR, HARBOR_MODELS_DIR                  run-time files and trained models
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot import model
+from bot.launcher.errors import LaunchError
+
+ROOT = model.ROOT
+
+
+def _env_port(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise LaunchError(
+            f"{name}={raw!r} is not a port number; use a number like {default}."
+        ) from None
+    if not 0 < port < 65536:
+        raise LaunchError(f"{name}={port} is out of range; use a port between 1 and 65535.")
+    return port
+
+
+@dataclass
+class StackConfig:
+    """Everything configurable about a local stack, read from the environment."""
+
+    handoff_host: str
+    handoff_port: int
+    rasa_port: int
+    actions_port: int
+    redis_url: str | None
+    private_redis_port: int
+    var_dir: Path
+    models_dir: Path
+    nlg_port: int = 5056
+    public_url: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Any of these bind addresses is reached from this machine as localhost.
+        local_binds = {"127.0.0.1", "0.0.0.0", ""}  # noqa: S104
+        shown_host = "localhost" if self.handoff_host in local_binds else self.handoff_host
+        self.public_url = os.environ.get(
+            "HANDOFF_PUBLIC_URL", f"http://{shown_host}:{self.handoff_port}"
+        )
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        return cls(
+            handoff_host=os.environ.get("HANDOFF_HOST", "127.0.0.1"),
+            handoff_port=_env_port("HANDOFF_PORT", 8080),
+            rasa_port=_env_port("RASA_PORT", 5005),
+            actions_port=_env_port("ACTIONS_PORT", 5055),
+            redis_url=os.environ.get("REDIS_URL") or None,
+            private_redis_port=_env_port("PRIVATE_REDIS_PORT", 6390),
+            var_dir=Path(os.environ.get("HARBOR_VAR_DIR", str(ROOT / "var"))),
+            models_dir=Path(os.environ.get("HARBOR_MODELS_DIR", str(ROOT / "models"))),
+            nlg_port=_env_port("NLG_PORT", 5056),
+        )

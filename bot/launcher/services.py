@@ -1,0 +1,124 @@
+"""The children of the stack, in the order they must start, and how each shows it is ready.
+
+redis-server   (only without REDIS_URL)      ready when its port accepts connections
+model check    the assistant model and the triage pipeline, trained when their inputs changed
+NLG server     the answers Rasa sends (endpoints.yml `nlg:`), so it starts first
+action server, Rasa, handoff service         started together, then waited for
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+
+from bot import model
+from bot.launcher.config import ROOT, StackConfig
+from bot.launcher.errors import LaunchError
+from bot.launcher.supervisor import Stack
+from bot.rasa_http import RasaClient, answers
+
+
+def venv_bin(name: str, tool: str) -> str:
+    path = ROOT / f".venv-{name}" / "bin" / tool
+    if not path.exists():
+        raise LaunchError(f"{path.relative_to(ROOT)} is missing; run make setup (or make run).")
+    return str(path)
+
+
+def tcp_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
+    if not config.redis_url:
+        data = config.var_dir / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        redis = stack.start(
+            "redis",
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(config.private_redis_port),
+                "--dir",
+                str(data),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+                "--protected-mode",
+                "yes",
+            ],
+            env,
+        )
+        stack.wait_until(redis, lambda: tcp_open(config.private_redis_port), 15)
+
+    print("==> checking the assistant model and the triage pipeline", flush=True)
+    try:
+        model_path = model.ensure_model(models_dir=config.models_dir)
+    except model.TrainingFailed as error:
+        raise LaunchError(f"The assistant could not be trained: {error}") from None
+    triage = subprocess.run(
+        [venv_bin("app", "python"), "-m", "handoff.triage.train", "--if-stale"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if triage.returncode != 0:
+        reason = (triage.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise LaunchError(f"The escalation triage pipeline could not be trained: {reason}")
+
+    # The answers Rasa sends come from here (endpoints.yml `nlg:`), so it must be up first.
+    nlg = stack.start(
+        "nlg",
+        [venv_bin("rasa", "python"), "-m", "bot.nlg_server", "--port", str(config.nlg_port)],
+        env,
+    )
+    stack.wait_until(nlg, lambda: answers(f"http://127.0.0.1:{config.nlg_port}/health"), 60)
+    actions = stack.start(
+        "actions",
+        [
+            venv_bin("rasa", "rasa"),
+            "run",
+            "actions",
+            "--actions",
+            "actions",
+            "--port",
+            str(config.actions_port),
+        ],
+        env,
+    )
+    rasa = stack.start(
+        "rasa",
+        [
+            venv_bin("rasa", "rasa"),
+            "run",
+            "--enable-api",
+            "--auth-token",
+            env["RASA_TOKEN"],
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(config.rasa_port),
+            "--model",
+            str(model_path),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+        ],
+        env,
+    )
+    handoff = stack.start("handoff", [venv_bin("app", "python"), "-m", "handoff"], env)
+    stack.wait_until(handoff, lambda: answers(f"http://127.0.0.1:{config.handoff_port}/livez"), 60)
+    stack.wait_until(actions, lambda: answers(f"http://127.0.0.1:{config.actions_port}/health"), 90)
+    rasa_api = RasaClient(f"http://127.0.0.1:{config.rasa_port}", env["RASA_TOKEN"])
+    stack.wait_until(rasa, lambda: answers(rasa_api.address("/status")), 240)
