@@ -1,48 +1,41 @@
-"""Escalation reasons and the queue priority each one gets (1 = most urgent).
+"""The triage's escalation reasons and their queue priorities (0 = most urgent).
 
-Triage itself returns the first seven; the service adds ``bot_fallback`` when the bot gives up
-on its own, which is why it has the lowest priority: nobody is upset yet. ``crisis`` (any hint
-of self-harm) comes before everything, at priority 0: such a chat is served first, and the
-customer is told at once where immediate help is.
+They live in the shared vocabulary (vocabulary/reasons.py), one table with the assistant and the
+rest of the service; this module keeps the names the triage modules import. Triage itself
+returns the seven TRIAGE_LABELS; the service adds `bot_fallback` when the bot gives up on its
+own, and the assistant's offers bring their own reasons (order_delayed, verification_failed).
+``crisis`` (any hint of self-harm) comes before everything, at priority 0: such a chat is served
+first, and the customer is told at once where immediate help is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-
-CRISIS = "crisis"
-RISK = "risk"
-DISTRESS = "distress"
-ANGER = "anger"
-FRUSTRATION = "frustration"
-COMPLEX = "complex"
-HUMAN_REQUEST = "human_request"
-BOT_FALLBACK = "bot_fallback"
-
-# Order matters: when several labels pass their thresholds, the first one in this tuple wins
-# the reason, so a customer who is angry *and* mentions a chargeback is queued as a risk.
-TRIAGE_LABELS: tuple[str, ...] = (
-    CRISIS,
-    RISK,
-    DISTRESS,
+from vocabulary.reasons import (
     ANGER,
-    FRUSTRATION,
+    BOT_FALLBACK,
     COMPLEX,
+    CRISIS,
+    DISTRESS,
+    FRUSTRATION,
     HUMAN_REQUEST,
+    PRIORITIES,
+    RISK,
+    TRIAGE_LABELS,
 )
 
-PRIORITY: Mapping[str, int] = MappingProxyType(
-    {
-        CRISIS: 0,
-        RISK: 1,
-        DISTRESS: 2,
-        ANGER: 3,
-        FRUSTRATION: 3,
-        # Several intertwined problems or a demand for compensation: the bot cannot untangle
-        # them, but nobody is in danger; as urgent as an upset customer.
-        COMPLEX: 3,
-        HUMAN_REQUEST: 4,
-        BOT_FALLBACK: 5,
-    }
-)
+# Every reason's priority, not only the triage labels': a verdict's reason is always a label, and
+# whoever looks up another reason here gets its number rather than a KeyError.
+PRIORITY = PRIORITIES
+
+__all__ = [
+    "ANGER",
+    "BOT_FALLBACK",
+    "COMPLEX",
+    "CRISIS",
+    "DISTRESS",
+    "FRUSTRATION",
+    "HUMAN_REQUEST",
+    "PRIORITY",
+    "RISK",
+    "TRIAGE_LABELS",
+]
