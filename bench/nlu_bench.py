@@ -41,6 +41,7 @@ import asyncio
 import contextlib
 import csv
 import json
+import logging
 import os
 import random
 import resource
@@ -63,11 +64,14 @@ if str(ROOT) not in sys.path:  # run as a script: make `bot` importable
     sys.path.insert(0, str(ROOT))
 
 DATA = ROOT / "bench" / "data"
-# bot.evaluate's out-of-scope check reads CLINC150 from here unless told otherwise.
+# The assistant's held-out sets (bot/evaluate/heldout.py) read CLINC150 from here unless told
+# otherwise.
 os.environ.setdefault("CLINC150_DATA", str(DATA / "clinc150" / "data_full.json"))
 
 from bench.machine import machine_note  # noqa: E402
-from bot.evaluate import Prediction, falls_back, quiet_rasa, to_prediction  # noqa: E402
+from bot.prediction import Prediction  # noqa: E402
+from bot.rasa_agent import predict as predict_all  # noqa: E402
+from bot.rasa_agent import quiet_rasa  # noqa: E402
 
 PRODUCTION_CONFIG = ROOT / "config.yml"
 # Components that work on the `faq` retrieval intent only (see the module docstring).
@@ -160,7 +164,7 @@ def score(gold: Sequence[str], predicted: Sequence[str], oos_label: str = OOS) -
 
 def decide(prediction: Prediction, threshold: float, ambiguity: float) -> str:
     """The label the assistant acts on: the intent, or out-of-scope if the fallback triggers."""
-    return OOS if falls_back(prediction, threshold, ambiguity, joint=False) else prediction.intent
+    return OOS if prediction.falls_back(threshold, ambiguity) else prediction.intent
 
 
 def scores_at(predictions: Sequence[Prediction], threshold: float, ambiguity: float) -> Scores:
@@ -461,17 +465,9 @@ def train(pipeline: Pipeline, examples: Sequence[Example], workdir: Path, name: 
 
 
 def predict(model: str, examples: Sequence[Example]) -> list[Prediction]:
-    from rasa.core.agent import Agent
-
-    async def parse_all() -> list[Prediction]:
-        agent = Agent.load(model)
-        return [
-            to_prediction(text, gold, await agent.parse_message(text)) for text, gold in examples
-        ]
-
     # Rasa prints some messages' texts while parsing; the report is stdout, so keep them out.
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-        return asyncio.run(parse_all())
+        return asyncio.run(predict_all(model, examples))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -681,14 +677,11 @@ def print_clinc(result: Result) -> None:
 
 def report_bot_data(config_path: Path, workdir: Path) -> None:
     """Train the full assistant (domain, rules, FAQ selector) with a config, and print what
-    bot.evaluate prints for config.yml: held-out FAQ paraphrases, CLINC150 out-of-scope
+    `python -m bot.evaluate` prints for config.yml: held-out FAQ paraphrases, CLINC150 out-of-scope
     questions, in-process turn latency."""
-    from bot.evaluate import (
-        DOMAIN,
-        report_held_out,
-        report_latency,
-        report_out_of_scope,
-    )
+    from bot.evaluate.heldout_report import report_held_out, report_out_of_scope
+    from bot.evaluate.latency import report_latency
+    from bot.evaluate.training import DOMAIN
     from bot.model import data_dirs
 
     arguments = ["--config", str(config_path), "--domain", str(DOMAIN), "--data", *data_dirs()]
@@ -738,7 +731,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="use CLINC150's oos_train rows for the threshold only, not as an out_of_scope intent",
     )
     args = parser.parse_args(argv)
-    quiet_rasa()
+    quiet_rasa(logging.ERROR)
     # SIGTERM as an exception, so temporary models are removed and trainings stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -158,8 +158,9 @@ def training_cost(diet_epochs: int, selector_epochs: int, workdir: Path) -> dict
 
 def epochs_table(settings: list[str]) -> int:
     sys.path.insert(0, str(ROOT))  # run as a script from bench/: the project's packages
-    from bot.faq.validation import quiet_rasa
+    from bot.rasa_agent import quiet_rasa, use_project_settings
 
+    use_project_settings()
     quiet_rasa()
     rows = []
     for setting in settings:

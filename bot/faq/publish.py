@@ -30,10 +30,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot import model
+from bot.evaluate.heldout import read_nlu_examples
 from bot.faq import audit, validation
-from bot.faq.library import INTENT_PREFIX, FaqLibrary, normalise, parse_examples
+from bot.faq.library import INTENT_PREFIX, FaqLibrary, normalise
 from bot.faq.project import Project
 from bot.faq.validation import Issue
+from bot.prediction import to_prediction
+from bot.rasa_agent import quiet_rasa, use_project_settings
 from bot.rasa_http import RasaClient, RasaUnreachable
 
 Report = Callable[[str, int, str], None]
@@ -279,16 +282,13 @@ def checks_fingerprint(project: Project) -> str:
 
 
 def heldout_examples(path: Path) -> list[tuple[str, str]]:
-    import yaml
-
+    """(topic key, phrasing) of the FAQ phrasings in a held-out file; none without the file."""
     if not path.is_file():
         return []
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return [
-        (str(item["intent"]).removeprefix(INTENT_PREFIX), text)
-        for item in document.get("nlu") or []
-        if isinstance(item, dict) and str(item.get("intent", "")).startswith(INTENT_PREFIX)
-        for text in parse_examples(item.get("examples", ""))
+        (m.expected.removeprefix(INTENT_PREFIX), m.text)
+        for m in read_nlu_examples(path)
+        if m.expected.startswith(INTENT_PREFIX)
     ]
 
 
@@ -315,13 +315,10 @@ async def _evaluate(project: Project, agent: Any) -> Scores:
         scores.conversations = len(trackers)
         scores.failed_conversations = sorted(str(t.sender_id) for t in evaluation.failed_stories)
     for key, text in heldout_examples(project.heldout_file):
-        parsed = await agent.parse_message(text)
-        predicted = validation.prediction_of(parsed).label
-        if predicted == "nlu_fallback":
-            # The gate said "not sure": the topic the selector would have picked still counts,
-            # as in docs/assistant.md's FAQ-key accuracy.
-            selected = (parsed.get("response_selector") or {}).get("faq", {}).get("response", {})
-            predicted = str(selected.get("intent_response_key") or "")
+        prediction = to_prediction(text, INTENT_PREFIX + key, await agent.parse_message(text))
+        # The gate said "not sure": the topic the selector would have picked still counts, as
+        # in docs/assistant.md's FAQ-key accuracy.
+        predicted = (prediction.faq_key or "") if prediction.fell_back else prediction.answer
         right, total = scores.heldout.get(key, [0, 0])
         scores.heldout[key] = [right + int(predicted == INTENT_PREFIX + key), total + 1]
     return scores
@@ -518,7 +515,8 @@ def _publish_locked(
 ) -> dict[str, Any]:
     report("validate", 1, "checking the topics")
     mark = time.monotonic()
-    validation.quiet_rasa()
+    use_project_settings()
+    quiet_rasa()
     previous = live_model_names(project)
     if not any(previous.values()):
         raise PublishRefused(

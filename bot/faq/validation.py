@@ -15,7 +15,6 @@ Static checks need only the files. The conflict check asks the running Rasa serv
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import warnings
 from collections.abc import Iterable
@@ -25,8 +24,11 @@ from typing import Any
 
 import yaml
 
+from bot import model
 from bot.faq.library import INTENT_PREFIX, FaqLibrary, Topic, normalise, parse_examples
 from bot.faq.project import Project
+from bot.prediction import FALLBACK, OUT_OF_SCOPE, Prediction, to_prediction
+from bot.rasa_agent import quiet_rasa, use_project_settings
 from bot.rasa_http import RasaClient, RasaUnreachable
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{2,40}$")
@@ -171,12 +173,6 @@ def check_topics(
 # --- likely conflicts: what the live model already thinks ----------------------------------
 
 
-@dataclass
-class Prediction:
-    label: str  # "faq/<key>" or another intent; "nlu_fallback" when the bot would not answer
-    confidence: float
-
-
 class ConflictChecker:
     """Asks the live assistant (or, failing that, the newest model) what a phrasing means."""
 
@@ -200,15 +196,17 @@ class ConflictChecker:
             self._live = client
             self.source = f"the running assistant at {url}"
             return
-        model = newest_model(self.project.models_dir)
-        if model is None:
+        newest = newest_model(self.project.models_dir)
+        if newest is None:
             self.source = "none (no running assistant and no trained model)"
             return
+        use_project_settings()
+        # Rasa is imported here, not at module level: the editor's quick commands import this.
         from rasa.core.agent import Agent
 
         quiet_rasa()
-        self._agent = Agent.load(str(model))
-        self.source = f"the model {model.name}, loaded here (no running assistant answered)"
+        self._agent = Agent.load(str(newest))
+        self.source = f"the model {newest.name}, loaded here (no running assistant answered)"
 
     def predict(self, text: str) -> Prediction | None:
         self._connect()
@@ -218,18 +216,18 @@ class ConflictChecker:
             parsed = asyncio.run(self._agent.parse_message(text))
         else:
             return None
-        return prediction_of(parsed)
+        return to_prediction(text, "", parsed)
 
     def check(self, items: Iterable[tuple[str, str]]) -> list[Issue]:
         """Likely conflicts among (topic key, phrasing) pairs."""
         issues = []
         for key, phrasing in items:
             prediction = self.predict(phrasing)
-            if prediction is None or prediction.confidence < self.threshold:
+            if prediction is None or prediction.intent_confidence < self.threshold:
                 continue
             # Understood as off-topic today is not a conflict: adding a topic is how an
             # off-topic question becomes one the shop answers.
-            if prediction.label in {INTENT_PREFIX + key, "nlu_fallback", "out_of_scope"}:
+            if prediction.label in {INTENT_PREFIX + key, FALLBACK, OUT_OF_SCOPE}:
                 continue
             other = prediction.label.removeprefix(INTENT_PREFIX)
             if prediction.label.startswith(INTENT_PREFIX):
@@ -243,25 +241,17 @@ class ConflictChecker:
                 Issue(
                     "likely_conflict",
                     f"Customers asking '{phrasing}' {today} today "
-                    f"({prediction.confidence:.0%} sure); reword it so it clearly asks "
+                    f"({prediction.intent_confidence:.0%} sure); reword it so it clearly asks "
                     f"about '{key}', {advice}.",
                     topic=key,
                     phrasing=phrasing,
-                    extra={"other_topic": other, "confidence": round(prediction.confidence, 3)},
+                    extra={
+                        "other_topic": other,
+                        "confidence": round(prediction.intent_confidence, 3),
+                    },
                 )
             )
         return issues
-
-
-def prediction_of(parsed: dict[str, Any]) -> Prediction:
-    intent = parsed.get("intent") or {}
-    name = str(intent.get("name") or "nlu_fallback")
-    confidence = float(intent.get("confidence") or 0.0)
-    if name == "faq":
-        selected = (parsed.get("response_selector") or {}).get("faq", {}).get("response", {})
-        label = str(selected.get("intent_response_key") or "faq")
-        return Prediction(label if label.startswith(INTENT_PREFIX) else "faq", confidence)
-    return Prediction(name, confidence)
 
 
 def newest_model(models_dir: Path) -> Path | None:
@@ -272,31 +262,13 @@ def newest_model(models_dir: Path) -> Path | None:
 # --- Rasa's own validation -----------------------------------------------------------------
 
 
-def quiet_rasa() -> None:
-    """Rasa in this process: its cache and settings as the launcher sets them, warnings only.
-
-    Rasa's debug logging (one line per parsed message) costs seconds during the checks.
-    """
-    import logging
-
-    from bot import model
-
-    os.environ.update({k: v for k, v in model.rasa_env().items() if k not in os.environ})
-
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_logging_and_warnings(logging.WARNING)
-    configure_structlog(logging.WARNING)
-
-
 def rasa_validate(root: Path) -> list[Issue]:
     """What `rasa data validate --fail-on-warnings` reports, run in this process."""
+    use_project_settings()
     quiet_rasa()
+    # Rasa is imported here, not at module level: the editor's quick commands import this.
     from rasa.shared.importers.importer import TrainingDataImporter
     from rasa.validator import Validator
-
-    from bot import model
 
     importer = TrainingDataImporter.load_from_config(
         str(root / "config.yml"), str(root / "domain.yml"), model.data_dirs(root)

@@ -4,8 +4,8 @@
 
 Cross-validation on the training data only: every phrasing is classified by a model trained
 on the other folds (bot/nlu/classifier.py, as config.yml configures it), then thresholds are
-swept over those out-of-fold predictions with Rasa's FallbackClassifier rule (bot/nlu/
-classifier.falls_back) and scored as
+swept over those out-of-fold predictions with Rasa's FallbackClassifier rule (bot/fallback.py)
+and scored as (bot/evaluate/tally.py)
 
     utility = answered right - WRONG_ANSWER_COST x answered wrong
 
@@ -20,21 +20,18 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from bot.nlu.classifier import (
-    OUT_OF_SCOPE,
-    IntentView,
-    MessageClassifier,
-    Settings,
-    falls_back,
-    intent_view,
-)
+from bot.evaluate.heldout import read_topic_messages
+from bot.evaluate.tally import Tally, lowest_within, replay, served_right
+from bot.fallback import configured_fallback
+from bot.nlu.classifier import OUT_OF_SCOPE, IntentView, MessageClassifier, Settings, intent_view
+from bot.prediction import FAQ, SUGGESTED_TOPICS, Prediction
 from understanding.encoder import load_encoder
 from understanding.standins import with_stand_ins
 
@@ -49,79 +46,43 @@ FLOOR_IN_SCOPE_LOSS = 0.005
 SEED = 20261206
 
 
-@dataclass(frozen=True)
-class Served:
-    """What customers got: the right answer (or a decline of an off-topic question), a wrong
-    one, or a request to rephrase."""
-
-    right: int
-    wrong: int
-    rephrase: int
-
-    @property
-    def total(self) -> int:
-        return self.right + self.wrong + self.rephrase
-
-    def share(self, count: int) -> float:
-        return 100.0 * count / self.total if self.total else 0.0
-
-    @property
-    def utility(self) -> float:
-        return self.right - WRONG_ANSWER_COST * self.wrong
-
-
-def shares(served: Served) -> str:
+def shares(served: Tally) -> str:
     """Right, wrong and rephrase as table cells."""
     cells = (served.right, served.wrong, served.rephrase)
     return " ".join(f"{served.share(count):.1f} % |" for count in cells)
 
 
-def answer_of(view: IntentView, retrieval_intent: str = "faq") -> str:
-    """The label the assistant acts on: the FAQ topic for the retrieval intent, else the intent."""
-    name = view.intents[0][0]
-    if name == retrieval_intent and view.topics:
-        return view.topics[0][0]
-    return name
+def as_prediction(view: IntentView, gold: str) -> Prediction:
+    """The view read as a Rasa parse of it is read (bot/nlu/component.py gives Rasa the same
+    rankings), so the fallback rule and the answer are the evaluations' own."""
+    runner_up = view.intents[1][1] if len(view.intents) > 1 else 0.0
+    topics_total = sum(p for _, p in view.topics) or 1.0
+    faq_key, faq_probability = view.topics[0] if view.topics else (None, 0.0)
+    return Prediction(
+        text="",
+        gold=gold,
+        intent=view.intents[0][0],
+        intent_confidence=view.intents[0][1],
+        runner_up_confidence=runner_up,
+        faq_key=faq_key,
+        faq_confidence=faq_probability / topics_total,
+        faq_top=tuple(key for key, _ in view.topics[:SUGGESTED_TOPICS]),
+        fell_back=False,
+    )
 
 
-# Answers that serve a question as well as its own topic's. "Where is my parcel?" labelled as
-# the tracking FAQ is served just as well by the order lookup, which finds that very parcel
-# (and the tracking FAQ's answer offers the lookup anyway).
-EQUIVALENT_ANSWERS: dict[str, frozenset[str]] = {
-    "faq/track_package": frozenset({"check_order_status"}),
-}
-
-
-def is_right(answer: str, expected: str) -> bool:
-    return answer == expected or answer in EQUIVALENT_ANSWERS.get(expected, frozenset())
-
-
-def serve(
-    views: Sequence[IntentView], gold: Sequence[str], threshold: float, ambiguity: float
-) -> Served:
-    right = wrong = rephrase = 0
-    for view, expected in zip(views, gold, strict=True):
-        if falls_back(view, threshold, ambiguity):
-            rephrase += 1
-        elif is_right(answer_of(view), expected):
-            right += 1
-        else:
-            wrong += 1
-    return Served(right, wrong, rephrase)
+def serve(predictions: Sequence[Prediction], threshold: float, ambiguity: float) -> Tally:
+    return replay(predictions, threshold, ambiguity, right=served_right)
 
 
 def configured() -> tuple[Settings, float, float]:
     """Classifier settings and the FallbackClassifier's threshold and ambiguity (config.yml)."""
     pipeline = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["pipeline"]
     component: dict[str, Any] = next((c for c in pipeline if c["name"] == COMPONENT), {})
-    fallback: dict[str, Any] = next((c for c in pipeline if c["name"] == "FallbackClassifier"), {})
     known = Settings.__dataclass_fields__
     settings = Settings(**{k: v for k, v in component.items() if k in known})
-    return (
-        settings,
-        float(fallback.get("threshold", 0.5)),
-        float(fallback.get("ambiguity_threshold", 0.1)),
-    )
+    fallback = configured_fallback(CONFIG)
+    return settings, fallback.threshold, fallback.ambiguity
 
 
 def training_examples() -> list[tuple[str, str]]:
@@ -129,15 +90,6 @@ def training_examples() -> list[tuple[str, str]]:
 
     data = load_data(str(ROOT / "data" / "nlu"))
     return [(m.get("text"), m.get_full_intent()) for m in data.intent_examples if m.get("text")]
-
-
-def read_messages(path: Path) -> list[tuple[str, str]]:
-    """(text, label) from a file of `{topic, text}` messages (the dev and held-out sets)."""
-    messages = yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
-    return [
-        (str(m["text"]), OUT_OF_SCOPE if m["topic"] == OUT_OF_SCOPE else f"faq/{m['topic']}")
-        for m in messages
-    ]
 
 
 def out_of_fold_views(
@@ -161,7 +113,7 @@ def out_of_fold_views(
         for i, score in zip(
             held, model.scores([texts[i] for i in held], encoder.encode), strict=True
         ):
-            views[i] = intent_view(model.labels, score.probabilities, "faq")
+            views[i] = intent_view(model.labels, score.probabilities, FAQ)
             similarity[i] = score.similarity
     return [view for view in views if view is not None], similarity
 
@@ -199,36 +151,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {floor:.2f} | {100 * np.mean(shop):.1f} % | {100 * np.mean(off):.1f} % |")
     floor = choose_floor(similarity, gold)
     print(f"\nchosen out-of-scope floor: {floor} (config.yml has {settings.oos_similarity})\n")
-    views = [with_floor(v, s, floor) for v, s in zip(raw, similarity, strict=True)]
+    predictions = [
+        as_prediction(with_floor(v, s, floor), g)
+        for v, s, g in zip(raw, similarity, gold, strict=True)
+    ]
     settings = replace(settings, oos_similarity=floor)
-    dev_views: list[IntentView] = []
-    dev_gold: list[str] = []
+    dev_predictions: list[Prediction] = []
     if args.dev.is_file():
         encoder = load_encoder()
         model = MessageClassifier.train([t for t, _ in examples], gold, encoder.encode, settings)
-        dev = read_messages(args.dev)
-        dev_gold = [label for _, label in dev]
-        dev_views = [
-            intent_view(model.labels, s.probabilities, "faq")
-            for s in model.scores([t for t, _ in dev], encoder.encode)
+        dev = read_topic_messages(args.dev)
+        dev_predictions = [
+            as_prediction(intent_view(model.labels, s.probabilities, FAQ), m.expected)
+            for m, s in zip(dev, model.scores([m.text for m in dev], encoder.encode), strict=True)
         ]
     print(
         f"{len(examples)} training phrasings, {args.folds}-fold cross-validation, ambiguity "
         f"{ambiguity}, a wrong answer costs {WRONG_ANSWER_COST:g} rephrases"
     )
     print("| threshold | CV right | CV wrong | CV rephrase | CV utility |", end="")
-    print(" dev right | dev wrong | dev rephrase |" if dev_views else "")
-    print("|---|---|---|---|---|" + ("---|---|---|" if dev_views else ""))
-    results = []
+    print(" dev right | dev wrong | dev rephrase |" if dev_predictions else "")
+    print("|---|---|---|---|---|" + ("---|---|---|" if dev_predictions else ""))
+    utilities: dict[float, float] = {}
     for threshold in THRESHOLD_GRID:
-        cv = serve(views, gold, threshold, ambiguity)
-        results.append((cv.utility, threshold))
-        row = f"| {threshold:.2f} | {shares(cv)} {cv.utility:.0f} |"
-        if dev_views:
-            row += f" {shares(serve(dev_views, dev_gold, threshold, ambiguity))}"
+        cv = serve(predictions, threshold, ambiguity)
+        utilities[threshold] = cv.utility(WRONG_ANSWER_COST)
+        row = f"| {threshold:.2f} | {shares(cv)} {utilities[threshold]:.0f} |"
+        if dev_predictions:
+            row += f" {shares(serve(dev_predictions, threshold, ambiguity))}"
         print(row)
-    best = max(utility for utility, _ in results)
-    chosen = min(t for u, t in results if u >= best - UTILITY_TIE * abs(best))
+    chosen = lowest_within(utilities, UTILITY_TIE)
     print(f"\nchosen threshold: {chosen} (config.yml has {configured_threshold})")
     return 0
 

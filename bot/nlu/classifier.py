@@ -223,10 +223,3 @@ def intent_view(
     ranking = sorted(intents.items(), key=lambda item: -item[1])
     topics.sort(key=lambda item: -item[1])
     return IntentView(ranking, topics)
-
-
-def falls_back(view: IntentView, threshold: float, ambiguity: float) -> bool:
-    """Rasa's FallbackClassifier rule on this view: not sure enough, or two intents too close."""
-    top = view.intents[0][1]
-    second = view.intents[1][1] if len(view.intents) > 1 else 0.0
-    return top < threshold or top - second < ambiguity

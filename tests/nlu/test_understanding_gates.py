@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.evaluate.tally import Tally
 from bot.model import ensure_model
-from bot.nlu.served import Tally, evaluate
+from bot.nlu.served import evaluate
 
 # (set, group) -> (minimum served right %, maximum served wrong %)
 GATES: dict[tuple[str, str], tuple[float, float]] = {

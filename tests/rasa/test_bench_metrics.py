@@ -21,7 +21,7 @@ from bench.nlu_bench import (
     score,
     scores_at,
 )
-from bot.evaluate import Prediction
+from bot.prediction import Prediction
 from tests.rasa.trackers import REPO_ROOT
 
 
