@@ -32,9 +32,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench import machine  # noqa: E402
-from handoff.triage import TriageModel  # noqa: E402
-from handoff.triage.config import model_dir as default_model_dir  # noqa: E402
-from handoff.triage.train import (  # noqa: E402
+from handoff.assistant.triage import TriageModel  # noqa: E402
+from handoff.assistant.triage.config import model_dir as default_model_dir  # noqa: E402
+from handoff.assistant.triage.train import (  # noqa: E402
     HELDOUT_APART_FILE,
     HELDOUT_FILE,
     TRAIN_FILE,
@@ -117,7 +117,7 @@ def cold_load_seconds(model_path: Path) -> float:
     """Load time in a fresh interpreter, including the spaCy import the service pays once."""
     probe = (
         "import time; t = time.perf_counter(); "
-        "from handoff.triage import TriageModel; "
+        "from handoff.assistant.triage import TriageModel; "
         f"TriageModel.load({str(model_path)!r}); print(time.perf_counter() - t)"
     )
     result = subprocess.run(

@@ -1,4 +1,5 @@
-"""How well and how fast the editor's unanswered questions are grouped (handoff/editor/unanswered.py).
+"""How well and how fast the editor's unanswered questions are grouped
+(handoff/editor/unanswered.py).
 
 Customers' questions with known topics stand in for unanswered messages: the assistant's FAQ
 training phrasings and its held-out paraphrases (tests/nlu/faq_heldout.yml), labelled by topic.

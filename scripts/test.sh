@@ -31,12 +31,12 @@ pytest_in() {  # pytest_in <env bin> <report name> <args...>
 
 stage "lint (ruff)" make -s lint
 stage "types (mypy)" make -s types
-stage "pytest: handoff unit tests" pytest_in "$APP" app tests/app tests/understanding
-stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa tests/understanding
+stage "pytest: handoff unit tests" pytest_in "$APP" app tests/app tests/understanding tests/vocabulary
+stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa tests/understanding tests/vocabulary
 stage "rasa data validate" "$RASA/rasa" data validate --fail-on-warnings \
   --config config.yml --domain domain.yml --data $(ls -d data/nlu data/rules data/stories 2>/dev/null)
 stage "train the models when their inputs changed" bash -c \
-  "$RASA/python -m bot.model >/dev/null && $APP/python -m handoff.triage.train --if-stale"
+  "$RASA/python -m bot.model >/dev/null && $APP/python -m handoff.assistant.triage.train --if-stale"
 stage "test conversations" bash -c "
   model=\$($RASA/python -m bot.model) &&
   $RASA/rasa test core --e2e --model \"\$model\" --stories tests/conversations \

@@ -1,7 +1,8 @@
 """Escalation reasons: why a conversation goes to a person, how urgently, and what the agent reads.
 
-One table for everyone who names a reason: the escalation triage (`handoff/triage`) returns the
-first seven, the assistant's actions (`actions/handoff.py`) send four in their handoff payload,
+One table for everyone who names a reason: the escalation triage
+(`handoff/assistant/triage`) returns the first seven, the assistant's actions
+(`actions/handoff.py`) send four in their handoff payload,
 and the handoff service adds `bot_fallback` (a bot reply without a reason) and
 `bot_unavailable` (Rasa down, the customer took the offer of a person). The queue serves lower
 priorities first.
@@ -86,7 +87,8 @@ REASONS: Mapping[str, EscalationReason] = MappingProxyType(
 # The escalation triage's labels. The order is part of the trained triage model: its output
 # columns are checked against this tuple when it loads, so reordering it means retraining. It
 # does not pick the reason when several labels pass (the old comment said it did): the triage
-# takes the most urgent, then the one furthest above its threshold (handoff/triage/model.py).
+# takes the most urgent, then the one furthest above its threshold
+# (handoff/assistant/triage/model.py).
 TRIAGE_LABELS: tuple[str, ...] = (
     CRISIS,
     RISK,

@@ -65,7 +65,7 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
     except model.TrainingFailed as error:
         raise LaunchError(f"The assistant could not be trained: {error}") from None
     triage = subprocess.run(
-        [venv_bin("app", "python"), "-m", "handoff.triage.train", "--if-stale"],
+        [venv_bin("app", "python"), "-m", "handoff.assistant.triage.train", "--if-stale"],
         cwd=ROOT,
         env=env,
         capture_output=True,

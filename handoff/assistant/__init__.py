@@ -1,2 +1,2 @@
-"""The assistant's side of a conversation: bot turns through Rasa, with triage deciding when a
-person is needed (the triage model itself lives in handoff/triage, trained on its own)."""
+"""While the assistant owns a chat: bot turns through Rasa (with replica routing), and triage
+(`triage/`), which decides on every customer message whether a person is needed now."""

@@ -24,10 +24,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from handoff.assistant.rasa import BotUnavailable, RasaClient
+from handoff.assistant.triage import Verdict
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore, Entry, load_script, now_ms
 from handoff.editor import unanswered
-from handoff.triage import Verdict
+from vocabulary.payload import HANDOFF_KEY, InvalidHandoffPayload, read_handoff_message
 from vocabulary.reasons import BOT_FALLBACK, BOT_UNAVAILABLE, CRISIS, priority_of
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ TRIAGE_CONTEXT = 5
 
 
 class Triage(Protocol):
-    """What a bot turn needs of the triage: handoff.triage.TriageModel, or a stand-in."""
+    """What a bot turn needs of the triage: handoff.assistant.triage.TriageModel, or a stand-in."""
 
     def assess(self, text: str, context: Sequence[str] = ()) -> Verdict: ...
 
@@ -221,8 +222,14 @@ class BotTurns:
         handoff: dict[str, Any] | None = None
         missed = False
         for reply in replies:
-            if reply.custom and isinstance(reply.custom.get("handoff"), dict):
-                handoff = reply.custom["handoff"]
+            if reply.custom and HANDOFF_KEY in reply.custom:
+                try:
+                    handoff = dict(read_handoff_message(reply.custom) or {})
+                except InvalidHandoffPayload as error:
+                    # The assistant promised the customer a person: keep that promise, without
+                    # details the service cannot trust.
+                    log.warning("handoff payload from the assistant refused: %s", error)
+                    handoff = {"reason": BOT_FALLBACK}
                 continue
             if reply.custom and unanswered.MARKER in reply.custom:
                 # The assistant asked the customer to rephrase: a question for the editors.

@@ -16,7 +16,6 @@ from redis.asyncio import Redis
 
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore, now_ms
-from handoff.queue.packet import REASON_TEXT as REASON_TEXT
 from handoff.queue.packet import build_packet
 from handoff.queue.stats import SAMPLE_SERIES as SAMPLE_SERIES
 from handoff.queue.stats import median_of_histogram as median_of_histogram

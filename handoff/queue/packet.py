@@ -7,21 +7,8 @@ import json
 from typing import Any
 
 from handoff.conversations.store import ConversationStore, Entry, now_ms
-from handoff.privacy import mask
-
-REASON_TEXT = {
-    "crisis": "customer may be in crisis: respond first",
-    "risk": "needs urgent attention",
-    "distress": "customer is distressed",
-    "anger": "customer is angry",
-    "frustration": "customer is frustrated",
-    "complex": "several problems or a compensation demand",
-    "human_request": "customer asked for a person",
-    "order_delayed": "order is delayed",
-    "verification_failed": "order verification failed",
-    "bot_fallback": "the assistant could not help",
-    "bot_unavailable": "the assistant was unavailable",
-}
+from vocabulary.pii import mask
+from vocabulary.reasons import agent_text
 
 # The assistant's slots may hold what verified the customer; the agent never needs those.
 PRIVATE_SLOTS = frozenset({"email", "postal_code"})
@@ -39,13 +26,13 @@ async def build_packet(
     first_customer = next((e.text for e in entries if e.sender == "customer"), "")
     summary = str(details.get("summary") or "")
     if not summary:
-        summary = f"{REASON_TEXT.get(reason, reason).capitalize()}: “{first_customer[:120]}”"
+        summary = f"{agent_text(reason).capitalize()}: “{first_customer[:120]}”"
     intents = details.get("intents") if isinstance(details.get("intents"), list) else []
     slots: dict[str, Any] = details["slots"] if isinstance(details.get("slots"), dict) else {}
     conversation = await store.get(cid) or {}
     return {
         "reason": reason,
-        "reason_text": REASON_TEXT.get(reason, reason),
+        "reason_text": agent_text(reason),
         "priority": priority,
         "source": source,
         "summary": mask(summary),

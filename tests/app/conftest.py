@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
 from handoff.app import create_app
+from handoff.assistant.triage.config import DEFAULT_MODEL_DIR
+from handoff.assistant.triage.train import is_stale, train
 from handoff.settings import Secret, Settings
-from handoff.triage.config import DEFAULT_MODEL_DIR
-from handoff.triage.train import is_stale, train
 from tests.support.servers import RedisServer
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff.triage import (
+from handoff.assistant.triage import (
     TRIAGE_LABELS,
     TriageConfigError,
     TriageModel,
@@ -25,8 +25,8 @@ from handoff.triage import (
     TriageThresholds,
     Verdict,
 )
-from handoff.triage.config import THRESHOLD_ENV_PREFIX, THRESHOLDS_FILE
-from handoff.triage.train import (
+from handoff.assistant.triage.config import THRESHOLD_ENV_PREFIX, THRESHOLDS_FILE
+from handoff.assistant.triage.train import (
     HELDOUT_APART_FILE,
     HELDOUT_FILE,
     TRAIN_FILE,
@@ -284,7 +284,7 @@ def test_cli_prints_one_json_object_per_non_empty_line(model_dir: Path) -> None:
     env = _clean_env() | {"TRIAGE_MODEL_DIR": str(model_dir)}
     stdin = "i want to speak to a human\n\nmy mug arrived damaged\n   \nI'm going to sue you\n"
     result = subprocess.run(
-        [sys.executable, "-m", "handoff.triage"],
+        [sys.executable, "-m", "handoff.assistant.triage"],
         input=stdin,
         capture_output=True,
         text=True,
@@ -317,7 +317,7 @@ def test_missing_model_raises_an_error_that_says_how_to_build_it(tmp_path: Path)
 def test_cli_without_a_model_prints_one_clear_line(tmp_path: Path) -> None:
     env = _clean_env() | {"TRIAGE_MODEL_DIR": str(tmp_path / "never-trained")}
     result = subprocess.run(
-        [sys.executable, "-m", "handoff.triage"],
+        [sys.executable, "-m", "handoff.assistant.triage"],
         input="hello\n",
         capture_output=True,
         text=True,
@@ -333,7 +333,10 @@ def test_cli_without_a_model_prints_one_clear_line(tmp_path: Path) -> None:
 
 def test_importing_the_package_loads_neither_spacy_nor_a_model() -> None:
     # The bot turns (and the app) import it at module level; spaCy loads with the model only.
-    probe = "import sys, handoff.triage, handoff.assistant.turns; print('spacy' in sys.modules)"
+    probe = (
+        "import sys, handoff.assistant.triage, handoff.assistant.turns;"
+        " print('spacy' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", probe],
         capture_output=True,
@@ -348,7 +351,14 @@ def test_importing_the_package_loads_neither_spacy_nor_a_model() -> None:
 
 def test_if_stale_skips_training_when_the_fingerprint_matches(model_dir: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "handoff.triage.train", "--if-stale", "--out", str(model_dir)],
+        [
+            sys.executable,
+            "-m",
+            "handoff.assistant.triage.train",
+            "--if-stale",
+            "--out",
+            str(model_dir),
+        ],
         capture_output=True,
         text=True,
         env=_clean_env(),

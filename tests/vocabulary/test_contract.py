@@ -124,7 +124,7 @@ def test_every_reason_the_actions_offer_travels_as_one_the_service_takes() -> No
 
 @pytest.mark.skipif(not HAS_SPACY, reason="the triage needs spaCy (the service's env)")
 def test_the_triage_uses_the_shared_table() -> None:
-    from handoff.triage import reasons  # deferred: the triage is in one environment only
+    from handoff.assistant.triage import reasons  # deferred: the triage is in one environment only
 
     assert reasons.TRIAGE_LABELS is TRIAGE_LABELS
     assert reasons.PRIORITY is PRIORITIES

@@ -1,9 +1,9 @@
 """Cue phrases for messages where someone, or the shop, may come to harm: crisis, risk, distress.
 
-Each table maps a cue's name to its ``Matcher`` patterns (see :mod:`handoff.triage.cue_tokens`),
+Each table maps a cue's name to its ``Matcher`` patterns (see :mod:`.cue_tokens`),
 all matched on the lowercased message. Kept deliberately narrow: a legal *threat*, not any
 mention of a lawyer; a *burn injury*, not "burnt orange". Which label each cue raises is in
-:data:`handoff.triage.cues.CUE_LABELS`.
+:data:`.cues.CUE_LABELS`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Reading a trained triage model from disk: the spaCy pipeline and the sentence head.
 
 This is where spaCy, numpy and the encoder's weights come in: :meth:`TriageModel.load` imports
-this module when it is called, never when :mod:`handoff.triage` is imported.
+this module when it is called, never when :mod:`handoff.assistant.triage` is imported.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A pattern is a list of token specs; these helpers keep the tables readable, so a legal threat
 reads ``[in_("lawyer lawyers solicitor")]`` rather than a nest of dicts. Plain data, no spaCy:
-the matcher (:mod:`handoff.triage.cue_matcher`) is what compiles the patterns.
+the matcher (:mod:`handoff.assistant.triage.cue_matcher`) is what compiles the patterns.
 """
 
 from __future__ import annotations

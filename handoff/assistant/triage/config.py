@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .reasons import TRIAGE_LABELS
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "triage"
 MODEL_DIR_ENV = "TRIAGE_MODEL_DIR"
 THRESHOLD_ENV_PREFIX = "TRIAGE_THRESHOLD_"
@@ -46,7 +46,7 @@ class TriageThresholds:
     """Minimum score (0..1) at which each label escalates the conversation.
 
     Defaults are the cross-validated values from the last training run on the shipped data
-    (``python -m handoff.triage.train`` prints them); see docs/triage.md.
+    (``python -m handoff.assistant.triage.train`` prints them); see docs/triage.md.
     """
 
     crisis: float = 0.5

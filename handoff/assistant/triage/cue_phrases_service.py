@@ -1,9 +1,9 @@
 """Cue phrases for what the customer makes of the service: asking for a person, frustration with
 the bot, anger.
 
-Each table maps a cue's name to its ``Matcher`` patterns (see :mod:`handoff.triage.cue_tokens`),
+Each table maps a cue's name to its ``Matcher`` patterns (see :mod:`.cue_tokens`),
 all matched on the lowercased message. Which label each cue raises is in
-:data:`handoff.triage.cues.CUE_LABELS`; :mod:`handoff.triage.cue_matcher` drops a request for a
+:data:`.cues.CUE_LABELS`; :mod:`.cue_matcher` drops a request for a
 person or an angry word that is negated ("i don't need to speak to anyone").
 """
 

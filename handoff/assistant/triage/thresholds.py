@@ -2,7 +2,7 @@
 
 Each label starts at the threshold with its best F1; then, while too many routine messages
 would escalate, the label whose next useful step up costs the fewest real escalations is raised
-(never `crisis`). Used by training (handoff/triage/train.py); reads no files.
+(never `crisis`). Used by training (handoff/assistant/triage/train.py); reads no files.
 """
 
 from __future__ import annotations

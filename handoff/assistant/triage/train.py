@@ -1,6 +1,6 @@
 """Train the triage pipeline from ``data/triage/train.jsonl`` and save it to ``models/triage/``.
 
-    python -m handoff.triage.train [--if-stale] [--out DIR]
+    python -m handoff.assistant.triage.train [--if-stale] [--out DIR]
 
 Steps: k-fold cross-validation on the training split to choose the blend of the two
 classifiers (bag of words, sentence-vector head) and one threshold per label (the held-out
@@ -61,6 +61,7 @@ HELDOUT_FILE = DATA_DIR / "heldout.jsonl"
 HELDOUT_APART_FILE = DATA_DIR / "heldout_apart.jsonl"
 PACKAGE_DIR = Path(__file__).resolve().parent
 ENCODER_DIR = REPO_ROOT / "understanding"
+VOCABULARY_REASONS = REPO_ROOT / "vocabulary" / "reasons.py"
 
 SEED = 20240611
 FOLDS = 5
@@ -118,10 +119,15 @@ def read_messages(path: Path) -> list[LabelledMessage]:
 
 def fingerprint(data_files: Iterable[Path], package_dir: Path = PACKAGE_DIR) -> str:
     """sha256 over the training data, this package's and the encoder's Python sources, the
-    encoder's weights and the spaCy version."""
+    shared reasons table, the encoder's weights and the spaCy version."""
     digest = hashlib.sha256()
     digest.update(f"spacy {about.__version__}\nencoder {WHEEL_SHA256}\n".encode())
-    sources = [*sorted(package_dir.glob("*.py")), *sorted(ENCODER_DIR.glob("*.py"))]
+    # The label order the head is trained in lives in the shared vocabulary.
+    sources = [
+        *sorted(package_dir.glob("*.py")),
+        *sorted(ENCODER_DIR.glob("*.py")),
+        VOCABULARY_REASONS,
+    ]
     for path in [*sorted(data_files), *sources]:
         digest.update(path.name.encode() + b"\0")
         digest.update(path.read_bytes())
@@ -302,7 +308,9 @@ def train(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handoff.triage.train", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m handoff.assistant.triage.train", description=__doc__
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="model directory")
     parser.add_argument(
         "--if-stale",

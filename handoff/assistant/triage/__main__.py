@@ -1,6 +1,6 @@
 """Triage customer messages from standard input, one per line, as JSON lines.
 
-    echo "i want to speak to a human" | python -m handoff.triage
+    echo "i want to speak to a human" | python -m handoff.assistant.triage
 
 Each output line has ``text``, ``escalate``, ``reason``, ``priority``, ``scores`` and ``cues``.
 Lines are triaged independently (no conversation context). Uses the same
@@ -21,7 +21,7 @@ from .model import TriageModel, TriageModelMissing
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handoff.triage", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m handoff.assistant.triage", description=__doc__)
     parser.add_argument("--model", type=Path, default=None, help="model directory to load")
     args = parser.parse_args(argv)
     try:

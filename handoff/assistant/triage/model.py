@@ -1,16 +1,16 @@
 """Escalation triage: should this customer message leave the bot for a person, and how urgently?
 
-The model saved by ``python -m handoff.triage.train`` has three parts, all run on every
-message: the ``harbor_triage_cues`` matcher (see :mod:`handoff.triage.cues`), a
+The model saved by ``python -m handoff.assistant.triage.train`` has three parts, all run on every
+message: the ``harbor_triage_cues`` matcher (see :mod:`.cues`), a
 ``textcat_multilabel`` bag of words trained on ``data/triage``, and a logistic-regression head
-on the message's pretrained sentence vector (:mod:`handoff.triage.sentence_head`), which knows
+on the message's pretrained sentence vector (:mod:`.sentence_head`), which knows
 that "there's no point going on" and "i can't see a way out" mean the same. The two classifiers'
 probabilities are blended; a label's score is the larger of that blend and the cue floor; a
 label escalates when its score reaches its threshold, and the most urgent escalating label
 becomes the reason.
 
 Importing this module is cheap: spaCy and the saved model load in :meth:`TriageModel.load`
-(through :mod:`handoff.triage.loading`).
+(through :mod:`.loading`).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class TriageModelMissing(FileNotFoundError):
     def __init__(self, path: Path) -> None:
         super().__init__(
             f"no trained triage model in {path}: run `make triage-model` "
-            "(or `python -m handoff.triage.train`) first"
+            "(or `python -m handoff.assistant.triage.train`) first"
         )
         self.path = path
 
@@ -176,7 +176,7 @@ class TriageModel:
         directory = Path(path) if path is not None else model_dir()
         if not (directory / "config.cfg").is_file():
             raise TriageModelMissing(directory)
-        # Deferred: `import handoff.triage` (the service's, at start-up) must not import spaCy.
+        # deferred: importing this package (the service does, at start-up) must not load spaCy.
         from .loading import load_pipeline
 
         nlp, head = load_pipeline(directory)

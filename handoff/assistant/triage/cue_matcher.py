@@ -1,4 +1,4 @@
-"""The ``harbor_triage_cues`` pipeline component: finds the cues of :mod:`handoff.triage.cues`.
+"""The ``harbor_triage_cues`` pipeline component: finds the cues of :mod:`.cues`.
 
 Importing this module registers the spaCy factory the saved pipeline config names, and the
 ``Doc._.triage_cues`` extension the component fills; loading or building a pipeline imports it

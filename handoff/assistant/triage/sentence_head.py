@@ -3,7 +3,7 @@ sentence vector (:mod:`understanding`), which knows that "there's no point going
 can't see a way out" mean the same, and its share of the blended score.
 
 Plain code over what it is given; reading one from disk (numpy, the encoder's weights) is
-:func:`handoff.triage.loading.load_sentence_head`, so importing this module stays cheap.
+:func:`handoff.assistant.triage.loading.load_sentence_head`, so importing this module stays cheap.
 """
 
 from __future__ import annotations

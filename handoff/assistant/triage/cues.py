@@ -8,9 +8,9 @@ fires, its label scores at least :data:`CUE_SCORE`, which is above every tuned t
 Anything vaguer is left to the ``textcat_multilabel`` classifier.
 
 This module says which cues there are, which label each raises and what it scores; it needs no
-spaCy. The phrases are in :mod:`~handoff.triage.cue_phrases_safety` (crisis, risk, distress) and
-:mod:`~handoff.triage.cue_phrases_service` (a person, frustration, anger); the spaCy component
-that finds them in a message is :mod:`~handoff.triage.cue_matcher`.
+spaCy. The phrases are in :mod:`.cue_phrases_safety` (crisis, risk, distress) and
+:mod:`.cue_phrases_service` (a person, frustration, anger); the spaCy component
+that finds them in a message is :mod:`.cue_matcher`.
 
 The patterns live in the code rather than in the saved model so that the pipeline on disk only
 names the ``harbor_triage_cues`` factory: loading a model always uses the patterns of the
