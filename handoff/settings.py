@@ -1,108 +1,110 @@
 """Configuration of the handoff service, read once from the environment in the app factory.
 
-Every value has a documented default (see docs/configuration.md); a malformed value fails
-start-up with a message naming the variable. Secrets are wrapped so they never print.
+`Settings` (pydantic-settings) names each setting's environment variable and holds its one
+default, the one docs/configuration.md documents (tests/app/test_settings.py reads that table).
+`Settings.from_env()` reads the environment and the secrets' files once; a bad value raises
+`SettingsError`, one sentence naming the variable. Secrets print as '**********' (`reveal()`).
+
+`python -m handoff.settings --check` prints `ok` (exit 0) or that sentence on stderr (exit 2).
+The launcher (bot/launcher) runs in the Rasa environment, which cannot import pydantic 2: it
+runs this check with the service's interpreter, as a subprocess, to validate these definitions.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class SettingsError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
-class Secret:
-    """A string that shows as '**********' in logs, reprs and tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
+class Secret(SecretStr):
+    """A string that shows as '**********' in logs, reprs and tracebacks; `reveal()` reads it."""
 
     def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
+        return self.get_secret_value()
 
 
-def _read(env: Mapping[str, str], name: str, default: str) -> str:
-    return env.get(name, default).strip()
+@dataclass(frozen=True)
+class SecretFile:
+    """Marks a secret that may come from NAME_FILE, else this file under HARBOR_VAR_DIR."""
+
+    name: str
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = _read(env, name, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} must be a whole number") from None
-    if value < minimum:
-        raise SettingsError(f"{name}={value} must be at least {minimum}")
+def _split(value: Any) -> Any:
+    """A comma-separated variable as a tuple; values given in code pass through."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
-    raw = _read(env, name, str(default))
+def _command(value: Any) -> Any:
+    """A command line (program and leading arguments) from a variable, split like a shell."""
+    if not isinstance(value, str):
+        return value
     try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} must be a number") from None
-    if value < minimum:
-        raise SettingsError(f"{name}={value} must be at least {minimum}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = _read(env, name, "1" if default else "0").lower()
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name}={raw!r} must be true or false")
-
-
-def _list(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in _read(env, name, default).split(",") if item.strip())
-
-
-def _command(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    """A command line (program and leading arguments), split like a shell would."""
-    raw = _read(env, name, "")
-    if not raw:
-        return default
-    try:
-        parts = tuple(shlex.split(raw))
+        parts = tuple(shlex.split(value))
     except ValueError as error:
-        raise SettingsError(f"{name}={raw!r} is not a valid command line: {error}") from None
-    if not parts:
-        raise SettingsError(f"{name} must name a program")
+        raise ValueError(f"is not a valid command line: {error}") from None
+    if not parts or not parts[0]:
+        raise ValueError("must name a program")
     if len(parts) == 1 and Path(parts[0]).name.startswith("python"):
         # The Rasa environment's interpreter alone: run the project's FAQ tool with it.
         parts = (*parts, "-m", "bot", "faq")
     return parts
 
 
-def _secret(env: Mapping[str, str], name: str, var_dir: Path, filename: str) -> Secret:
-    """A secret from NAME, else NAME_FILE, else the launcher's generated file under var/."""
-    if env.get(name):
-        return Secret(env[name].strip())
-    path = Path(env.get(f"{name}_FILE", str(var_dir / filename)))
-    if path.exists():
-        return Secret(path.read_text().strip())
-    return Secret("")
+Url = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
+Names = Annotated[tuple[str, ...], BeforeValidator(_split)]
+Urls = Annotated[tuple[Url, ...], BeforeValidator(_split)]
+Command = Annotated[tuple[str, ...], BeforeValidator(_command)]
+
+
+def _windows(spec: str) -> dict[int, list[tuple[int, int]]]:
+    """Opening windows by weekday (0 = Monday) in minutes after midnight; ValueError if bad."""
+    result: dict[int, list[tuple[int, int]]] = {}
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        try:
+            day_part, time_part = part.split()
+            start_s, end_s = time_part.split("-")
+            start = int(start_s[:2]) * 60 + int(start_s[3:5])
+            end = int(end_s[:2]) * 60 + int(end_s[3:5])
+            first, _, last = day_part.partition("-")
+            span = range(DAYS.index(first), DAYS.index(last or first) + 1)
+        except ValueError:
+            raise ValueError(
+                f"must look like 'mon-fri 08:00-20:00; sat 09:00-17:00' ({part!r} does not)"
+            ) from None
+        if not 0 <= start < end <= 24 * 60 or not span:
+            raise ValueError(f"has {part!r}, which opens no time: days and hours run forwards")
+        for day in span:
+            result.setdefault(day, []).append((start, end))
+    return result
 
 
 @dataclass(frozen=True)
@@ -116,87 +118,169 @@ class BusinessHours:
     timezone: str
 
     def windows(self) -> dict[int, list[tuple[int, int]]]:
-        days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        result: dict[int, list[tuple[int, int]]] = {}
-        for part in filter(None, (p.strip() for p in self.spec.split(";"))):
-            try:
-                day_part, time_part = part.split()
-                start_s, end_s = time_part.split("-")
-                start = int(start_s[:2]) * 60 + int(start_s[3:5])
-                end = int(end_s[:2]) * 60 + int(end_s[3:5])
-                if "-" in day_part:
-                    first, last = day_part.split("-")
-                    span = range(days.index(first), days.index(last) + 1)
-                else:
-                    span = range(days.index(day_part), days.index(day_part) + 1)
-            except (ValueError, IndexError):
-                raise SettingsError(
-                    f"BUSINESS_HOURS part {part!r} must look like 'mon-fri 08:00-20:00'"
-                ) from None
-            for day in span:
-                result.setdefault(day, []).append((start, end))
-        return result
+        try:
+            return _windows(self.spec)
+        except ValueError as error:
+            raise SettingsError(f"BUSINESS_HOURS={self.spec!r} {error}") from None
 
 
-@dataclass(frozen=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    public_url: str = "http://localhost:8080"
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_prefix: str = "ha"
+def env(
+    name: str,
+    default: Any = PydanticUndefined,
+    *,
+    factory: Callable[[dict[str, Any]], Any] | None = None,
+    **constraints: Any,
+) -> Any:
+    """A setting read from the variable `name`, with its one default: a value, or a `factory`
+    computing it from the settings defined above it (whether from the environment or code)."""
+    if factory is not None:
+        return Field(default_factory=factory, validation_alias=name, **constraints)
+    return Field(default, validation_alias=name, **constraints)
+
+
+def _own_origins(s: dict[str, Any]) -> tuple[str, ...]:
+    """The service's own pages, on either name: the demo shop page and the console."""
+    port = s["port"]
+    own = (s["public_url"], f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+    return tuple(dict.fromkeys(own))
+
+
+class Settings(BaseSettings):
+    """Every setting of the service: one environment variable and one default each."""
+
+    # By field name in code (tests), by variable name from the environment.
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True
+    )
+
+    host: str = env("HANDOFF_HOST", "127.0.0.1")
+    port: int = env("HANDOFF_PORT", 8080, ge=1, le=65535)
+    public_url: Url = env("HANDOFF_PUBLIC_URL", factory=lambda s: f"http://localhost:{s['port']}")
+    redis_url: str = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    redis_prefix: str = env("REDIS_PREFIX", "ha")
     # Redis calls fail fast so a stalled Redis never freezes a customer's socket for long.
-    redis_timeout: float = 2.0
-    rasa_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
-    rasa_token: Secret = field(default_factory=lambda: Secret(""))
-    bot_turn_timeout: float = 8.0
-    secret: Secret = field(default_factory=lambda: Secret(""))
-    resume_token_ttl: int = 7 * 24 * 3600
-    allowed_origins: tuple[str, ...] = ()
-    # Origins allowed to open a console socket; empty means the same as allowed_origins.
-    console_origins: tuple[str, ...] = ()
-    max_message_chars: int = 2000
-    max_frame_bytes: int = 16 * 1024
-    customer_rate_per_minute: int = 40
-    ip_connections_per_minute: int = 60
+    redis_timeout: float = env("REDIS_TIMEOUT_SECONDS", 2.0, ge=0.1)
+    rasa_urls: Urls = env("RASA_URLS", ("http://127.0.0.1:5005",), min_length=1)
+    rasa_token: Annotated[Secret, SecretFile("rasa-token")] = env("RASA_TOKEN", Secret(""))
+    bot_turn_timeout: float = env("BOT_TURN_TIMEOUT_SECONDS", 8.0, ge=0.1)
+    # Signs resume tokens: required (`make run` generates var/handoff-secret).
+    secret: Annotated[Secret, SecretFile("handoff-secret")] = Field(
+        validation_alias="HANDOFF_SECRET", min_length=1
+    )
+    resume_token_ttl: int = env("RESUME_TOKEN_TTL_SECONDS", 7 * 24 * 3600, ge=60)
+    # Shop sites embedding the widget: they may open chats, never a console socket.
+    shop_origins: Urls = env("SHOP_ORIGINS", ())
+    allowed_origins: Urls = env(
+        "ALLOWED_ORIGINS", factory=lambda s: (*_own_origins(s), *s["shop_origins"])
+    )
+    # The console is only ever served by the service itself. Empty (only in code) means the
+    # same as allowed_origins.
+    console_origins: Urls = env("CONSOLE_ORIGINS", factory=_own_origins)
+    max_message_chars: int = env("MAX_MESSAGE_CHARS", 2000, ge=1)
+    max_frame_bytes: int = env("MAX_FRAME_BYTES", 16 * 1024, ge=256)
+    customer_rate_per_minute: int = env("CUSTOMER_MESSAGES_PER_MINUTE", 40, ge=1)
+    ip_connections_per_minute: int = env("IP_CONNECTIONS_PER_MINUTE", 60, ge=1)
     # Frames a socket may send a second on average (bursts of four times that); past it frames
     # are dropped with one `rate_limited` error a second. Typing hints are sent at most every
     # few seconds, so a person never comes near it.
-    socket_frames_per_second: float = 10.0
-    default_team: str = "support"
-    teams: tuple[str, ...] = ("support",)
-    agent_capacity: int = 3
-    agent_grace_seconds: float = 60.0
-    auto_assign: bool = False
-    business_hours: BusinessHours = field(default_factory=lambda: BusinessHours("", "UTC"))
-    default_handling_seconds: float = 300.0
-    session_ttl: int = 12 * 3600
-    login_failures_allowed: int = 5
-    bootstrap_admin_password: Secret = field(default_factory=lambda: Secret(""))
-    triage_enabled: bool = True
-    triage_model_dir: Path | None = None
+    socket_frames_per_second: float = env("SOCKET_FRAMES_PER_SECOND", 10.0, ge=0.1)
+    teams: Names = env("TEAMS", ("support",), min_length=1)
+    default_team: str = env("DEFAULT_TEAM", factory=lambda s: s["teams"][0])
+    agent_capacity: int = env("AGENT_CAPACITY", 3, ge=1)
+    agent_grace_seconds: float = env("AGENT_GRACE_SECONDS", 60.0, ge=0.5)
+    auto_assign: bool = env("AUTO_ASSIGN", False)
+    business_hours_spec: str = env("BUSINESS_HOURS", "")
+    # Before pydantic-settings this default was written twice and the copies disagreed: UTC in
+    # the dataclass, America/New_York in from_env. America/New_York it is: docs/configuration.md
+    # documents it, and it is what every deployment got (only Settings built in code, in tests
+    # that set no business hours so never use the zone, saw UTC). Shops elsewhere set their own.
+    business_timezone: str = env("BUSINESS_TIMEZONE", "America/New_York")
+    default_handling_seconds: float = env("DEFAULT_HANDLING_SECONDS", 300.0, ge=1)
+    session_ttl: int = env("AGENT_SESSION_TTL_SECONDS", 12 * 3600, ge=60)
+    login_failures_allowed: int = env("LOGIN_FAILURES_ALLOWED", 5, ge=1)
+    bootstrap_admin_password: Secret = env("HANDOFF_BOOTSTRAP_ADMIN_PASSWORD", Secret(""))
+    triage_enabled: bool = env("TRIAGE_ENABLED", True)
+    # None: the triage package's own default, models/triage (its DEFAULT_MODEL_DIR).
+    triage_model_dir: Path | None = env("TRIAGE_MODEL_DIR", None)
     # Told at once to a customer whose message hints at self-harm or a crisis, before anything
     # else: a person is coming, and where immediate help is. A shop outside the US sets its own.
-    crisis_help_text: str = (
+    crisis_help_text: str = env(
+        "CRISIS_HELP_TEXT",
         "It sounds like you're going through a lot right now, and I'm sorry. I'm bringing in a "
         "person from our team. If you are in danger or thinking about harming yourself, please "
         "call your local emergency number now, or in the US call or text 988 (the Suicide & "
-        "Crisis Lifeline), any time, day or night."
+        "Crisis Lifeline), any time, day or night.",
     )
-    canned_responses_file: Path = ROOT / "handoff" / "canned_responses.yml"
-    widget_title: str = "Harbor Goods help"
-    widget_greeting: str = (
-        "Hi! I'm the Harbor Goods assistant. Ask me about orders, shipping or returns."
+    canned_responses_file: Path = env(
+        "CANNED_RESPONSES_FILE", ROOT / "handoff" / "console" / "canned_responses.yml"
     )
-    cookie_secure: bool = False
-    var_dir: Path = ROOT / "var"
+    widget_title: str = env("WIDGET_TITLE", "Harbor Goods help")
+    widget_greeting: str = env(
+        "WIDGET_GREETING",
+        "Hi! I'm the Harbor Goods assistant. Ask me about orders, shipping or returns.",
+    )
+    cookie_secure: bool = env(
+        "COOKIE_SECURE", factory=lambda s: str(s["public_url"]).startswith("https://")
+    )
+    var_dir: Path = env("HARBOR_VAR_DIR", ROOT / "var")
     # The FAQ content tool the editor page drives (bot faq ...), and the project it edits.
-    faq_cli: tuple[str, ...] = (str(ROOT / ".venv-rasa" / "bin" / "python"), "-m", "bot", "faq")
-    faq_project_dir: Path = ROOT
+    faq_cli: Command = env(
+        "FAQ_CLI", (str(ROOT / ".venv-rasa" / "bin" / "python"), "-m", "bot", "faq")
+    )
+    faq_project_dir: Path = env("FAQ_PROJECT_DIR", ROOT)
     # Listing or editing a topic is quick; validation runs `rasa data validate` (tens of seconds).
-    faq_command_timeout: float = 180.0
+    faq_command_timeout: float = env("FAQ_COMMAND_TIMEOUT_SECONDS", 180.0, ge=1)
     # Publishing trains and checks a model: minutes on a small machine.
-    faq_publish_timeout: float = 1800.0
+    faq_publish_timeout: float = env("FAQ_PUBLISH_TIMEOUT_SECONDS", 1800.0, ge=10)
+
+    @field_validator("default_team")
+    @classmethod
+    def _known_team(cls, value: str, info: ValidationInfo) -> str:
+        teams = info.data.get("teams")
+        if teams is not None and value not in teams:
+            raise ValueError(f"is not one of TEAMS ({', '.join(teams)})")
+        return value
+
+    @field_validator("business_hours_spec")
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        _windows(value)  # now, not on the first message
+        return value
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("business_hours_spec"):  # only used, so only checked, with hours
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("is not a time zone name like America/New_York") from None
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Settings(...) takes only its arguments; from_env reads the environment, once.
+        return (init_settings,)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `env` (default: the process environment); SettingsError if invalid."""
+        source = EnvironmentSource(cls, os.environ if env is None else env)
+        try:
+            return cls(**source())
+        except ValidationError as error:
+            raise SettingsError(source.explain(error)) from None
+
+    @property
+    def business_hours(self) -> BusinessHours:
+        return BusinessHours(self.business_hours_spec, self.business_timezone)
 
     @property
     def storage_deadline(self) -> float:
@@ -208,77 +292,101 @@ class Settings:
         """
         return 4 * self.redis_timeout
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        e = os.environ if env is None else env
-        var_dir = Path(_read(e, "HARBOR_VAR_DIR", str(ROOT / "var")))
-        port = _int(e, "HANDOFF_PORT", 8080, minimum=1)
-        public_url = _read(e, "HANDOFF_PUBLIC_URL", f"http://localhost:{port}").rstrip("/")
-        # The service's own pages, on either name: the demo shop page and the console.
-        own = (public_url, f"http://localhost:{port}", f"http://127.0.0.1:{port}")
-        shops = tuple(o.rstrip("/") for o in _list(e, "SHOP_ORIGINS", ""))
-        origins = tuple(o.rstrip("/") for o in _list(e, "ALLOWED_ORIGINS", "")) or (
-            *own,
-            *shops,
-        )
-        # The console is only ever served by the service itself: shop pages may open chats,
-        # never a console socket.
-        console_origins = tuple(o.rstrip("/") for o in _list(e, "CONSOLE_ORIGINS", "")) or own
-        teams = _list(e, "TEAMS", "support")
-        default_team = _read(e, "DEFAULT_TEAM", teams[0] if teams else "support")
-        if default_team not in teams:
-            raise SettingsError(f"DEFAULT_TEAM={default_team!r} is not one of TEAMS={teams}")
-        triage_dir = _read(e, "TRIAGE_MODEL_DIR", "")
-        settings = cls(
-            host=_read(e, "HANDOFF_HOST", "127.0.0.1"),
-            port=port,
-            public_url=public_url,
-            redis_url=_read(e, "REDIS_URL", "redis://127.0.0.1:6379/0"),
-            redis_prefix=_read(e, "REDIS_PREFIX", "ha"),
-            redis_timeout=_float(e, "REDIS_TIMEOUT_SECONDS", 2.0, minimum=0.1),
-            rasa_urls=tuple(u.rstrip("/") for u in _list(e, "RASA_URLS", "http://127.0.0.1:5005")),
-            rasa_token=_secret(e, "RASA_TOKEN", var_dir, "rasa-token"),
-            bot_turn_timeout=_float(e, "BOT_TURN_TIMEOUT_SECONDS", 8.0, minimum=0.1),
-            secret=_secret(e, "HANDOFF_SECRET", var_dir, "handoff-secret"),
-            resume_token_ttl=_int(e, "RESUME_TOKEN_TTL_SECONDS", 7 * 24 * 3600, minimum=60),
-            allowed_origins=origins,
-            console_origins=console_origins,
-            max_message_chars=_int(e, "MAX_MESSAGE_CHARS", 2000, minimum=1),
-            max_frame_bytes=_int(e, "MAX_FRAME_BYTES", 16 * 1024, minimum=256),
-            customer_rate_per_minute=_int(e, "CUSTOMER_MESSAGES_PER_MINUTE", 40, minimum=1),
-            ip_connections_per_minute=_int(e, "IP_CONNECTIONS_PER_MINUTE", 60, minimum=1),
-            socket_frames_per_second=_float(e, "SOCKET_FRAMES_PER_SECOND", 10.0, minimum=0.1),
-            default_team=default_team,
-            teams=teams,
-            agent_capacity=_int(e, "AGENT_CAPACITY", 3, minimum=1),
-            agent_grace_seconds=_float(e, "AGENT_GRACE_SECONDS", 60.0, minimum=0.5),
-            auto_assign=_bool(e, "AUTO_ASSIGN", False),
-            business_hours=BusinessHours(
-                _read(e, "BUSINESS_HOURS", ""), _read(e, "BUSINESS_TIMEZONE", "America/New_York")
-            ),
-            default_handling_seconds=_float(e, "DEFAULT_HANDLING_SECONDS", 300.0, minimum=1),
-            session_ttl=_int(e, "AGENT_SESSION_TTL_SECONDS", 12 * 3600, minimum=60),
-            login_failures_allowed=_int(e, "LOGIN_FAILURES_ALLOWED", 5, minimum=1),
-            bootstrap_admin_password=Secret(_read(e, "HANDOFF_BOOTSTRAP_ADMIN_PASSWORD", "")),
-            triage_enabled=_bool(e, "TRIAGE_ENABLED", True),
-            triage_model_dir=Path(triage_dir) if triage_dir else None,
-            crisis_help_text=_read(e, "CRISIS_HELP_TEXT", cls.crisis_help_text),
-            canned_responses_file=Path(
-                _read(e, "CANNED_RESPONSES_FILE", str(cls.canned_responses_file))
-            ),
-            widget_title=_read(e, "WIDGET_TITLE", cls.widget_title),
-            widget_greeting=_read(e, "WIDGET_GREETING", cls.widget_greeting),
-            cookie_secure=_bool(e, "COOKIE_SECURE", public_url.startswith("https://")),
-            var_dir=var_dir,
-            faq_cli=_command(e, "FAQ_CLI", cls.faq_cli),
-            faq_project_dir=Path(_read(e, "FAQ_PROJECT_DIR", str(ROOT))),
-            faq_command_timeout=_float(e, "FAQ_COMMAND_TIMEOUT_SECONDS", 180.0, minimum=1),
-            faq_publish_timeout=_float(e, "FAQ_PUBLISH_TIMEOUT_SECONDS", 1800.0, minimum=10),
-        )
-        settings.business_hours.windows()  # validate the spec now, not on the first message
-        if not settings.secret:
-            raise SettingsError(
-                "HANDOFF_SECRET is not set and var/handoff-secret does not exist; "
-                "start the stack with make run, or set HANDOFF_SECRET to a long random string"
-            )
-        return settings
+
+class EnvironmentSource(PydanticBaseSettingsSource):
+    """Settings from one environment mapping, by each field's variable: values stripped, empty
+    as unset. A SecretFile secret comes from NAME, else NAME_FILE, else its HARBOR_VAR_DIR file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.env = env
+        var_dir = self._get("HARBOR_VAR_DIR")
+        self.var_dir = Path(var_dir) if var_dir else settings_cls.model_fields["var_dir"].default
+        self.secret_paths: dict[str, Path] = {}  # where each was looked for, for the message
+
+    def _get(self, name: str) -> str | None:
+        return self.env.get(name, "").strip() or None
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = str(field.validation_alias)
+        value = self._get(name)
+        secret_file = next((m for m in field.metadata if isinstance(m, SecretFile)), None)
+        if value is None and secret_file is not None:
+            value = self._read_secret(name, secret_file)
+        return value, name, False
+
+    def _read_secret(self, name: str, secret_file: SecretFile) -> str | None:
+        named = self._get(f"{name}_FILE")
+        path = self.secret_paths[name] = Path(named) if named else self.var_dir / secret_file.name
+        if not named and not path.exists():
+            return None
+        try:
+            return path.read_text().strip() or None
+        except OSError as error:
+            where = f"{name}_FILE={str(path)!r}" if named else f"{name} is not set and {path}"
+            raise SettingsError(f"{where} cannot be read: {error.strerror}") from None
+
+    def __call__(self) -> dict[str, Any]:
+        found = (self.get_field_value(f, n) for n, f in self.settings_cls.model_fields.items())
+        return {name: value for value, name, _ in found if value is not None}
+
+    def explain(self, error: ValidationError) -> str:
+        """One sentence naming each variable that is wrong, and how (never a secret's value)."""
+        fields = {str(f.validation_alias): f for f in self.settings_cls.model_fields.values()}
+        problems: list[str] = []
+        for item in error.errors(include_url=False):
+            if item["type"] == "default_factory_not_called":
+                continue  # follows from another problem, reported on its own
+            name = str(item["loc"][0]) if item["loc"] else "a setting"
+            path = self.secret_paths.get(name)
+            if item["type"] == "missing":
+                problems.append(
+                    f"{name} is not set and {path} is missing or empty; start the stack with "
+                    f"make run, or set {name} to a long random string"
+                    if path
+                    else f"{name} is not set"
+                )
+                continue
+            field = fields.get(name)
+            secret = field is not None and field.annotation is Secret
+            raw = self._get(name)  # as written in the environment
+            shown = name if raw is None else f"{name}={raw!r}"
+            reason = _reason(item["type"], item["msg"], item.get("ctx", {}))
+            problems.append(f"{name if secret else shown} {reason}")
+        # str(error) would show the values, secrets among them: never fall back to it.
+        return "; ".join(dict.fromkeys(problems)) or "the settings are not valid"
+
+
+REASONS = {
+    **dict.fromkeys(("int_parsing", "int_from_float", "int_type"), "must be a whole number"),
+    **dict.fromkeys(("float_parsing", "float_type"), "must be a number"),
+    **dict.fromkeys(("bool_parsing", "bool_type"), "must be true or false"),
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "too_short": "must not be empty",
+    "value_error": "{error}",  # the validators above word theirs this way
+}
+
+
+def _reason(kind: str, message: str, ctx: Mapping[str, Any]) -> str:
+    if kind in REASONS:
+        return REASONS[kind].format(**ctx)
+    return f"is not valid: {message[:1].lower()}{message[1:]}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m handoff.settings --check`: ok (exit 0), or the error on stderr (exit 2)."""
+    if list(sys.argv[1:] if argv is None else argv) != ["--check"]:
+        print("usage: python -m handoff.settings --check", file=sys.stderr)
+        return 2
+    try:
+        Settings.from_env()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
