@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ async def make_client(
     clients: list[TestClient] = []
 
     async def factory(**overrides: Any) -> TestClient:
-        settings = replace(base_settings(redis_url, rasa[1], tmp_path), **overrides)
+        settings = base_settings(redis_url, rasa[1], tmp_path).model_copy(update=overrides)
         client = TestClient(TestServer(create_app(settings)))
         await client.start_server()
         clients.append(client)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ async def test_messages_survive_a_redis_kill_and_restart(
 ) -> None:
     redis = RedisServer(tmp_path / "redis")
     redis.start()
-    settings = replace(base_settings(redis.url, rasa[1], tmp_path), redis_timeout=0.5)
+    settings = base_settings(redis.url, rasa[1], tmp_path).model_copy(update={"redis_timeout": 0.5})
     client = TestClient(TestServer(create_app(settings)))
     await client.start_server()
     try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -92,12 +91,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ],
     )
     parse_port = free_port()
-    running.settings = replace(
-        running.settings,
-        faq_cli=(str(RASA_PYTHON), "-m", "bot", "faq"),
-        faq_project_dir=copy_project(folder / "project"),
-        var_dir=folder / "var",
-        rasa_urls=(f"http://127.0.0.1:{parse_port}",),
+    running.settings = running.settings.model_copy(
+        update=dict(
+            faq_cli=(str(RASA_PYTHON), "-m", "bot", "faq"),
+            faq_project_dir=copy_project(folder / "project"),
+            var_dir=folder / "var",
+            rasa_urls=(f"http://127.0.0.1:{parse_port}",),
+        ),
     )
     try:
         running.start()
@@ -325,11 +325,12 @@ def scripted_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         redis.url,
         [(EDITOR, PASSWORD, "Erin Editor", "editor"), (ADMIN, PASSWORD, "Ada Admin", "admin")],
     )
-    running.settings = replace(
-        running.settings,
-        faq_cli=(sys.executable, str(SCRIPTED_TOOL)),
-        faq_project_dir=project,
-        var_dir=folder / "var",
+    running.settings = running.settings.model_copy(
+        update=dict(
+            faq_cli=(sys.executable, str(SCRIPTED_TOOL)),
+            faq_project_dir=project,
+            var_dir=folder / "var",
+        ),
     )
     try:
         running.start()
