@@ -122,7 +122,8 @@ def training_cost(diet_epochs: int, selector_epochs: int, workdir: Path) -> dict
 
     from bot import model
     from bot.faq.project import Project
-    from bot.faq.publish import evaluate_model, train_staged
+    from bot.faq.publish.scores import evaluate_model
+    from bot.faq.publish.training import train_staged
 
     os.environ["RASA_CACHE_DIRECTORY"] = str(workdir / "rasa-cache")
     stage = workdir / "stage"

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from bot.faq import publish
 from bot.faq.project import Project
+from bot.faq.publish.lock import publish_lock
 from tests.support.project import copy_project
 from tests.support.servers import free_port
 
@@ -199,7 +199,7 @@ def test_a_second_publisher_is_told_who_is_publishing(project: Path) -> None:
     editor_project = Project(project)
     os.environ["HARBOR_VAR_DIR"] = str(project / "var")
     try:
-        with publish.publish_lock(editor_project, "ana", wait=False, report=lambda *_: None):
+        with publish_lock(editor_project, "ana", wait=False, report=lambda *_: None):
             status, events = run_cli(project, "publish", actor="ben")
     finally:
         del os.environ["HARBOR_VAR_DIR"]
@@ -221,14 +221,14 @@ def test_a_waiting_publisher_goes_next(tmp_path: Path, monkeypatch: pytest.Monke
     messages: list[str] = []
 
     def first() -> None:
-        with publish.publish_lock(editor_project, "ana", wait=False, report=lambda *_: None):
+        with publish_lock(editor_project, "ana", wait=False, report=lambda *_: None):
             time.sleep(1.0)
         released.set()
 
     holder = threading.Thread(target=first)
     holder.start()
     time.sleep(0.3)
-    with publish.publish_lock(
+    with publish_lock(
         editor_project, "ben", wait=True, report=lambda step, pct, msg: messages.append(msg)
     ):
         assert released.is_set()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.faq.publish import Scores, compare
+from bot.faq.publish.scores import Scores, compare
 
 
 def scores(failed: list[str], heldout: dict[str, list[int]]) -> Scores:

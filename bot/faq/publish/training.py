@@ -1,0 +1,51 @@
+"""Training a new model from a staged copy of the project, in this process, with Rasa's cache."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+from bot import model
+from bot.faq.project import Project
+
+
+def stage_training_files(project: Project) -> Path:
+    """A copy of everything the model is trained on, so edits during training do not leak in."""
+    staging = project.publish_dir / f"staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy2(project.root / name, staging / name)
+    for folder in model.RASA_DATA_DIRS:
+        if (project.root / folder).is_dir():
+            shutil.copytree(project.root / folder, staging / folder)
+    # Custom components belong to the model's fingerprint (bot/model.py): same name, same model.
+    for source in (project.root / "bot").glob("faq_*.py"):
+        (staging / "bot").mkdir(exist_ok=True)
+        shutil.copy2(source, staging / "bot" / source.name)
+    return staging
+
+
+def train_staged(staging: Path, plan: model.ModelPlan) -> None:
+    """Train in this process (Rasa's cache reused); the imports cost less than a new process."""
+    from rasa.model_training import train
+
+    result = train(
+        domain=str(staging / "domain.yml"),
+        config=str(staging / "config.yml"),
+        training_files=model.data_dirs(staging),
+        output=str(plan.path.parent),
+        fixed_model_name=plan.name,
+    )
+    if result.code != 0 or not plan.path.exists():
+        raise model.TrainingFailed(f"rasa train ended with code {result.code}")
+
+
+def keep_in_cache(plan: model.ModelPlan) -> None:
+    # The launcher finds published models here after `make clean`, as it does its own.
+    with contextlib.suppress(OSError):
+        plan.cached.parent.mkdir(parents=True, exist_ok=True)
+        if not plan.cached.exists():
+            shutil.copy2(plan.path, plan.cached)
