@@ -9,11 +9,13 @@
     swap        PUT /model on every Rasa server; if one refuses, the others are put back
     record      history.jsonl, a snapshot of the answers that go with the model, the audit log
 
-    job.py        publish: the steps above, in order, under the lock
-    rollback.py   rollback: the previous model and its answers back
-    checks.py     validate         lock.py     lock            training.py   train
-    scores.py     check            live.py     swap            snapshots.py  answers per model
-    record.py     history          progress.py progress of a long step, refusal.py  why it stopped
+    job.py         publish: the steps above, in order, under the lock
+    rollback.py    rollback: the previous model and its answers back in
+    checks.py      validate                 lock.py       lock
+    training.py    train                    scores.py     check
+    live.py        swap                     record.py     history.jsonl
+    snapshots.py   the answers of each model
+    progress.py    a long step's progress   refusal.py    why a job stopped, as its outcome
 
 Everything heavy (Rasa, TensorFlow) is imported inside the functions that need it, so the
 editor's quick commands (list, show, add, edit) start in a fraction of a second. The names
@@ -23,12 +25,10 @@ below are what the editor's commands (bot/faq/cli.py) call.
 from bot.faq.publish.checks import validate_project
 from bot.faq.publish.job import publish
 from bot.faq.publish.record import read_history
-from bot.faq.publish.refusal import PublishRefused
 from bot.faq.publish.rollback import rollback
 from bot.faq.publish.snapshots import remember_trained_answers
 
 __all__ = [
-    "PublishRefused",
     "publish",
     "read_history",
     "remember_trained_answers",
