@@ -20,8 +20,9 @@ from bot.rasa_agent import quiet_rasa
 
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
+        prog="python -m bot.evaluate",
         description="Evaluate the assistant: how often it understands, how often it answers "
-        "wrongly, how fast it is."
+        "wrongly, how fast it is.",
     )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--messages", type=int, default=300, help="turns for the latency run")
