@@ -29,7 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff.assistant.rasa import RasaClient
 from handoff.assistant.turns import BotTurns, TurnOutcome
-from handoff.console import accounts, agents
+from handoff.console import accounts, agents, sessions
 from handoff.conversations.hints import LiveHub
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore
@@ -326,7 +326,7 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
-    app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[json_errors, sessions.csrf_guard], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_background)

@@ -250,7 +250,7 @@ async def me(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.middlewares.append(csrf_guard)
+    """The session routes (the app factory installs `csrf_guard` as a middleware)."""
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)
     app.router.add_post("/api/password", change_password)
