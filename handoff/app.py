@@ -29,7 +29,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff.assistant.rasa import RasaClient
 from handoff.assistant.turns import BotTurns, TurnOutcome
-from handoff.console import accounts, agents, sessions
+from handoff.console import accounts, sessions, sweeper
+from handoff.console import routes as console
 from handoff.conversations.hints import LiveHub
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore
@@ -342,7 +343,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/widget.js", _static_page("widget.js"))
     app.router.add_get("/console", _static_page("console.html"))
-    agents.setup_routes(app)  # console: login/sessions, /ws/agent, /api/queue etc.
+    console.setup_routes(app)  # console: login/sessions, /ws/agent, /api/queue etc.
+    app.on_startup.append(sweeper.start_sweeping)  # grace period and auto-assign
     editor.setup(app)  # FAQ editor page and /api/faq/... (editors and admins)
     openapi.setup(app)  # /api/openapi.json: every route above is described there
     return app

@@ -9,11 +9,12 @@ from typing import Any, cast
 from aiohttp import web
 
 from handoff.console import reply_aids
-from handoff.console.agents import CONSOLE_ROLES, queue_items, viewable_conversation
+from handoff.console.access import CONSOLE_ROLES, viewable_conversation
+from handoff.console.queue_view import queue_items
 from handoff.console.sessions import require_agent
-from handoff.privacy import mask
 from handoff.queue.escalation import SAMPLE_SERIES, median_of_histogram
 from handoff.state import app_state
+from vocabulary.pii import mask
 
 # Conversation fields an agent never needs to see.
 HIDDEN_FIELDS = {"bot_cursor"}

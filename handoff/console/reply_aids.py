@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from handoff.console.agents import CONSOLE_ROLES, viewable_conversation
+from handoff.console.access import CONSOLE_ROLES, viewable_conversation
 from handoff.console.sessions import require_agent
 from handoff.state import AppState, app_state
 

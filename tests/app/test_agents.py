@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from handoff.console.accounts import Accounts, check_password, hash_password
+from handoff.console.frames import CLIENT_FRAMES
 from handoff.conversations.keys import Keys
 from handoff.queue.escalation import median_of_histogram
 from handoff.settings import Secret
@@ -600,18 +601,19 @@ def test_the_agent_schema_code_and_docs_name_the_same_frames() -> None:
     schema = json.loads((root / "handoff" / "schema" / "agent-v1.json").read_text())
     client_types = _frame_types(schema["$defs"]["clientFrame"], schema)
     server_types = _frame_types(schema["$defs"]["serverFrame"], schema)
-    code = (root / "handoff" / "console" / "agents.py").read_text()
-    handled = set(re.findall(r'^\s+"(\w+)": _on_\w+,$', code, re.M)) | {"ping"}
-    assert handled == client_types
+    console = root / "handoff" / "console"
+    protocol = {"frames.py", "server_frames.py"}  # the protocol's types; the rest is the code
+    code = "\n".join(p.read_text() for p in sorted(console.glob("*.py")) if p.name not in protocol)
+    # The desk dispatches each client frame model (console/frames.py) by a case of its own.
+    dispatched = set(re.findall(r"^\s+case (\w+)\(\):$", code, re.M))
+    handled = {kind for kind, model in CLIENT_FRAMES.items() if model.__name__ in dispatched}
+    assert handled == set(CLIENT_FRAMES) == client_types
     sent = set(re.findall(r'"type": "(\w+)"', code)) | {"event", "error"}
     assert sent == server_types
-    # bad_frame and unknown_type come from the shared frame parser, rate_limited from the frame
+    # Refusals of fields are named in console/frames.py; rate_limited comes from the frame
     # budget the console socket shares with the customer socket.
-    codes = set(re.findall(r'error_frame\(\s*"(\w+)"', code)) | {
-        "bad_frame",
-        "unknown_type",
-        "rate_limited",
-    }
+    everything = code + (console / "frames.py").read_text()
+    codes = set(re.findall(r'(?:refuse|Refusal)\(\s*"(\w+)"', everything)) | {"rate_limited"}
     assert codes == set(schema["$defs"]["error"]["properties"]["code"]["enum"])
     docs = (root / "docs" / "protocol.md").read_text().split("## Agent websocket", 1)[1]
     client_docs, server_docs = docs.split("### Server → client", 1)

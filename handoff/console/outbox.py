@@ -1,0 +1,140 @@
+"""The single writer of one console socket: direct frames, the entries of the conversations the
+agent has open, and the team queues.
+
+Hints from the live channel wake it: it re-reads the transcripts of the open conversations from
+the last id it sent, and refreshes the queues (debounced) when a queue or a state moved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from handoff.console.queue_view import active_chats, queue_items
+from handoff.console.server_frames import ActiveFrame, QueueFrame, ServerFrame, refuse
+from handoff.console.sessions import SessionAgent
+from handoff.conversations.store import bounded
+from handoff.state import AppState
+from handoff.web.sockets import SocketWriter
+
+QUEUE_DEBOUNCE = 0.025
+
+
+class ConsoleOutbox(SocketWriter):
+    """The single writer of one console socket."""
+
+    label = "console"
+
+    def __init__(self, ws: web.WebSocketResponse, state: AppState, agent: SessionAgent) -> None:
+        super().__init__(ws)
+        self.state = state
+        self.agent = agent
+        self.opened: dict[str, str] = {}  # conversation -> last entry id sent
+        self.dirty: set[str] = set()
+        self.queue_dirty = True
+        self.last_queue: dict[str, Any] = {}
+        self.last_active: list[str] | None = None
+        self.last_queue_at = 0.0  # loop time of the last queue refresh
+        # Set when the agent's sessions may have ended (logout or a new password anywhere).
+        self.session_check = False
+
+    def reply(self, frame: ServerFrame) -> None:
+        """Queue a frame of the agent protocol."""
+        self.send(dict(frame))
+
+    def open(self, cid: str, last_seen: str) -> None:
+        self.opened[cid] = last_seen or "0-0"
+        self.dirty.add(cid)
+        self.wake.set()
+
+    def hint(self, payload: dict[str, Any]) -> None:
+        cid = payload.get("c")
+        if payload.get("sessions_ended") == self.agent.name:
+            self.session_check = True
+            self.wake.set()
+            return
+        if payload.get("resync"):
+            self.session_check = True  # a "sessions ended" hint may have been missed
+            self.dirty.update(self.opened)
+            self.queue_dirty = True
+            self.wake.set()
+            return
+        if "typing" in payload:
+            if payload.get("typing") == "customer" and isinstance(cid, str) and cid in self.opened:
+                self.reply(
+                    {
+                        "type": "typing",
+                        "conversation": cid,
+                        "from": "customer",
+                        "on": bool(payload.get("on")),
+                    }
+                )
+            return
+        if "q" in payload or "state" in payload:
+            self.queue_dirty = True
+            self.wake.set()
+        if isinstance(cid, str) and cid in self.opened:
+            self.dirty.add(cid)
+            self.wake.set()
+
+    def _resync(self) -> None:
+        self.session_check = True
+        self.dirty.update(self.opened)
+        self.queue_dirty = True
+
+    async def _flush(self) -> None:
+        if self.session_check and not self.stopped:
+            self.session_check = False
+            if not await self.state.redis.exists(self.state.keys.session(self.agent.sid)):
+                self.stopped = True
+                await self.ws.send_json(
+                    refuse("session_ended", "Your session has ended; log in again.")
+                )
+                await self.ws.close(code=4401, message=b"session ended")
+                return
+        while self.frames and not self.stopped:
+            await self.ws.send_json(self.frames.pop(0))
+        while self.dirty and not self.stopped:
+            cid = self.dirty.pop()
+            if cid not in self.opened:
+                continue
+            # Bounded: frames queued meanwhile (acks, errors) wait behind this read.
+            entries = await bounded(
+                self.state.store.read(cid, self.opened[cid]), self.state.settings.storage_deadline
+            )
+            for entry in entries:
+                await self.ws.send_json({**entry.to_frame(), "conversation": cid})
+                self.opened[cid] = entry.id
+            if len(entries) == 500:
+                self.dirty.add(cid)
+        if self.queue_dirty and not self.stopped:
+            # At most one refresh per QUEUE_DEBOUNCE: the first move after a quiet spell is shown
+            # at once, a burst of moves after it becomes one queue frame.
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(max(0.0, self.last_queue_at + QUEUE_DEBOUNCE - loop.time()))
+            self.queue_dirty = False
+            self.last_queue_at = loop.time()
+            await self._send_queues()
+        if self.frames:
+            self.wake.set()
+
+    async def _send_queues(self) -> None:
+        teams = self.agent.account.teams
+        if self.agent.role == "admin":
+            teams = tuple(dict.fromkeys((*teams, *self.state.settings.teams)))
+        for team in teams:
+            items = await queue_items(self.state, team)
+            frame: QueueFrame = {"type": "queue", "team": team, "items": items}
+            # The waiting times tick on their own; only a change of the queue is sent.
+            comparable = [{k: v for k, v in i.items() if k != "waiting_seconds"} for i in items]
+            if self.last_queue.get(team) != comparable:
+                self.last_queue[team] = comparable
+                await self.ws.send_json(frame)
+        active = await active_chats(self.state, self.agent.name)
+        if active != self.last_active:
+            if self.last_active is not None:
+                changed: ActiveFrame = {"type": "active", "conversations": active}
+                await self.ws.send_json(changed)
+            self.last_active = active

@@ -1,0 +1,121 @@
+"""The console's periodic work: chats of agents gone past the grace period go back to the front
+of their queue, and (with AUTO_ASSIGN) waiting chats go to the least-loaded online agent.
+
+`start_sweeping` hooks this into the app's sweeper (app._sweep_forever, every 2 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from handoff.console.accounts import Account
+from handoff.console.chat_actions import claim
+from handoff.console.presence import heartbeat_interval, is_online
+from handoff.console.sessions import accounts_of
+from handoff.conversations.store import now_ms
+from handoff.state import AppState, app_state
+
+# Requeued chats (agent gone past the grace period) go ahead of every normal priority-0 chat:
+# their queue time is shifted this far into the past (ms), keeping their order among themselves.
+FRONT_OF_LINE_SHIFT = 10**12
+DISCONNECTED_TEXT = (
+    "Your agent was disconnected. You're first in line for the next available person."
+)
+# The sweeper runs every 2 s (app._sweep_forever); a longer gap between two successful rounds
+# means Redis (or this process) was unavailable in between.
+SWEEP_GAP_SECONDS = 3.0
+
+
+async def sweep_agents(state: AppState, requeue: bool = True) -> None:
+    """Requeue the chats of agents gone past the grace period; optionally auto-assign.
+
+    With `requeue` false, stale heartbeats are left alone this round (see `start_sweeping`).
+    """
+    keys = state.keys
+    cutoff = now_ms() - int(state.settings.agent_grace_seconds * 1000)
+    gone = (
+        [str(n) for n in await state.redis.zrangebyscore(keys.heartbeat, "-inf", cutoff)]
+        if requeue
+        else []
+    )
+    for name in gone:
+        await state.redis.hset(keys.presence, name, "offline")
+        for cid in [str(c) for c in await state.redis.smembers(keys.agent_chats(name))]:
+            conversation = await state.store.get(cid)
+            if conversation is None:
+                await state.redis.srem(keys.agent_chats(name), cid)
+                continue
+            team = conversation.get("team") or state.settings.default_team
+            queued_at = int(conversation.get("queued_at") or now_ms())
+            result = await state.store.move(
+                cid,
+                allowed=["assigned"],
+                new_state="queued",
+                expected_agent=name,
+                priority=0,
+                queued_at=max(1, queued_at - FRONT_OF_LINE_SHIFT),
+                # The new wait (and its first response) count from now; the score above keeps
+                # the chat at the front of the line.
+                fields={"queued_at": now_ms()},
+                event_text=DISCONNECTED_TEXT,
+                event={"reason": "agent_disconnected"},
+            )
+            if result.ok:
+                await state.store.publish({"q": team})
+        # Only forget the heartbeat if no console of theirs beat meanwhile.
+        await state.redis.zremrangebyscore(keys.heartbeat, "-inf", cutoff)
+    if state.settings.auto_assign:
+        for team in state.settings.teams:
+            await auto_assign(state, team)
+
+
+async def auto_assign(state: AppState, team: str, limit: int = 20) -> int:
+    """Give the team's waiting chats, first first, to its least-loaded online agents."""
+    accounts = accounts_of(state)
+    assigned = 0
+    for _ in range(limit):
+        waiting = await state.store.waiting(team, limit=1)
+        if not waiting:
+            break
+        best: tuple[float, Account] | None = None
+        for name in await state.queue.team_agents(team):
+            if not await is_online(state, name):
+                continue
+            account = await accounts.get(name)
+            if account is None:
+                continue
+            load = int(await state.redis.scard(state.keys.agent_chats(name)))
+            if load >= account.capacity:
+                continue
+            ratio = load / account.capacity
+            if best is None or ratio < best[0]:
+                best = (ratio, account)
+        if best is None:
+            break
+        outcome = await claim(state, best[1], waiting[0][0])
+        assigned += outcome.ok
+    return assigned
+
+
+async def start_sweeping(app: web.Application) -> None:
+    """On start-up: add the console's round to the app's sweeper."""
+    state = app_state(app)
+    loop = asyncio.get_running_loop()
+    # While Redis was unreachable no console could beat, so every heartbeat looks stale right
+    # after it returns. Requeueing then would tell customers their agent vanished when it was
+    # Redis that did: give live consoles a heartbeat interval (and a second of slack) to beat
+    # again first. Start-up counts as such a return, for consoles reconnecting to this replica.
+    settle = heartbeat_interval(state) + 1.0
+    last_round = recovered_at = loop.time()
+
+    async def hook() -> None:
+        nonlocal last_round, recovered_at
+        now = loop.time()
+        if now - last_round > SWEEP_GAP_SECONDS:
+            recovered_at = now
+        await sweep_agents(state, requeue=now - recovered_at >= settle)
+        last_round = loop.time()
+
+    state.sweep_hooks.append(hook)
