@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from bot.launcher.config import StackConfig
 from bot.launcher.errors import LaunchError
 from bot.launcher.lock import single_instance
 from bot.launcher.preflight import check_yaml_files, redis_ping, require_free_port
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,6 +64,43 @@ def test_an_unreachable_redis_url_says_how_to_fix_it() -> None:
         redis_ping(f"redis://127.0.0.1:{port}/0", timeout=1)
     assert f"Redis is unreachable at 127.0.0.1:{port}" in str(raised.value)
     assert "unset REDIS_URL" in str(raised.value)
+
+
+def test_a_redis_that_wants_another_password_is_named(tmp_path: Path) -> None:
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    redis = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--requirepass",
+            "right",
+            "--save",
+            "",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis_ping(f"redis://:right@127.0.0.1:{port}/0", timeout=1)
+                break
+            except LaunchError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        with pytest.raises(LaunchError) as raised:
+            redis_ping(f"redis://:wrong@127.0.0.1:{port}/0", timeout=1)
+        assert str(raised.value) == f"Redis at 127.0.0.1:{port} refused the password in REDIS_URL."
+    finally:
+        redis.terminate()
+        redis.wait(timeout=10)
 
 
 def test_a_bad_port_variable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
