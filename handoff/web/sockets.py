@@ -1,21 +1,32 @@
-"""The single writer of one websocket, shared by the customer and the console sockets.
+"""What the customer and the console sockets share: admission, reading frames, one writer.
 
-Handlers never write to a socket directly: they queue direct frames with `send()` and hints
-with `wake`; this loop flushes them and re-reads what changed. A periodic re-read every
-`RESYNC_SECONDS` covers a hint lost in a Redis failover.
+- `origin_allowed`: which browser origins may open a socket.
+- `receive_json`: the next text frame as a JSON object with a string `type`; anything else
+  (binary, not JSON, nested too deep, a lone surrogate) is a ValueError the reader answers with
+  `bad_frame`. What the object must contain is each protocol's models' business.
+- `frame_budget` / `over_budget`: the per-socket frame rate (frames over it are dropped unread).
+- `SocketWriter`: the single writer of one socket. Handlers never write to a socket directly:
+  they queue direct frames with `send()` and hints with `wake`; its loop flushes them and
+  re-reads what changed. A periodic re-read every `RESYNC_SECONDS` covers a hint lost in a
+  Redis failover.
+- `serve_socket`: open, register, count and serve one socket.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from prometheus_client import Gauge
 from redis.exceptions import RedisError
+
+from handoff.state import AppState
+from handoff.web.limits import FrameBudget
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +98,56 @@ async def serve_socket(
         registry.discard(ws)
         gauge.dec()
     return ws
+
+
+def origin_allowed(
+    request: web.Request, state: AppState, allowed: tuple[str, ...] | None = None
+) -> bool:
+    """Whether the request's Origin may open a websocket (`allowed`: the customer allow-list)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        # Browsers always send Origin on websockets; other clients (tests, the load generator)
+        # authenticate by resume token and cannot ride a customer's browser session anyway.
+        return True
+    return origin.rstrip("/") in (state.settings.allowed_origins if allowed is None else allowed)
+
+
+async def receive_json(ws: web.WebSocketResponse, timeout: float | None) -> dict[str, Any] | None:
+    """The next frame as a JSON object; None when the socket closed. Bad frames raise ValueError."""
+    msg = await ws.receive(timeout=timeout)
+    if msg.type in {WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED}:
+        return None
+    if msg.type == WSMsgType.ERROR:
+        return None
+    if msg.type != WSMsgType.TEXT:
+        raise ValueError("Frames must be JSON text, not binary.")
+    try:
+        data = json.loads(msg.data)
+        # JSON may escape a lone surrogate ("\ud800"), which no storage can encode as UTF-8.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise ValueError("A frame must not be nested this deeply.") from None
+    except UnicodeEncodeError:
+        raise ValueError("A frame must be valid Unicode text.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ValueError("A frame must be a JSON object with a string 'type'.")
+    return data
+
+
+def error_frame(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, **extra}
+
+
+def frame_budget(state: AppState) -> FrameBudget:
+    rate = state.settings.socket_frames_per_second
+    return FrameBudget(rate, burst=max(1, int(rate * 4)))
+
+
+def over_budget(budget: FrameBudget, state: AppState, outbox: SocketWriter) -> bool:
+    """True when a frame is over the socket's budget (and must be dropped unread)."""
+    if budget.take():
+        return False
+    state.metrics.refused("frame_rate")
+    if budget.should_warn():
+        outbox.send(error_frame("rate_limited", "Too many frames; some were dropped. Slow down."))
+    return True
