@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 
 from handoff.conversations.keys import UNANSWERED_KEPT, Keys
 from handoff.conversations.store import now_ms
-from handoff.privacy import mask
+from vocabulary.pii import mask
 
 # The reply marker the rephrase action (actions/faq_fallback.py) adds to its message.
 MARKER = "unanswered"
