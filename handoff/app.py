@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import gc
 import json
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -35,17 +33,17 @@ from handoff.conversations.hints import LiveHub
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore
 from handoff.editor import api as editor
-from handoff.gateway import customer, tokens
+from handoff.gateway import customer, transcript, widget
 from handoff.queue.escalation import LiveQueue
 from handoff.settings import Settings
 from handoff.state import SETTINGS, STATE, AppState, app_state
 from handoff.triage import TriageModel
 from handoff.web import openapi
+from handoff.web.pages import STATIC, static_page
 from handoff.web.limits import RateLimiter
 from handoff.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent / "static"
 
 
 def redis_client(settings: Settings, *, for_pubsub: bool = False) -> Redis:
@@ -208,86 +206,6 @@ async def metrics_page(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 
 
-async def transcript(request: web.Request) -> web.Response:
-    """The customer's own transcript as plain text, for the widget's download link."""
-    state = app_state(request.app)
-    token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    token = token or request.query.get("token", "")
-    try:
-        cid = tokens.verify(state.settings.secret.reveal(), token)
-    except tokens.TokenRefused:
-        raise web.HTTPForbidden(text="This transcript link is not valid.") from None
-    lines = []
-    for entry in await state.store.read_all(cid):
-        if entry.kind == "message":
-            who = {"customer": "You", "bot": "Assistant"}.get(
-                entry.sender, entry.fields.get("agent_name") or "Agent"
-            )
-            lines.append(f"{_clock(entry.at)}  {who}: {entry.text}")
-        elif entry.text:
-            lines.append(f"{_clock(entry.at)}  — {entry.text}")
-    return web.Response(
-        text="\n".join(lines) + "\n",
-        headers={
-            "Content-Disposition": 'attachment; filename="harbor-goods-chat.txt"',
-            **_transcript_cors(request),
-        },
-    )
-
-
-def _transcript_cors(request: web.Request) -> dict[str, str]:
-    """CORS for a widget embedded on a shop's own origin (one in ALLOWED_ORIGINS).
-
-    The bearer token, not a cookie, authorises the download, so no credentials are allowed.
-    """
-    origin = request.headers.get("Origin", "").rstrip("/")
-    if not origin or origin not in app_state(request.app).settings.allowed_origins:
-        return {"Vary": "Origin"}
-    return {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Allow-Methods": "GET",
-        "Access-Control-Allow-Headers": "Authorization",
-        "Access-Control-Max-Age": "600",
-        "Vary": "Origin",
-    }
-
-
-async def transcript_preflight(request: web.Request) -> web.Response:
-    return web.Response(status=204, headers=_transcript_cors(request))
-
-
-def _clock(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-async def widget_config(request: web.Request) -> web.Response:
-    settings = app_state(request.app).settings
-    return web.json_response(
-        {
-            "title": settings.widget_title,
-            "greeting": settings.widget_greeting,
-            "max_message_chars": settings.max_message_chars,
-        }
-    )
-
-
-def _static_page(name: str) -> Any:
-    async def handler(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / name, headers=SECURITY_HEADERS)
-
-    return handler
-
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-
-
 @web.middleware
 async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     """API errors as JSON with a clear message; Redis trouble is a 503, never a 500 page."""
@@ -332,17 +250,17 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_close_sockets)
-    app.router.add_get("/", _static_page("shop.html"))
+    app.router.add_get("/", static_page("shop.html"))
     app.router.add_get("/livez", livez)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/ws/customer", customer.customer_socket)
-    app.router.add_get("/api/widget/config", widget_config)
-    app.router.add_get("/api/transcript", transcript)
-    app.router.add_route("OPTIONS", "/api/transcript", transcript_preflight)
+    app.router.add_get("/api/widget/config", widget.widget_config)
+    app.router.add_get("/api/transcript", transcript.transcript)
+    app.router.add_route("OPTIONS", "/api/transcript", transcript.transcript_preflight)
     app.router.add_static("/static/", STATIC, append_version=False)
-    app.router.add_get("/widget.js", _static_page("widget.js"))
-    app.router.add_get("/console", _static_page("console.html"))
+    app.router.add_get("/widget.js", static_page("widget.js"))
+    app.router.add_get("/console", static_page("console.html"))
     console.setup_routes(app)  # console: login/sessions, /ws/agent, /api/queue etc.
     app.on_startup.append(sweeper.start_sweeping)  # grace period and auto-assign
     editor.setup(app)  # FAQ editor page and /api/faq/... (editors and admins)
