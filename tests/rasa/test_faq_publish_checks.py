@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+from bot import model
+from bot.faq.project import Project
 from bot.faq.publish.scores import Scores, compare
+from bot.faq.publish.training import stage_training_files
 
 
 def scores(failed: list[str], heldout: dict[str, list[int]]) -> Scores:
@@ -47,3 +53,16 @@ def test_a_heldout_drop_beyond_the_tolerance_names_the_topics_that_got_worse() -
         {"topic": "topic_9", "before": "5/5", "after": "4/5"},
     ]
     assert "topic_3, topic_7, topic_9" in issues[0].message
+
+
+def test_the_staged_copy_trains_the_model_the_launcher_would(tmp_path: Path) -> None:
+    # Same fingerprint, same model name: publishing unchanged content reuses the trained model.
+    root = tmp_path / "project"
+    for source in model.training_inputs(model.ROOT):
+        target = root / source.relative_to(model.ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    project = Project(root)
+    staging = stage_training_files(project)
+    assert model.fingerprint(staging) == model.fingerprint(model.ROOT)
+    assert (staging / "bot" / "nlu" / "component.py").is_file()

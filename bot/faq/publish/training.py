@@ -16,15 +16,14 @@ def stage_training_files(project: Project) -> Path:
     staging = project.publish_dir / f"staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy2(project.root / name, staging / name)
-    for folder in model.RASA_DATA_DIRS:
-        if (project.root / folder).is_dir():
-            shutil.copytree(project.root / folder, staging / folder)
-    # Custom components belong to the model's fingerprint (bot/model.py): same name, same model.
-    for source in (project.root / "bot").glob("faq_*.py"):
-        (staging / "bot").mkdir(exist_ok=True)
-        shutil.copy2(source, staging / "bot" / source.name)
+    # Exactly the files the model's fingerprint covers (bot/model.py), custom components and the
+    # encoder included: the staged copy then gets the same model name as the launcher's, so
+    # publishing unchanged content reuses the model already trained.
+    for source in model.training_inputs(project.root):
+        if source.is_file():
+            target = staging / source.relative_to(project.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
     return staging
 
 
