@@ -67,3 +67,10 @@ class StackConfig:
             models_dir=Path(os.environ.get("HARBOR_MODELS_DIR", str(ROOT / "models"))),
             nlg_port=_env_port("NLG_PORT", 5056),
         )
+
+
+def venv_bin(name: str, tool: str) -> str:
+    path = ROOT / f".venv-{name}" / "bin" / tool
+    if not path.exists():
+        raise LaunchError(f"{path.relative_to(ROOT)} is missing; run make setup (or make run).")
+    return str(path)

@@ -14,7 +14,7 @@ from bot.launcher.config import StackConfig
 from bot.launcher.environment import stack_env
 from bot.launcher.errors import LaunchError
 from bot.launcher.lock import single_instance
-from bot.launcher.preflight import check_before_start
+from bot.launcher.preflight import check_before_start, check_service_settings
 from bot.launcher.services import start_stack
 from bot.launcher.supervisor import Stack, last_line
 
@@ -65,6 +65,7 @@ def _run_locked(config: StackConfig) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     check_before_start(config)
     env = stack_env(config)
+    check_service_settings(env)
     stack = Stack(config)
     try:
         start_stack(config, env, stack)

@@ -1,4 +1,5 @@
-"""Checks before anything starts: free ports, a Redis that answers, valid YAML.
+"""Checks before anything starts: free ports, a Redis that answers, valid YAML, and the handoff
+service's settings.
 
 Each failure is a LaunchError whose message names what is wrong and how to fix it.
 """
@@ -6,13 +7,14 @@ Each failure is a LaunchError whose message names what is wrong and how to fix i
 from __future__ import annotations
 
 import socket
+import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
 import redis
 
 from bot import model
-from bot.launcher.config import ROOT, StackConfig
+from bot.launcher.config import ROOT, StackConfig, venv_bin
 from bot.launcher.errors import LaunchError
 
 
@@ -108,3 +110,26 @@ def check_yaml_files(root: Path = ROOT) -> None:
             ) from None
         if path.name == "domain.yml" and not isinstance(document, dict):
             raise LaunchError("domain.yml must be a YAML mapping (intents:, responses:, ...).")
+
+
+def check_service_settings(env: dict[str, str]) -> None:
+    """The handoff service's settings, judged by the service's own definitions.
+
+    They are pydantic-settings models in the app environment, which this one (pydantic 1, for
+    Rasa) cannot import, so the service checks them itself (`python -m handoff.settings
+    --check`) with the environment it is about to get: one definition, one error message.
+    """
+    result = subprocess.run(
+        [venv_bin("app", "python"), "-m", "handoff.settings", "--check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        raise LaunchError(
+            lines[-1] if lines else f"the settings check ended with {result.returncode}"
+        )

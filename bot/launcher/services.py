@@ -13,17 +13,10 @@ import socket
 import subprocess
 
 from bot import model
-from bot.launcher.config import ROOT, StackConfig
+from bot.launcher.config import ROOT, StackConfig, venv_bin
 from bot.launcher.errors import LaunchError
 from bot.launcher.supervisor import Stack
 from bot.rasa_http import RasaClient, answers
-
-
-def venv_bin(name: str, tool: str) -> str:
-    path = ROOT / f".venv-{name}" / "bin" / tool
-    if not path.exists():
-        raise LaunchError(f"{path.relative_to(ROOT)} is missing; run make setup (or make run).")
-    return str(path)
 
 
 def tcp_open(port: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -14,7 +15,12 @@ from bot import model
 from bot.launcher.config import StackConfig
 from bot.launcher.errors import LaunchError
 from bot.launcher.lock import single_instance
-from bot.launcher.preflight import check_yaml_files, redis_ping, require_free_port
+from bot.launcher.preflight import (
+    check_service_settings,
+    check_yaml_files,
+    redis_ping,
+    require_free_port,
+)
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,3 +161,10 @@ def test_the_rasa_endpoints_reach_the_nlg_server_and_the_actions(
     actions = read_endpoint_config(str(ROOT / "endpoints.yml"), "action_endpoint")
     assert nlg is not None and nlg.url == "http://127.0.0.1:15056/nlg"
     assert actions is not None and actions.url == "http://127.0.0.1:15055/webhook"
+
+
+def test_the_service_settings_are_checked_by_the_service_definitions() -> None:
+    env = {**os.environ, "HANDOFF_SECRET": "s" * 40, "AGENT_CAPACITY": "3"}
+    check_service_settings(env)
+    with pytest.raises(LaunchError, match=r"AGENT_CAPACITY='two' must be a whole number"):
+        check_service_settings({**env, "AGENT_CAPACITY": "two"})
