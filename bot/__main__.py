@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import sys
 
+from bot.faq.cli import main as faq_main
+
 USAGE = "usage: bot faq {list,show,add,edit,remove,validate,publish,rollback,history} [--help]"
 
 
@@ -15,8 +17,6 @@ def main(argv: list[str]) -> int:
         print(USAGE)
         return 0 if argv else 2
     if argv[0] == "faq":
-        from bot.faq.cli import main as faq_main
-
         return faq_main(argv[1:])
     print(f"bot: unknown area '{argv[0]}'\n{USAGE}", file=sys.stderr)
     return 2

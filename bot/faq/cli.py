@@ -18,8 +18,8 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any
 
-from bot.faq import audit, validation
-from bot.faq.library import FaqLibrary, LibraryError, Topic
+from bot.faq import audit, publish, validation
+from bot.faq.library import FaqLibrary, LibraryError, Topic, normalise
 from bot.faq.project import Project, ProjectError
 from bot.faq.validation import Issue
 
@@ -122,8 +122,6 @@ def _checked_change(
 
 
 def cmd_add(args: argparse.Namespace, project: Project, out: Output) -> int:
-    from bot.faq import publish
-
     library = FaqLibrary(project.faq_dir)
     if args.key in library.topics:
         raise LibraryError(
@@ -148,8 +146,6 @@ def cmd_add(args: argparse.Namespace, project: Project, out: Output) -> int:
 
 
 def cmd_edit(args: argparse.Namespace, project: Project, out: Output) -> int:
-    from bot.faq import publish
-
     library = FaqLibrary(project.faq_dir)
     current = library.get(args.key)
     adding = [p for p in args.add_phrasing if p.strip()]
@@ -164,8 +160,6 @@ def cmd_edit(args: argparse.Namespace, project: Project, out: Output) -> int:
                 )
             ]
         )
-    from bot.faq.library import normalise
-
     dropped = {normalise(p) for p in removing}
     candidate = Topic(
         current.key,
@@ -197,8 +191,6 @@ def cmd_edit(args: argparse.Namespace, project: Project, out: Output) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, project: Project, out: Output) -> int:
-    from bot.faq import publish
-
     library = FaqLibrary(project.faq_dir)
     library.get(args.key)
     publish.remember_trained_answers(project)
@@ -211,8 +203,6 @@ def cmd_remove(args: argparse.Namespace, project: Project, out: Output) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, project: Project, out: Output) -> int:
-    from bot.faq import publish
-
     issues, source = publish.validate_project(project)
     if issues:
         return out.refused(issues, {"conflict_check": source})
@@ -220,22 +210,16 @@ def cmd_validate(args: argparse.Namespace, project: Project, out: Output) -> int
 
 
 def cmd_publish(args: argparse.Namespace, project: Project, out: Output) -> int:
-    from bot.faq import publish
-
     outcome = publish.publish(project, args.actor, wait=args.wait, report=out.progress)
     return out.done(outcome)
 
 
 def cmd_rollback(args: argparse.Namespace, project: Project, out: Output) -> int:
-    from bot.faq import publish
-
     outcome = publish.rollback(project, args.actor, wait=args.wait, report=out.progress)
     return out.done(outcome)
 
 
 def cmd_history(args: argparse.Namespace, project: Project, out: Output) -> int:
-    from bot.faq import publish
-
     entries = publish.read_history(project)
     lines = [
         f"{e['at'][:19]}  {e['action']:<8} {e['actor']:<12} {e['model']}" for e in entries
