@@ -1,5 +1,8 @@
 """Every frame the gateway and console tests send or receive is checked against the published
-schemas (handoff/schema/customer-v1.json and agent-v1.json)."""
+schemas (handoff/schema/customer-v1.json and agent-v1.json). They are generated from the frame
+models the server validates with (`python -m handoff.web.schemas --write`), and
+tests/app/test_protocol_drift.py fails when they are stale: checking against the files checks
+what clients are promised."""
 
 from __future__ import annotations
 
