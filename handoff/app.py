@@ -39,9 +39,9 @@ from handoff.settings import Settings
 from handoff.state import SETTINGS, STATE, AppState, app_state
 from handoff.triage import TriageModel
 from handoff.web import openapi
-from handoff.web.pages import STATIC, static_page
 from handoff.web.limits import RateLimiter
 from handoff.web.metrics import Metrics
+from handoff.web.pages import STATIC, static_page
 
 log = logging.getLogger(__name__)
 
