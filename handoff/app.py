@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -26,9 +25,11 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff.assistant.rasa import RasaClient
+from handoff.assistant.triage import TriageModel
 from handoff.assistant.turns import BotTurns, TurnOutcome
-from handoff.console import accounts, sessions, sweeper
-from handoff.console import routes as console
+from handoff.console import accounts, reply_aids, sessions, sweeper
+from handoff.console import api as console_api
+from handoff.console.agent_socket import agent_socket
 from handoff.conversations.hints import LiveHub
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore
@@ -37,8 +38,8 @@ from handoff.gateway import customer, transcript, widget
 from handoff.queue.escalation import LiveQueue
 from handoff.settings import Settings
 from handoff.state import SETTINGS, STATE, AppState, app_state
-from handoff.triage import TriageModel
-from handoff.web import openapi
+from handoff.web import health, openapi
+from handoff.web.errors import json_errors
 from handoff.web.limits import RateLimiter
 from handoff.web.metrics import Metrics
 from handoff.web.pages import STATIC, static_page
@@ -172,97 +173,61 @@ async def _close_sockets(app: web.Application) -> None:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
-# --- plain HTTP handlers ---------------------------------------------------------------------
-
-
-async def livez(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
-async def healthz(request: web.Request) -> web.Response:
-    state = app_state(request.app)
-    checks: dict[str, dict[str, Any]] = {}
-    try:
-        await asyncio.wait_for(state.redis.ping(), timeout=2)
-        checks["redis"] = {"ok": True}
-    except (RedisError, OSError, asyncio.TimeoutError) as error:
-        checks["redis"] = {"ok": False, "error": type(error).__name__}
-    rasa_ok = await state.rasa.healthy()
-    checks["rasa"] = {"ok": rasa_ok, "replicas": len(state.settings.rasa_urls)}
-    checks["triage"] = {
-        "ok": state.triage is not None or not state.settings.triage_enabled,
-        "enabled": state.settings.triage_enabled,
-    }
-    checks["live"] = {"ok": state.live.connected.is_set()}
-    healthy = all(c["ok"] for c in checks.values())
-    return web.json_response(
-        {"status": "ok" if healthy else "degraded", "checks": checks},
-        status=200 if healthy else 503,
-    )
-
-
-async def metrics_page(request: web.Request) -> web.Response:
-    body = app_state(request.app).metrics.render()
-    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
-
-
-@web.middleware
-async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """API errors as JSON with a clear message; Redis trouble is a 503, never a 500 page."""
-    try:
-        return await handler(request)
-    except web.HTTPException as error:
-        if (
-            request.path.startswith("/api/")
-            and error.status >= 400
-            and not (error.text or "").startswith("{")
-        ):
-            return web.json_response(
-                {"error": error.reason, "message": error.text}, status=error.status
-            )
-        raise
-    except RedisError:
-        return web.json_response(
-            {"error": "unavailable", "message": "Storage is unavailable; try again shortly."},
-            status=503,
-        )
-    except json.JSONDecodeError:
-        return web.json_response(
-            {"error": "bad_json", "message": "The request body is not valid JSON."}, status=400
-        )
-    except RecursionError:
-        # json.loads of "[[[[..." a few thousand deep, well within the body size limit.
-        return web.json_response(
-            {"error": "bad_json", "message": "The request body is nested too deeply."}, status=400
-        )
-    except UnicodeEncodeError:
-        # JSON can carry an escaped lone surrogate ("\ud800") that cannot be stored as UTF-8.
-        return web.json_response(
-            {"error": "bad_text", "message": "The request contains invalid Unicode text."},
-            status=400,
-        )
-
-
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
+    # The one middleware list: errors become JSON first, then the CSRF guard judges the request.
     app = web.Application(middlewares=[json_errors, sessions.csrf_guard], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_background)
+    app.cleanup_ctx.append(editor.editor_context)
+    app.on_startup.append(sweeper.start_sweeping)  # an agent gone past the grace period
     app.on_shutdown.append(_close_sockets)
-    app.router.add_get("/", static_page("shop.html"))
-    app.router.add_get("/livez", livez)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_page)
-    app.router.add_get("/ws/customer", customer.customer_socket)
-    app.router.add_get("/api/widget/config", widget.widget_config)
-    app.router.add_get("/api/transcript", transcript.transcript)
-    app.router.add_route("OPTIONS", "/api/transcript", transcript.transcript_preflight)
-    app.router.add_static("/static/", STATIC, append_version=False)
-    app.router.add_get("/widget.js", static_page("widget.js"))
-    app.router.add_get("/console", static_page("console.html"))
-    console.setup_routes(app)  # console: login/sessions, /ws/agent, /api/queue etc.
-    app.on_startup.append(sweeper.start_sweeping)  # grace period and auto-assign
-    editor.setup(app)  # FAQ editor page and /api/faq/... (editors and admins)
-    openapi.setup(app)  # /api/openapi.json: every route above is described there
+    # The one route table; every route is described in handoff/web/openapi.yaml (a test checks).
+    app.add_routes(
+        [
+            # pages and operations
+            web.get("/", static_page("shop.html")),
+            web.get("/widget.js", static_page("widget.js")),
+            web.get("/console", static_page("console.html")),
+            web.static("/static/", STATIC, append_version=False),
+            web.get("/livez", health.livez),
+            web.get("/healthz", health.healthz),
+            web.get("/metrics", health.metrics_page),
+            web.get("/api/openapi.json", openapi.openapi_json),
+            # customers (gateway)
+            web.get("/ws/customer", customer.customer_socket),
+            web.get("/api/widget/config", widget.widget_config),
+            web.get("/api/transcript", transcript.transcript),
+            web.options("/api/transcript", transcript.transcript_preflight),
+            # agents (console)
+            web.post("/api/login", sessions.login),
+            web.post("/api/logout", sessions.logout),
+            web.post("/api/password", sessions.change_password),
+            web.get("/api/me", sessions.me),
+            web.get("/ws/agent", agent_socket),
+            web.get("/api/queue", console_api.get_queue),
+            web.get("/api/conversations/{cid}", console_api.get_conversation),
+            web.get("/api/tickets", console_api.get_tickets),
+            web.get("/api/stats", console_api.get_stats),
+            web.get("/api/canned", reply_aids.get_canned),
+            web.get("/api/conversations/{cid}/suggestions", reply_aids.get_suggestions),
+            # content editors (editor)
+            web.get("/console/editor", editor.editor_page),
+            web.get("/api/faq/topics", editor.list_topics),
+            web.post("/api/faq/topics", editor.add_topic),
+            web.get("/api/faq/topics/{key}", editor.show_topic),
+            web.patch("/api/faq/topics/{key}", editor.edit_topic),
+            web.delete("/api/faq/topics/{key}", editor.remove_topic),
+            web.post("/api/faq/validate", editor.validate),
+            web.post("/api/faq/publish", editor.start_publish),
+            web.post("/api/faq/rollback", editor.start_rollback),
+            web.get("/api/faq/jobs/current", editor.current_job),
+            web.get("/api/faq/jobs/{job}", editor.get_job),
+            web.get("/api/faq/history", editor.history),
+            web.get("/api/faq/unanswered", editor.list_unanswered),
+            web.post("/api/faq/unanswered/dismiss", editor.dismiss_unanswered),
+            web.get("/api/faq/audit", editor.audit_log),
+        ]
+    )
     return app

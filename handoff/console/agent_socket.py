@@ -23,9 +23,14 @@ from handoff.console.presence import beat, keep_beating, presence_of
 from handoff.console.queue_view import active_chats
 from handoff.console.server_frames import AGENT_PROTOCOL_VERSION, HelloFrame, refuse
 from handoff.console.sessions import SessionAgent
-from handoff.gateway.customer import _receive_json, frame_budget, origin_allowed, over_budget
 from handoff.state import AppState, app_state
-from handoff.web.sockets import serve_socket
+from handoff.web.sockets import (
+    frame_budget,
+    origin_allowed,
+    over_budget,
+    receive_json,
+    serve_socket,
+)
 
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:
@@ -73,7 +78,7 @@ async def _serve(ws: web.WebSocketResponse, state: AppState, agent: SessionAgent
     try:
         while not ws.closed:
             try:
-                raw = await _receive_json(ws, None)
+                raw = await receive_json(ws, None)
             except ValueError as error:
                 if not over_budget(budget, state, outbox):
                     outbox.send(refuse("bad_frame", str(error)))

@@ -8,7 +8,6 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from handoff.console import reply_aids
 from handoff.console.access import CONSOLE_ROLES, viewable_conversation
 from handoff.console.queue_view import queue_items
 from handoff.console.sessions import require_agent
@@ -133,11 +132,3 @@ def dashboard(totals: dict[str, int], samples: dict[str, dict[int, int]]) -> dic
         "median_first_response_seconds": median("first_response_s"),
         "median_handling_seconds": median("handling_s"),
     }
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/api/queue", get_queue)
-    app.router.add_get("/api/conversations/{cid}", get_conversation)
-    app.router.add_get("/api/tickets", get_tickets)
-    app.router.add_get("/api/stats", get_stats)
-    reply_aids.setup(app)  # canned responses and suggested answers

@@ -42,7 +42,7 @@ from handoff.console.server_frames import (
     refuse,
     shared,
 )
-from handoff.gateway.customer import CLIENT_ID
+from handoff.web.wire import CLIENT_ID
 
 MAX_NOTES_CHARS = 4000
 MAX_TAGS = 20

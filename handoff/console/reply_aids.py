@@ -104,8 +104,3 @@ async def get_suggestions(request: web.Request) -> web.Response:
     parse, texts = await asyncio.gather(state.rasa.parse(last), _domain_responses(state))
     suggestions = ranked_answers(parse or {}, texts)
     return web.json_response({"message": last, "suggestions": suggestions})
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/api/canned", get_canned)
-    app.router.add_get("/api/conversations/{cid}/suggestions", get_suggestions)

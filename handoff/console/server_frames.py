@@ -12,7 +12,8 @@ from typing_extensions import NotRequired, TypedDict
 
 from handoff.console.presence import PRESENCE, PresenceStatus
 from handoff.conversations.store import CONVERSATION_ID_BYTES
-from handoff.gateway.customer import CLIENT_ID, error_frame
+from handoff.web.sockets import error_frame
+from handoff.web.wire import CLIENT_ID
 
 AGENT_PROTOCOL_VERSION: Final = 1
 ErrorCode = Literal[

@@ -247,11 +247,3 @@ async def change_password(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     agent = await require_agent(request)
     return web.json_response(_public(agent.account, agent.csrf))
-
-
-def setup(app: web.Application) -> None:
-    """The session routes (the app factory installs `csrf_guard` as a middleware)."""
-    app.router.add_post("/api/login", login)
-    app.router.add_post("/api/logout", logout)
-    app.router.add_post("/api/password", change_password)
-    app.router.add_get("/api/me", me)

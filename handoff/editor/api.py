@@ -57,7 +57,7 @@ class Editor:
 EDITOR: web.AppKey[Editor] = web.AppKey("harbor_editor", Editor)
 
 
-async def _editor_context(app: web.Application) -> AsyncIterator[None]:
+async def editor_context(app: web.Application) -> AsyncIterator[None]:
     state = app_state(app)
     tool = FaqTool.from_settings(state.settings)
     jobs = PublishJobs(state.redis, state.keys, tool, state.settings.faq_publish_timeout)
@@ -169,6 +169,10 @@ def _starts(kind: str) -> Any:
     return handler
 
 
+start_publish = _starts("publish")
+start_rollback = _starts("rollback")
+
+
 async def get_job(request: web.Request) -> web.Response:
     await _editor_agent(request)
     try:
@@ -253,22 +257,3 @@ async def editor_page(request: web.Request) -> web.StreamResponse:
             headers=SECURITY_HEADERS,
         )
     return web.FileResponse(STATIC / "editor.html", headers=SECURITY_HEADERS)
-
-
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(_editor_context)
-    app.router.add_get("/console/editor", editor_page)
-    app.router.add_get("/api/faq/topics", list_topics)
-    app.router.add_post("/api/faq/topics", add_topic)
-    app.router.add_get("/api/faq/topics/{key}", show_topic)
-    app.router.add_patch("/api/faq/topics/{key}", edit_topic)
-    app.router.add_delete("/api/faq/topics/{key}", remove_topic)
-    app.router.add_post("/api/faq/validate", validate)
-    app.router.add_post("/api/faq/publish", _starts("publish"))
-    app.router.add_post("/api/faq/rollback", _starts("rollback"))
-    app.router.add_get("/api/faq/jobs/current", current_job)
-    app.router.add_get("/api/faq/jobs/{job}", get_job)
-    app.router.add_get("/api/faq/history", history)
-    app.router.add_get("/api/faq/unanswered", list_unanswered)
-    app.router.add_post("/api/faq/unanswered/dismiss", dismiss_unanswered)
-    app.router.add_get("/api/faq/audit", audit_log)

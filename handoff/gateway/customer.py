@@ -23,7 +23,6 @@ from handoff.gateway.handlers import handle
 from handoff.gateway.outbox import Outbox
 from handoff.state import AppState, app_state
 from handoff.web.sockets import (
-    error_frame,
     frame_budget,
     origin_allowed,
     over_budget,
@@ -35,20 +34,6 @@ from handoff.web.wire import CLIENT_ID, PROTOCOL_VERSION, Refused
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
-
-# console/agents.py imports the socket helpers both sockets share from here; they live in
-# handoff.web.sockets and handoff.web.wire now (remove these once it imports them from there).
-_receive_json = receive_json
-__all__ = [
-    "CLIENT_ID",
-    "PROTOCOL_VERSION",
-    "_receive_json",
-    "customer_socket",
-    "error_frame",
-    "frame_budget",
-    "origin_allowed",
-    "over_budget",
-]
 
 
 async def customer_socket(request: web.Request) -> web.StreamResponse:

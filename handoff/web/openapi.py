@@ -59,7 +59,3 @@ def app_routes(app: web.Application) -> set[tuple[str, str]]:
 
 async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(document())
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/api/openapi.json", openapi_json)

@@ -6,13 +6,10 @@ Real Redis, a scripted Rasa peer; two app instances sharing one Redis stand in f
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +18,6 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from handoff.console.accounts import Accounts, check_password, hash_password
-from handoff.console.frames import CLIENT_FRAMES
 from handoff.conversations.keys import Keys
 from handoff.queue.escalation import median_of_histogram
 from handoff.settings import Secret
@@ -586,41 +582,6 @@ async def test_open_leave_ping_and_bad_frames_follow_the_agent_protocol(
     assert not AGENT.client.is_valid(
         {"type": "transfer", "conversation": cid, "to_agent": "a", "to_team": "b"}
     )
-
-
-def _frame_types(definition: dict[str, Any], schema: dict[str, Any]) -> set[str]:
-    types: set[str] = set()
-    for ref in definition["oneOf"]:
-        kind = schema["$defs"][ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"]
-        types.update([kind["const"]] if "const" in kind else kind["enum"])
-    return types
-
-
-def test_the_agent_schema_code_and_docs_name_the_same_frames() -> None:
-    root = Path(__file__).resolve().parents[2]
-    schema = json.loads((root / "handoff" / "schema" / "agent-v1.json").read_text())
-    client_types = _frame_types(schema["$defs"]["clientFrame"], schema)
-    server_types = _frame_types(schema["$defs"]["serverFrame"], schema)
-    console = root / "handoff" / "console"
-    protocol = {"frames.py", "server_frames.py"}  # the protocol's types; the rest is the code
-    code = "\n".join(p.read_text() for p in sorted(console.glob("*.py")) if p.name not in protocol)
-    # The desk dispatches each client frame model (console/frames.py) by a case of its own.
-    dispatched = set(re.findall(r"^\s+case (\w+)\(\):$", code, re.M))
-    handled = {kind for kind, model in CLIENT_FRAMES.items() if model.__name__ in dispatched}
-    assert handled == set(CLIENT_FRAMES) == client_types
-    sent = set(re.findall(r'"type": "(\w+)"', code)) | {"event", "error"}
-    assert sent == server_types
-    # Refusals of fields are named in console/frames.py; rate_limited comes from the frame
-    # budget the console socket shares with the customer socket.
-    everything = code + (console / "frames.py").read_text()
-    codes = set(re.findall(r'(?:refuse|Refusal)\(\s*"(\w+)"', everything)) | {"rate_limited"}
-    assert codes == set(schema["$defs"]["error"]["properties"]["code"]["enum"])
-    docs = (root / "docs" / "protocol.md").read_text().split("## Agent websocket", 1)[1]
-    client_docs, server_docs = docs.split("### Server → client", 1)
-    server_docs = server_docs.split("### Console HTTP API", 1)[0]
-    assert set(re.findall(r"^\| `(\w+)` \|", client_docs, re.M)) == client_types
-    assert set(re.findall(r"^\| `(\w+)` \|", server_docs, re.M)) == server_types
-    assert set(re.findall(r"`(\w+)`", server_docs.split("| `error` |", 1)[1])) >= codes
 
 
 # --- the dashboard ---------------------------------------------------------------------------
