@@ -66,9 +66,11 @@ class Prediction:
 
 def to_prediction(text: str, gold: str, parsed: dict[str, Any]) -> Prediction:
     """Read a Rasa parse (`/model/parse`, `Agent.parse_message`) of `text`."""
-    ranking = parsed.get("intent_ranking") or []
+    # A parse without a ranking (a pipeline with no intent classifier that ranks, or a peer
+    # that answers only the top intent) still names its intent.
+    ranking = parsed.get("intent_ranking") or [parsed.get("intent") or {}]
     # A model with a FallbackClassifier puts nlu_fallback first; what it overrode comes after.
-    ranking = [entry for entry in ranking if entry.get("name") != FALLBACK]
+    ranking = [entry for entry in ranking if entry.get("name") not in {None, FALLBACK}]
     top: dict[str, Any] = ranking[0] if ranking else {"name": None, "confidence": 0.0}
     runner_up = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
     selector = (parsed.get("response_selector") or {}).get(FAQ) or {}

@@ -9,7 +9,6 @@ runs only if its start-up succeeded:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from handoff.assistant.rasa import RasaClient
 from handoff.assistant.triage import TriageModel
 from handoff.assistant.turns import BotTurns, TurnOutcome
+from handoff.background import stop_tasks
 from handoff.console import accounts, reply_aids, sessions, sweeper
 from handoff.console import api as console_api
 from handoff.console.agent_socket import agent_socket
@@ -149,11 +149,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_sweep_forever(state), name="sweeper"),
     ]
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    await stop_tasks(tasks)
 
 
 async def _sweep_forever(state: AppState) -> None:

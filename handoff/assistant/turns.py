@@ -11,7 +11,6 @@ by the sweeper from the `pending` set.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -25,6 +24,7 @@ from redis.exceptions import RedisError
 
 from handoff.assistant.rasa import BotUnavailable, RasaClient
 from handoff.assistant.triage import Verdict
+from handoff.background import stop_tasks
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore, Entry, load_script, now_ms
 from handoff.editor import unanswered
@@ -98,11 +98,7 @@ class BotTurns:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._tasks)
 
     async def pump(self, cid: str) -> None:
         try:

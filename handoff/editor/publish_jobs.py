@@ -17,6 +17,7 @@ import logging
 import secrets
 from typing import Any, cast
 
+from handoff.background import stop_tasks
 from handoff.conversations.keys import PUBLISH_JOB_TTL, PUBLISH_SLOT_TTL, Keys
 from handoff.conversations.store import load_script, now_ms
 from handoff.editor.faq_tool import FaqTool, FaqToolError, faq_error
@@ -164,8 +165,4 @@ class PublishJobs:
         return found
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._tasks)
