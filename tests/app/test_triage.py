@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import vocabulary.reasons
 from handoff.assistant.triage import (
     TRIAGE_LABELS,
     TriageConfigError,
@@ -25,6 +26,7 @@ from handoff.assistant.triage import (
     TriageThresholds,
     Verdict,
 )
+from handoff.assistant.triage import reasons as triage_reasons
 from handoff.assistant.triage.config import THRESHOLD_ENV_PREFIX, THRESHOLDS_FILE
 from handoff.assistant.triage.train import (
     HELDOUT_APART_FILE,
@@ -380,3 +382,8 @@ def test_training_is_deterministic_and_fingerprinted(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "fingerprint.txt").read_text().strip() == first.fingerprint
     weights = Path("textcat_multilabel") / "model"
     assert (tmp_path / "a" / weights).read_bytes() == (tmp_path / "b" / weights).read_bytes()
+
+
+def test_the_triage_speaks_the_shared_vocabulary() -> None:
+    assert triage_reasons.TRIAGE_LABELS is vocabulary.reasons.TRIAGE_LABELS
+    assert triage_reasons.PRIORITY is vocabulary.reasons.PRIORITIES

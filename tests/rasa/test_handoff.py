@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from actions import replies
+from actions import handoff, order_status, replies
 from actions.handoff import ActionDeclineHandoff, ActionHandoff
 from tests.rasa.trackers import ActionResult, action, make_tracker, parse_data, run_action, user
+from vocabulary.reasons import ASSISTANT_REASONS, BOT_FALLBACK, ORDER_DELAYED
 
 Domain = dict[str, Any]
 PACKET_KEYS = {"reason", "summary", "intents", "slots"}
@@ -171,3 +172,11 @@ def test_declining_forgets_the_offer(domain: Domain) -> None:
     assert result.slot("handoff_offered") is None
     assert result.slot("handoff_reason") is None
     assert not [m for m in result.messages if m.get("custom")]
+
+
+def test_every_reason_the_actions_offer_travels_as_one_the_service_takes() -> None:
+    offered = {handoff.ORDER_LOOKUP_UNAVAILABLE, *ASSISTANT_REASONS}
+    for reason in offered:
+        assert handoff._PACKET_REASON[reason] in ASSISTANT_REASONS
+    assert handoff._PACKET_REASON[handoff.ORDER_LOOKUP_UNAVAILABLE] == BOT_FALLBACK
+    assert order_status.ORDER_DELAYED == ORDER_DELAYED  # the offers use the shared names

@@ -2,13 +2,12 @@
 
 Runs unchanged in both Python environments (scripts/test.sh runs this folder with the service's
 and with the assistant's): the same reasons, the same masking, the same payload on both sides.
-Where a side's own code is importable in the running environment (the actions need rasa_sdk,
-the triage needs the service's packages), its use of the vocabulary is checked too.
+Each side's own use of the vocabulary is checked in its own suite: the actions in
+tests/rasa/test_handoff.py, the triage in tests/app/test_triage.py.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from typing import Any
@@ -38,9 +37,6 @@ from vocabulary import (
     read_handoff_message,
     validate_handoff_payload,
 )
-
-HAS_RASA_SDK = importlib.util.find_spec("rasa_sdk") is not None
-HAS_SPACY = importlib.util.find_spec("spacy") is not None
 
 # --- escalation reasons ------------------------------------------------------------------------
 
@@ -109,25 +105,6 @@ def test_an_unknown_reason_still_reaches_a_person_last_in_line_under_its_own_nam
     assert not is_reason("order_lost_at_sea")
     assert priority_of("order_lost_at_sea") == DEFAULT_PRIORITY == max(PRIORITIES.values())
     assert agent_text("order_lost_at_sea") == "order_lost_at_sea"
-
-
-@pytest.mark.skipif(not HAS_RASA_SDK, reason="the actions need rasa_sdk (the assistant's env)")
-def test_every_reason_the_actions_offer_travels_as_one_the_service_takes() -> None:
-    from actions import handoff, order_status  # deferred: rasa_sdk is in one environment only
-
-    offered = {handoff.ORDER_LOOKUP_UNAVAILABLE, *ASSISTANT_REASONS}
-    for reason in offered:
-        assert handoff._PACKET_REASON[reason] in ASSISTANT_REASONS
-    assert handoff._PACKET_REASON[handoff.ORDER_LOOKUP_UNAVAILABLE] == BOT_FALLBACK
-    assert order_status.ORDER_DELAYED == ORDER_DELAYED  # the offers use the shared names
-
-
-@pytest.mark.skipif(not HAS_SPACY, reason="the triage needs spaCy (the service's env)")
-def test_the_triage_uses_the_shared_table() -> None:
-    from handoff.assistant.triage import reasons  # deferred: the triage is in one environment only
-
-    assert reasons.TRIAGE_LABELS is TRIAGE_LABELS
-    assert reasons.PRIORITY is PRIORITIES
 
 
 # --- masking personal data ---------------------------------------------------------------------
