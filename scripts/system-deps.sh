@@ -3,12 +3,14 @@
 #   redis-server                  the system of record for live conversations
 #   chromium, chromium-driver     the browser tests (never a test tool's own browser download)
 #   postgresql                    the order store's PostgreSQL tests
+#   nodejs, npm                   the JavaScript test tools (axe-core audits the pages)
 #   libfreetype-dev pkg-config libqhull-dev   build matplotlib 3.5.3 (pinned by rasa) on 3.11
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 pkg-config --exists freetype2 2>/dev/null || need+=(libfreetype-dev pkg-config)
 [ -e /usr/include/libqhull_r/libqhull_r.h ] || [ -e /usr/include/libqhull/libqhull.h ] || need+=(libqhull-dev)

@@ -139,7 +139,8 @@
   });
   panel.hidden = true;
 
-  var header = el("header", "ha-header");
+  // Not a <header>: inside the shop page it would be a second banner landmark beside the shop's.
+  var header = el("div", "ha-header");
   var heading = el("div", "ha-heading");
   var title = attrs(el("h2", "ha-title", cfg.title), { id: titleId });
   var status = el("p", "ha-status", "Assistant · usually replies instantly");

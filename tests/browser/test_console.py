@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from tests.browser.support import Stack, running_stack, screenshot, system_chromium, unlabelled
+from tests.browser.support import (
+    Stack,
+    axe_violations,
+    running_stack,
+    screenshot,
+    system_chromium,
+    unlabelled,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -66,6 +73,8 @@ def login(browser: Any, stack: Stack, user: str, online: bool = True) -> Watched
     watched = Watched(browser)
     page = watched.page
     page.goto(stack.url + "/console")
+    expect(page.get_by_label("Username")).to_be_visible()
+    assert axe_violations(page) == []  # the sign-in page
     page.get_by_label("Username").fill(user)
     page.get_by_label("Password").fill(PASSWORDS[user])
     page.get_by_role("button", name="Sign in").click()
@@ -116,6 +125,7 @@ def test_roles_decide_what_is_shown_and_logout(stack: Stack, browser: Any) -> No
     expect(page.locator("#panel-chats")).to_be_hidden()
     expect(page.get_by_role("link", name="Open the FAQ editor")).to_be_visible()
     screenshot(page, "console-editor-role")
+    assert axe_violations(page) == []  # the editor's welcome panel
 
     admin = login(browser, stack, "ops", online=False)
     page = admin.page
@@ -144,6 +154,7 @@ def test_queue_moves_and_cancel_goes_back_to_the_assistant(stack: Stack, browser
     expect(agent.page.locator(".queue-item")).to_have_count(2)
     screenshot(second.page, "widget-queue-position-2")
     screenshot(agent.page, "console-two-waiting")
+    assert axe_violations(agent.page) == []  # the queue with two waiting
 
     first.page.get_by_role("button", name="Leave the queue").click()
     expect(first.page.locator(".ha-system-bot")).to_contain_text("back with the assistant")
@@ -200,6 +211,7 @@ def test_claim_race_transfer_return_and_close(stack: Stack, browser: Any) -> Non
     expect(suggestions).to_contain_text("refund time")
     expect(suggestions).to_contain_text("91% match")
     screenshot(winner.page, "console-suggested-answers")
+    assert axe_violations(winner.page) == []  # a claimed chat with its suggestions
     suggestions.get_by_role("button", name="Insert suggested answer: refund_time (91%)").click()
     composer = winner.page.locator("#composer-input")
     expect(composer).to_have_value(
@@ -299,5 +311,9 @@ def test_claim_race_transfer_return_and_close(stack: Stack, browser: Any) -> Non
     assert " handoffs" in label and " conversations" in label
     expect(winner.page.locator("#stats")).to_contain_text("Median wait")
     screenshot(winner.page, "console-dashboard-chart")
+    assert axe_violations(winner.page) == []
+    winner.page.get_by_role("tab", name="Tickets").click()
+    expect(winner.page.get_by_role("tabpanel", name="Tickets")).to_be_visible()
+    assert axe_violations(winner.page) == []
     for watched in (alex, sam, shopper):
         watched.context.close()

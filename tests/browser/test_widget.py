@@ -11,6 +11,7 @@ import pytest
 
 from tests.browser.support import (
     Stack,
+    axe_violations,
     contrast,
     running_stack,
     screenshot,
@@ -90,6 +91,8 @@ def test_keyboard_only_with_accessibility_checks(stack: Stack, browser: Any) -> 
     page = context.new_page()
     page.goto(stack.url + "/")
     launcher = page.locator(".ha-launcher")
+    expect(launcher).to_be_visible()
+    assert axe_violations(page) == []  # the shop with the widget closed
     for _ in range(15):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.matches('.ha-launcher')"):
@@ -99,6 +102,7 @@ def test_keyboard_only_with_accessibility_checks(stack: Stack, browser: Any) -> 
     page.keyboard.press("Space")  # a button opens with Space as well as Enter
     expect(page.locator(".ha-panel")).to_be_visible()
     expect(page.locator(".ha-input")).to_be_focused()
+    assert axe_violations(page) == []  # the shop with the widget open
     # Reduced motion is honoured: the panel appears without its rise animation.
     assert page.evaluate("getComputedStyle(document.querySelector('.ha-panel')).animationName") == (
         "none"
@@ -141,6 +145,7 @@ def test_keyboard_only_with_accessibility_checks(stack: Stack, browser: Any) -> 
     expect(page.locator(".ha-leave")).to_have_count(0)
     expect(page.locator(".ha-input")).to_be_focused()
     screenshot(page, "widget-keyboard-ticket-confirmed")
+    assert axe_violations(page) == []  # a conversation with a ticket left
 
     assert unlabelled(page, ".ha-root") == []
     pairs = colour_pairs(
