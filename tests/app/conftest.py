@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
@@ -17,7 +14,10 @@ from handoff.app import create_app
 from handoff.assistant.triage.config import DEFAULT_MODEL_DIR
 from handoff.assistant.triage.train import is_stale, train
 from handoff.settings import Secret, Settings
+from tests.support.fake_rasa import FakeRasa
 from tests.support.servers import RedisServer
+
+SECRET = "test-secret-not-for-production"
 
 
 @pytest.fixture(scope="session")
@@ -36,55 +36,20 @@ async def redis_url(redis_server: RedisServer) -> AsyncIterator[str]:
     yield redis_server.url
 
 
-@dataclass
-class ScriptedRasa:
-    """Stands in for Rasa's REST webhook in unit tests of the gateway (e2e uses real Rasa)."""
-
-    replies: Callable[[str, str], list[dict[str, Any]]] = lambda sender, text: [
-        {"recipient_id": sender, "text": f"echo: {text}"}
-    ]
-    delay: float = 0.0
-    received: list[tuple[str, str]] = field(default_factory=list)
-    in_flight: int = 0
-    max_in_flight: int = 0
-
-    async def webhook(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            self.received.append((body["sender"], body["message"]))
-            if self.delay:
-                await asyncio.sleep(self.delay)
-            return web.json_response(self.replies(body["sender"], body["message"]))
-        finally:
-            self.in_flight -= 1
-
-    async def status(self, request: web.Request) -> web.Response:
-        return web.json_response({"model_file": "scripted"})
-
-    async def tracker(self, request: web.Request) -> web.Response:
-        return web.json_response({"events": [], "slots": {}})
-
-
 @pytest.fixture
-async def rasa() -> AsyncIterator[tuple[ScriptedRasa, str]]:
-    scripted = ScriptedRasa()
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", scripted.webhook)
-    app.router.add_get("/status", scripted.status)
-    app.router.add_get("/conversations/{cid}/tracker", scripted.tracker)
-    server = TestServer(app)
-    await server.start_server()
-    yield scripted, str(server.make_url("")).rstrip("/")
-    await server.close()
+async def rasa() -> AsyncIterator[tuple[FakeRasa, str]]:
+    """The fake Rasa (tests/support/fake_rasa.py) in-process: it echoes unless a test scripts it."""
+    fake = FakeRasa()
+    url = await fake.start()
+    yield fake, url
+    await fake.close()
 
 
 def base_settings(redis_url: str, rasa_url: str, tmp: Path) -> Settings:
     return Settings(
         redis_url=redis_url,
         rasa_urls=(rasa_url,),
-        secret=Secret("test-secret-not-for-production"),
+        secret=Secret(SECRET),
         triage_enabled=False,
         bot_turn_timeout=2.0,
         var_dir=tmp,
@@ -97,7 +62,7 @@ AppFactory = Callable[..., Awaitable[TestClient]]
 
 @pytest.fixture
 async def make_client(
-    redis_url: str, rasa: tuple[ScriptedRasa, str], tmp_path: Path
+    redis_url: str, rasa: tuple[FakeRasa, str], tmp_path: Path
 ) -> AsyncIterator[AppFactory]:
     clients: list[TestClient] = []
 

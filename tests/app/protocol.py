@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aiohttp.test_utils import TestClient
 from jsonschema import Draft202012Validator
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "handoff" / "schema"
@@ -61,3 +62,13 @@ class CheckedSocket:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.ws, name)
+
+
+async def open_chat(
+    client: TestClient, token: str | None = None, last_seen: str | None = None, **headers: str
+) -> tuple[Any, dict[str, Any]]:
+    """A customer's socket on the app under test, after `hello`; returns it and the welcome."""
+    ws = CheckedSocket(await client.ws_connect("/ws/customer", headers=headers))
+    await ws.send_json({"type": "hello", "v": 1, "token": token, "last_seen": last_seen})
+    welcome = await ws.receive_json(timeout=5)
+    return ws, welcome

@@ -22,50 +22,33 @@ from handoff.conversations.keys import Keys
 from handoff.queue.escalation import median_of_histogram
 from handoff.settings import Secret
 from handoff.state import app_state
-from tests.app.conftest import AppFactory, ScriptedRasa
-from tests.app.protocol import AGENT, CheckedSocket
-from tests.app.test_gateway import frames_until, open_chat
+from tests.app.conftest import AppFactory
+from tests.app.protocol import AGENT, CheckedSocket, open_chat
+from tests.support.clients import PASSWORD, frames_until, login
+from tests.support.fake_rasa import FakeRasa, handoff_on
 
-PASSWORD = "correct horse battery"
 HANDOFF = {
     "reason": "human_request",
     "summary": "Wants a person; mail me at a@b.example",
     "intents": [],
     "slots": {},
 }
+KEYS = Keys("ha")  # the prefix the app's default settings use
 
 
 @pytest.fixture
 async def accounts(redis_url: str) -> AsyncIterator[Accounts]:
     redis = Redis.from_url(redis_url, decode_responses=True)
-    yield Accounts(redis, Keys("ha"))
+    yield Accounts(redis, KEYS)
     await redis.aclose()
 
 
 @pytest.fixture
-def handoff_bot(rasa: tuple[ScriptedRasa, str]) -> ScriptedRasa:
+def handoff_bot(rasa: tuple[FakeRasa, str]) -> FakeRasa:
     """Rasa asks for a handoff when the customer says 'human'; echoes everything else."""
     scripted = rasa[0]
-
-    def replies(sender: str, text: str) -> list[dict[str, Any]]:
-        if "human" in text:
-            return [{"recipient_id": sender, "custom": {"handoff": HANDOFF}}]
-        return [{"recipient_id": sender, "text": f"echo: {text}"}]
-
-    scripted.replies = replies
+    scripted.replies = handoff_on("human", HANDOFF)
     return scripted
-
-
-async def login(client: TestClient, name: str, password: str = PASSWORD) -> dict[str, Any]:
-    """Log in; returns the body plus the session id (the client's cookie jar is left empty,
-    so several agents can share one test client by sending their cookie explicitly)."""
-    response = await client.post("/api/login", json={"username": name, "password": password})
-    assert response.status == 200, await response.text()
-    body = await response.json()
-    body["sid"] = response.cookies["ha_session"].value
-    body["headers"] = {"Cookie": f"ha_session={body['sid']}", "X-CSRF-Token": body["csrf"]}
-    client.session.cookie_jar.clear()
-    return body
 
 
 async def console(
@@ -259,7 +242,7 @@ async def test_bootstrap_admin_is_created_when_no_account_exists(
 
 
 async def test_an_escalated_chat_appears_in_the_queue_and_is_claimed(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     agent, session = await agent_online(client, accounts, "gus")
@@ -289,7 +272,7 @@ async def test_an_escalated_chat_appears_in_the_queue_and_is_claimed(
 
 
 async def test_ten_agents_claiming_at_once_have_exactly_one_winner(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     agents = []
@@ -323,7 +306,7 @@ async def test_ten_agents_claiming_at_once_have_exactly_one_winner(
 
 @pytest.mark.parametrize("two_instances", [False, True])
 async def test_customer_and_agent_chat_both_ways_with_typing(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa, two_instances: bool
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa, two_instances: bool
 ) -> None:
     customer_side = await make_client()
     agent_side = await make_client() if two_instances else customer_side
@@ -357,7 +340,7 @@ async def test_customer_and_agent_chat_both_ways_with_typing(
 
 
 async def test_an_agent_cannot_claim_when_offline_or_full(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     agent, _ = await agent_online(client, accounts, "ivy", capacity=1)
@@ -381,7 +364,7 @@ async def test_an_agent_cannot_claim_when_offline_or_full(
 
 
 async def test_transfer_to_an_agent_and_to_a_team(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client(teams=("support", "billing"))
     kim, _ = await agent_online(client, accounts, "kim")
@@ -398,14 +381,14 @@ async def test_transfer_to_an_agent_and_to_a_team(
     await frames_until(lee, lambda f: f["type"] == "transferred")
     await frames_until(customer, is_event("transferred"))
     redis = accounts.redis
-    assert await redis.zscore("ha:queue:billing", cid) is not None
-    assert await redis.hget(f"ha:conv:{cid}", "team") == "billing"
+    assert await redis.zscore(KEYS.queue("billing"), cid) is not None
+    assert await redis.hget(KEYS.conversation(cid), "team") == "billing"
     await lee.send_json({"type": "transfer", "conversation": cid, "to_team": "support"})
     assert (await frames_until(lee, lambda f: f["type"] == "error"))[-1]["code"] == "not_yours"
 
 
 async def test_return_to_bot_then_the_bot_answers_again(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     agent, _ = await agent_online(client, accounts, "max")
@@ -423,7 +406,7 @@ async def test_return_to_bot_then_the_bot_answers_again(
 
 
 async def test_close_asks_for_a_rating_and_keeps_notes(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     agent, session = await agent_online(client, accounts, "ned")
@@ -439,17 +422,17 @@ async def test_close_asks_for_a_rating_and_keeps_notes(
     await customer.send_json({"type": "rating", "score": 5, "comment": "great"})
     await frames_until(customer, lambda f: f.get("event") == "rated")
     redis = accounts.redis
-    stored = await redis.hgetall(f"ha:conv:{cid}")
+    stored = await redis.hgetall(KEYS.conversation(cid))
     assert stored["notes"] == "refunded" and stored["tags"] == '["refund", "parcel"]'
     assert stored["rating"] == "5"
-    assert await redis.llen("ha:stats:handling") == 1
+    assert await redis.llen(KEYS.handling_times) == 1
     stats = await (await client.get("/api/stats", headers=session["headers"])).json()
     assert stats["csat_average"] == 5 and stats["handoffs"] == 1 and stats["conversations"] == 1
     assert stats["containment_rate"] == 0
 
 
 async def test_an_agent_gone_past_the_grace_period_puts_the_chat_first_in_line(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client(agent_grace_seconds=1.0)
     agent, _ = await agent_online(client, accounts, "olga")
@@ -462,14 +445,14 @@ async def test_an_agent_gone_past_the_grace_period_puts_the_chat_first_in_line(
     await agent.close()
     await frames_until(customer, is_event("disconnected"), timeout=8)
     redis = accounts.redis
-    assert (await redis.zrange("ha:queue:support", 0, 0)) == [cid]
-    assert await redis.hget("ha:presence", "olga") == "offline"
-    assert await redis.hget("ha:presence", "pia") == "online"
+    assert (await redis.zrange(KEYS.queue("support"), 0, 0)) == [cid]
+    assert await redis.hget(KEYS.presence, "olga") == "offline"
+    assert await redis.hget(KEYS.presence, "pia") == "online"
     await frames_until(customer, lambda f: f.get("type") == "queue" and f["position"] == 1)
 
 
 async def test_queue_positions_update_when_the_queue_moves(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     agent, _ = await agent_online(client, accounts, "quin", capacity=1)
@@ -483,7 +466,7 @@ async def test_queue_positions_update_when_the_queue_moves(
 
 
 async def test_no_agent_online_offers_a_message_that_becomes_a_ticket(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     await accounts.create("ray", PASSWORD)
@@ -505,7 +488,7 @@ async def test_no_agent_online_offers_a_message_that_becomes_a_ticket(
 
 
 async def test_open_is_limited_to_the_assigned_agent(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     sam, _ = await agent_online(client, accounts, "sam")
@@ -534,7 +517,7 @@ async def test_logout_ends_the_console_socket(make_client: AppFactory, accounts:
 
 
 async def test_auto_assign_gives_queued_chats_to_the_least_loaded_agent(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client(auto_assign=True)
     vic, _ = await agent_online(client, accounts, "vic", capacity=2)
@@ -550,7 +533,7 @@ async def test_auto_assign_gives_queued_chats_to_the_least_loaded_agent(
 
 
 async def test_open_leave_ping_and_bad_frames_follow_the_agent_protocol(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     agent, _ = await agent_online(client, accounts, "wes")
@@ -596,7 +579,7 @@ def test_medians_come_from_whole_second_histograms() -> None:
 
 
 async def test_dashboard_figures_follow_their_definitions(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     zoe, session = await agent_online(client, accounts, "zoe", capacity=10)
@@ -624,7 +607,7 @@ async def test_dashboard_figures_follow_their_definitions(
         customer, welcome = await queued_chat(client)
         cid = welcome["conversation"]
         queued_at = int(time.time() * 1000) - waited * 1000
-        await redis.hset(f"ha:conv:{cid}", "queued_at", queued_at)
+        await redis.hset(KEYS.conversation(cid), "queued_at", queued_at)
         await zoe.send_json({"type": "claim", "conversation": cid})
         await frames_until(zoe, lambda f, cid=cid: f.get("type") == "claimed")
         for i in range(2):  # only the first answer is the first response
@@ -663,7 +646,7 @@ async def test_dashboard_figures_follow_their_definitions(
 
 
 async def test_waiting_customers_share_one_fresh_staffing_count(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     """When a queue moves, every waiting customer's socket asks for the team's free slots at
     once: callers woken by the same move share one count, a later move gets a new one."""
@@ -678,26 +661,26 @@ async def test_waiting_customers_share_one_fresh_staffing_count(
     await queue.staffing("support", moved_at)
     assert queue._staffing["support"][1] is first
     # The agent goes away: a move heard after the first count started must not reuse it.
-    await accounts.redis.hset("ha:presence", "abe", "away")
+    await accounts.redis.hset(KEYS.presence, "abe", "away")
     assert await queue.staffing("support", loop.time()) == (0, 300.0)
     assert await queue.staffing("support") == (0, 300.0)
 
 
 async def test_what_a_customer_wrote_while_waiting_is_not_answered_by_the_bot_later(
-    make_client: AppFactory, accounts: Accounts, handoff_bot: ScriptedRasa
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
 ) -> None:
     client = await make_client()
     await agent_online(client, accounts, "bo")
     customer, welcome = await queued_chat(client)
     redis, cid = accounts.redis, welcome["conversation"]
     # The bot turn that queued the chat finishes with it (the queue event may come first).
-    for _ in range(50):
-        if await redis.zscore("ha:pending", cid) is None:
-            break
+    deadline = time.monotonic() + 5
+    while await redis.zscore(KEYS.pending, cid) is not None:
+        assert time.monotonic() < deadline, "the bot turn that queued the chat never ended"
         await asyncio.sleep(0.05)
     await customer.send_json({"type": "message", "id": "w1", "text": "anyone there?"})
     await frames_until(customer, lambda f: f.get("type") == "ack")
-    assert await redis.zscore("ha:pending", cid) is None  # a message for a person, not the bot
+    assert await redis.zscore(KEYS.pending, cid) is None  # a message for a person, not the bot
     await customer.send_json({"type": "cancel_queue"})
     await frames_until(customer, lambda f: f.get("state") == "bot")
     await customer.send_json({"type": "message", "id": "b1", "text": "where is my parcel"})

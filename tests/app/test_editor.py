@@ -23,9 +23,10 @@ from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
 from handoff.editor import unanswered
 from handoff.settings import ROOT
-from tests.app.conftest import AppFactory, ScriptedRasa
-from tests.app.test_agents import PASSWORD, login
-from tests.app.test_gateway import frames_until, is_bot_message, open_chat
+from tests.app.conftest import AppFactory
+from tests.app.protocol import open_chat
+from tests.support.clients import PASSWORD, frames_until, is_bot_message, login
+from tests.support.fake_rasa import FakeRasa
 
 SCRIPTED_TOOL = (sys.executable, str(Path(__file__).with_name("scripted_faq_tool.py")))
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
@@ -323,7 +324,7 @@ async def test_a_publish_that_dies_without_a_result_is_reported_and_frees_the_sl
 
 
 async def test_fallbacks_and_angry_escalations_are_recorded_masked_and_the_marker_stripped(
-    make_client: AppFactory, rasa: tuple[ScriptedRasa, str], project: Path, redis_url: str
+    make_client: AppFactory, rasa: tuple[FakeRasa, str], project: Path, redis_url: str
 ) -> None:
     def replies(sender: str, text: str) -> list[dict[str, Any]]:
         if "canada" in text.lower():

@@ -39,13 +39,12 @@ from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
 from handoff.web import openapi
 from tests.app.conftest import AppFactory
-from tests.app.test_gateway import frames_until, is_bot_message
+from tests.support.clients import PASSWORD, frames_until, is_bot_message, login
 from tests.support.figures import record_figure
 
 # Examples per Hypothesis run; FUZZ_EXAMPLES=500 for a longer hunt outside make test.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 FRAME_LIMIT = 16 * 1024  # the default MAX_FRAME_BYTES
-PASSWORD = "correct horse battery"
 # Close codes a fuzzed socket may end with: each one says clearly why.
 CLEAR_CLOSES = {1000, 1002, 1003, 1007, 1009, 4400, 4401, 4408}
 
@@ -338,9 +337,7 @@ async def test_fuzzed_agent_frames_never_break_the_console(
     redis = Redis.from_url(redis_url, decode_responses=True)
     await Accounts(redis, Keys("ha")).create("fuzzy", PASSWORD, role="admin")
     await redis.aclose()
-    response = await client.post("/api/login", json={"username": "fuzzy", "password": PASSWORD})
-    cookie = {"Cookie": f"ha_session={response.cookies['ha_session'].value}"}
-    client.session.cookie_jar.clear()
+    cookie = (await login(client, "fuzzy", PASSWORD))["cookie"]
     # A customer's chat the fuzzer may try to claim, close, transfer (the ids are guessable here).
     customer = await client.ws_connect("/ws/customer")
     await customer.send_json({"type": "hello", "v": 1, "token": None})
@@ -443,13 +440,7 @@ async def test_the_http_api_conforms_to_its_document_under_fuzzing(
     redis = Redis.from_url(redis_url, decode_responses=True)
     await Accounts(redis, Keys("ha")).create("schema", PASSWORD, role="admin")
     await redis.aclose()
-    response = await client.post("/api/login", json={"username": "schema", "password": PASSWORD})
-    body = await response.json()
-    headers = {
-        "Cookie": f"ha_session={response.cookies['ha_session'].value}",
-        "X-CSRF-Token": body["csrf"],
-    }
-    client.session.cookie_jar.clear()
+    headers = (await login(client, "schema", PASSWORD))["headers"]
     # Logging out or changing the password would end the session the run uses.
     skip = {"/api/logout", "/api/password"}
     logged_in = await asyncio.to_thread(_schemathesis_run, base_url, headers, skip)

@@ -8,44 +8,17 @@ import time
 from typing import Any
 
 from aiohttp import WSMsgType
-from aiohttp.test_utils import TestClient
 
 from handoff.gateway import tokens
-from tests.app.conftest import AppFactory, ScriptedRasa
-from tests.app.protocol import CLIENT, CheckedSocket
-
-SECRET = "test-secret-not-for-production"
-
-
-async def open_chat(
-    client: TestClient, token: str | None = None, last_seen: str | None = None, **headers: str
-) -> tuple[Any, dict[str, Any]]:
-    ws = CheckedSocket(await client.ws_connect("/ws/customer", headers=headers))
-    await ws.send_json({"type": "hello", "v": 1, "token": token, "last_seen": last_seen})
-    welcome = await ws.receive_json(timeout=5)
-    return ws, welcome
-
-
-async def frames_until(ws: Any, predicate: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
-    """Collect frames until one satisfies the predicate (included)."""
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"timed out; frames so far: {seen}"
-        frame = await ws.receive_json(timeout=remaining)
-        seen.append(frame)
-        if predicate(frame):
-            return seen
+from tests.app.conftest import SECRET, AppFactory
+from tests.app.protocol import CLIENT, open_chat
+from tests.support.clients import frames_until, is_bot_message
+from tests.support.fake_rasa import FakeRasa
 
 
 async def next_error(ws: Any) -> dict[str, Any]:
     frames = await frames_until(ws, lambda f: f.get("type") == "error")
     return frames[-1]
-
-
-def is_bot_message(frame: dict[str, Any]) -> bool:
-    return frame.get("type") == "event" and frame.get("from") == "bot"
 
 
 async def test_a_new_chat_gets_an_id_a_token_and_bot_replies(make_client: AppFactory) -> None:
@@ -65,7 +38,7 @@ async def test_a_new_chat_gets_an_id_a_token_and_bot_replies(make_client: AppFac
 
 
 async def test_reconnecting_with_last_seen_gets_exactly_the_missed_messages(
-    make_client: AppFactory, rasa: tuple[ScriptedRasa, str]
+    make_client: AppFactory, rasa: tuple[FakeRasa, str]
 ) -> None:
     client = await make_client()
     ws, welcome = await open_chat(client)
@@ -90,7 +63,7 @@ async def test_reconnecting_with_last_seen_gets_exactly_the_missed_messages(
 
 
 async def test_a_resent_message_is_stored_once(
-    make_client: AppFactory, rasa: tuple[ScriptedRasa, str]
+    make_client: AppFactory, rasa: tuple[FakeRasa, str]
 ) -> None:
     client = await make_client()
     ws, _ = await open_chat(client)
@@ -126,7 +99,7 @@ async def test_forged_expired_and_foreign_tokens_are_refused(make_client: AppFac
 
 
 async def test_bad_frames_get_clear_errors_and_lose_nothing(
-    make_client: AppFactory, rasa: tuple[ScriptedRasa, str]
+    make_client: AppFactory, rasa: tuple[FakeRasa, str]
 ) -> None:
     client = await make_client(max_message_chars=50)
     ws, _ = await open_chat(client)
@@ -179,7 +152,7 @@ async def test_rasa_down_gets_an_apology_and_an_offer_in_bounded_time(
 
 
 async def test_a_burst_is_answered_in_order_one_turn_at_a_time(
-    make_client: AppFactory, rasa: tuple[ScriptedRasa, str]
+    make_client: AppFactory, rasa: tuple[FakeRasa, str]
 ) -> None:
     scripted = rasa[0]
     scripted.delay = 0.05

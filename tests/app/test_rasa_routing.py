@@ -12,36 +12,32 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from tests.app.conftest import AppFactory, ScriptedRasa
-from tests.app.test_gateway import frames_until, is_bot_message, open_chat
+from tests.app.conftest import AppFactory
+from tests.app.protocol import open_chat
+from tests.support.clients import frames_until, is_bot_message
+from tests.support.fake_rasa import FakeRasa
 
 CONVERSATIONS = 40
 MESSAGES_EACH = 3
 
 
 @pytest.fixture
-async def two_rasas() -> AsyncIterator[list[tuple[ScriptedRasa, str]]]:
-    started: list[tuple[ScriptedRasa, TestServer]] = []
-    for name in ("rasa-a", "rasa-b"):
-        scripted = ScriptedRasa(
-            replies=lambda sender, text, name=name: [
-                {"recipient_id": sender, "text": f"{name}: {text}"}
-            ]
-        )
-        app = web.Application()
-        app.router.add_post("/webhooks/rest/webhook", scripted.webhook)
-        app.router.add_get("/status", scripted.status)
-        server = TestServer(app)
-        await server.start_server()
-        started.append((scripted, server))
-    yield [(s, str(server.make_url("")).rstrip("/")) for s, server in started]
-    for _, server in started:
-        await server.close()
+async def two_rasas() -> AsyncIterator[list[tuple[FakeRasa, str]]]:
+    started = [FakeRasa(partial(signed_by, name)) for name in ("rasa-a", "rasa-b")]
+    yield [(fake, await fake.start()) for fake in started]
+    for fake in started:
+        await fake.close()
+
+
+def signed_by(name: str, sender: str, text: str) -> list[dict[str, Any]]:
+    """Each Rasa signs its answers, so the customer can tell which one answered."""
+    return [{"recipient_id": sender, "text": f"{name}: {text}"}]
 
 
 async def _converse(replicas: list[TestClient], index: int) -> tuple[str, set[str]]:
@@ -66,7 +62,7 @@ async def _converse(replicas: list[TestClient], index: int) -> tuple[str, set[st
 
 
 async def test_each_conversation_sticks_to_one_rasa_across_replicas(
-    make_client: AppFactory, two_rasas: list[tuple[ScriptedRasa, str]]
+    make_client: AppFactory, two_rasas: list[tuple[FakeRasa, str]]
 ) -> None:
     urls = tuple(url for _, url in two_rasas)
     replicas = [await make_client(rasa_urls=urls, ip_connections_per_minute=1000) for _ in range(2)]

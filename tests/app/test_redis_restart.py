@@ -11,8 +11,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from handoff.app import create_app
 from handoff.conversations.keys import Keys
 from handoff.state import app_state
-from tests.app.conftest import ScriptedRasa, base_settings
+from tests.app.conftest import base_settings
 from tests.app.protocol import CheckedSocket
+from tests.support.fake_rasa import FakeRasa
 from tests.support.servers import RedisServer
 
 
@@ -31,7 +32,7 @@ async def send_until_acked(ws: CheckedSocket, client_id: str, text: str) -> dict
 
 
 async def test_messages_survive_a_redis_kill_and_restart(
-    tmp_path: Path, rasa: tuple[ScriptedRasa, str]
+    tmp_path: Path, rasa: tuple[FakeRasa, str]
 ) -> None:
     redis = RedisServer(tmp_path / "redis")
     redis.start()

@@ -20,8 +20,9 @@ from redis.asyncio import Redis
 from handoff.conversations.keys import Keys
 from handoff.gateway import tokens
 from handoff.settings import Settings
-from tests.app.conftest import AppFactory
-from tests.app.test_gateway import SECRET, frames_until, is_bot_message, open_chat
+from tests.app.conftest import SECRET, AppFactory
+from tests.app.protocol import open_chat
+from tests.support.clients import frames_until, is_bot_message
 from tests.support.figures import record_figure
 
 PRIVATE = "my card ends 4242 and I live at 12 Harbour Row"

@@ -20,7 +20,9 @@ from redis.asyncio import Redis
 
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
-from tests.app.conftest import AppFactory, ScriptedRasa
+from tests.app.conftest import AppFactory
+from tests.support.clients import PASSWORD, login
+from tests.support.fake_rasa import FakeRasa
 from tests.support.figures import record_figure
 
 TURNS = 15
@@ -82,7 +84,7 @@ async def flood(client: TestClient) -> dict[str, Any]:
 
 
 async def test_a_flooding_customer_is_limited_and_others_are_not_slowed(
-    make_client: AppFactory, rasa: tuple[ScriptedRasa, str], redis_url: str
+    make_client: AppFactory, rasa: tuple[FakeRasa, str], redis_url: str
 ) -> None:
     rasa[0].delay = 0.02  # a bot turn takes a little time, as a real one does
     client = await make_client()  # the default limits
@@ -166,13 +168,9 @@ async def test_a_flooding_console_socket_is_limited_too(
 ) -> None:
     client = await make_client()
     redis = Redis.from_url(redis_url, decode_responses=True)
-    await Accounts(redis, Keys("ha")).create("flo", "correct horse battery")
+    await Accounts(redis, Keys("ha")).create("flo", PASSWORD)
     await redis.aclose()
-    login = await client.post(
-        "/api/login", json={"username": "flo", "password": "correct horse battery"}
-    )
-    cookie = {"Cookie": f"ha_session={login.cookies['ha_session'].value}"}
-    client.session.cookie_jar.clear()
+    cookie = (await login(client, "flo", PASSWORD))["cookie"]
     ws = await client.ws_connect("/ws/agent", headers=cookie)
     assert (await ws.receive_json(timeout=5))["type"] == "hello"
     started = time.monotonic()

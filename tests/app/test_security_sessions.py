@@ -22,9 +22,9 @@ from handoff.console.accounts import ROLES, Accounts
 from handoff.conversations.keys import Keys
 from handoff.web import openapi
 from tests.app.conftest import AppFactory
+from tests.support.clients import PASSWORD, login
 from tests.support.figures import record_figure
 
-PASSWORD = "correct horse battery"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -33,17 +33,6 @@ async def accounts(redis_url: str) -> AsyncIterator[Accounts]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     yield Accounts(redis, Keys("ha"))
     await redis.aclose()
-
-
-async def login(client: TestClient, name: str, password: str = PASSWORD) -> dict[str, Any]:
-    response = await client.post("/api/login", json={"username": name, "password": password})
-    assert response.status == 200, await response.text()
-    body: dict[str, Any] = await response.json()
-    body["sid"] = response.cookies["ha_session"].value
-    body["cookie"] = {"Cookie": f"ha_session={body['sid']}"}
-    body["headers"] = {**body["cookie"], "X-CSRF-Token": body["csrf"]}
-    client.session.cookie_jar.clear()
-    return body
 
 
 def concrete(path: str) -> str:

@@ -1,9 +1,10 @@
 """What the browser tests share: the handoff app in-process with a scripted Rasa peer, and Chromium.
 
 The app runs in a background event loop (Playwright's sync API owns the test's thread) against a
-private redis-server. The Rasa peer answers a few scripted turns, parses messages for suggested
-answers and serves a domain, like the real Rasa HTTP API does. A second tiny server plays a shop
-on another origin that embeds the widget with its one script tag.
+private redis-server. The Rasa peer is tests/support/fake_rasa.py with its `shop` script: it
+answers a few scripted turns, parses messages for suggested answers and serves a domain, like
+the real Rasa HTTP API does. A second tiny server plays a shop on another origin that embeds the
+widget with its one script tag.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
 from handoff.settings import Secret, Settings
 from handoff.state import app_state
+from tests.support.fake_rasa import FakeRasa
 from tests.support.servers import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,107 +40,6 @@ CHROMIUM_ARGS = [
 ]
 # A light brand colour on purpose: the widget must darken it to keep white text readable.
 LIGHT_BRAND = "#7fd3e0"
-
-FAQ_ANSWERS = {
-    "utter_faq/refund_time": "Refunds reach your card 5 to 10 business days after we get the item.",
-    "utter_faq/return_policy": "You can return any unused item within 30 days for a full refund.",
-    "utter_faq/shipping_time": "Standard shipping takes 3 to 5 business days.",
-}
-
-
-# --- the scripted Rasa peer -------------------------------------------------------------------
-
-
-def rasa_reply(sender: str, text: str) -> list[dict[str, Any]]:
-    if text.strip().lower() == "hi":
-        return [
-            {
-                "recipient_id": sender,
-                "text": "Hello! I'm the Harbor Goods assistant. What can I do for you?",
-                "buttons": [
-                    {"title": "Track my order", "payload": "Where is my order?"},
-                    {"title": "Returns", "payload": "How do returns work?"},
-                ],
-            }
-        ]
-    if text.strip() == "I want a person":
-        return [
-            {
-                "recipient_id": sender,
-                "custom": {
-                    "handoff": {
-                        "reason": "human_request",
-                        "summary": "Customer asked for a person",
-                        "intents": [{"name": "request_human", "confidence": 0.97}],
-                        "slots": {},
-                    }
-                },
-            }
-        ]
-    return [{"recipient_id": sender, "text": f"echo: {text}"}]
-
-
-def rasa_parse(text: str) -> dict[str, Any]:
-    """A /model/parse answer shaped like Rasa 3.6's, with a ResponseSelector for `faq`."""
-    if "refund" in text.lower():
-        ranking = [("faq/refund_time", 0.91), ("faq/return_policy", 0.07)]
-    else:
-        ranking = [("faq/shipping_time", 0.4)]
-    top_key, top_confidence = ranking[0]
-    return {
-        "text": text,
-        "intent": {"name": "faq", "confidence": 0.95},
-        "response_selector": {
-            "all_retrieval_intents": ["faq"],
-            "faq": {
-                "response": {
-                    "responses": [{"text": FAQ_ANSWERS[f"utter_{top_key}"]}],
-                    "confidence": top_confidence,
-                    "intent_response_key": top_key,
-                    "utter_action": f"utter_{top_key}",
-                },
-                "ranking": [
-                    {"id": n, "confidence": c, "intent_response_key": k}
-                    for n, (k, c) in enumerate(ranking)
-                ],
-            },
-        },
-    }
-
-
-async def _webhook(request: web.Request) -> web.Response:
-    body = await request.json()
-    if body.get("message") == "slow question":
-        await asyncio.sleep(1.5)  # long enough to see the assistant "typing"
-    return web.json_response(rasa_reply(str(body.get("sender")), str(body.get("message"))))
-
-
-async def _parse(request: web.Request) -> web.Response:
-    body = await request.json()
-    return web.json_response(rasa_parse(str(body.get("text", ""))))
-
-
-async def _domain(request: web.Request) -> web.Response:
-    responses = {name: [{"text": text}] for name, text in FAQ_ANSWERS.items()}
-    return web.json_response({"responses": responses})
-
-
-async def _status(request: web.Request) -> web.Response:
-    return web.json_response({"model_file": "scripted"})
-
-
-async def _tracker(request: web.Request) -> web.Response:
-    return web.json_response({"events": [], "slots": {}})
-
-
-def rasa_app() -> web.Application:
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", _webhook)
-    app.router.add_post("/model/parse", _parse)
-    app.router.add_get("/domain", _domain)
-    app.router.add_get("/status", _status)
-    app.router.add_get("/conversations/{cid}/tracker", _tracker)
-    return app
 
 
 def other_shop_app(widget_origin: str) -> web.Application:
@@ -175,6 +76,7 @@ class Stack:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.runners: list[web.AppRunner] = []
+        self.rasa = FakeRasa.scripted("shop")
         self.app: web.Application | None = None
         self.settings = Settings(
             port=self.port,
@@ -199,7 +101,7 @@ class Stack:
         self.runners.append(runner)
 
     async def _start(self) -> None:
-        await self._serve(rasa_app(), self.rasa_port)
+        await self._serve(self.rasa.app(), self.rasa_port)
         self.app = create_app(self.settings)
         await self._serve(self.app, self.port)
         await self._serve(other_shop_app(self.url), self.shop_port)

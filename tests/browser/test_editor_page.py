@@ -9,9 +9,9 @@
     agent:  is turned away by the server, from the page and from the API.
     admin:  reads the audit log with the editor's changes, newest first.
 
-The handoff app runs in-process (tests/browser/support.py); Rasa's parse endpoint is a small
-scripted peer so the tool's conflict check has a live assistant to ask. Screenshots go to
-test-artifacts/screenshots/editor-*.png.
+The handoff app runs in-process (tests/browser/support.py); Rasa's parse endpoint is the fake
+Rasa (tests/support/fake_rasa.py) scripted as the live assistant, so the tool's conflict check
+has an assistant to ask. Screenshots go to test-artifacts/screenshots/editor-*.png.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 from redis.asyncio import Redis
 
 from handoff.conversations.keys import Keys
 from handoff.editor import unanswered
 from tests.browser.support import ROOT, Stack, screenshot, system_chromium
+from tests.support.fake_rasa import FakeRasa
 from tests.support.project import copy_project
 from tests.support.servers import RedisServer, free_port
 
@@ -53,28 +53,17 @@ UNANSWERED = [
 ]
 
 
-def live_assistant_parse() -> web.Application:
+def live_assistant_parse(text: str) -> dict[str, Any]:
     """/model/parse as the live assistant: it takes anything about returns for return_policy."""
-
-    async def parse(request: web.Request) -> web.Response:
-        text = str((await request.json()).get("text", ""))
-        if "return" in text.lower():
-            return web.json_response(
-                {
-                    "text": text,
-                    "intent": {"name": "faq", "confidence": 0.97},
-                    "response_selector": {
-                        "faq": {"response": {"intent_response_key": "faq/return_policy"}}
-                    },
-                }
-            )
-        return web.json_response(
-            {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3}}
-        )
-
-    app = web.Application()
-    app.router.add_post("/model/parse", parse)
-    return app
+    if "return" in text.lower():
+        return {
+            "text": text,
+            "intent": {"name": "faq", "confidence": 0.97},
+            "response_selector": {
+                "faq": {"response": {"intent_response_key": "faq/return_policy"}}
+            },
+        }
+    return {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3}}
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +90,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     try:
         running.start()
-        running.run(running._serve(live_assistant_parse(), parse_port))
+        running.run(running._serve(FakeRasa(parse=live_assistant_parse).app(), parse_port))
         running.run(record_unanswered(redis.url))
         yield running
     finally:

@@ -14,7 +14,9 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.support.servers import free_port
@@ -98,3 +100,27 @@ def http_json(url: str) -> tuple[int, bytes]:
             return int(response.status), response.read()
     except urllib.error.HTTPError as error:
         return int(error.code), error.read()
+
+
+async def chat(stack: RunningStack, messages: list[str]) -> list[dict[str, Any]]:
+    """Send messages one by one, each after the bot's reply to the previous; return all frames."""
+    frames: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession() as session, session.ws_connect(stack.ws_url) as ws:
+        await ws.send_json({"type": "hello", "v": 1})
+        welcome = await ws.receive_json(timeout=10)
+        assert welcome["type"] == "welcome"
+        for i, text in enumerate(messages):
+            await ws.send_json({"type": "message", "id": f"e2e{i}", "text": text})
+            while True:
+                frame = await ws.receive_json(timeout=30)
+                frames.append(frame)
+                if (
+                    frame.get("type") == "event"
+                    and frame.get("from") in {"bot", "system"}
+                    and (
+                        frame.get("kind") == "message"
+                        or frame.get("event") not in {None, "started"}
+                    )
+                ):
+                    break
+    return frames

@@ -29,6 +29,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
+from tests.support.clients import login
 from tests.support.project import copy_project
 
 pytestmark = pytest.mark.e2e
@@ -93,11 +94,8 @@ class Console:
     async def login(
         cls, session: aiohttp.ClientSession, url: str, user: str, password: str
     ) -> Console:
-        async with session.post(
-            f"{url}/api/login", json={"username": user, "password": password}
-        ) as r:
-            assert r.status == 200, await r.text()
-            return cls(session, url, (await r.json())["csrf"])
+        body = await login(session, user, password, base_url=url, keep_cookie=True)
+        return cls(session, url, body["csrf"])
 
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
         headers = {"X-CSRF-Token": self.csrf}

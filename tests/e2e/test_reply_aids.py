@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import RunningStack
-from tests.e2e.test_stack import chat
+from tests.e2e.conftest import RunningStack, chat
+from tests.support.clients import login
 
 pytestmark = pytest.mark.e2e
 
@@ -26,11 +26,7 @@ async def suggestions_for(stack: RunningStack, text: str) -> dict[str, Any]:
                 break
     # unsafe=True: keep the session cookie of a bare IP address (127.0.0.1).
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as console:
-        login = await console.post(
-            stack.url + "/api/login",
-            json={"username": "admin", "password": stack.admin_password()},
-        )
-        assert login.status == 200, await login.text()
+        await login(console, "admin", stack.admin_password(), base_url=stack.url, keep_cookie=True)
         answer = await console.get(
             f"{stack.url}/api/conversations/{welcome['conversation']}/suggestions"
         )

@@ -8,36 +8,11 @@ import socket
 import subprocess
 from typing import Any
 
-import aiohttp
 import pytest
 
-from tests.e2e.conftest import ROOT, RunningStack, http_json, start_stack, stop_stack
+from tests.e2e.conftest import ROOT, RunningStack, chat, http_json, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
-
-
-async def chat(stack: RunningStack, messages: list[str]) -> list[dict[str, Any]]:
-    """Send messages one by one, each after the bot's reply to the previous; return all frames."""
-    frames: list[dict[str, Any]] = []
-    async with aiohttp.ClientSession() as session, session.ws_connect(stack.ws_url) as ws:
-        await ws.send_json({"type": "hello", "v": 1})
-        welcome = await ws.receive_json(timeout=10)
-        assert welcome["type"] == "welcome"
-        for i, text in enumerate(messages):
-            await ws.send_json({"type": "message", "id": f"e2e{i}", "text": text})
-            while True:
-                frame = await ws.receive_json(timeout=30)
-                frames.append(frame)
-                if (
-                    frame.get("type") == "event"
-                    and frame.get("from") in {"bot", "system"}
-                    and (
-                        frame.get("kind") == "message"
-                        or frame.get("event") not in {None, "started"}
-                    )
-                ):
-                    break
-    return frames
 
 
 def bot_texts(frames: list[dict[str, Any]]) -> list[str]:

@@ -19,7 +19,8 @@ from redis.asyncio import Redis
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
 from tests.support.clients import Agent, Customer, login
-from tests.support.servers import FakeRasa, HandoffReplica, RedisServer
+from tests.support.fake_rasa import FakeRasaProcess
+from tests.support.servers import HandoffReplica, RedisServer
 
 PASSWORD = "correct horse battery staple"
 
@@ -41,7 +42,7 @@ FAST_ENV = {
 class Cluster:
     folder: Path
     redis: RedisServer
-    rasa: FakeRasa
+    rasa: FakeRasaProcess
     replicas: list[HandoffReplica] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -80,7 +81,7 @@ def make_cluster(tmp_path: Path) -> Iterator[ClusterFactory]:
     def factory(replicas: int = 2, **env: str) -> Cluster:
         redis = RedisServer(tmp_path / f"redis{len(clusters)}")
         redis.start()
-        rasa = FakeRasa(tmp_path)
+        rasa = FakeRasaProcess(tmp_path)
         rasa.start()
         cluster = Cluster(
             tmp_path,
@@ -107,8 +108,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 async def agent_on(
     http: aiohttp.ClientSession, replica: HandoffReplica, name: str, online: bool = True
 ) -> Agent:
-    body = await login(http, replica.url, name, PASSWORD)
-    http.cookie_jar.clear()
+    body = await login(http, name, PASSWORD, base_url=replica.url)
     agent = Agent(http, name, body["sid"])
     await agent.connect(replica.ws_url, online=online)
     return agent

@@ -312,8 +312,7 @@ async def soak(stack: RunningStack) -> tuple[Tally, dict[str, int]]:
         # One after the other, as people arrive at work: logins from one address are limited.
         consoles = []
         for name in names:
-            body = await login(http, stack.url, name, PASSWORD)
-            http.cookie_jar.clear()
+            body = await login(http, name, PASSWORD, base_url=stack.url)
             consoles.append(Agent(http, name, body["sid"]))
         agents = [agent_life(http, ws_url, agent, tally, deadline) for agent in consoles]
         customers = [

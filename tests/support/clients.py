@@ -1,4 +1,5 @@
-"""Customers and agents as programs: websocket clients of protocol v1 (docs/protocol.md).
+"""Customers and agents as programs: websocket clients of protocol v1 (docs/protocol.md), and
+the helpers every suite shares to talk to the service: `login`, `frames_until`, frame predicates.
 
 They behave like the widget and the console: one reader per socket collecting every frame,
 messages resent until acknowledged (the gateway de-duplicates by message id), and on reconnect
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from aiohttp.test_utils import TestClient
 
 Frame = dict[str, Any]
 Predicate = Callable[[Frame], bool]
@@ -52,6 +54,20 @@ class FrameLog:
                 await asyncio.wait_for(self._changed.wait(), timeout=min(left, 0.5))
 
 
+async def frames_until(ws: Any, predicate: Predicate, timeout: float = 5.0) -> list[Frame]:
+    """Read frames off a socket (anything with `receive_json(timeout=)`) until one satisfies the
+    predicate; returns every frame read, that one last. AssertionError after `timeout`."""
+    seen: list[Frame] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"timed out; frames so far: {seen}"
+        frame = await ws.receive_json(timeout=remaining)
+        seen.append(frame)
+        if predicate(frame):
+            return seen
+
+
 async def _read_into(ws: aiohttp.ClientWebSocketResponse, log: FrameLog) -> None:
     try:
         async for message in ws:
@@ -66,6 +82,9 @@ async def _read_into(ws: aiohttp.ClientWebSocketResponse, log: FrameLog) -> None
 
 def is_event_from(sender: str) -> Predicate:
     return lambda f: f.get("type") == "event" and f.get("from") == sender
+
+
+is_bot_message = is_event_from("bot")
 
 
 def is_state(state: str) -> Predicate:
@@ -164,16 +183,35 @@ class Customer:
         self.reader = None
 
 
+# The password of the accounts tests create, unless a test chooses another.
+PASSWORD = "correct horse battery"
+
+
 async def login(
-    session: aiohttp.ClientSession, base_url: str, name: str, password: str
+    http: aiohttp.ClientSession | TestClient,
+    name: str,
+    password: str = PASSWORD,
+    *,
+    base_url: str = "",
+    keep_cookie: bool = False,
 ) -> dict[str, Any]:
-    """POST /api/login; returns the body with the session cookie under `sid`."""
-    async with session.post(
-        base_url + "/api/login", json={"username": name, "password": password}
-    ) as response:
+    """POST /api/login (to a TestClient's app, or to `base_url` with a ClientSession); fails the
+    test unless it succeeds. Returns the body plus the session id under `sid`, its cookie header
+    under `cookie`, and cookie + CSRF token under `headers`. The client's cookie jar is emptied
+    afterwards (several users can share one client by sending their headers explicitly) unless
+    `keep_cookie`."""
+    if isinstance(http, TestClient):
+        session, url = http.session, str(http.make_url("/api/login"))
+    else:
+        session, url = http, base_url + "/api/login"
+    async with session.post(url, json={"username": name, "password": password}) as response:
         assert response.status == 200, await response.text()
         body: dict[str, Any] = await response.json()
         body["sid"] = response.cookies["ha_session"].value
+    body["cookie"] = {"Cookie": f"ha_session={body['sid']}"}
+    body["headers"] = {**body["cookie"], "X-CSRF-Token": body["csrf"]}
+    if not keep_cookie:
+        session.cookie_jar.clear()
     return body
 
 

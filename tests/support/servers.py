@@ -17,7 +17,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -137,56 +136,6 @@ def rasa_replies(port: int, sender: str, text: str) -> list[str]:
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
         return [str(m.get("text", "")) for m in json.loads(response.read())]
-
-
-class FakeRasa:
-    """Rasa's REST webhook as a separate process (tests/support/fake_rasa.py).
-
-    It echoes, asks for a handoff when a message mentions "human", records every call and how
-    many were in flight at once per conversation, and can be told to be slow or to fail.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        log = (self.folder / f"fake-rasa-{self.port}.log").open("wb")
-        self.process = subprocess.Popen(
-            [str(APP_PYTHON), "-m", "tests.support.fake_rasa", str(self.port)],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_for_http(self.url + "/status", process=self.process)
-
-    def control(self, **settings: float | int) -> None:
-        """Change behaviour: `delay` (seconds before answering), `status` (HTTP status)."""
-        request = urllib.request.Request(  # noqa: S310 - loopback only
-            self.url + "/_control",
-            data=json.dumps(settings).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - loopback only
-            pass
-
-    def stats(self) -> dict[str, Any]:
-        with urllib.request.urlopen(self.url + "/_stats", timeout=5) as response:  # noqa: S310
-            data: dict[str, Any] = json.loads(response.read())
-            return data
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
 
 
 class HandoffReplica:
