@@ -203,3 +203,25 @@ def unlabelled(page: Any, scope: str) -> list[str]:
             controls,
         )
     )
+
+
+AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Any, context: str | None = None) -> list[str]:
+    """axe-core's findings of every impact on the page as it is now (or under `context`), one
+    line each: rule, impact and the first offending elements. An empty list is a clean page."""
+    if not AXE_SOURCE.is_file():
+        raise RuntimeError(f"{AXE_SOURCE} is missing; run make setup (scripts/node-deps.sh)")
+    # Evaluated through the browser's debugging protocol, so the page's CSP does not apply.
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE.read_text())
+    found = page.evaluate(
+        """async (context) => {
+          const result = await axe.run(context || document, {resultTypes: ['violations']});
+          return result.violations.map(v => `${v.id} (${v.impact}): ${v.help} — ` +
+            v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
+        }""",
+        context,
+    )
+    return [str(line) for line in found]

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 
 from handoff.conversations.keys import Keys
 from handoff.editor import unanswered
-from tests.browser.support import ROOT, Stack, screenshot, system_chromium
+from tests.browser.support import ROOT, Stack, axe_violations, screenshot, system_chromium
 from tests.support.fake_rasa import FakeRasa
 from tests.support.project import copy_project
 from tests.support.servers import RedisServer, free_port
@@ -140,10 +140,12 @@ def test_an_editor_adds_a_topic_with_the_tools_checks_next_to_each_field(
     page.get_by_label("Search topics").fill("refund")
     assert 0 < page.locator(".topic-item").count() < 40
     screenshot(page, "editor-01-topics-search")
+    assert axe_violations(page) == []  # the topics
     page.locator(".topic-item").first.click()
     expect(page.locator("#topic-view")).to_be_visible()
     expect(page.locator(".phrasing").first).to_be_visible()
     screenshot(page, "editor-02-topic-detail")
+    assert axe_violations(page) == []  # one topic
 
     # A bad key and too few phrasings: the tool says why, next to each field.
     page.get_by_role("button", name="New topic").click()
@@ -218,6 +220,7 @@ def test_unanswered_questions_grouped_turned_into_a_phrasing_and_dismissed(
     expect(cards.filter(has_text=XSS)).to_have_count(1)  # a customer's markup stays text
     assert page.evaluate("window.__xss") is None
     screenshot(page, "editor-07-unanswered")
+    assert axe_violations(page) == []  # the unanswered questions
 
     boston = cards.filter(has_text="boston")
     boston.get_by_label("Topic to add this question to").select_option("store_locations")
@@ -288,6 +291,7 @@ def test_an_admin_reads_the_audit_log_newest_first(stack: Stack, browser: Any) -
     page.get_by_label("Filter").fill("ship_to_canada")
     assert rows.count() >= 2
     screenshot(page, "editor-11-audit-log")
+    assert axe_violations(page) == []
     page.context.close()
     # An editor does not get the tab, and the server refuses the log.
     editor = log_in(browser, stack, EDITOR)
@@ -349,6 +353,7 @@ def test_publish_shows_progress_blocks_a_second_publisher_and_rolls_back_in_one_
     expect(bar).not_to_have_attribute("aria-valuenow", "0")
     expect(erin.locator(".steps li.current")).to_be_visible()
     screenshot(erin, "editor-12-publish-progress")
+    assert axe_violations(erin) == []  # a publish in progress
 
     # Another editor is told who is publishing, and cannot start a second one.
     ada.get_by_role("button", name="Publish", exact=True).click()
@@ -363,6 +368,7 @@ def test_publish_shows_progress_blocks_a_second_publisher_and_rolls_back_in_one_
     expect(rows.first).to_contain_text("harbor-0001")
     expect(ada.get_by_role("button", name="Publish", exact=True)).to_be_enabled(timeout=20_000)
     screenshot(erin, "editor-13-published")
+    assert axe_violations(erin) == []
 
     monkeypatch.setenv("SCRIPTED_PUBLISH_SECONDS", "1")
     erin.get_by_role("button", name="Roll back to harbor-initial").click()
