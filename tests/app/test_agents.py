@@ -335,8 +335,14 @@ async def test_customer_and_agent_chat_both_ways_with_typing(
     await customer.send_json({"type": "message", "id": "c2", "text": "My parcel is lost"})
     got = (await frames_until(agent, is_event("parcel is lost")))[-1]
     assert got["from"] == "customer" and got["conversation"] == cid
-    await asyncio.sleep(0.3)
-    assert [m for _, m in handoff_bot.received] == ["I want a human please"]
+    # Barrier: the agent hands the chat back and the bot answers a later message. The bot works
+    # through one conversation's messages one at a time, in transcript order, so anything the
+    # chat with the agent had sent to the bot reaches it before that later message.
+    await agent.send_json({"type": "return_to_bot", "conversation": cid})
+    await frames_until(customer, lambda f: f.get("event") == "state" and f["state"] == "bot")
+    await customer.send_json({"type": "message", "id": "c3", "text": "thanks, bye"})
+    await frames_until(customer, is_event("echo: thanks, bye"))
+    assert [m for _, m in handoff_bot.received] == ["I want a human please", "thanks, bye"]
 
 
 async def test_an_agent_cannot_claim_when_offline_or_full(
@@ -553,8 +559,11 @@ async def test_open_leave_ping_and_bad_frames_follow_the_agent_protocol(
     await agent.send_json({"type": "ping"})
     assert (await frames_until(agent, lambda f: f["type"] == "pong"))[-1] == {"type": "pong"}
     await customer.send_json({"type": "message", "id": "w2", "text": "hello?"})
-    await agent.send_json({"type": "ping"})
-    after_leave = await frames_until(agent, lambda f: f["type"] == "pong")
+    # Barrier: the same customer socket then leaves the queue. The console hears the hints in
+    # the order they were published, and its writer sends a conversation's entries before the
+    # queue: the queue without the chat comes after w2 would have, had the agent still watched.
+    await customer.send_json({"type": "cancel_queue"})
+    after_leave = await frames_until(agent, lambda f: f["type"] == "queue" and not f["items"])
     assert not any(f["type"] == "event" for f in after_leave)
     await agent.ws.send_str("{not json")
     assert (await frames_until(agent, lambda f: f["type"] == "error"))[-1]["code"] == "bad_frame"
@@ -684,6 +693,7 @@ async def test_what_a_customer_wrote_while_waiting_is_not_answered_by_the_bot_la
     await customer.send_json({"type": "cancel_queue"})
     await frames_until(customer, lambda f: f.get("state") == "bot")
     await customer.send_json({"type": "message", "id": "b1", "text": "where is my parcel"})
+    # Barrier: the bot answers one conversation's messages in transcript order, so had it
+    # taken up w1 after all, w1 would have reached it before this answer arrived.
     await frames_until(customer, is_event("echo: where is my parcel"))
-    await asyncio.sleep(0.3)
     assert [m for _, m in handoff_bot.received] == ["I want a human please", "where is my parcel"]

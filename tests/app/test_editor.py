@@ -327,7 +327,7 @@ async def test_fallbacks_and_angry_escalations_are_recorded_masked_and_the_marke
     make_client: AppFactory, rasa: tuple[FakeRasa, str], project: Path, redis_url: str
 ) -> None:
     def replies(sender: str, text: str) -> list[dict[str, Any]]:
-        if "canada" in text.lower():
+        if "canada" in text.lower() or text == "/affirm":  # a button payload out of context too
             return [
                 {"recipient_id": sender, "text": "Sorry, could you rephrase that?"},
                 {"recipient_id": sender, "custom": {"unanswered": {"action": "x"}}},
@@ -344,7 +344,12 @@ async def test_fallbacks_and_angry_escalations_are_recorded_masked_and_the_marke
     await ws.send_json({"type": "message", "id": "m2", "text": "how long to return?"})
     frames += await frames_until(ws, lambda f: is_bot_message(f) and "30 days" in f["text"])
     await ws.send_json({"type": "message", "id": "m3", "text": "/affirm"})
-    await asyncio.sleep(0.3)
+    # Barrier: the bot answers one conversation's messages one at a time, in order, and records
+    # a turn's unanswered question before the next turn starts: m4's answer comes after m3's
+    # turn has recorded whatever it records.
+    await ws.send_json({"type": "message", "id": "m4", "text": "and exchanges?"})
+    frames += await frames_until(ws, lambda f: is_bot_message(f) and "30 days" in f["text"])
+    assert [f["text"] for f in frames if is_bot_message(f)][-2] == "Sorry, could you rephrase that?"
     # The customer saw the question to rephrase, and no trace of the marker.
     assert not any("unanswered" in json.dumps(f) for f in frames)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -77,8 +76,11 @@ async def test_a_resent_message_is_stored_once(
             acks.append(frame)
     assert [a["duplicate"] for a in acks] == [False, True]
     assert acks[0]["entry"] == acks[1]["entry"]
-    await asyncio.sleep(0.3)
-    assert [m for _, m in rasa[0].received] == ["where is my order"]
+    # Barrier: the bot answers one conversation's messages one at a time, in order, so the
+    # answer to a later message comes after any turn the resend could have caused.
+    await ws.send_json({"type": "message", "id": "later", "text": "and my refund"})
+    await frames_until(ws, lambda f: is_bot_message(f) and f["text"] == "echo: and my refund")
+    assert [m for _, m in rasa[0].received] == ["where is my order", "and my refund"]
     await ws.close()
 
 
