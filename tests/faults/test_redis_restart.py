@@ -18,6 +18,10 @@ from tests.support.figures import record_figure
 
 OUTAGE_SECONDS = 1.5
 MESSAGES_EACH = 20
+# How long one message may take to be accepted, resends and reconnects included. Without it a
+# refusal other than `unavailable` (a chat Redis lost: `closed`) was retried forever, silently,
+# until the suite's 300 s timeout.
+ACCEPT_WITHIN = 30.0
 
 
 class Tally:
@@ -32,7 +36,11 @@ class Tally:
 async def customer_keeps_talking(customer: Customer, label: str, tally: Tally) -> None:
     for i in range(MESSAGES_EACH):
         text = f"{label} message {i}"
+        deadline = time.monotonic() + ACCEPT_WITHIN
         while True:
+            assert time.monotonic() < deadline, (
+                f"{text!r} never accepted: {customer.log.frames[-5:]}"
+            )
             tally.attempts += 1
             try:
                 await customer.send(f"{label}-{i}", text, timeout=3)
@@ -52,7 +60,9 @@ async def customer_keeps_talking(customer: Customer, label: str, tally: Tally) -
 async def agent_keeps_talking(agent: Agent, cid: str, tally: Tally, agent_url: str) -> None:
     for i in range(MESSAGES_EACH):
         text = f"from the agent {i}"
+        deadline = time.monotonic() + ACCEPT_WITHIN
         while True:
+            assert time.monotonic() < deadline, f"{text!r} never accepted: {agent.log.frames[-5:]}"
             tally.attempts += 1
             try:
                 answer = await agent.say(cid, f"a{i}", text, timeout=3)
@@ -87,6 +97,10 @@ async def test_accepted_messages_survive_a_redis_restart_in_every_chat_state(
     make_cluster: ClusterFactory, http: aiohttp.ClientSession
 ) -> None:
     cluster = make_cluster(AGENT_GRACE_SECONDS="30")
+    # Acknowledged means in the append-only file (see tests/app/test_redis_restart.py): with
+    # `everysec` a busy disk lets Redis answer writes it has not written yet; SIGKILL loses them.
+    async with Redis.from_url(cluster.redis.url) as admin:
+        await admin.config_set("appendfsync", "always")
     replica = cluster.replicas[0]
     (name,) = await cluster.add_agents(1)
     agent = await agent_on(http, replica, name)
