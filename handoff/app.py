@@ -130,7 +130,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await pubsub_redis.aclose()
 
 
-def load_triage(settings: Settings) -> Any:
+def load_triage(settings: Settings) -> TriageModel | None:
     """Load the trained triage pipeline once, at start-up (never at import)."""
     if not settings.triage_enabled:
         return None

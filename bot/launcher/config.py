@@ -9,6 +9,7 @@ HARBOR_VAR_DIR, HARBOR_MODELS_DIR                  run-time files and trained mo
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,3 +75,21 @@ def venv_bin(name: str, tool: str) -> str:
     if not path.exists():
         raise LaunchError(f"{path.relative_to(ROOT)} is missing; run make setup (or make run).")
     return str(path)
+
+
+def run_in_service_env(args: list[str], env: dict[str, str], timeout: float | None = None) -> str:
+    """Run `python <args>` in the handoff service's environment (it has what this one lacks:
+    pydantic 2, spaCy). "" when it succeeded, else the last line it wrote to stderr."""
+    done = subprocess.run(
+        [venv_bin("app", "python"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode == 0:
+        return ""
+    lines = done.stderr.strip().splitlines()
+    return lines[-1] if lines else f"it ended with exit code {done.returncode}"

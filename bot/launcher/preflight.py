@@ -7,14 +7,13 @@ Each failure is a LaunchError whose message names what is wrong and how to fix i
 from __future__ import annotations
 
 import socket
-import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
 import redis
 
 from bot import model
-from bot.launcher.config import ROOT, StackConfig, venv_bin
+from bot.launcher.config import ROOT, StackConfig, run_in_service_env
 from bot.launcher.errors import LaunchError
 
 
@@ -119,17 +118,6 @@ def check_service_settings(env: dict[str, str]) -> None:
     Rasa) cannot import, so the service checks them itself (`python -m handoff.settings
     --check`) with the environment it is about to get: one definition, one error message.
     """
-    result = subprocess.run(
-        [venv_bin("app", "python"), "-m", "handoff.settings", "--check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if result.returncode != 0:
-        lines = result.stderr.strip().splitlines()
-        raise LaunchError(
-            lines[-1] if lines else f"the settings check ended with {result.returncode}"
-        )
+    failure = run_in_service_env(["-m", "handoff.settings", "--check"], env, timeout=60)
+    if failure:
+        raise LaunchError(failure)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import subprocess
 
 from bot import model
-from bot.launcher.config import ROOT, StackConfig, venv_bin
+from bot.launcher.config import StackConfig, run_in_service_env, venv_bin
 from bot.launcher.errors import LaunchError
 from bot.launcher.supervisor import Stack
 from bot.rasa_http import RasaClient, answers
@@ -57,17 +56,9 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
         model_path = model.ensure_model(models_dir=config.models_dir)
     except model.TrainingFailed as error:
         raise LaunchError(f"The assistant could not be trained: {error}") from None
-    triage = subprocess.run(
-        [venv_bin("app", "python"), "-m", "handoff.assistant.triage.train", "--if-stale"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if triage.returncode != 0:
-        reason = (triage.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise LaunchError(f"The escalation triage pipeline could not be trained: {reason}")
+    failure = run_in_service_env(["-m", "handoff.assistant.triage.train", "--if-stale"], env)
+    if failure:
+        raise LaunchError(f"The escalation triage pipeline could not be trained: {failure}")
 
     # The answers Rasa sends come from here (endpoints.yml `nlg:`), so it must be up first.
     nlg = stack.start(

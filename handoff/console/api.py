@@ -11,7 +11,7 @@ from aiohttp import web
 from handoff.console.access import CONSOLE_ROLES, viewable_conversation
 from handoff.console.queue_view import queue_items
 from handoff.console.sessions import require_agent
-from handoff.queue.escalation import SAMPLE_SERIES, median_of_histogram
+from handoff.queue.stats import SAMPLE_SERIES, median_of_histogram
 from handoff.state import app_state
 from vocabulary.pii import mask
 

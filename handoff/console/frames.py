@@ -29,8 +29,6 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
 )
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import core_schema
 
 from handoff.console.presence import PresenceStatus
 from handoff.console.server_frames import (
@@ -42,7 +40,7 @@ from handoff.console.server_frames import (
     refuse,
     shared,
 )
-from handoff.web.wire import CLIENT_ID
+from handoff.web.wire import CLIENT_ID, JSON_SCHEMA_DIALECT, ContractSchema
 
 MAX_NOTES_CHARS = 4000
 MAX_TAGS = 20
@@ -299,17 +297,6 @@ _OPEN_ENDED = {"packet", "sentimentMark"}  # more fields may come; the rest are 
 _DEFS = "#/$defs/"
 
 
-class _WireSchema(GenerateJsonSchema):
-    """JSON Schema as the protocol documents are written: no titles, no defaults (a default is
-    what the server assumes, not part of the contract)."""
-
-    def field_title_should_be_set(self, schema: Any) -> bool:
-        return False
-
-    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
-
-
 def _resolve(node: Any) -> Any:
     """Shared-definition placeholders and pydantic's definition names become the document's."""
     if isinstance(node, list):
@@ -331,13 +318,13 @@ def agent_protocol_schema() -> dict[str, Any]:
     sides: dict[str, Any] = {"clientFrame": AgentFrame, "serverFrame": ServerFrame}
     for side, frames in sides.items():
         schema = TypeAdapter(frames).json_schema(
-            ref_template=_DEFS + "{model}", schema_generator=_WireSchema
+            ref_template=_DEFS + "{model}", schema_generator=ContractSchema
         )
         generated.update(schema.pop("$defs"))
         unions[side] = {"oneOf": schema["oneOf"]}
     # The packet is sent as the plain JSON the assistant handed over, and described here.
     packet = TypeAdapter(HandoffPacket).json_schema(
-        ref_template=_DEFS + "{model}", schema_generator=_WireSchema
+        ref_template=_DEFS + "{model}", schema_generator=ContractSchema
     )
     generated.update(packet.pop("$defs", {}))
     generated["HandoffPacket"] = packet
@@ -349,7 +336,7 @@ def agent_protocol_schema() -> dict[str, Any]:
         definitions[name] = _resolve(definition)
     definitions.update(_resolve(unions))
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": JSON_SCHEMA_DIALECT,
         "$id": "https://harbor-assist.example/schema/agent-v1.json",
         "title": "Harbor Assist agent console websocket, protocol version 1",
         "$defs": definitions,

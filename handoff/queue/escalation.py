@@ -17,8 +17,6 @@ from redis.asyncio import Redis
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore, now_ms
 from handoff.queue.packet import build_packet
-from handoff.queue.stats import SAMPLE_SERIES as SAMPLE_SERIES
-from handoff.queue.stats import median_of_histogram as median_of_histogram
 from handoff.queue.tickets import Tickets
 from handoff.queue.waiting import Waiting, is_open
 from handoff.settings import Settings

@@ -139,19 +139,23 @@ def _refuse_of(model: type[WireFrame], name: str) -> Refuse | None:
     return next((m for m in model.model_fields[name].metadata if isinstance(m, Refuse)), None)
 
 
-class _ProtocolSchema(GenerateJsonSchema):
-    """JSON Schema as the protocol documents are written: camelCase definitions, no titles or
-    defaults (a default is what the server assumes, not part of the contract)."""
-
-    def normalize_name(self, name: str) -> str:
-        normal = super().normalize_name(name)
-        return normal[:1].lower() + normal[1:]
+class ContractSchema(GenerateJsonSchema):
+    """JSON Schema as the protocol documents are written: no titles, no defaults (a default is
+    what the server assumes, not part of the contract)."""
 
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False
 
     def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
         return self.generate_inner(schema["schema"])
+
+
+class _ProtocolSchema(ContractSchema):
+    """The contract's schema with camelCase definition names."""
+
+    def normalize_name(self, name: str) -> str:
+        normal = super().normalize_name(name)
+        return normal[:1].lower() + normal[1:]
 
 
 def protocol_schema(client: Any, server: Any, *, schema_id: str, title: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from handoff.console.accounts import Accounts, check_password, hash_password
 from handoff.conversations.keys import Keys
-from handoff.queue.escalation import median_of_histogram
+from handoff.queue.stats import median_of_histogram
 from handoff.settings import Secret
 from handoff.state import app_state
 from tests.app.conftest import AppFactory
