@@ -86,8 +86,9 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
             venv_bin("rasa", "rasa"),
             "run",
             "--enable-api",
-            "--auth-token",
-            env["RASA_TOKEN"],
+            # One argument with "=": a token may begin with "-" (token_urlsafe), which as a
+            # separate argument Rasa's parser would take for an option and refuse to start.
+            f"--auth-token={env['RASA_TOKEN']}",
             "--interface",
             "127.0.0.1",
             "--port",
