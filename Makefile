@@ -31,6 +31,7 @@ envs:
 	@bash scripts/venv.sh rasa
 	@bash scripts/venv.sh app
 	@$(RASA_ENV)/python -m understanding.weights --fetch >/dev/null
+	@$(APP_ENV)/python -m understanding.graph --build >/dev/null
 	@bash scripts/node-deps.sh
 
 model: setup

@@ -1,6 +1,7 @@
 """The shared sentence encoder, run in both Python environments (scripts/test.sh runs this
 folder with the handoff service's and with the assistant's): the real all-MiniLM-L6-v2 weights
-as `make setup` extracted them, the real loading code, numpy 2 and numpy 1.23 alike."""
+as `make setup` extracted them, the graphs it built from them, the real loading code, numpy 2
+and numpy 1.23 alike."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from understanding.encoder import SentenceEncoder, load_encoder
+from understanding.encoder import SERVED_PRECISION, SentenceEncoder, load_encoder
+from understanding.graph import FLOAT32, GraphMissing, graph_path
 from understanding.linear import train_logistic
 from understanding.segments import segments
 from understanding.weights import (
@@ -48,11 +50,37 @@ def test_customers_asking_the_same_thing_are_closer_than_different_questions(
         assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]) + 0.15, question
 
 
-def test_the_forward_pass_matches_the_published_model(encoder: SentenceEncoder) -> None:
+def test_the_float32_graph_matches_the_published_model() -> None:
     # Reference values of sentence-transformers/all-MiniLM-L6-v2 for this sentence (first five
     # dimensions of the normalised embedding), as the reference implementation computes them.
-    vector = encoder.encode(["This is an example sentence"])[0]
-    assert np.allclose(vector[:5], [0.0677, 0.0635, 0.0487, 0.0793, 0.0374], atol=2e-3), vector[:5]
+    vector = load_encoder(precision=FLOAT32).encode(["This is an example sentence"])[0]
+    assert np.allclose(vector[:5], [0.0677, 0.0635, 0.0487, 0.0793, 0.0374], atol=2e-4), vector[:5]
+
+
+def test_the_served_int8_graph_stays_close_to_float32(encoder: SentenceEncoder) -> None:
+    assert encoder.precision == SERVED_PRECISION
+    texts = [
+        "This is an example sentence",
+        "I bought a lamp 2 weeks ago and it arrived cracked, what do I do",
+        "ok",
+        "wheres my parcel HG-10042 its been 2 weeks!!",
+    ]
+    served = encoder.encode(texts)
+    exact = load_encoder(precision=FLOAT32).encode(texts)
+    similarity = (served * exact).sum(axis=1)
+    # Measured 0.973-0.996; a one-word text moves most. What the classifiers learn comes from
+    # the int8 vectors themselves, and cross-validation scores them the same (docs/assistant.md).
+    assert similarity.min() > 0.95, similarity
+
+
+def test_a_graph_that_was_never_built_names_the_command_that_builds_it(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    for name in MODEL_FILES:
+        (model / name).write_text("{}")
+    with pytest.raises(GraphMissing, match="make setup") as missing:
+        SentenceEncoder(model)
+    assert missing.value.path == graph_path(SERVED_PRECISION, model)
 
 
 def test_embeddings_are_unit_length_deterministic_and_float32(encoder: SentenceEncoder) -> None:
@@ -63,10 +91,11 @@ def test_embeddings_are_unit_length_deterministic_and_float32(encoder: SentenceE
     assert np.array_equal(first, encoder.encode(texts))
 
 
-def test_padding_in_a_batch_does_not_change_a_sentence(encoder: SentenceEncoder) -> None:
+def test_a_text_reads_the_same_whatever_it_is_encoded_with(encoder: SentenceEncoder) -> None:
+    # Training encodes thousands of phrasings at once, serving one message: the same vector.
     alone = encoder.encode(["hi"])[0]
-    beside_a_long_one = encoder.encode(["hi", "a much longer message " * 10], batch_size=8)[0]
-    assert np.allclose(alone, beside_a_long_one, atol=1e-5)
+    beside_a_long_one = encoder.encode(["a much longer message " * 10, "hi"])[1]
+    assert np.array_equal(alone, beside_a_long_one)
 
 
 def test_wordpiece_splits_as_bert_uncased(encoder: SentenceEncoder) -> None:
