@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.model import ROOT
 from bot.rasa_http import wait_until_answers
+from bot.rasa_server import use_compiled_action_schema
 
 BASELINE_P50_MS = 38.0  # plain Rasa (rasa init's model) on this machine, ARCHITECTURE.md
 
@@ -54,6 +55,7 @@ async def measure_latency(model_path: str, messages: int, workdir: Path) -> list
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
+    use_compiled_action_schema()  # as the launcher's Rasa server does
     with action_server(f"sqlite:///{workdir / 'orders.sqlite3'}") as webhook:
         agent = Agent.load(model_path, action_endpoint=EndpointConfig(url=webhook))
         timings: list[float] = []
