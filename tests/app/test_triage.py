@@ -199,8 +199,9 @@ def test_held_out_escalation_quality_does_not_regress(model: TriageModel) -> Non
 
 
 # On messages written apart from the training data the goals are F1 0.95 with at most 2 % of
-# routine messages escalated; F1 is held to the level measured when the sentence head landed,
-# as the goal is not reached yet (docs/triage.md says so).
+# routine messages escalated. F1 is held to the goal (0.954 measured); routine escalations to
+# the level measured (5 of 200: the goal is missed since the multi-problem and compensation
+# training data landed, which took F1 from 0.917; docs/triage.md says so).
 def test_escalation_on_messages_written_apart_from_the_training_data(model: TriageModel) -> None:
     held_out = read_messages(HELDOUT_APART_FILE)
     verdicts = model.assess_many(m.text for m in held_out)
@@ -210,10 +211,10 @@ def test_escalation_on_messages_written_apart_from_the_training_data(model: Tria
     fn = sum(1 for m, v in pairs if m.labels and not v.escalate)
     routine = sum(1 for m, _ in pairs if not m.labels)
     f1 = 2 * tp / (2 * tp + fp + fn)
-    assert f1 >= 0.90, f"F1 {f1:.3f}"  # goal 0.95; 0.917 measured
-    assert fp / routine <= 0.02, f"{fp} of {routine} routine messages escalated"  # goal 2 %
+    assert f1 >= 0.95, f"F1 {f1:.3f}"  # goal
+    assert fp / routine <= 0.025, f"{fp} of {routine} routine messages escalated"  # goal 2 %
     crisis = [v for m, v in pairs if "crisis" in m.labels]
-    assert sum(v.escalate for v in crisis) >= 0.75 * len(crisis), crisis  # 12 of 15 measured
+    assert sum(v.escalate for v in crisis) >= 0.75 * len(crisis), crisis  # 13 of 15 measured
 
 
 @pytest.mark.parametrize(
