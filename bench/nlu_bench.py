@@ -88,6 +88,10 @@ HELD_OUT_SHARE = 0.2  # of each intent's training examples
 LEFT_OUT_INTENT_SHARE = 0.25  # intents playing out-of-scope where the data has no OOS examples
 SEED = 42
 BENCHMARKS = ("hint3", "banking77", "clinc150")
+# Published figures the goals are set against that no file in ../shared/benchmarks carries:
+# a 2024 LLM classifier on HINT3 (Mistral-7B on a GPU, accuracy only) and SetFit's BANKING77.
+HINT3_LLM_ACCURACY = {"sofmattress": 0.748, "curekart": 0.761, "powerplay11": 0.780}
+BANKING77_GOAL = 0.940
 
 Example = tuple[str, str]  # (text, label)
 
@@ -622,7 +626,9 @@ def print_hint3(result: Result) -> None:
             f"{pct(s.in_scope_accuracy)} | {pct(s.oos_recall)} | {s.mcc:.3f} | "
             f"{pct(row.best_accuracy)} |"
         )
-    top_accuracy = max(row.best_accuracy for row in published)
+    llm = HINT3_LLM_ACCURACY[bot]
+    print(f"| Mistral-7B classifier, 2024 (published, accuracy only) | – | {pct(llm)} | | | | |")
+    top_accuracy = max(llm, *(row.best_accuracy for row in published))
     top_mcc = max(row.scores.mcc for row in published)
     verdict = "reached" if test.accuracy > top_accuracy and test.mcc > top_mcc else "NOT reached"
     print()
@@ -636,15 +642,16 @@ def print_hint3(result: Result) -> None:
 def print_banking(result: Result) -> None:
     test = result.test
     assert test is not None
-    verdict = "reached" if test.accuracy >= 0.937 else "NOT reached"
+    verdict = "reached" if test.accuracy >= BANKING77_GOAL else "NOT reached"
     print(f"### BANKING77 ({test.count} test queries, 77 intents, no out-of-scope class)")
     print()
     print("| system | accuracy |")
     print("|---|---|")
     print(f"| **Harbor Assist** (top intent) | **{pct(test.accuracy)}** |")
     print("| BERT-large fine-tuned (published) | 93.7 |")
+    print("| SetFit, contrastive fine-tuning (published, about) | 94.0 |")
     print()
-    print(f"Goal (≥ 93.7): **{verdict}**. {cost(result)}. {machine_note()}")
+    print(f"Goal (≥ {pct(BANKING77_GOAL)}): **{verdict}**. {cost(result)}. {machine_note()}")
     print()
 
 
