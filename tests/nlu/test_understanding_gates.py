@@ -26,9 +26,11 @@ GATES: dict[tuple[str, str], tuple[float, float]] = {
     ("out_of_scope", "general"): (85.0, 5.0),
 }
 # CLINC150 oos_test: an FAQ answer at most this often (goal 3 %: missed, 3.7 % measured), and
-# declined at least this often (goal 85 %: met, 85.1 % measured).
-CLINC_MAX_FAQ_ANSWER = 4.0
-CLINC_MIN_DECLINED = 85.0
+# declined at least this often (goal 85 %: met, 85.1 % measured). The gates sit half a point
+# (five messages) off the measured figures: onnxruntime's int8 kernels differ between CPU
+# families (VNNI, AVX-512, AVX2) in the last bits, which can flip a borderline message or two.
+CLINC_MAX_FAQ_ANSWER = 4.2
+CLINC_MIN_DECLINED = 84.6
 
 
 @pytest.fixture(scope="module")
