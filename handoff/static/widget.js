@@ -48,15 +48,21 @@
   }
 
   // --- persisted state ----------------------------------------------------------------------
+  // The resume token and the transcript cache live in the tab's sessionStorage: a reload or the
+  // next page of the shop in the same tab resumes the chat, and closing the tab forgets it.
+  // They used to sit in localStorage for days, on disk and open to every script of every later
+  // visit; a third-party script on the page can still read them while the tab is open, which
+  // only a frame on our own origin would prevent (docs/widget.md, "Reloads and network drops").
   var saved = load();
   function load() {
+    try { localStorage.removeItem(STORE); } catch (e) { /* storage disabled */ }
     try {
-      var value = JSON.parse(localStorage.getItem(STORE) || "{}");
+      var value = JSON.parse(sessionStorage.getItem(STORE) || "{}");
       return value && typeof value === "object" ? value : {};
     } catch (e) { return {}; }
   }
   function save() {
-    try { localStorage.setItem(STORE, JSON.stringify(saved)); } catch (e) { /* private mode */ }
+    try { sessionStorage.setItem(STORE, JSON.stringify(saved)); } catch (e) { /* private mode */ }
   }
   saved.entries = Array.isArray(saved.entries) ? saved.entries : [];
 

@@ -212,6 +212,15 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
                 ".ha-log [data-id]", "nodes => nodes.map(n => n.getAttribute('data-id'))"
             )
             assert len(ids) == len(set(ids)) == before
+            # The chat is kept for this tab only: nothing on disk for later visits to read, and
+            # the shop opened in another tab starts without this chat's token.
+            widget_keys = "() => Object.keys(localStorage).filter(k => k.startsWith('harbor'))"
+            assert customer.evaluate(widget_keys) == []
+            other_tab = customer_ctx.new_page()
+            other_tab.goto(stack.url + "/")
+            expect(other_tab.locator(".ha-launcher")).to_be_visible()
+            assert other_tab.evaluate("() => sessionStorage.length") == 0
+            other_tab.close()
             customer.locator(".ha-input").fill("Still here after a reload")
             customer.keyboard.press("Enter")
             expect(transcript).to_contain_text("Still here after a reload")
@@ -249,7 +258,7 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
             shot(customer, "customer-rated")
 
             # -- a new chat starts clean: another conversation, only the greeting shown --
-            stored = "() => JSON.parse(localStorage.getItem('harbor-assist:' + location.host))"
+            stored = "() => JSON.parse(sessionStorage.getItem('harbor-assist:' + location.host))"
             ended = customer.evaluate(stored)["conversation"]
             customer.get_by_role("button", name="Start a new chat").click()
             expect(customer.locator(".ha-input")).to_be_focused()

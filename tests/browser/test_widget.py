@@ -315,7 +315,7 @@ def test_embedded_on_another_origin(stack: Stack, browser: Any) -> None:
     # The transcript download is a cross-origin request with the chat's bearer token.
     result = page.evaluate(
         """async url => {
-            const saved = JSON.parse(localStorage.getItem('harbor-assist:' + new URL(url).host));
+            const saved = JSON.parse(sessionStorage.getItem('harbor-assist:' + new URL(url).host));
             const res = await fetch(url + '/api/transcript',
               {headers: {Authorization: 'Bearer ' + saved.token}});
             return [res.status, await res.text()];
