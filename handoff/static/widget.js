@@ -114,11 +114,17 @@
       Math.random().toString(36).slice(2, 8);
   }
 
-  // Styles: loaded from the script's own origin.
+  // The widget lives in a shadow root on a host element of its own: the shop's rules
+  // (`button {…}`, `p {…}`) cannot reach inside, and the widget's styles cannot leak out.
+  // Open mode, so the shop's tools (and tests) can inspect it; nothing secret is in the DOM.
+  var host = document.createElement("div");
+  host.className = "harbor-assist";
+  var shadow = host.attachShadow({ mode: "open" });
+  // Styles: loaded from the script's own origin, into the shadow root.
   var css = document.createElement("link");
   css.rel = "stylesheet";
   css.href = new URL("/static/widget.css", base).href;
-  document.head.appendChild(css);
+  shadow.appendChild(css);
 
   // --- build the widget ---------------------------------------------------------------------
   var root = el("div", "ha-root");
@@ -219,7 +225,8 @@
   root.appendChild(panel);
   root.appendChild(launcher);
 
-  function mount() { document.body.appendChild(root); }
+  shadow.appendChild(root);
+  function mount() { document.body.appendChild(host); }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 
   // --- open / close -------------------------------------------------------------------------
@@ -404,13 +411,16 @@
 
   // Move focus into a new form only when the customer is in the chat panel (never steal it
   // from the host page).
+  // Inside the shadow root the page's document.activeElement is the host; the shadow root
+  // knows which of the widget's elements has focus.
   function focusInside(node) {
-    var active = document.activeElement;
     if (!node || !opened) return;
-    if (!active || active === document.body || panel.contains(active)) node.focus();
+    var inWidget = shadow.activeElement;
+    var onPage = document.activeElement;
+    if (inWidget ? panel.contains(inWidget) : !onPage || onPage === document.body) node.focus();
   }
   function focusWithin(cls) {
-    var active = document.activeElement;
+    var active = shadow.activeElement;
     return !!(active && active.closest && active.closest("." + cls));
   }
 

@@ -194,7 +194,9 @@ def unlabelled(page: Any, scope: str) -> list[str]:
     controls = ", ".join(f"{scope} {tag}" for tag in ("button", "input", "textarea", "select", "a"))
     return list(
         page.evaluate(
-            """CONTROLS => [...document.querySelectorAll(CONTROLS)]
+            """CONTROLS => [...document.querySelectorAll(CONTROLS),
+                ...[...document.querySelectorAll('.harbor-assist')]
+                  .flatMap(host => [...host.shadowRoot.querySelectorAll(CONTROLS)])]
               .filter(n => n.offsetParent !== null)
               .filter(n => !((n.getAttribute('aria-label') || '').trim()
                 || (n.labels && n.labels.length && n.labels[0].textContent.trim())

@@ -75,9 +75,7 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
             shot(customer, "shop-with-launcher")
             for _ in range(15):
                 customer.keyboard.press("Tab")
-                if customer.evaluate(
-                    "document.activeElement && document.activeElement.matches('.ha-launcher')"
-                ):
+                if launcher.evaluate("n => n.getRootNode().activeElement === n"):
                     break
             else:
                 pytest.fail("Tab never reached the chat launcher")

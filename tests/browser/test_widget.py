@@ -26,7 +26,7 @@ IDS = "nodes => nodes.map(n => n.getAttribute('data-id'))"
 # Record every connection state the widget shows, however briefly.
 WATCH_CONNECTION = """() => {
   window.__connection = [];
-  const root = document.querySelector('.ha-root');
+  const root = document.querySelector('.harbor-assist').shadowRoot.querySelector('.ha-root');
   new MutationObserver(() => window.__connection.push(root.getAttribute('data-connection')))
     .observe(root, {attributes: true, attributeFilter: ['data-connection', 'data-backoff']});
 }"""
@@ -58,14 +58,17 @@ def colour_pairs(page: Any, selectors: list[str]) -> list[tuple[str, str, str]]:
         tuple(pair)
         for pair in page.evaluate(
             """selectors => selectors.map(sel => {
-                const node = [...document.querySelectorAll(sel)]
+                const widget = document.querySelector('.harbor-assist');
+                const node = [...document.querySelectorAll(sel),
+                              ...(widget ? widget.shadowRoot.querySelectorAll(sel) : [])]
                   .find(n => n.offsetParent !== null);
                 if (!node) return [sel, '', ''];
                 let bg = node, colour = 'rgba(0, 0, 0, 0)';
                 while (bg) {
                   colour = getComputedStyle(bg).backgroundColor;
                   if (colour !== 'rgba(0, 0, 0, 0)' && colour !== 'transparent') break;
-                  bg = bg.parentElement;
+                  // Out of the widget's shadow root through its host, up to the shop's body.
+                  bg = bg.parentElement || bg.getRootNode().host || null;
                 }
                 return [sel, getComputedStyle(node).color, colour];
             })""",
@@ -95,7 +98,7 @@ def test_keyboard_only_with_accessibility_checks(stack: Stack, browser: Any) -> 
     assert axe_violations(page) == []  # the shop with the widget closed
     for _ in range(15):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.matches('.ha-launcher')"):
+        if launcher.evaluate("n => n.getRootNode().activeElement === n"):
             break
     else:
         pytest.fail("Tab never reached the chat launcher")
@@ -104,9 +107,7 @@ def test_keyboard_only_with_accessibility_checks(stack: Stack, browser: Any) -> 
     expect(page.locator(".ha-input")).to_be_focused()
     assert axe_violations(page) == []  # the shop with the widget open
     # Reduced motion is honoured: the panel appears without its rise animation.
-    assert page.evaluate("getComputedStyle(document.querySelector('.ha-panel')).animationName") == (
-        "none"
-    )
+    assert page.locator(".ha-panel").evaluate("n => getComputedStyle(n).animationName") == "none"
 
     page.keyboard.type("hi")
     page.keyboard.press("Enter")
@@ -174,6 +175,36 @@ def test_keyboard_only_with_accessibility_checks(stack: Stack, browser: Any) -> 
     context.close()
 
 
+def test_the_shops_own_styles_do_not_reach_the_widget(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    # What a real shop theme does: broad rules on buttons, paragraphs and the body's text.
+    theme = """
+      button { background: rgb(255, 0, 0) !important; border-radius: 0 !important;
+               padding: 40px !important; }
+      p, div { color: rgb(0, 128, 0) !important; }
+      body { letter-spacing: 6px; text-transform: uppercase; font-family: serif; }
+    """
+    page = browser.new_context(viewport={"width": 1280, "height": 820}).new_page()
+    page.goto(stack.url + "/")
+    launcher = page.locator(".ha-launcher")
+    expect(launcher).to_be_visible()
+    looks = "n => [getComputedStyle(n).backgroundColor, getComputedStyle(n).letterSpacing]"
+    plain = launcher.evaluate(looks)
+    page.add_style_tag(content=theme)
+    # The theme applies to the shop (the barrier: the page's own text changed) ...
+    expect(page.locator("body")).to_have_css("text-transform", "uppercase")
+    # ... and not to the widget's launcher, panel or text.
+    assert launcher.evaluate(looks) == plain
+    launcher.click()
+    expect(page.locator(".ha-panel")).to_be_visible()
+    greeting = page.locator(".ha-greeting")
+    assert greeting.evaluate("n => getComputedStyle(n).color") != "rgb(0, 128, 0)"
+    assert greeting.evaluate("n => getComputedStyle(n).textTransform") == "none"
+    assert page.locator(".ha-send").evaluate("n => getComputedStyle(n).paddingTop") != "40px"
+    page.context.close()
+
+
 def test_phone_sized_screen(stack: Stack, browser: Any) -> None:
     from playwright.sync_api import expect
 
@@ -195,8 +226,8 @@ def test_phone_sized_screen(stack: Stack, browser: Any) -> None:
     assert composer is not None and composer["y"] + composer["height"] <= 667
     # Nothing sticks out sideways (a horizontal scrollbar on a phone is a broken layout).
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    assert page.evaluate(
-        "[...document.querySelectorAll('.ha-panel *')]"
+    assert page.locator(".ha-panel").evaluate(
+        "panel => [...panel.querySelectorAll('*')]"
         ".every(n => n.getBoundingClientRect().right <= 375.5)"
     )
     screenshot(page, "widget-phone-375x667")
@@ -248,7 +279,8 @@ def test_network_drop_and_reload_show_everything_once(stack: Stack, browser: Any
     # Retries back off: the base delay doubles while the network stays down.
     time.sleep(4)
     backoffs = customer.evaluate(
-        "() => Number(document.querySelector('.ha-root').getAttribute('data-backoff'))"
+        "() => Number(document.querySelector('.harbor-assist').shadowRoot"
+        ".querySelector('.ha-root').getAttribute('data-backoff'))"
     )
     assert backoffs >= 2000
     expect(log.get_by_text("Sent while you were offline")).to_have_count(0)
