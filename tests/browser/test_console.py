@@ -193,7 +193,13 @@ def test_claim_race_transfer_return_and_close(stack: Stack, browser: Any) -> Non
             moment,
         )
     expect(shopper.page.locator(".ha-system-agent")).to_be_visible()
-    time.sleep(0.5)
+    # The barrier: an agent is told "Claimed by …" only once both claims were decided.
+    deadline = time.monotonic() + 20
+    while not any(
+        "Claimed by" in (a.page.locator("#toast").text_content() or "") for a in (alex, sam)
+    ):
+        assert time.monotonic() < deadline, "neither agent was told who got the chat"
+        alex.page.wait_for_timeout(50)
     won = [a for a in (alex, sam) if a.page.locator("#mine-list li").count() == 1]
     assert len(won) == 1, "exactly one agent gets the chat"
     winner = won[0]

@@ -224,11 +224,17 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
             expect(transcript).to_contain_text("Still here after a reload")
             again = log.locator(".ha-from-customer", has_text="Still here after a reload")
             expect(again).to_have_count(1)
-            customer.wait_for_timeout(500)
+            # The barrier: one more message, confirmed. The socket delivers in order, so a
+            # duplicate of anything earlier would already be on screen.
+            customer.locator(".ha-input").fill("And one more")
+            customer.keyboard.press("Enter")
+            expect(
+                log.locator(".ha-from-customer[data-id]", has_text="And one more")
+            ).to_have_count(1)
             ids = customer.eval_on_selector_all(
                 ".ha-log [data-id]", "nodes => nodes.map(n => n.getAttribute('data-id'))"
             )
-            assert len(ids) == len(set(ids)) == before + 1
+            assert len(ids) == len(set(ids)) == before + 2
             shot(customer, "customer-after-reload")
 
             # -- agent closes; customer rates 5 stars with the keyboard --
