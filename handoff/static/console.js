@@ -494,9 +494,33 @@
     return Math.floor(m / 60) + "h " + (m % 60) + "m";
   }
 
+  // Lists update in place, keyed by conversation: an item that stays keeps its element, so an
+  // agent whose keyboard focus (or screen reader) is on it does not lose it when the queue
+  // moves. New items are created, gone ones removed, and only misplaced ones are moved.
+  function keyed(list, items, keyOf, create, update) {
+    var existing = {};
+    Array.prototype.forEach.call(list.children, function (li) {
+      existing[li.getAttribute("data-key")] = li;
+    });
+    var wanted = {};
+    items.forEach(function (item, index) {
+      var key = keyOf(item);
+      wanted[key] = true;
+      var li = existing[key];
+      if (!li) {
+        li = create(item);
+        li.setAttribute("data-key", key);
+      }
+      update(li, item);
+      var here = list.children[index];
+      if (here !== li) list.insertBefore(li, here || null);
+    });
+    Object.keys(existing).forEach(function (key) {
+      if (!wanted[key]) list.removeChild(existing[key]);
+    });
+  }
+
   function renderQueue() {
-    var list = $("queue-list");
-    clear(list);
     var all = [];
     Object.keys(queues).forEach(function (team) {
       var q = queues[team];
@@ -504,38 +528,86 @@
     });
     $("queue-count").textContent = String(all.length);
     $("queue-empty").hidden = all.length > 0;
-    all.forEach(function (x) {
-      var i = x.item;
-      var li = el("li", "card queue-item");
-      li.setAttribute("data-conversation", i.conversation);
-      var top = el("div", "card-top");
-      top.appendChild(el("span", "prio prio-" + Math.min(Number(i.priority) || 0, 3), "P" + i.priority));
-      top.appendChild(el("span", "card-reason", sentence(i.reason_text || i.reason || "Waiting")));
-      var w = el("span", "wait", waitText(i.waiting_seconds + (Date.now() - x.at) / 1000));
-      w.setAttribute("data-wait", String(i.waiting_seconds));
-      w.setAttribute("data-at", String(x.at));
-      top.appendChild(w);
-      li.appendChild(top);
-      var firstLine = String(i.summary || "").split("\n")[0];
-      li.appendChild(el("p", "card-summary", firstLine || "No summary"));
-      var foot = el("div", "card-foot");
-      foot.appendChild(el("span", "team", x.team));
-      var view = el("button", "btn btn-ghost btn-sm", "Preview");
-      view.type = "button";
-      view.setAttribute("aria-label", "Preview chat " + i.conversation.slice(0, 8));
-      view.addEventListener("click", function () { select(i.conversation); });
-      foot.appendChild(view);
-      var claim = el("button", "btn btn-primary btn-sm", "Claim");
-      claim.type = "button";
-      claim.setAttribute("aria-label", "Claim chat: " + (i.reason_text || i.conversation.slice(0, 8)));
-      claim.disabled = presence !== "online";
-      claim.title = presence !== "online" ? "Go online to claim chats" : "";
-      claim.addEventListener("click", function () { sendFrame({ type: "claim", conversation: i.conversation }); });
-      foot.appendChild(claim);
-      li.appendChild(foot);
-      list.appendChild(li);
-    });
+    keyed($("queue-list"), all, function (x) { return x.item.conversation; }, newQueueItem, fillQueueItem);
   }
+
+  function newQueueItem(x) {
+    var cid = x.item.conversation;
+    var li = el("li", "card queue-item");
+    li.setAttribute("data-conversation", cid);
+    var top = el("div", "card-top");
+    top.appendChild(el("span", "prio"));
+    top.appendChild(el("span", "card-reason"));
+    top.appendChild(el("span", "wait"));
+    li.appendChild(top);
+    li.appendChild(el("p", "card-summary"));
+    var foot = el("div", "card-foot");
+    foot.appendChild(el("span", "team"));
+    var view = el("button", "btn btn-ghost btn-sm", "Preview");
+    view.type = "button";
+    view.setAttribute("aria-label", "Preview chat " + cid.slice(0, 8));
+    view.addEventListener("click", function () { select(cid); });
+    foot.appendChild(view);
+    var claim = el("button", "btn btn-primary btn-sm queue-claim", "Claim");
+    claim.type = "button";
+    claim.addEventListener("click", function () { sendFrame({ type: "claim", conversation: cid }); });
+    foot.appendChild(claim);
+    li.appendChild(foot);
+    return li;
+  }
+
+  function fillQueueItem(li, x) {
+    var i = x.item;
+    var prio = li.querySelector(".prio");
+    prio.className = "prio prio-" + Math.min(Number(i.priority) || 0, 3);
+    prio.textContent = "P" + i.priority;
+    li.querySelector(".card-reason").textContent = sentence(i.reason_text || i.reason || "Waiting");
+    var w = li.querySelector(".wait");
+    w.textContent = waitText(i.waiting_seconds + (Date.now() - x.at) / 1000);
+    w.setAttribute("data-wait", String(i.waiting_seconds));
+    w.setAttribute("data-at", String(x.at));
+    li.querySelector(".card-summary").textContent = String(i.summary || "").split("\n")[0] || "No summary";
+    li.querySelector(".team").textContent = x.team;
+    var claim = li.querySelector(".queue-claim");
+    claim.setAttribute("aria-label", "Claim chat: " + (i.reason_text || i.conversation.slice(0, 8)));
+    claim.disabled = presence !== "online";
+    claim.title = presence !== "online" ? "Go online to claim chats" : "";
+  }
+
+  function renderMine() {
+    $("mine-count").textContent = String(active.length);
+    $("mine-empty").hidden = active.length > 0;
+    keyed($("mine-list"), active, function (cid) { return cid; }, newMineItem, fillMineItem);
+  }
+
+  function newMineItem(cid) {
+    var li = el("li");
+    var btn = el("button", "mine-item");
+    btn.type = "button";
+    btn.appendChild(el("span", "mine-title"));
+    btn.appendChild(el("span", "mine-last"));
+    btn.appendChild(el("span", "unread"));
+    btn.addEventListener("click", function () { select(cid); });
+    li.appendChild(btn);
+    return li;
+  }
+
+  function fillMineItem(li, cid) {
+    var c = conv(cid);
+    var btn = li.querySelector(".mine-item");
+    btn.classList.toggle("selected", cid === selected);
+    if (cid === selected) btn.setAttribute("aria-current", "true");
+    else btn.removeAttribute("aria-current");
+    btn.querySelector(".mine-title").textContent =
+      sentence((c.packet && c.packet.reason_text) || "Chat " + cid.slice(0, 8));
+    var last = null;
+    for (var k = c.entries.length - 1; k >= 0; k--) if (c.entries[k].kind === "message") { last = c.entries[k]; break; }
+    btn.querySelector(".mine-last").textContent = last ? last.text : "…";
+    var unread = btn.querySelector(".unread");
+    unread.textContent = c.unread ? String(c.unread) : "";
+    unread.hidden = !c.unread;
+  }
+
   setInterval(function () {
     var nodes = document.querySelectorAll(".wait[data-wait]");
     for (var k = 0; k < nodes.length; k++) {
@@ -543,29 +615,6 @@
       n.textContent = waitText(Number(n.getAttribute("data-wait")) + (Date.now() - Number(n.getAttribute("data-at"))) / 1000);
     }
   }, 1000);
-
-  function renderMine() {
-    var list = $("mine-list");
-    clear(list);
-    $("mine-count").textContent = String(active.length);
-    $("mine-empty").hidden = active.length > 0;
-    active.forEach(function (cid) {
-      var c = conv(cid);
-      var li = el("li");
-      var btn = el("button", "mine-item" + (cid === selected ? " selected" : ""));
-      btn.type = "button";
-      if (cid === selected) btn.setAttribute("aria-current", "true");
-      var name = el("span", "mine-title", sentence((c.packet && c.packet.reason_text) || "Chat " + cid.slice(0, 8)));
-      btn.appendChild(name);
-      var last = null;
-      for (var k = c.entries.length - 1; k >= 0; k--) if (c.entries[k].kind === "message") { last = c.entries[k]; break; }
-      btn.appendChild(el("span", "mine-last", last ? last.text : "…"));
-      if (c.unread) btn.appendChild(el("span", "unread", String(c.unread)));
-      btn.addEventListener("click", function () { select(cid); });
-      li.appendChild(btn);
-      list.appendChild(li);
-    });
-  }
 
   // --- composer & actions -------------------------------------------------------------------
   $("composer").addEventListener("submit", function (ev) {

@@ -323,3 +323,46 @@ def test_claim_race_transfer_return_and_close(stack: Stack, browser: Any) -> Non
     assert axe_violations(winner.page) == []
     for watched in (alex, sam, shopper):
         watched.context.close()
+
+
+def conversation_of(shopper: Watched) -> str:
+    """The shopper's conversation id, as the widget keeps it for the tab."""
+    return str(
+        shopper.page.evaluate(
+            "() => JSON.parse(sessionStorage.getItem('harbor-assist:' + location.host))"
+            ".conversation"
+        )
+    )
+
+
+def test_an_agent_claims_with_the_keyboard_while_new_chats_arrive(
+    stack: Stack, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    agent = login(browser, stack, "alex")
+    page = agent.page
+    first = customer(browser, stack)
+    say(first, "I want a person")
+    expect(first.page.locator(".ha-log")).to_contain_text("queue")
+    card = page.locator(f'.queue-item[data-conversation="{conversation_of(first)}"]')
+    expect(card).to_have_count(1)
+    claim = card.locator(".queue-claim")
+    # Keyboard only: Tab until the first chat's Claim button has the focus.
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if claim.evaluate("n => document.activeElement === n"):
+            break
+    else:
+        pytest.fail("Tab never reached the chat's Claim button")
+    # Another chat arrives; the queue is redrawn around the focus.
+    second = customer(browser, stack)
+    say(second, "I want a person")
+    expect(second.page.locator(".ha-log")).to_contain_text("queue")
+    other = page.locator(f'.queue-item[data-conversation="{conversation_of(second)}"]')
+    expect(other).to_have_count(1)
+    expect(claim).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(f'#mine-list li[data-key="{conversation_of(first)}"]')).to_have_count(1)
+    expect(first.page.locator(".ha-system-agent")).to_be_visible()
+    expect(other).to_have_count(1)  # the other chat still waits for someone
