@@ -227,3 +227,15 @@ def axe_violations(page: Any, context: str | None = None) -> list[str]:
         context,
     )
     return [str(line) for line in found]
+
+
+def tab_to(page: Any, target: Any, presses: int = 80) -> None:
+    """Press Tab until `target` (a locator, inside a shadow root or not) has the keyboard
+    focus, as a keyboard-only user gets there; fail if it never does."""
+    import pytest
+
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if target.evaluate("n => n.getRootNode().activeElement === n"):
+            return
+    pytest.fail(f"Tab never reached {target}")

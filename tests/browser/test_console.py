@@ -16,6 +16,7 @@ from tests.browser.support import (
     running_stack,
     screenshot,
     system_chromium,
+    tab_to,
     unlabelled,
 )
 
@@ -348,13 +349,7 @@ def test_an_agent_claims_with_the_keyboard_while_new_chats_arrive(
     card = page.locator(f'.queue-item[data-conversation="{conversation_of(first)}"]')
     expect(card).to_have_count(1)
     claim = card.locator(".queue-claim")
-    # Keyboard only: Tab until the first chat's Claim button has the focus.
-    for _ in range(80):
-        page.keyboard.press("Tab")
-        if claim.evaluate("n => document.activeElement === n"):
-            break
-    else:
-        pytest.fail("Tab never reached the chat's Claim button")
+    tab_to(page, claim)  # keyboard only
     # Another chat arrives; the queue is redrawn around the focus.
     second = customer(browser, stack)
     say(second, "I want a person")

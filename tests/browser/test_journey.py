@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, SHOTS, Stack, running_stack
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, SHOTS, Stack, running_stack, tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -73,12 +73,7 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
             launcher = customer.locator(".ha-launcher")
             expect(launcher).to_be_visible()
             shot(customer, "shop-with-launcher")
-            for _ in range(15):
-                customer.keyboard.press("Tab")
-                if launcher.evaluate("n => n.getRootNode().activeElement === n"):
-                    break
-            else:
-                pytest.fail("Tab never reached the chat launcher")
+            tab_to(customer, launcher, presses=15)
             customer.keyboard.press("Enter")
             panel = customer.locator(".ha-panel")
             expect(panel).to_be_visible()

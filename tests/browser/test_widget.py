@@ -15,6 +15,7 @@ from tests.browser.support import (
     running_stack,
     screenshot,
     system_chromium,
+    tab_to,
     unlabelled,
 )
 
@@ -95,12 +96,7 @@ def test_keyboard_only_with_accessibility_checks(stack: Stack, browser: Any) -> 
     launcher = page.locator(".ha-launcher")
     expect(launcher).to_be_visible()
     assert axe_violations(page) == []  # the shop with the widget closed
-    for _ in range(15):
-        page.keyboard.press("Tab")
-        if launcher.evaluate("n => n.getRootNode().activeElement === n"):
-            break
-    else:
-        pytest.fail("Tab never reached the chat launcher")
+    tab_to(page, launcher, presses=15)
     page.keyboard.press("Space")  # a button opens with Space as well as Enter
     expect(page.locator(".ha-panel")).to_be_visible()
     expect(page.locator(".ha-input")).to_be_focused()
