@@ -349,8 +349,14 @@
     $("chat").hidden = !c;
     if (!c) { renderPacket(null); return; }
     renderChatHeader();
-    var t = $("transcript");
-    clear(t);
+    // Another chat's transcript goes into a fresh log element instead of streaming into the
+    // live one: a screen reader announces what is added to a live region, and a whole
+    // transcript redrawn on every selection is not news. What arrives later is announced.
+    var old = $("transcript");
+    var hadFocus = old.contains(document.activeElement);
+    var fresh = old.cloneNode(false);
+    old.parentNode.replaceChild(fresh, old);
+    if (hadFocus) fresh.focus();
     c.entries.forEach(appendEntry);
     renderTyping();
     renderPacket(c.packet, c);

@@ -336,7 +336,7 @@ def conversation_of(shopper: Watched) -> str:
     )
 
 
-def test_an_agent_claims_with_the_keyboard_while_new_chats_arrive(
+def test_keyboard_claims_keep_focus_and_switching_chats_is_not_announced(
     stack: Stack, browser: Any
 ) -> None:
     from playwright.sync_api import expect
@@ -361,3 +361,34 @@ def test_an_agent_claims_with_the_keyboard_while_new_chats_arrive(
     expect(page.locator(f'#mine-list li[data-key="{conversation_of(first)}"]')).to_have_count(1)
     expect(first.page.locator(".ha-system-agent")).to_be_visible()
     expect(other).to_have_count(1)  # the other chat still waits for someone
+
+    # -- switching between two chats redraws the transcript without announcing all of it --
+    other.locator(".queue-claim").click()
+    mine = page.locator("#mine-list li")
+    expect(mine).to_have_count(2)
+    say(second, "second chat here")
+    expect(page.locator("#transcript")).to_contain_text("second chat here")
+    page.evaluate(
+        """() => {
+          window.__shownLog = document.getElementById('transcript');
+          window.__streamed = 0;
+          new MutationObserver(ms => ms.forEach(m => { window.__streamed += m.addedNodes.length; }))
+            .observe(window.__shownLog, {childList: true});
+        }"""
+    )
+    page.locator(f'#mine-list li[data-key="{conversation_of(first)}"] button').click()
+    expect(page.locator("#transcript")).to_contain_text("I want a person")
+    expect(page.locator("#transcript")).not_to_contain_text("second chat here")
+    # The first chat's entries went into a fresh log element, not into the live one on screen.
+    assert page.evaluate("() => window.__streamed") == 0
+    # What the customer says next is added to the live log, where a screen reader hears it.
+    page.evaluate(
+        """() => {
+          window.__streamed = 0;
+          new MutationObserver(ms => ms.forEach(m => { window.__streamed += m.addedNodes.length; }))
+            .observe(document.getElementById('transcript'), {childList: true});
+        }"""
+    )
+    say(first, "thanks for picking this up")
+    expect(page.locator("#transcript")).to_contain_text("thanks for picking this up")
+    assert page.evaluate("() => window.__streamed") >= 1
