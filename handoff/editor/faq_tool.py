@@ -125,6 +125,11 @@ class FaqTool:
             raise faq_error(
                 504, "faq_tool_timeout", f"The FAQ tool did not finish `{command}` in time."
             ) from None
+        except asyncio.CancelledError:
+            # The request went away (the editor closed the page, or the service is shutting
+            # down): the tool's answer has nobody to go to, so it is not left running.
+            _kill(process)
+            raise
         answer = _last_json_object(stdout.decode(errors="replace"))
         if answer is None or process.returncode == 2:
             raise faq_error(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import sys
 import time
@@ -22,6 +23,7 @@ from redis.asyncio import Redis
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
 from handoff.editor import unanswered
+from handoff.editor.faq_tool import FaqTool
 from handoff.settings import ROOT
 from tests.app.conftest import AppFactory
 from tests.app.protocol import open_chat
@@ -519,3 +521,32 @@ async def test_the_real_faq_tool_lists_topics_and_refuses_a_bad_key_in_its_own_w
     assert body["error"] == "key_format" and body["message"].endswith(".")
     audit = tmp_path / "faq-audit.jsonl"
     assert not audit.exists() or "Bad Key!" not in audit.read_text()
+
+
+async def test_a_cancelled_request_does_not_leave_the_tool_running(tmp_path: Path) -> None:
+    # The editor closed the page, or the service is stopping: the tool's answer has nobody to
+    # go to. The stand-in tool writes its pid, then would run for a minute.
+    pid_file = tmp_path / "tool.pid"
+    slow = tmp_path / "slow_tool.py"
+    slow.write_text(
+        "import os, sys, time\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "time.sleep(60)\n"
+    )
+    tool = FaqTool((sys.executable, str(slow)), tmp_path, tmp_path, (), "", timeout=120)
+    call = asyncio.create_task(tool.run("list", "erin"))
+    deadline = time.monotonic() + 20
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the tool never started"
+        await asyncio.sleep(0.05)
+    pid = int(pid_file.read_text())
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    while True:  # the barrier: the process is gone (reaped by the event loop's child watcher)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the tool was left running"
+        await asyncio.sleep(0.05)

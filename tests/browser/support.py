@@ -40,6 +40,8 @@ CHROMIUM_ARGS = [
 ]
 # A light brand colour on purpose: the widget must darken it to keep white text readable.
 LIGHT_BRAND = "#7fd3e0"
+# How long a stopping test server lets requests still running finish before cancelling them.
+SHUTDOWN_SECONDS = 5.0
 
 
 def other_shop_app(widget_origin: str) -> web.Application:
@@ -95,7 +97,10 @@ class Stack:
         return future.result(timeout)
 
     async def _serve(self, app: web.Application, port: int) -> None:
-        runner = web.AppRunner(app)
+        # Requests still running at the end of a module (an editor's FAQ tool call on a busy
+        # machine can take half a minute) are cancelled after SHUTDOWN_SECONDS instead of
+        # aiohttp's 60, so stopping fits in stop()'s deadline.
+        runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         self.runners.append(runner)
@@ -133,7 +138,7 @@ class Stack:
         self.run(self._start())
 
     def stop(self) -> None:
-        self.run(self._stop())
+        self.run(self._stop(), timeout=SHUTDOWN_SECONDS * len(self.runners) + 30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
 
