@@ -12,14 +12,14 @@ export OPENBLAS_CORETYPE := $(BLAS_CORETYPE)
 endif
 
 .PHONY: help setup system envs model triage-model run test lint types format bench soak audit clean clean-cache \
-	bench-understanding bench-calibration bench-triage bench-assistant bench-nlu bench-serving \
+	bench-understanding bench-calibration bench-encoder bench-triage bench-assistant bench-nlu bench-serving \
 	bench-publish bench-unanswered
 
 help:
 	@echo "make run      set up what is missing and start the whole stack (Ctrl-C stops it)"
 	@echo "make test     set up what is missing and run every test suite"
 	@echo "make lint | types | model | triage-model | bench | soak | audit | clean | clean-cache"
-	@echo "make bench-understanding | bench-calibration | bench-triage | bench-assistant | bench-nlu"
+	@echo "make bench-understanding | bench-calibration | bench-encoder | bench-triage | bench-assistant | bench-nlu"
 	@echo "make bench-serving | bench-publish | bench-unanswered"
 
 setup: system envs
@@ -61,7 +61,7 @@ types:
 bench: setup
 	@bash scripts/bench.sh
 
-bench-understanding bench-calibration bench-triage bench-assistant bench-nlu bench-serving \
+bench-understanding bench-calibration bench-encoder bench-triage bench-assistant bench-nlu bench-serving \
 bench-publish bench-unanswered: setup
 	@bash scripts/bench.sh $(@:bench-%=%)
 

@@ -8,7 +8,7 @@ export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 # Libraries' deprecation warnings (matplotlib, SQLAlchemy, TensorFlow) are not figures.
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore}"
 export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-${HARBOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/harbor-assist}/rasa-cache}"
-all=(understanding calibration triage assistant nlu serving publish unanswered)
+all=(understanding calibration encoder triage assistant nlu serving publish unanswered)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
 
@@ -16,6 +16,7 @@ selected=("$@")
 declare -A bench=(
   [understanding]="What customers get on held-out messages, by writing style, through the real model|.venv-rasa/bin/python -m bot.nlu.served"
   [calibration]="The confidence threshold by cross-validation on the training data|.venv-rasa/bin/python -m bot.nlu.calibrate"
+  [encoder]="The sentence encoder's speed by precision, and the assistant's memory|.venv-rasa/bin/python bench/encoder_bench.py"
   [triage]="Escalation triage|.venv-app/bin/python bench/triage_bench.py"
   [assistant]="Assistant NLU on its own data, and bot-turn speed in-process|.venv-rasa/bin/python -m bot.evaluate"
   [nlu]="NLU quality on public benchmarks with the production pipeline|.venv-rasa/bin/python bench/nlu_bench.py"
