@@ -146,6 +146,12 @@ def build_float32(directory: Path) -> Any:
         def param(name: str, layer: int = layer) -> np.ndarray:
             return w[f"encoder.layer.{layer}.{name}"]
 
+        def add_and_norm(x: str, update: str, block: str, name: str) -> str:
+            """BERT's residual step: x + update, normalised by the block's LayerNorm."""
+            summed = g.op("Add", [update, x], name + ".sum")
+            norm = block + ".LayerNorm."
+            return g.layer_norm(summed, name, param(norm + "weight"), param(norm + "bias"), eps)
+
         # Query, key and value in one product, then split per head:
         # (batch, length, 3 x hidden) -> (3, batch, heads, length, size).
         parts = [f"attention.self.{part}" for part in ("query", "key", "value")]
@@ -172,13 +178,7 @@ def build_float32(directory: Path) -> Any:
             param("attention.output.dense.weight"),
             param("attention.output.dense.bias"),
         )
-        x = g.layer_norm(
-            g.op("Add", [attended, x], n + "residual1"),
-            n + "norm1",
-            param("attention.output.LayerNorm.weight"),
-            param("attention.output.LayerNorm.bias"),
-            eps,
-        )
+        x = add_and_norm(x, attended, "attention.output", n + "norm1")
         inner = g.linear(
             x, n + "inner", param("intermediate.dense.weight"), param("intermediate.dense.bias")
         )
@@ -190,13 +190,7 @@ def build_float32(directory: Path) -> Any:
             n + "gelu",
         )
         out = g.linear(gelu, n + "out", param("output.dense.weight"), param("output.dense.bias"))
-        x = g.layer_norm(
-            g.op("Add", [out, x], n + "residual2"),
-            n + "norm2",
-            param("output.LayerNorm.weight"),
-            param("output.LayerNorm.bias"),
-            eps,
-        )
+        x = add_and_norm(x, out, "output", n + "norm2")
     g.op("Identity", [x], HIDDEN)
     tensor = onnx.TensorProto
     graph = g.helper.make_graph(
