@@ -45,9 +45,7 @@ class SentenceEncoder:
     """all-MiniLM-L6-v2 run by onnxruntime. Deterministic; thread-safe (an onnxruntime session
     may be run from several threads, and the encoder holds no per-call state)."""
 
-    def __init__(
-        self, directory: Path, precision: str = SERVED_PRECISION, threads: int = 1
-    ) -> None:
+    def __init__(self, directory: Path, precision: str = SERVED_PRECISION) -> None:
         import onnxruntime
 
         path = graph_path(precision, directory)
@@ -57,10 +55,9 @@ class SentenceEncoder:
         self.hidden = int(config["hidden_size"])
         self.precision = precision
         options = onnxruntime.SessionOptions()
-        # One thread by default: a customer's message is a batch of one short text, and a
-        # second thread mostly waits (the service has other requests for the other core).
-        # Training encodes thousands of phrasings at once and asks for more.
-        options.intra_op_num_threads = threads
+        # One thread: every run is one short text, and a second thread mostly waits (the
+        # service has other requests for the other core).
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # warnings about the build machine's CPU are not errors
@@ -68,10 +65,6 @@ class SentenceEncoder:
             str(path), options, providers=["CPUExecutionProvider"]
         )
         self.tokenizer = WordPiece(directory / "vocab.txt")
-
-    @property
-    def dimensions(self) -> int:
-        return self.hidden
 
     def _forward(self, ids: np.ndarray) -> np.ndarray:
         """Hidden states (1, length, hidden) of one text's piece ids (1, length)."""
@@ -103,22 +96,22 @@ class SentenceEncoder:
         return vectors
 
 
-# One encoder per model folder, precision and thread count for the whole process: the Rasa
+# One encoder per model folder and precision for the whole process: the Rasa
 # training and serving graphs may create their components more than once, and a session takes
 # a second and 60-90 MB to load.
-_encoders: dict[tuple[Path, str, int], SentenceEncoder] = {}
+_encoders: dict[tuple[Path, str], SentenceEncoder] = {}
 _encoders_lock = threading.Lock()
 
 
 def load_encoder(
-    directory: Path | None = None, precision: str = SERVED_PRECISION, threads: int = 1
+    directory: Path | None = None, precision: str = SERVED_PRECISION
 ) -> SentenceEncoder:
     """The process's encoder for `directory` (default: the folder `make setup` extracted).
 
     Raises understanding.weights.EncoderMissing when the weights are not there, and
     understanding.graph.GraphMissing when the graph was not built.
     """
-    key = (installed(directory), precision, threads)
+    key = (installed(directory), precision)
     with _encoders_lock:
         if key not in _encoders:
             _encoders[key] = SentenceEncoder(*key)

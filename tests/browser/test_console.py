@@ -326,6 +326,14 @@ def test_claim_race_transfer_return_and_close(stack: Stack, browser: Any) -> Non
         watched.context.close()
 
 
+# From now on, window.__streamed counts what is added to the transcript element now on screen.
+COUNT_ENTRIES_ADDED_TO_THE_SHOWN_LOG = """() => {
+  window.__streamed = 0;
+  new MutationObserver(ms => ms.forEach(m => { window.__streamed += m.addedNodes.length; }))
+    .observe(document.getElementById('transcript'), {childList: true});
+}"""
+
+
 def conversation_of(shopper: Watched) -> str:
     """The shopper's conversation id, as the widget keeps it for the tab."""
     return str(
@@ -368,27 +376,14 @@ def test_keyboard_claims_keep_focus_and_switching_chats_is_not_announced(
     expect(mine).to_have_count(2)
     say(second, "second chat here")
     expect(page.locator("#transcript")).to_contain_text("second chat here")
-    page.evaluate(
-        """() => {
-          window.__shownLog = document.getElementById('transcript');
-          window.__streamed = 0;
-          new MutationObserver(ms => ms.forEach(m => { window.__streamed += m.addedNodes.length; }))
-            .observe(window.__shownLog, {childList: true});
-        }"""
-    )
+    page.evaluate(COUNT_ENTRIES_ADDED_TO_THE_SHOWN_LOG)
     page.locator(f'#mine-list li[data-key="{conversation_of(first)}"] button').click()
     expect(page.locator("#transcript")).to_contain_text("I want a person")
     expect(page.locator("#transcript")).not_to_contain_text("second chat here")
     # The first chat's entries went into a fresh log element, not into the live one on screen.
     assert page.evaluate("() => window.__streamed") == 0
     # What the customer says next is added to the live log, where a screen reader hears it.
-    page.evaluate(
-        """() => {
-          window.__streamed = 0;
-          new MutationObserver(ms => ms.forEach(m => { window.__streamed += m.addedNodes.length; }))
-            .observe(document.getElementById('transcript'), {childList: true});
-        }"""
-    )
+    page.evaluate(COUNT_ENTRIES_ADDED_TO_THE_SHOWN_LOG)
     say(first, "thanks for picking this up")
     expect(page.locator("#transcript")).to_contain_text("thanks for picking this up")
     assert page.evaluate("() => window.__streamed") >= 1
