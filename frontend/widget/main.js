@@ -1,3 +1,4 @@
+// @ts-nocheck -- not yet ported to modules
 /* Harbor Assist chat widget.
  *
  * One tag adds the chat to a page:

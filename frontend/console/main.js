@@ -1,3 +1,4 @@
+// @ts-nocheck -- not yet ported to modules
 /* Harbor Assist agent console. Plain ES2017; protocol in docs/protocol.md ("Agent websocket").
  * All text from the network is rendered with textContent. */
 (function () {

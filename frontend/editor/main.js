@@ -1,3 +1,4 @@
+// @ts-nocheck -- not yet ported to modules
 /* Harbor Assist FAQ editor: topics, unanswered questions, publish, audit log.
  *
  * Talks to /api/faq/... (handoff/editor.py). Every piece of data is put on the page with
