@@ -33,6 +33,7 @@ envs:
 	@$(RASA_ENV)/python -m understanding.weights --fetch >/dev/null
 	@$(APP_ENV)/python -m understanding.graph --build >/dev/null
 	@bash scripts/node-deps.sh
+	@bash scripts/frontend.sh
 
 model: setup
 	@$(RASA_ENV)/python -m bot.model

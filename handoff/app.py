@@ -42,7 +42,7 @@ from handoff.web import health, openapi
 from handoff.web.errors import json_errors
 from handoff.web.limits import RateLimiter
 from handoff.web.metrics import Metrics
-from handoff.web.pages import STATIC, static_page
+from handoff.web.pages import STATIC, check_front_end_built, static_page
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
+    check_front_end_built()
     # The one middleware list: errors become JSON first, then the CSRF guard judges the request.
     app = web.Application(middlewares=[json_errors, sessions.csrf_guard], client_max_size=64 * 1024)
     app[SETTINGS] = settings
@@ -184,7 +185,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         [
             # pages and operations
             web.get("/", static_page("shop.html")),
-            web.get("/widget.js", static_page("widget.js")),
+            web.get("/widget.js", static_page("build/widget.js")),
             web.get("/console", static_page("console.html")),
             web.static("/static/", STATIC, append_version=False),
             web.get("/livez", health.livez),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the JavaScript tools the tests use (package.json, pinned with their integrity hashes in
+# Install the JavaScript tools (esbuild, TypeScript, Preact, axe-core for the tests) (package.json, pinned with their integrity hashes in
 # package-lock.json) into node_modules/, once per lock file: `npm ci` wipes node_modules, so it
 # runs only when the lock changed since the last install.
 set -euo pipefail

@@ -31,6 +31,8 @@ pytest_in() {  # pytest_in <env bin> <report name> <args...>
 
 stage "lint (ruff)" make -s lint
 stage "types (mypy)" make -s types
+stage "front end: types (tsc) and unit tests (node --test)" bash -c \
+  "node_modules/.bin/tsc --noEmit -p tsconfig.json && node --test --test-reporter=dot frontend/"
 stage "pytest: handoff unit tests" pytest_in "$APP" app tests/app tests/understanding tests/vocabulary
 stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa tests/understanding tests/vocabulary
 stage "rasa data validate" "$RASA/rasa" data validate --fail-on-warnings \
