@@ -1,6 +1,8 @@
 // JSON over HTTP to the service, for the console and the editor. Every call sends the session
 // cookie; every call that changes something also sends the CSRF token the login returned.
 
+export const UNREACHABLE = "The server cannot be reached. Check your connection and try again.";
+
 /** An answer the server refused: the message is the server's own, for showing to the user. */
 export class ApiError extends Error {
   /**
@@ -49,12 +51,18 @@ export function createApi(csrf, fetchImpl = (input, init) => fetch(input, init))
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const token = csrf();
     if (method !== "GET" && token) headers["X-CSRF-Token"] = token;
-    const response = await fetchImpl(path, {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetchImpl(path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      // No answer at all (offline, the service restarting): status 0, the same wording everywhere.
+      throw new ApiError(UNREACHABLE, 0, { error: "network", message: UNREACHABLE });
+    }
     const data = await response.json().catch(() => ({}));
     if (!response.ok) throw new ApiError(refusalText(response.status, data), response.status, data);
     return data;

@@ -38,3 +38,13 @@ test("a refusal without a JSON body still names its status", async () => {
   }));
   await assert.rejects(api("GET", "/api/stats"), /Request failed \(502\)/);
 });
+
+test("no answer at all is status 0 with one wording", async () => {
+  const api = createApi(() => null, async () => { throw new TypeError("Failed to fetch"); });
+  await assert.rejects(api("GET", "/api/me"), (error) => {
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.status, 0);
+    assert.match(error.message, /cannot be reached/);
+    return true;
+  });
+});

@@ -1,8 +1,9 @@
-// Reconnect delays: doubling from `min` to `max`, with up to a fifth of random spread so that a
-// thousand clients cut off by one restart do not all come back in the same millisecond.
+// Reconnect delays: doubling from `min` to `max`, each wait drawn between half and all of the
+// current delay ("equal jitter"), so that a thousand clients cut off by one restart do not all
+// come back in the same millisecond, yet none waits longer than the delay it shows.
 
 /**
- * @typedef {{min: number, max: number, jitter?: number}} BackoffLimits
+ * @typedef {{min: number, max: number}} BackoffLimits
  */
 
 /**
@@ -17,12 +18,11 @@ export function nextDelay(previous, limits) {
 }
 
 /**
- * `delay` spread by up to ± `jitter` of itself (default 0.2), never below 0.
+ * How long to actually wait for `delay`: between half of it and all of it.
  * @param {number} delay
- * @param {number} [jitter]
  * @param {() => number} [random]
  * @returns {number}
  */
-export function spread(delay, jitter = 0.2, random = Math.random) {
-  return Math.max(0, Math.round(delay * (1 + jitter * (2 * random() - 1))));
+export function jittered(delay, random = Math.random) {
+  return delay * (0.5 + random() * 0.5);
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { nextDelay, spread } from "./backoff.js";
+import { jittered, nextDelay } from "./backoff.js";
 
 const limits = { min: 500, max: 10000 };
 
@@ -14,9 +14,8 @@ test("reconnect delays double from the minimum and stop at the maximum", () => {
   assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 10000, 10000]);
 });
 
-test("the spread stays within a fifth of the delay either way", () => {
-  assert.equal(spread(1000, 0.2, () => 0), 800);
-  assert.equal(spread(1000, 0.2, () => 1), 1200);
-  assert.equal(spread(1000, 0.2, () => 0.5), 1000);
-  assert.equal(spread(0, 0.2, () => 1), 0);
+test("a wait is between half the delay and all of it", () => {
+  assert.equal(jittered(1000, () => 0), 500);
+  assert.equal(jittered(1000, () => 0.5), 750);
+  assert.equal(jittered(1000, () => 0.999), 999.5);
 });
