@@ -21,6 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from understanding.weights import cache_root
+
 ROOT = Path(__file__).resolve().parent.parent
 # Rasa reads exactly these folders; data/triage belongs to the handoff service, not to Rasa.
 RASA_DATA_DIRS = ("data/nlu", "data/rules", "data/stories")
@@ -29,11 +31,7 @@ RASA_VERSION = "3.6.21"
 
 def cache_dir() -> Path:
     """The per-user cache shared by every clone on this machine."""
-    configured = os.environ.get("HARBOR_CACHE")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "harbor-assist"
+    return cache_root()
 
 
 def training_inputs(root: Path = ROOT) -> list[Path]:

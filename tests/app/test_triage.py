@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,6 +33,10 @@ from handoff.assistant.triage.train import (
     HELDOUT_APART_FILE,
     HELDOUT_FILE,
     TRAIN_FILE,
+    cached_model_dir,
+    ensure_model,
+    fingerprint,
+    is_stale,
     read_messages,
     train,
 )
@@ -385,6 +390,25 @@ def test_training_is_deterministic_and_fingerprinted(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "fingerprint.txt").read_text().strip() == first.fingerprint
     weights = Path("textcat_multilabel") / "model"
     assert (tmp_path / "a" / weights).read_bytes() == (tmp_path / "b" / weights).read_bytes()
+
+
+def test_a_clone_gets_the_model_of_inputs_trained_before_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_dir: Path
+) -> None:
+    monkeypatch.setenv("HARBOR_CACHE", str(tmp_path / "cache"))
+    # What a training run on this machine left in the cache for the current inputs.
+    shutil.copytree(model_dir, cached_model_dir(fingerprint([TRAIN_FILE])))
+    clone_models = tmp_path / "clone" / "models" / "triage"
+    assert ensure_model(clone_models, log=lambda _line: None) == "from cache"
+    assert not is_stale(clone_models)
+    assert (clone_models / THRESHOLDS_FILE).read_bytes() == (
+        model_dir / THRESHOLDS_FILE
+    ).read_bytes()
+    assert ensure_model(clone_models, log=lambda _line: None) == "up to date"
+    # A copy whose fingerprint no longer matches the inputs is not taken.
+    (clone_models / "fingerprint.txt").write_text("something older\n")
+    (cached_model_dir(fingerprint([TRAIN_FILE])) / "fingerprint.txt").write_text("older\n")
+    assert is_stale(clone_models)
 
 
 def test_the_triage_speaks_the_shared_vocabulary() -> None:

@@ -9,6 +9,10 @@ gets the spaCy pipeline, ``sentence_head.npz`` (the head's weights and the blend
 ``thresholds.json`` and ``fingerprint.txt`` (sha256 over the training data, this package's and
 the encoder's sources, the encoder's weights and the spaCy version), which ``--if-stale``
 compares to skip work when nothing changed. Seeds are fixed, so two runs give the same model.
+
+A trained model is also kept in the per-user cache, under its fingerprint
+(``<cache>/triage/<fingerprint>``): a fresh clone, or a checkout that returns to inputs trained
+before, copies it in seconds instead of training for two minutes (``ensure_model``).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from thinc.api import Adam, fix_random_seed
 
 from understanding.encoder import load_encoder
 from understanding.linear import LogisticHead, train_logistic
-from understanding.weights import WHEEL_SHA256
+from understanding.weights import WHEEL_SHA256, cache_root
 
 # Registers the harbor_triage_cues factory that build_pipeline adds.
 from . import cue_matcher  # noqa: F401
@@ -254,12 +258,34 @@ def _write_model(
             json.dumps(thresholds.to_dict(), indent=2) + "\n", encoding="utf-8"
         )
         (staging / FINGERPRINT_FILE).write_text(digest + "\n", encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
+        _swap_in(staging, out_dir)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    staging.rename(out_dir)
+
+
+def _copy_model(source: Path, out_dir: Path) -> None:
+    """Copy a complete model folder to `out_dir`, swapped in whole like a trained one."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        staging.chmod(0o755)
+        _swap_in(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def cached_model_dir(digest: str) -> Path:
+    """Where the model trained from inputs with this fingerprint is kept outside the clone."""
+    return cache_root() / "triage" / digest
 
 
 def is_stale(out_dir: Path, data_files: Sequence[Path] = (TRAIN_FILE,)) -> bool:
@@ -318,11 +344,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="do nothing when the model's fingerprint matches the data and code",
     )
     args = parser.parse_args(argv)
-    if args.if_stale and not is_stale(args.out):
-        print(f"triage: model in {args.out} is up to date")
-        return 0
-    train(args.out)
+    if args.if_stale:
+        ensure_model(args.out)
+    else:
+        train(args.out)
     return 0
+
+
+def ensure_model(out_dir: Path = DEFAULT_MODEL_DIR, log: Callable[[str], None] = print) -> str:
+    """Make `out_dir` hold the model of the current inputs: keep it when it is up to date, else
+    copy it from the cache, else train it (and keep a copy in the cache). Returns what it did."""
+    if not is_stale(out_dir):
+        log(f"triage: model in {out_dir} is up to date")
+        return "up to date"
+    digest = fingerprint([TRAIN_FILE])
+    cached = cached_model_dir(digest)
+    if not is_stale(cached):
+        _copy_model(cached, out_dir)
+        log(f"triage: model copied from the cache ({cached})")
+        return "from cache"
+    train(out_dir, log=log)
+    # The cache gets its copy only after a complete training; a stale or half copy is replaced.
+    _copy_model(out_dir, cached)
+    return "trained"
 
 
 if __name__ == "__main__":
