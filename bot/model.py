@@ -13,6 +13,7 @@ Only the standard library is used so the launcher can import this from either en
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -155,9 +156,24 @@ def ensure_model(root: Path = ROOT, models_dir: Path | None = None, quiet: bool 
     if result.returncode != 0 or not model.path.exists():
         raise TrainingFailed(_training_error(log))
     log.unlink(missing_ok=True)
-    model.cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(model.path, model.cached)
+    keep_in_cache(model)
     return model.path
+
+
+def keep_in_cache(model: ModelPlan) -> None:
+    """Copy a trained model into the per-user cache, whole or not at all: a clone or a publish
+    that finds it there uses it instead of training, so a half-written file must never be seen
+    under its name. A cache that cannot be written costs a later training, never this one."""
+    if model.cached.exists():
+        return
+    with contextlib.suppress(OSError):
+        model.cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = model.cached.with_name(f".{model.cached.name}.{os.getpid()}")
+        try:
+            shutil.copy2(model.path, partial)
+            os.replace(partial, model.cached)
+        finally:
+            partial.unlink(missing_ok=True)
 
 
 def _training_error(log: Path) -> str:

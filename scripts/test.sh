@@ -48,9 +48,9 @@ stage "test conversations" bash -c "
   status=\$?; tail -n 5 test-artifacts/rasa-test.log; exit \$status"
 stage "held-out gates: the assistant on messages it never saw" pytest_in "$RASA" gates tests/nlu
 stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser
-stage "pytest: end-to-end tests on the real stack" pytest_in "$APP" e2e tests/e2e
-if [ -d tests/faults ]; then
-  stage "pytest: fault tests (Redis, Rasa, replicas)" pytest_in "$APP" faults tests/faults
-fi
+# One pytest, so the end-to-end tests and the real-stack fault tests share one real stack
+# (tests/conftest.py); the other fault tests start small clusters of their own.
+stage "pytest: end-to-end and fault tests (one real stack; Redis, Rasa, replicas broken)" \
+  pytest_in "$APP" e2e tests/e2e tests/faults
 
 "$APP/python" scripts/junit_summary.py "$reports" "$(( $(date +%s) - started ))" "${failed_stages[@]}"

@@ -1,6 +1,6 @@
 """An editor's change goes live on the real stack: the editor API drives the real `bot faq` tool.
 
-    the stack runs with FAQ_PROJECT_DIR = a copy of the project (the repository is never changed)
+    the session's stack serves a copy of the project (the repository is never changed)
     an existing topic's answer is edited            → the next customer turn has it, no publish
     a message the bot cannot place                   → listed under unanswered questions
     editor adds a topic through /api/faq/topics     (the tool checks it against the live Rasa)
@@ -19,23 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
 from tests.support.clients import login
-from tests.support.project import copy_project
+from tests.support.stack import ROOT, RunningStack
 
 pytestmark = pytest.mark.e2e
 
-# A topic the assistant has no answer for yet (tests/e2e/test_faq_publish.py publishes the
-# same one from the command line: one model fingerprint, so a second run reuses the training).
+# A topic the assistant has no answer for yet (tests/e2e/test_faq_publish.py publishes another
+# from the command line). A model of the same files published before on this machine is taken
+# from the cache instead of trained again (bot/faq/publish/job.py).
 KEY = "recipes"
 GROUP = "products"
 PHRASINGS = [
@@ -58,30 +56,10 @@ FIGURES: dict[str, Any] = {}
 UNPLACEABLE = "the thing with the stuff"
 
 
-@pytest.fixture(scope="module")
-def editor_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningStack, Path]]:
-    project = copy_project(tmp_path_factory.mktemp("faq-project"))
-    # One models folder for the launcher, Rasa and the FAQ tool, as in a deployment: publish
-    # adds to it and rollback finds the model it replaced there. It starts with the newest
-    # model, so the launcher has nothing to train.
-    models = tmp_path_factory.mktemp("faq-models")
-    newest = max((ROOT / "models").glob("harbor-*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    shutil.copy2(newest, models / newest.name)
-    # A training cache of its own: Rasa's cache is not safe for trainings running at once, and
-    # other jobs on this machine may be training.
-    cache = tmp_path_factory.mktemp("rasa-cache")
-    running = start_stack(
-        tmp_path_factory.mktemp("editor-stack-var"),
-        {
-            "FAQ_PROJECT_DIR": str(project),
-            "HARBOR_MODELS_DIR": str(models),
-            "RASA_CACHE_DIRECTORY": str(cache),
-        },
-    )
-    yield running, project
+@pytest.fixture(scope="module", autouse=True)
+def print_figures() -> Iterator[None]:
+    yield
     print("\neditor figures:", json.dumps(FIGURES))
-    if running.process.poll() is None:
-        stop_stack(running)
 
 
 class Console:
@@ -153,9 +131,8 @@ async def wait_for_answer(stack: RunningStack, text: str, expected: str, seconds
 
 
 async def test_an_answer_edit_is_live_at_once_and_unplaced_questions_reach_the_editors(
-    editor_stack: tuple[RunningStack, Path],
+    stack: RunningStack,
 ) -> None:
-    stack, _ = editor_stack
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         admin = await Console.login(session, stack.url, "admin", stack.admin_password())
         assert EDITED_PO_BOX not in await ask(stack, PO_BOX_QUESTION)
@@ -181,12 +158,13 @@ async def test_an_answer_edit_is_live_at_once_and_unplaced_questions_reach_the_e
 # Publishing trains a model: minutes on a small, busy machine.
 @pytest.mark.timeout(2400)
 async def test_an_editor_adds_a_topic_and_publishes_it_with_progress_on_the_live_stack(
-    editor_stack: tuple[RunningStack, Path],
+    stack: RunningStack,
 ) -> None:
     """Published, the live bot answers a new wording and a rollback takes it back; refused by
     the tool's checks (the new model would do worse), the page gets the reasons and the live
     bot is exactly as before. Which one happens depends on the trained model, not the page."""
-    stack, project = editor_stack
+    assert stack.project is not None
+    project = stack.project
     assert ANSWER not in await ask(stack, NEW_WORDING)
 
     # unsafe=True: the stack is addressed by IP, where aiohttp would otherwise drop cookies.

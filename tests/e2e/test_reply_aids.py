@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import RunningStack, chat
 from tests.support.clients import login
+from tests.support.stack import RunningStack, chat
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, RunningStack, chat, http_json, start_stack, stop_stack
+from tests.support.stack import ROOT, RunningStack, chat, http_json, stop_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -88,8 +88,10 @@ def test_a_second_launcher_says_it_is_already_running(stack: RunningStack) -> No
     assert "already running" in second.stderr and second.stderr.count("\n") == 1
 
 
-def test_ctrl_c_stops_every_process_it_started(tmp_path_factory: pytest.TempPathFactory) -> None:
-    own = start_stack(tmp_path_factory.mktemp("stack-stop"))
+# Last of the session (tests/conftest.py): it ends the stack every other test shares.
+@pytest.mark.stops_stack
+def test_ctrl_c_stops_every_process_it_started(stack: RunningStack) -> None:
+    own = stack
     pgroup_pids = subprocess.run(
         ["pgrep", "-P", str(own.process.pid)], capture_output=True, text=True, check=False
     ).stdout.split()

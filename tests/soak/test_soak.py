@@ -33,10 +33,10 @@ from redis.asyncio import Redis
 
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
-from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
 from tests.support.clients import Agent, Customer, is_event_from, is_state, login
 from tests.support.figures import record_figure
 from tests.support.servers import free_port, rss_kib
+from tests.support.stack import ROOT, RunningStack, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -40,11 +39,3 @@ def train_staged(staging: Path, plan: model.ModelPlan) -> None:
     )
     if result.code != 0 or not plan.path.exists():
         raise model.TrainingFailed(f"rasa train ended with code {result.code}")
-
-
-def keep_in_cache(plan: model.ModelPlan) -> None:
-    # The launcher finds published models here after `make clean`, as it does its own.
-    with contextlib.suppress(OSError):
-        plan.cached.parent.mkdir(parents=True, exist_ok=True)
-        if not plan.cached.exists():
-            shutil.copy2(plan.path, plan.cached)
