@@ -1,8 +1,11 @@
 """The new model against the live one: the test conversations and the held-out phrasings.
 
-Each model is scored once per version of the checks (conversations and held-out file), then the
-scores are cached in <var>/faq-publish/scores/. A new model must not do worse than the live one
-beyond the tolerances below, else publishing stops and names the conversations and topics.
+Each model is scored once per version of the checks (conversations, held-out file and the
+scoring code), then the scores are kept in the per-user cache beside the models
+(<cache>/publish-scores/): they depend on nothing else, so a second deployment or clone on the
+machine that publishes the same files does not score them again. A new model must not do worse
+than the live one beyond the tolerances below, else publishing stops and names the conversations
+and topics.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot import prediction as prediction_code
 from bot.evaluate.heldout import read_nlu_examples
-from bot.faq.library import INTENT_PREFIX
+from bot.faq.library import INTENT_PREFIX, atomic_write
 from bot.faq.project import Project
 from bot.faq.publish.record import read_json
 from bot.faq.validation import Issue
+from bot.model import cache_dir
 from bot.prediction import to_prediction
 
 # Held-out FAQ-key accuracy may drop by this much (in percentage points) before a publish is
@@ -50,7 +55,12 @@ class Scores:
 
 def checks_fingerprint(project: Project) -> str:
     digest = hashlib.sha256()
-    files = [*sorted(project.conversations_dir.glob("test_*.yml")), project.heldout_file]
+    scoring_code = [Path(__file__), Path(prediction_code.__file__)]
+    files = [
+        *sorted(project.conversations_dir.glob("test_*.yml")),
+        project.heldout_file,
+        *scoring_code,
+    ]
     for path in files:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -100,17 +110,19 @@ async def _evaluate(project: Project, agent: Any) -> Scores:
     return scores
 
 
+def scores_path(project: Project, model_name: str) -> Path:
+    return cache_dir() / "publish-scores" / f"{model_name}-{checks_fingerprint(project)}.json"
+
+
 def cached_scores(project: Project, model_name: str) -> Scores | None:
-    path = project.publish_dir / "scores" / f"{model_name}-{checks_fingerprint(project)}.json"
-    data = read_json(path)
+    data = read_json(scores_path(project, model_name))
     return Scores(**data) if data else None
 
 
 def store_scores(project: Project, model_name: str, scores: Scores) -> None:
-    folder = project.publish_dir / "scores"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{model_name}-{checks_fingerprint(project)}.json"
-    path.write_text(json.dumps(asdict(scores)))
+    path = scores_path(project, model_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, json.dumps(asdict(scores)))
 
 
 def compare(before: Scores, after: Scores) -> tuple[list[Issue], list[dict[str, Any]], list[Issue]]:
