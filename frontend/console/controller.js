@@ -1,0 +1,424 @@
+// The console's side effects: the agent websocket, the HTTP calls, toasts, alerts and focus.
+// Every change of state goes through the store's reducer (state.js); this module decides what to
+// send and fetch around it. Components call the Actions it returns.
+import { ApiError } from "../common/api.js";
+import { focusOn } from "../common/forms.js";
+import { ReconnectingSocket } from "../common/socket.js";
+import { mayChat } from "../common/session.js";
+import { arrivalReason, arrivalText, askToNotify, chime, notifyInBackground } from "./alerts.js";
+import { claimFailedText, freshArrivals } from "./queue.js";
+import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
+
+/**
+ * @typedef {import("./state.js").ConsoleState} ConsoleState
+ * @typedef {import("./state.js").ConsoleAction} ConsoleAction
+ * @typedef {import("./state.js").Tab} Tab
+ * @typedef {import("../common/store.js").Store<ConsoleState, ConsoleAction>} ConsoleStore
+ * @typedef {import("../common/session.js").Session} Session
+ * @typedef {import("../common/session.js").Profile} Profile
+ */
+
+/**
+ * @typedef {{
+ *   signIn: (username: string, password: string) => Promise<void>,
+ *   signOut: () => void,
+ *   showTab: (tab: Tab) => void,
+ *   askPresence: (status: string) => void,
+ *   select: (cid: string) => void,
+ *   openClosed: (cid: string) => void,
+ *   claim: (cid: string) => void,
+ *   sendMessage: (text: string) => boolean,
+ *   typed: () => void,
+ *   toggleForm: (form: "transfer" | "close") => void,
+ *   transfer: (to: {to_agent: string} | {to_team: string}) => void,
+ *   returnToBot: () => void,
+ *   close: (notes: string, tags: string[]) => boolean,
+ *   loadTickets: () => void,
+ *   setStatsDays: (days: string) => void,
+ * }} Actions
+ */
+
+/** How long the customer's typing indicator stays without a new `typing` frame. */
+const TYPING_SHOWN_MS = 15000;
+/** An agent who stops typing for this long is no longer shown as typing to the customer. */
+const TYPING_IDLE_MS = 2500;
+/** Suggested answers wait for a burst of messages to settle. */
+const SUGGEST_DELAY_MS = 150;
+
+let messageSeq = 0;
+/** A message id (1-64 letters and digits) unique to this console. */
+function newMessageId() {
+  messageSeq += 1;
+  return Date.now().toString(36) + messageSeq.toString(36) + Math.random().toString(36).slice(2, 8);
+}
+
+/**
+ * @param {{
+ *   store: ConsoleStore,
+ *   session: Session,
+ *   toast: (text: string, kind?: string) => void,
+ * }} deps
+ */
+export function createController(deps) {
+  const store = deps.store;
+  const session = deps.session;
+  const toast = deps.toast;
+  const dispatch = store.dispatch;
+  const api = session.api;
+  /** @type {ReconnectingSocket | null} */
+  let socket = null;
+  /** Conversations being loaded over HTTP. */
+  const loading = new Set();
+  /** @type {Map<string, ReturnType<typeof setTimeout>>} the customers' typing indicators */
+  const typingTimers = new Map();
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let suggestTimer;
+  /** The chat we told the customer of that the agent is typing; null when not typing. */
+  /** @type {string | null} */
+  let typingFor = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let typingIdle;
+  /** Bumped at sign-out, so answers to requests made before it are dropped. */
+  let epoch = 0;
+
+  /**
+   * @param {Record<string, any>} frame
+   * @returns {boolean} whether it was sent; the agent is told when not
+   */
+  function sendFrame(frame) {
+    if (socket && socket.send(frame)) return true;
+    toast("Not connected; try again in a moment.");
+    return false;
+  }
+
+  // --- session -----------------------------------------------------------------------------
+
+  /** @param {Profile} profile */
+  function start(profile) {
+    dispatch({ type: "signed-in", profile });
+    if (!mayChat(profile.role)) return;
+    void loadCanned();
+    connect();
+  }
+
+  function stop() {
+    epoch += 1;
+    if (socket) socket.stop();
+    socket = null;
+    for (const timer of typingTimers.values()) clearTimeout(timer);
+    typingTimers.clear();
+    clearTimeout(suggestTimer);
+    clearTimeout(typingIdle);
+    typingFor = null;
+    loading.clear();
+    dispatch({ type: "signed-out" });
+  }
+
+  // --- the agent websocket -----------------------------------------------------------------
+
+  function connect() {
+    socket = new ReconnectingSocket({
+      url: () => `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws/agent`,
+      onFrame,
+      onDrop(code) {
+        // 4401: the session ended (signed out elsewhere, password changed).
+        if (code === 4401 || !session.current) {
+          if (session.current) session.end();
+          return "stop";
+        }
+        dispatch({ type: "dropped" });
+        return "retry";
+      },
+      async beforeRetry() {
+        // The session may have ended while we were away (a 401 signs the page out).
+        try {
+          await api("GET", "/api/me");
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 401) return false;
+        }
+        if (!session.current) return false;
+        dispatch({ type: "connecting" });
+        return true;
+      },
+      pingEvery: 25000,
+      pongWithin: 10000,
+    });
+    dispatch({ type: "connecting" });
+    socket.start();
+  }
+
+  /** @param {Record<string, any>} f */
+  function onFrame(f) {
+    const before = store.get();
+    dispatch({ type: "frame", frame: f, at: Date.now() });
+    const now = store.get();
+    switch (f.type) {
+      case "hello":
+        if (socket) socket.settled();
+        if (now.presenceAsked) sendFrame({ type: "presence", status: now.presenceAsked });
+        // A new socket has opened nothing yet: open my chats (and the one on screen) again.
+        for (const cid of now.active) void openConversation(cid);
+        if (now.selected && !now.active.includes(now.selected)) void openConversation(now.selected);
+        break;
+      case "queue":
+        alertArrivals(freshArrivals(before.waitingSeen, now.queues));
+        break;
+      case "active":
+        for (const cid of now.active) void openConversation(cid);
+        break;
+      case "claimed":
+        afterSelect(String(f.conversation));
+        break;
+      case "claim_failed":
+        toast(claimFailedText(f), "warn");
+        break;
+      case "event":
+        if (
+          isCustomerMessage(f) &&
+          f.conversation === now.selected &&
+          isNewEntry(before, String(f.conversation), f)
+        ) {
+          loadSuggestions(String(f.conversation));
+        }
+        break;
+      case "typing":
+        customerTyping(String(f.conversation), !!f.on);
+        break;
+      case "transferred":
+      case "returned":
+      case "closed":
+        toast(
+          { transferred: "Chat transferred.", returned: "Chat returned to the assistant.", closed: "Chat closed." }[
+            /** @type {"transferred" | "returned" | "closed"} */ (f.type)
+          ],
+          "ok",
+        );
+        for (const cid of now.active) void openConversation(cid);
+        break;
+      case "pong":
+        if (socket) socket.alive();
+        break;
+      case "error":
+        if (f.code === "session_ended") {
+          session.end();
+          return;
+        }
+        toast(f.message || f.code || "Something went wrong.", "error");
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * @param {string} cid
+   * @param {boolean} on
+   */
+  function customerTyping(cid, on) {
+    clearTimeout(typingTimers.get(cid));
+    typingTimers.delete(cid);
+    if (!on) return;
+    typingTimers.set(
+      cid,
+      setTimeout(() => {
+        typingTimers.delete(cid);
+        dispatch({ type: "typing-expired", conversation: cid });
+      }, TYPING_SHOWN_MS),
+    );
+  }
+
+  /** @param {import("./state.js").QueueItem[]} fresh */
+  function alertArrivals(fresh) {
+    if (!fresh.length) return;
+    toast(arrivalText(fresh), "info");
+    if (store.get().presence !== "online") return;
+    if (chime()) dispatch({ type: "chimed" });
+    notifyInBackground(arrivalReason(fresh[0]));
+  }
+
+  // --- conversations -----------------------------------------------------------------------
+
+  /**
+   * Load a conversation's packet, fields and entries over HTTP, then subscribe the socket to
+   * what comes after the last entry we have.
+   * @param {string} cid
+   */
+  async function openConversation(cid) {
+    if (loading.has(cid)) return;
+    loading.add(cid);
+    const started = epoch;
+    try {
+      const data = await api("GET", `/api/conversations/${encodeURIComponent(cid)}`);
+      if (started !== epoch) return;
+      dispatch({ type: "history", conversation: cid, data });
+      sendFrame({ type: "open", conversation: cid, last_seen: lastSeenId(store.get().conversations[cid]) });
+    } catch (err) {
+      if (started === epoch) toast(err instanceof Error ? err.message : String(err), "error");
+    } finally {
+      if (started === epoch) loading.delete(cid);
+    }
+  }
+
+  /** @param {string} cid */
+  function loadSuggestions(cid) {
+    clearTimeout(suggestTimer);
+    suggestTimer = setTimeout(async () => {
+      const state = store.get();
+      if (state.selected !== cid || !state.active.includes(cid)) {
+        dispatch({ type: "suggestions", conversation: cid, data: null });
+        return;
+      }
+      const started = epoch;
+      try {
+        const data = await api("GET", `/api/conversations/${encodeURIComponent(cid)}/suggestions`);
+        if (started === epoch && store.get().selected === cid) dispatch({ type: "suggestions", conversation: cid, data });
+      } catch {
+        if (started === epoch) dispatch({ type: "suggestions", conversation: cid, data: null });
+      }
+    }, SUGGEST_DELAY_MS);
+  }
+
+  /**
+   * What follows showing a chat: load it if needed, fetch suggested answers, and put the
+   * keyboard in the reply.
+   * @param {string} cid
+   */
+  function afterSelect(cid) {
+    const c = store.get().conversations[cid];
+    if (!c || !c.loaded) void openConversation(cid);
+    loadSuggestions(cid);
+    focusOn("composer-input");
+  }
+
+  async function loadCanned() {
+    try {
+      const data = await api("GET", "/api/canned");
+      dispatch({ type: "canned", responses: Array.isArray(data.responses) ? data.responses : [] });
+    } catch {
+      // The menu stays empty.
+    }
+  }
+
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    if (typingFor) sendFrame({ type: "typing", conversation: typingFor, on: false });
+    typingFor = null;
+  }
+
+  async function loadTickets() {
+    try {
+      const data = await api("GET", "/api/tickets?limit=200");
+      dispatch({ type: "tickets", tickets: Array.isArray(data.tickets) ? data.tickets : [] });
+    } catch (err) {
+      toast(err instanceof Error ? err.message : String(err), "error");
+    }
+  }
+
+  async function loadStats() {
+    try {
+      const stats = await api("GET", `/api/stats?days=${encodeURIComponent(store.get().statsDays)}`);
+      dispatch({ type: "stats", stats });
+    } catch (err) {
+      toast(err instanceof Error ? err.message : String(err), "error");
+    }
+  }
+
+  /** @type {Actions} */
+  const act = {
+    signIn: (username, password) => session.signIn(username, password),
+    signOut: () => void session.signOut(),
+    showTab(tab) {
+      dispatch({ type: "tab", tab });
+      if (tab === "tickets") void loadTickets();
+      if (tab === "dashboard") void loadStats();
+    },
+    askPresence(status) {
+      if (status === "online") askToNotify();
+      dispatch({ type: "presence-asked", status });
+      // Chosen before the socket greeted us (right after sign-in), it is sent after `hello`.
+      if (store.get().greeted) sendFrame({ type: "presence", status });
+    },
+    select(cid) {
+      dispatch({ type: "select", conversation: cid });
+      afterSelect(cid);
+    },
+    openClosed(cid) {
+      // Loaded again: the wrap-up notes and tags are in the conversation's fields.
+      dispatch({ type: "select", conversation: cid, reload: true });
+      afterSelect(cid);
+    },
+    claim: (cid) => void sendFrame({ type: "claim", conversation: cid }),
+    sendMessage(text) {
+      const state = store.get();
+      const cid = state.selected;
+      if (!text || !cid) return false;
+      const id = newMessageId();
+      if (!sendFrame({ type: "message", conversation: cid, id, text })) return false;
+      stopTyping();
+      dispatch({
+        type: "sent",
+        conversation: cid,
+        entry: {
+          kind: "message",
+          from: "agent",
+          text,
+          at: Date.now(),
+          agent_name: state.profile ? state.profile.display_name : undefined,
+          client_id: `agent-${id}`,
+          pending: true,
+        },
+      });
+      return true;
+    },
+    typed() {
+      const cid = store.get().selected;
+      if (!cid) return;
+      if (typingFor !== cid) {
+        stopTyping();
+        typingFor = cid;
+        sendFrame({ type: "typing", conversation: cid, on: true });
+      }
+      clearTimeout(typingIdle);
+      typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
+    },
+    toggleForm(form) {
+      const open = store.get().actionForm === form ? "" : form;
+      dispatch({ type: "action-form", form: open });
+      if (open) focusOn(open === "transfer" ? "transfer-team" : "close-notes");
+    },
+    transfer(to) {
+      const cid = store.get().selected;
+      if (cid) sendFrame({ type: "transfer", conversation: cid, ...to });
+    },
+    returnToBot() {
+      const cid = store.get().selected;
+      if (cid) sendFrame({ type: "return_to_bot", conversation: cid });
+    },
+    close(notes, tags) {
+      const cid = store.get().selected;
+      if (!cid) return false;
+      /** @type {Record<string, any>} */
+      const frame = { type: "close", conversation: cid, tags };
+      if (notes) frame.notes = notes;
+      return sendFrame(frame);
+    },
+    loadTickets: () => void loadTickets(),
+    setStatsDays(days) {
+      dispatch({ type: "stats-days", days });
+      void loadStats();
+    },
+  };
+
+  return {
+    act,
+    start,
+    stop,
+    /** The browser lost or regained the network. */
+    /** @param {boolean} online */
+    network(online) {
+      if (!socket) return;
+      if (online) socket.retryNow();
+      else socket.abandon();
+    },
+  };
+}

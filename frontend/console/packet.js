@@ -1,0 +1,125 @@
+// The right column: why the chat was handed off (the handoff packet: reason and priority,
+// summary, intents with confidence, the details collected, the sentiment trend) and, once it is
+// closed, the agent's wrap-up notes and tags.
+import { clockTime } from "../common/format.js";
+import { html } from "../common/view.js";
+import { sentence } from "./words.js";
+
+/**
+ * @typedef {import("./state.js").Conversation} Conversation
+ */
+
+/**
+ * @param {unknown} x
+ * @returns {number} between 0 and 1
+ */
+function share(x) {
+  return Math.max(0, Math.min(1, Number(x) || 0));
+}
+
+/**
+ * @param {{title: string, extraClass?: string, children?: import("preact").ComponentChildren}} props
+ */
+function Section(props) {
+  return html`<section class=${props.extraClass ? `packet-section ${props.extraClass}` : "packet-section"}>
+    <h3>${props.title}</h3>
+    ${props.children}
+  </section>`;
+}
+
+/**
+ * A closed chat's notes and tags (kept in its fields; tags as a JSON list).
+ * @param {Record<string, any> | null} fields
+ * @returns {{notes: string, tags: string[]} | null}
+ */
+export function wrapUpOf(fields) {
+  if (!fields || (!fields.notes && !fields.tags)) return null;
+  /** @type {unknown} */
+  let tags = [];
+  try {
+    tags = JSON.parse(fields.tags || "[]");
+  } catch {
+    tags = [];
+  }
+  const list = Array.isArray(tags) ? tags.map(String) : [];
+  if (!fields.notes && !list.length) return null;
+  return { notes: String(fields.notes || ""), tags: list };
+}
+
+/** @param {{packet: Record<string, any>}} props */
+function PacketDetails(props) {
+  const p = props.packet;
+  const intents = Array.isArray(p.intents) ? p.intents : [];
+  const slots = p.slots && typeof p.slots === "object" ? p.slots : {};
+  const keys = Object.keys(slots).filter((k) => slots[k] !== null && slots[k] !== "");
+  const trend = Array.isArray(p.sentiment) ? p.sentiment : [];
+  return html`
+    <div class="packet-reason">
+      <span class=${`prio prio-${Math.min(Number(p.priority) || 0, 3)}`}>P${p.priority != null ? p.priority : "?"}</span>
+      <strong>${sentence(p.reason_text || p.reason || "Handoff")}</strong>
+    </div>
+    <${Section} title="Summary"><p class="packet-summary">${p.summary || "—"}</p><//>
+    <${Section} title="Intents">
+      ${intents.length ? null : html`<p class="muted">None detected</p>`}
+      ${intents.map((i) => {
+        const percent = `${Math.round(share(i && i.confidence) * 100)}%`;
+        return html`<div class="meter">
+          <span class="meter-label">${i && i.name}</span>
+          <span class="meter-bar"><span class="meter-fill" style=${{ width: percent }}></span></span>
+          <span class="meter-value">${percent}</span>
+        </div>`;
+      })}
+    <//>
+    <${Section} title="Details">
+      ${keys.length
+        ? html`<dl class="slots">
+            ${keys.map((k) => {
+              const v = slots[k];
+              return [
+                html`<dt>${k.replace(/_/g, " ")}</dt>`,
+                html`<dd>${typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>`,
+              ];
+            })}
+          </dl>`
+        : html`<p class="muted">No details collected</p>`}
+    <//>
+    <${Section} title="Sentiment trend">
+      ${trend.length
+        ? html`<div class="spark" role="img" aria-label=${`Upset score per message: ${trend
+            .map((/** @type {any} */ t) => `${Math.round(((t && t.upset) || 0) * 100)}%`)
+            .join(", ")}`}>
+            ${trend.map((/** @type {any} */ t) => {
+              const upset = share(t && t.upset);
+              const tone = upset > 0.66 ? "hot" : upset > 0.33 ? "warm" : "calm";
+              return html`<span class=${`spark-bar ${tone}`} style=${{ height: `${Math.max(6, Math.round(upset * 100))}%` }}></span>`;
+            })}
+          </div>`
+        : html`<p class="muted">No sentiment data</p>`}
+    <//>
+    ${p.escalated_at
+      ? html`<p class="muted small">Handed off at ${clockTime(p.escalated_at)}${p.source ? ` by ${p.source}` : ""}</p>`
+      : null}
+  `;
+}
+
+/** @param {{conversation: Conversation | null}} props */
+export function Packet(props) {
+  const c = props.conversation;
+  const p = c && c.packet;
+  const wrap = c ? wrapUpOf(c.fields) : null;
+  return html`<div id="packet" class="packet">
+    ${p && Object.keys(p).length
+      ? html`<${PacketDetails} packet=${p} />`
+      : html`<p class="empty">
+          ${c ? "No handoff packet for this chat." : "Select a conversation to see why it was handed off."}
+        </p>`}
+    ${wrap
+      ? html`<${Section} title="Wrap-up" extraClass="wrap-up">
+          ${wrap.notes ? html`<p class="wrap-notes">${wrap.notes}</p>` : null}
+          ${wrap.tags.length
+            ? html`<div class="tag-row">${wrap.tags.map((t) => html`<span class="tag">${t}</span>`)}</div>`
+            : null}
+        <//>`
+      : null}
+  </div>`;
+}
