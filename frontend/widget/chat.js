@@ -81,7 +81,7 @@ export function createChat(options) {
         type: "retry_scheduled",
         wait,
         delay,
-        offline: navigator.onLine === false,
+        offline: typeof navigator !== "undefined" && navigator.onLine === false,
         now: Date.now(),
       }),
     pingEvery: PING_EVERY,
