@@ -322,6 +322,51 @@ def test_network_drop_and_reload_show_everything_once(stack: Stack, browser: Any
     agent_ctx.close()
 
 
+# Remember the elements the log shows now (quick replies aside: a message removes them), to
+# check later that drawing new entries left them in place instead of building them again.
+MARK_LOG = """() => {
+  const log = document.querySelector('.harbor-assist').shadowRoot.querySelector('.ha-log');
+  window.__drawn = [...log.children].filter(n => !n.classList.contains('ha-quick'));
+  window.__drawn.forEach(n => { n.__mark = true; });
+  return window.__drawn.length;
+}"""
+STILL_DRAWN = "() => window.__drawn.filter(n => n.isConnected && n.__mark).length"
+
+
+def test_new_entries_leave_the_drawn_transcript_in_place(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 820})
+    page = context.new_page()
+    page.goto(stack.url + "/")
+    page.locator(".ha-launcher").click()
+    page.locator(".ha-input").fill("hi")
+    page.keyboard.press("Enter")
+    log = page.locator(".ha-log")
+    expect(log.get_by_role("button", name="Returns")).to_be_visible()
+    expect(log.locator(".ha-from-customer[data-id]", has_text="hi")).to_have_count(1)
+    marked = page.evaluate(MARK_LOG)
+    assert marked == 3  # the greeting, "hi" and the assistant's answer
+
+    # A message typed offline is shown at once, marked as sending ...
+    context.set_offline(True)
+    expect(page.locator(".ha-conn")).to_be_visible()
+    page.locator(".ha-input").fill("slow question")
+    page.keyboard.press("Enter")
+    pending = log.locator(".ha-pending", has_text="slow question")
+    expect(pending).to_have_count(1)
+    pending.evaluate("n => { n.__mark = 'typed'; }")
+    # ... and confirmed in place: the same element gets the entry id, nothing is rebuilt.
+    context.set_offline(False)
+    expect(log.get_by_text("echo: slow question")).to_be_visible()
+    confirmed = log.locator(".ha-from-customer[data-id]", has_text="slow question")
+    expect(confirmed).to_have_count(1)
+    assert confirmed.evaluate("n => n.__mark") == "typed"
+    expect(log.get_by_role("button", name="Returns")).to_have_count(0)
+    assert page.evaluate(STILL_DRAWN) == marked
+    context.close()
+
+
 def test_embedded_on_another_origin(stack: Stack, browser: Any) -> None:
     from playwright.sync_api import expect
 
