@@ -37,7 +37,10 @@ stage "front end: types (tsc) and unit tests (node --test)" bash -c \
 # per-user cache when these inputs were trained before, so this is seconds unless data changed.
 stage "train the models when their inputs changed" bash -c \
   "$RASA/python -m bot.model >/dev/null && $APP/python -m handoff.assistant.triage.train --if-stale"
-stage "pytest: handoff unit tests" pytest_in "$APP" app tests/app tests/understanding tests/vocabulary
+# The handoff unit tests are independent (each worker has its own Redis and temporary files),
+# so they run on every core (pytest-xdist; TEST_WORKERS=1 runs them in one process).
+stage "pytest: handoff unit tests" pytest_in "$APP" app -n "${TEST_WORKERS:-2}" \
+  tests/app tests/understanding tests/vocabulary
 stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa tests/understanding tests/vocabulary
 stage "rasa data validate" "$RASA/rasa" data validate --fail-on-warnings \
   --config config.yml --domain domain.yml --data $(ls -d data/nlu data/rules data/stories 2>/dev/null)
