@@ -2,6 +2,7 @@
 // entry's key, so a new message adds one element and leaves the others as they are (a focused
 // quick reply or a half-filled form keeps its focus and its text; a screen reader is not read
 // the log again). Text from the network is passed to Preact as text, never as markup.
+import { Component } from "preact";
 import { clockTime } from "../common/format.js";
 import { html, useLayoutEffect, useRef } from "../common/view.js";
 import { LeaveMessageForm, RatingForm } from "./forms.js";
@@ -10,6 +11,7 @@ import { LeaveMessageForm, RatingForm } from "./forms.js";
  * @typedef {import("./state.js").WidgetState} WidgetState
  * @typedef {import("./state.js").Entry} Entry
  * @typedef {import("./state.js").MessageEntry} MessageEntry
+ * @typedef {import("./state.js").LeaveForm | import("./state.js").RatingForm} FormFields
  * @typedef {import("./chat.js").Chat} Chat
  */
 
@@ -33,44 +35,62 @@ export function Transcript(props) {
       aria-label="Chat messages" tabindex="0">
     <div class="ha-msg ha-from-bot ha-greeting"><p class="ha-bubble">${greeting}</p></div>
     ${state.entries.map(
-      (entry) => html`<${TranscriptEntry} key=${entry.key} entry=${entry} state=${state}
-        chat=${chat} idPrefix=${idPrefix} />`,
+      (entry) => html`<${TranscriptEntry} key=${entry.key} entry=${entry}
+        form=${entry.kind === "leave" ? state.leave : entry.kind === "rating" ? state.rating : null}
+        maxChars=${state.maxChars} chat=${chat} idPrefix=${idPrefix} />`,
     )}
   </div>`;
 }
 
 /**
- * @param {{entry: Entry, state: WidgetState, chat: Chat, idPrefix: string}} props
+ * @typedef {{
+ *   entry: Entry, form: FormFields | null, maxChars: number, chat: Chat,
+ *   idPrefix: string,
+ * }} EntryProps
  */
-function TranscriptEntry(props) {
-  const entry = props.entry;
-  const state = props.state;
-  const chat = props.chat;
-  const idPrefix = props.idPrefix;
-  switch (entry.kind) {
-    case "message":
-      return html`<${Bubble} entry=${entry} />`;
-    case "system":
-      return html`<div class=${entry.tone ? `ha-system ha-system-${entry.tone}` : "ha-system"}>${entry.text}</div>`;
-    case "quick":
-      return html`<div class="ha-quick" role="group" aria-label="Suggested replies">
-        ${entry.buttons.map(
-          (reply, index) => html`<button type="button" class="ha-quick-btn" key=${index}
-            onClick=${() => chat.chooseQuickReply(reply)}>${reply.title}</button>`,
-        )}
-      </div>`;
-    case "leave":
-      return state.leave
-        ? html`<${LeaveMessageForm} form=${state.leave} maxChars=${state.maxChars} chat=${chat}
-            idPrefix=${idPrefix} />`
-        : null;
-    case "rating":
-      return state.rating
-        ? html`<${RatingForm} form=${state.rating} maxChars=${state.maxChars} chat=${chat}
-            idPrefix=${idPrefix} />`
-        : null;
-    default:
-      return null;
+
+/**
+ * One entry of the log. Entries are immutable, so one whose props are the same objects as last
+ * time is not even compared again: typing in the composer redraws the panel, not 300 bubbles
+ * (each with its clock time to format).
+ * @extends {Component<EntryProps>}
+ */
+class TranscriptEntry extends Component {
+  /** @param {EntryProps} next */
+  shouldComponentUpdate(next) {
+    const now = this.props;
+    return next.entry !== now.entry || next.form !== now.form || next.maxChars !== now.maxChars;
+  }
+
+  /** @param {EntryProps} props */
+  render(props) {
+    const entry = props.entry;
+    const chat = props.chat;
+    switch (entry.kind) {
+      case "message":
+        return html`<${Bubble} entry=${entry} />`;
+      case "system":
+        return html`<div class=${entry.tone ? `ha-system ha-system-${entry.tone}` : "ha-system"}>${entry.text}</div>`;
+      case "quick":
+        return html`<div class="ha-quick" role="group" aria-label="Suggested replies">
+          ${entry.buttons.map(
+            (reply, index) => html`<button type="button" class="ha-quick-btn" key=${index}
+              onClick=${() => chat.chooseQuickReply(reply)}>${reply.title}</button>`,
+          )}
+        </div>`;
+      case "leave":
+        return props.form && "email" in props.form
+          ? html`<${LeaveMessageForm} form=${props.form} maxChars=${props.maxChars} chat=${chat}
+              idPrefix=${props.idPrefix} />`
+          : null;
+      case "rating":
+        return props.form && "score" in props.form
+          ? html`<${RatingForm} form=${props.form} maxChars=${props.maxChars} chat=${chat}
+              idPrefix=${props.idPrefix} />`
+          : null;
+      default:
+        return null;
+    }
   }
 }
 
