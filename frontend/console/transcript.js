@@ -2,6 +2,7 @@
 // entries are added. Showing another chat, or a load that brought its history, draws into a
 // fresh log element (a new key) instead of streaming the whole history into the live one: that
 // is not news. What arrives afterwards is appended to the log on screen and is announced.
+import { Component } from "preact";
 import { clockTime } from "../common/format.js";
 import { html, useLayoutEffect, useRef } from "../common/view.js";
 import { stateLabel } from "./words.js";
@@ -43,9 +44,8 @@ export function speaker(e) {
   return "System";
 }
 
-/** @param {{entry: Entry}} props */
-function EntryRow(props) {
-  const e = props.entry;
+/** @param {Entry} e */
+function entryView(e) {
   if (e.kind !== "message") {
     return html`<div class="entry-event" data-client-id=${e.client_id} data-id=${e.id}>${eventLabel(e)}</div>`;
   }
@@ -62,6 +62,22 @@ function EntryRow(props) {
       ? html`<div class="entry-buttons">${buttons.map((b) => html`<span class="chip">${b && b.title}</span>`)}</div>`
       : null}
   </div>`;
+}
+
+/**
+ * One entry. Entries are never changed in place (the reducer replaces them), so an entry whose
+ * object is the same is not drawn again: a frame does not re-format every time in a long chat.
+ * @extends {Component<{entry: Entry}>}
+ */
+class EntryRow extends Component {
+  /** @param {{entry: Entry}} next */
+  shouldComponentUpdate(next) {
+    return next.entry !== this.props.entry;
+  }
+
+  render() {
+    return entryView(this.props.entry);
+  }
 }
 
 /**
