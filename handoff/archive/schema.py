@@ -1,0 +1,82 @@
+"""The archive's tables. Alembic owns the schema (handoff/archive/migrations); these definitions
+are what the code reads and writes, and a test checks that the migrations produce exactly them.
+
+Times are epoch milliseconds, as everywhere in the service. Lists and objects (tags, the handoff
+packet, an entry's buttons) are JSON text, so SQLite and PostgreSQL store them the same way.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("started_at", BigInteger, nullable=False),
+    Column("last_activity_at", BigInteger, nullable=False),
+    Column("closed_at", BigInteger),
+    # The last state seen: bot, queued, assigned or closed.
+    Column("state", String(16), nullable=False),
+    # Why it went to a person (an escalation reason), if it did.
+    Column("handoff_reason", String(40)),
+    Column("team", String(64)),
+    Column("agent", String(64)),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("notes", Text, nullable=False, default=""),
+    Column("rating", Integer),
+    Column("rating_comment", Text),
+    Column("packet", Text),
+    # Who the customer is, only as far as they proved it (a verified order's email) or gave it
+    # (a left message): what an agent searches by, and what export and erasure find.
+    Column("customer_email", String(254)),
+    Column("order_number", String(32)),
+    Index("ix_conversations_last_activity", "last_activity_at"),
+    Index("ix_conversations_email", "customer_email"),
+    Index("ix_conversations_order", "order_number"),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column(
+        "conversation_id",
+        String(32),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # The transcript stream's entry id ("1733480000000-0"): unique within a conversation, and
+    # what makes a repeated archive write of the same entry a no-op.
+    Column("entry_id", String(40), primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Column("sender", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("data", Text),
+    Index("ix_entries_at", "at"),
+)
+
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    # What was looked for ("email" or "order_number"), never the value: the audit log must not
+    # keep what was erased.
+    Column("subject_kind", String(16), nullable=False),
+    Column("conversations", Integer, nullable=False),
+    Column("details", Text, nullable=False, default="{}"),
+)

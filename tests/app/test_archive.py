@@ -1,0 +1,188 @@
+"""The conversation archive on real databases (SQLite in a temporary folder, and a PostgreSQL
+server this test starts): the migrated schema is what the code uses, writes are idempotent,
+agents find past conversations, export and erasure find a customer's data, retention purges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, inspect
+
+from handoff.archive.database import current_revision, head_revision, migrate, open_engine
+from handoff.archive.schema import metadata
+from handoff.archive.store import (
+    DAY_MS,
+    ArchiveStore,
+    ConversationFacts,
+    EntryRecord,
+    Subject,
+)
+from tests.support.postgres import postgres_server
+
+NOW = 1_765_000_000_000  # a fixed "now" (ms) for the date filters and daily figures
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    with postgres_server(prefix="harbor-archive-pg-") as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArchiveStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'var' / 'archive.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = open_engine(url)
+    migrate(engine)
+    store = ArchiveStore(engine)
+    yield store
+    # Each test starts from an empty archive on the shared PostgreSQL server.
+    with engine.begin() as db:
+        for table in reversed(metadata.sorted_tables):
+            db.execute(table.delete())
+    engine.dispose()
+
+
+def entry(cid: str, n: int, text: str, sender: str = "customer", at: int = NOW) -> EntryRecord:
+    return EntryRecord(cid, f"{at + n}-0", at + n, sender, "message", text)
+
+
+def a_handoff(cid: str, at: int = NOW) -> tuple[list[ConversationFacts], list[EntryRecord]]:
+    facts = [
+        ConversationFacts(cid, at, state="queued", handoff_reason="order_delayed", team="orders"),
+        ConversationFacts(cid, at + 50, state="assigned", agent="ana"),
+        ConversationFacts(
+            cid,
+            at + 90,
+            state="closed",
+            closed_at=at + 90,
+            tags=["refund", "delay"],
+            notes="Refund issued for the late lamp.",
+            order_number="hg-10042",
+            customer_email="Ivan.Silva@Example.com",
+            packet={"reason": "order_delayed", "summary": "Order HG-10042 is delayed."},
+        ),
+        ConversationFacts(cid, at + 95, rating=5, rating_comment="quick"),
+    ]
+    records = [
+        entry(cid, 1, "where is my lamp, order HG-10042", at=at),
+        entry(cid, 2, "Your order is delayed.", sender="bot", at=at),
+        entry(cid, 60, "I've refunded the shipping.", sender="agent", at=at),
+    ]
+    return facts, records
+
+
+def test_the_migrations_build_exactly_the_schema_the_code_uses(archive: ArchiveStore) -> None:
+    assert current_revision(archive.engine) == head_revision() is not None
+    migrate(archive.engine)  # a second start is a no-op
+    reflected = MetaData()
+    reflected.reflect(archive.engine)
+    for table in metadata.sorted_tables:
+        assert table.name in reflected.tables
+        columns = {c["name"]: c for c in inspect(archive.engine).get_columns(table.name)}
+        assert set(columns) == {c.name for c in table.columns}, table.name
+        for column in table.columns:
+            assert columns[column.name]["nullable"] == column.nullable, (table.name, column.name)
+        indexes = {i["name"] for i in inspect(archive.engine).get_indexes(table.name)}
+        assert {i.name for i in table.indexes} <= indexes
+
+
+def test_a_conversation_is_archived_whole_and_once_however_often_it_is_delivered(
+    archive: ArchiveStore,
+) -> None:
+    facts, records = a_handoff("c" * 32)
+    archive.record(facts, records)
+    archive.record(facts, records)  # the archiver delivers at least once
+    archive.record([], records[:1])
+    stored = archive.conversation("c" * 32)
+    assert stored is not None
+    assert [e["text"] for e in stored["transcript"]] == [r.text for r in records]
+    assert stored["state"] == "closed" and stored["agent"] == "ana" and stored["team"] == "orders"
+    assert stored["tags"] == ["delay", "refund"] and stored["rating"] == 5
+    assert stored["order_number"] == "HG-10042"
+    assert stored["customer_email"] == "ivan.silva@example.com"
+    assert stored["packet"]["reason"] == "order_delayed"
+    assert stored["last_activity_at"] == NOW + 95
+    # A later update that does not mention a field leaves it as it was.
+    archive.record([ConversationFacts("c" * 32, NOW + 100, state="closed")])
+    assert archive.conversation("c" * 32)["notes"] == "Refund issued for the late lamp."  # type: ignore[index]
+
+
+def test_agents_find_past_conversations_by_order_email_text_tag_and_date(
+    archive: ArchiveStore,
+) -> None:
+    archive.record(*a_handoff("a" * 32, at=NOW - 40 * DAY_MS))
+    archive.record(*a_handoff("b" * 32))
+    archive.record(
+        [ConversationFacts("d" * 32, NOW, state="bot")],
+        [entry("d" * 32, 1, "do you sell 100% wool_blankets?")],
+    )
+
+    def ids(**filters: object) -> list[str]:
+        return [c["id"][0] for c in archive.search(**filters)]  # type: ignore[arg-type]
+
+    assert ids(order_number="10042") == ["b", "a"]  # newest first
+    assert ids(email="IVAN.SILVA@example.com ") == ["b", "a"]
+    assert ids(text="LAMP") == ["b", "a"]
+    assert ids(text="refund issued") == ["b", "a"]  # the agent's notes too
+    assert ids(text="100% wool_") == ["d"]  # LIKE's wildcards are taken literally
+    assert ids(text="100%%") == []
+    assert ids(tag="refund") == ["b", "a"] and ids(tag="ref") == []
+    assert ids(since_ms=NOW - DAY_MS) == ["b", "d"]  # b's last activity is the later
+    assert ids(until_ms=NOW - DAY_MS) == ["a"]
+    assert ids(order_number="10042", since_ms=NOW - DAY_MS) == ["b"]
+
+
+def test_daily_figures_count_conversations_and_handoffs_per_day(archive: ArchiveStore) -> None:
+    archive.record(*a_handoff("a" * 32, at=NOW - 2 * DAY_MS))
+    archive.record(*a_handoff("b" * 32))
+    archive.record([ConversationFacts("d" * 32, NOW, state="bot")])
+    days = archive.daily(3, now_ms=NOW)
+    assert [(d["conversations"], d["handoffs"]) for d in days] == [(1, 1), (0, 0), (2, 1)]
+    assert len(archive.daily(365, now_ms=NOW)) == 365
+
+
+def test_export_and_erasure_find_the_customer_and_the_log_keeps_no_trace_of_them(
+    archive: ArchiveStore,
+) -> None:
+    archive.record(*a_handoff("a" * 32))
+    archive.record([ConversationFacts("d" * 32, NOW, state="bot")], [entry("d" * 32, 1, "hi")])
+    subject = Subject.of(email="ivan.silva@EXAMPLE.com")
+    exported = archive.export(subject)
+    assert [c["id"] for c in exported] == ["a" * 32]
+    assert exported[0]["transcript"][0]["text"] == "where is my lamp, order HG-10042"
+    assert archive.export(Subject.of(order_number="HG10042")) == exported
+
+    assert archive.erase(subject, actor="admin") == 1
+    assert archive.conversation("a" * 32) is None
+    assert archive.search(text="lamp") == []
+    assert archive.conversation("d" * 32) is not None  # someone else's stays
+    log = archive.erasure_log()
+    assert [(e["actor"], e["subject_kind"], e["conversations"]) for e in log] == [
+        ("admin", "email", 1)
+    ]
+    assert "ivan" not in repr(log).lower()
+
+
+def test_retention_purges_conversations_idle_longer_than_the_period(
+    archive: ArchiveStore,
+) -> None:
+    archive.record(*a_handoff("a" * 32, at=NOW - 400 * DAY_MS))
+    archive.record(*a_handoff("b" * 32, at=NOW - 10 * DAY_MS))
+    assert archive.purge(365, now_ms=NOW) == 1
+    assert [c["id"] for c in archive.search()] == ["b" * 32]
+    assert archive.search(text="lamp")[0]["id"] == "b" * 32
+
+
+def test_a_subject_is_one_email_or_one_order_number() -> None:
+    with pytest.raises(ValueError):
+        Subject.of()
+    with pytest.raises(ValueError):
+        Subject.of(email="a@b.c", order_number="1")
+    with pytest.raises(ValueError):
+        Subject.of(email="not an address")
+    assert Subject.of(order_number=" hg-10042 ") == Subject("order_number", "HG-10042")
