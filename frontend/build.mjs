@@ -8,11 +8,14 @@ import path from "node:path";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const PAGES = ["widget", "console", "editor"];
+// `node frontend/build.mjs <folder>` builds elsewhere: make test builds a second copy and
+// compares it with the served one (scripts/frontend.sh --check).
+const outdir = process.argv[2] ? path.resolve(process.argv[2]) : "handoff/static/build";
 
 await build({
   absWorkingDir: root,
   entryPoints: Object.fromEntries(PAGES.map((page) => [page, `frontend/${page}/main.js`])),
-  outdir: "handoff/static/build",
+  outdir,
   bundle: true,
   // A classic script, not a module: the widget is loaded by a plain <script> tag on pages we do
   // not control, and one wrapper keeps every name out of the shop's global scope.

@@ -31,8 +31,8 @@ pytest_in() {  # pytest_in <env bin> <report name> <args...>
 
 stage "lint (ruff)" make -s lint
 stage "types (mypy)" make -s types
-stage "front end: types (tsc) and unit tests (node --test)" bash -c \
-  "node_modules/.bin/tsc --noEmit -p tsconfig.json && node --test --test-reporter=dot frontend/"
+stage "front end: types (tsc), unit tests (node --test), reproducible build" bash -c \
+  "node_modules/.bin/tsc --noEmit -p tsconfig.json && node --test --test-reporter=dot frontend/ && bash scripts/frontend.sh --check"
 # The models first: the unit tests of the triage and the gates read them. Each is copied from the
 # per-user cache when these inputs were trained before, so this is seconds unless data changed.
 stage "train the models when their inputs changed" bash -c \
