@@ -110,10 +110,17 @@ export function createChat(options) {
     if (inWidget ? panel.contains(inWidget) : !onPage || onPage === document.body) node.focus();
   }
 
-  /** @param {string} selector */
+  /**
+   * Whether the focus is in `selector`, or was there and got lost: a submit button that held
+   * it drops it to the page's body when it is disabled while sending.
+   * @param {string} selector
+   */
   function focusWithin(selector) {
     const active = shadow.activeElement;
-    return !!(active && active.closest(selector));
+    if (active) return !!active.closest(selector);
+    if (!store.get().open || !find(selector)) return false;
+    const onPage = document.activeElement;
+    return !onPage || onPage === document.body;
   }
 
   // --- frames from the service ------------------------------------------------------------

@@ -250,6 +250,9 @@ def test_customer_and_agent_journey(stack: Stack) -> None:
             shot(customer, "customer-rating")
             rating.get_by_role("button", name="Send rating").click()
             expect(log.get_by_text("Thanks for your feedback!")).to_be_visible()
+            # The form is gone with the button that had the focus: the keyboard goes on from
+            # the transcript link beside "Start a new chat".
+            expect(customer.locator(".ha-download-standalone")).to_be_focused()
             with customer.expect_download() as download_info:
                 customer.get_by_role("link", name="Download transcript").first.click()
             saved = Path(download_info.value.path())
