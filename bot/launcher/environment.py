@@ -27,6 +27,30 @@ def secret_file(path: Path, nbytes: int = 32) -> str:
     return value
 
 
+# The service's key prefix when REDIS_PREFIX is unset (handoff/settings.py has the same default;
+# the launcher sets it for both, so they agree whatever either's default).
+DEFAULT_REDIS_PREFIX = "ha"
+ESCAPE = "x"
+
+
+def rasa_key_prefix(service_prefix: str) -> str:
+    """The prefix of Rasa's tracker and lock keys for a deployment whose keys start with
+    `service_prefix`.
+
+    Rasa 3.6 accepts only an alphanumeric prefix (it falls back to the shared default 'tracker:'
+    otherwise, with a warning) and adds ':tracker:' / ':lock:' itself: 'ha' gives
+    'ha:tracker:<conversation>', next to the service's own 'ha:conv:<conversation>'. Any other
+    character is escaped as 'x' and two hex digits per UTF-8 byte, 'x' included, so two
+    different service prefixes never share Rasa's keys ('a-b' -> 'ax2db', 'ax2db' -> 'ax782db').
+    """
+    return "".join(
+        char
+        if char.isascii() and char.isalnum() and char != ESCAPE
+        else "".join(f"{ESCAPE}{byte:02x}" for byte in char.encode())
+        for char in service_prefix
+    )
+
+
 def stack_env(config: StackConfig) -> dict[str, str]:
     """The environment of every child: Rasa's settings plus the stack's addresses and secrets."""
     var = config.var_dir
@@ -37,9 +61,14 @@ def stack_env(config: StackConfig) -> dict[str, str]:
     redis_url = config.redis_url or f"redis://127.0.0.1:{config.private_redis_port}/0"
     parsed = urlparse(redis_url)
     env = model.rasa_env()
+    # An empty variable counts as unset, as the service reads it.
+    redis_prefix = env.get("REDIS_PREFIX", "").strip() or DEFAULT_REDIS_PREFIX
     env.update(
         {
             "REDIS_URL": redis_url,
+            "REDIS_PREFIX": redis_prefix,
+            # endpoints.yml: the trackers and locks of two deployments sharing a Redis stay apart.
+            "RASA_KEY_PREFIX": rasa_key_prefix(redis_prefix),
             "REDIS_HOST": parsed.hostname or "127.0.0.1",
             "REDIS_PORT": str(parsed.port or 6379),
             "REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -13,6 +14,7 @@ import pytest
 
 from bot import model
 from bot.launcher.config import StackConfig
+from bot.launcher.environment import rasa_key_prefix, stack_env
 from bot.launcher.errors import LaunchError
 from bot.launcher.lock import single_instance
 from bot.launcher.preflight import (
@@ -21,7 +23,7 @@ from bot.launcher.preflight import (
     redis_ping,
     require_free_port,
 )
-from tests.support.servers import free_port
+from tests.support.servers import free_port, running_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,6 +157,7 @@ def test_the_rasa_endpoints_reach_the_nlg_server_and_the_actions(
 
     settings = {"NLG_PORT": "15056", "ACTIONS_PORT": "15055", "REDIS_HOST": "h"}
     settings.update({"REDIS_PORT": "1", "REDIS_DB": "0", "REDIS_PASSWORD": ""})
+    settings.update({"RASA_KEY_PREFIX": "ha"})
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     nlg = read_endpoint_config(str(ROOT / "endpoints.yml"), "nlg")
@@ -168,3 +171,64 @@ def test_the_service_settings_are_checked_by_the_service_definitions() -> None:
     check_service_settings(env)
     with pytest.raises(LaunchError, match=r"AGENT_CAPACITY='two' must be a whole number"):
         check_service_settings({**env, "AGENT_CAPACITY": "two"})
+
+
+def launcher_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> dict[str, str]:
+    """The environment the launcher gives Rasa and the service, from `env` (REDIS_PREFIX...)."""
+    monkeypatch.delenv("REDIS_PREFIX", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HARBOR_VAR_DIR", str(tmp_path / "var"))
+    return stack_env(StackConfig.from_env())
+
+
+def test_rasa_key_prefixes_follow_the_service_prefix_and_never_meet(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    default = launcher_env(monkeypatch, tmp_path)
+    assert default["REDIS_PREFIX"] == "ha" and default["RASA_KEY_PREFIX"] == "ha"
+    assert launcher_env(monkeypatch, tmp_path, REDIS_PREFIX=" ")["RASA_KEY_PREFIX"] == "ha"
+    named = launcher_env(monkeypatch, tmp_path, REDIS_PREFIX="shop-eu")
+    assert named["REDIS_PREFIX"] == "shop-eu" and named["RASA_KEY_PREFIX"] == "shopx2deu"
+    # Prefixes Rasa would refuse, or that a careless mapping (dropping or replacing what is not
+    # alphanumeric) would send to the same keys.
+    prefixes = ["ha", "a-b", "a_b", "ab", "ax2db", "a.b", "a:b", "x", "x78", "é", "shop eu", "1"]
+    derived = [rasa_key_prefix(prefix) for prefix in prefixes]
+    assert all(value.isalnum() and value.isascii() for value in derived), derived
+    assert len(set(derived)) == len(prefixes), dict(zip(prefixes, derived, strict=True))
+
+
+def test_rasa_keeps_its_trackers_and_locks_under_the_deployment_prefix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rasa 3.6 drops a prefix it finds non-alphanumeric (all deployments then share
+    'tracker:<conversation>'); the launcher's prefix is taken, and two deployments on one Redis
+    keep their trackers and locks apart."""
+    import redis
+    from rasa.core.lock_store import LockStore
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import read_endpoint_config
+
+    conversation = "0123456789abcdef0123456789abcdef"
+    with running_redis(tmp_path / "redis") as server:
+        for service_prefix in ("ha", "shop-eu"):
+            env = launcher_env(
+                monkeypatch, tmp_path, REDIS_PREFIX=service_prefix, REDIS_URL=server.url
+            )
+            for name in ("REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD"):
+                monkeypatch.setenv(name, env[name])
+            monkeypatch.setenv("RASA_KEY_PREFIX", env["RASA_KEY_PREFIX"])
+            endpoints = str(ROOT / "endpoints.yml")
+            trackers = TrackerStore.create(read_endpoint_config(endpoints, "tracker_store"))
+            locks = LockStore.create(read_endpoint_config(endpoints, "lock_store"))
+            asyncio.run(trackers.save(DialogueStateTracker(conversation, slots=[])))
+            locks.issue_ticket(conversation)
+        keys = sorted(redis.Redis.from_url(server.url, decode_responses=True).keys("*"))
+    assert keys == [
+        f"ha:lock:{conversation}",
+        f"ha:tracker:{conversation}",
+        f"shopx2deu:lock:{conversation}",
+        f"shopx2deu:tracker:{conversation}",
+    ]
+    assert "non-alphanumeric" not in caplog.text
