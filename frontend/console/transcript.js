@@ -2,9 +2,8 @@
 // entries are added. Showing another chat, or a load that brought its history, draws into a
 // fresh log element (a new key) instead of streaming the whole history into the live one: that
 // is not news. What arrives afterwards is appended to the log on screen and is announced.
-import { Component } from "preact";
 import { clockTime } from "../common/format.js";
-import { html, useLayoutEffect, useRef } from "../common/view.js";
+import { Unchanging, html, useLayoutEffect, useRef } from "../common/view.js";
 import { stateLabel } from "./words.js";
 
 /**
@@ -67,14 +66,9 @@ function entryView(e) {
 /**
  * One entry. Entries are never changed in place (the reducer replaces them), so an entry whose
  * object is the same is not drawn again: a frame does not re-format every time in a long chat.
- * @extends {Component<{entry: Entry}>}
+ * @extends {Unchanging<{entry: Entry}>}
  */
-class EntryRow extends Component {
-  /** @param {{entry: Entry}} next */
-  shouldComponentUpdate(next) {
-    return next.entry !== this.props.entry;
-  }
-
+class EntryRow extends Unchanging {
   render() {
     return entryView(this.props.entry);
   }

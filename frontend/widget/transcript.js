@@ -2,9 +2,8 @@
 // entry's key, so a new message adds one element and leaves the others as they are (a focused
 // quick reply or a half-filled form keeps its focus and its text; a screen reader is not read
 // the log again). Text from the network is passed to Preact as text, never as markup.
-import { Component } from "preact";
 import { clockTime } from "../common/format.js";
-import { html, useLayoutEffect, useRef } from "../common/view.js";
+import { Unchanging, html, useLayoutEffect, useRef } from "../common/view.js";
 import { LeaveMessageForm, RatingForm } from "./forms.js";
 
 /**
@@ -53,15 +52,9 @@ export function Transcript(props) {
  * One entry of the log. Entries are immutable, so one whose props are the same objects as last
  * time is not even compared again: typing in the composer redraws the panel, not 300 bubbles
  * (each with its clock time to format).
- * @extends {Component<EntryProps>}
+ * @extends {Unchanging<EntryProps>}
  */
-class TranscriptEntry extends Component {
-  /** @param {EntryProps} next */
-  shouldComponentUpdate(next) {
-    const now = this.props;
-    return next.entry !== now.entry || next.form !== now.form || next.maxChars !== now.maxChars;
-  }
-
+class TranscriptEntry extends Unchanging {
   /** @param {EntryProps} props */
   render(props) {
     const entry = props.entry;
