@@ -1,0 +1,189 @@
+"""Copying live conversations from Redis into the archive, continuously and at least once.
+
+Every write to a conversation (a transcript entry, a state move, notes, tags, a rating) also
+puts it in the `archive due` set with the time of that write (the append, move and field
+scripts do it in the same step). The archiver takes conversations that have been quiet for a
+moment, copies the transcript entries after the last one it archived and the conversation's
+current facts into SQL, and only then marks them archived: if a write landed meanwhile, the
+conversation stays due and is copied again (writes are idempotent). A conversation therefore
+reaches the archive within seconds of each change, long before its Redis lifetime ends.
+
+When the archive cannot be written (the database is down), the conversation stays due and its
+Redis lifetime is extended, so Redis never lets go of a conversation that is not archived; the
+backlog and the age of the oldest due conversation are metrics an operator alerts on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from handoff.archive.store import ArchiveStore, ConversationFacts, EntryRecord
+
+log = logging.getLogger("handoff.archive")
+
+# Fields of an entry that are its own columns; the rest is kept as its data.
+ENTRY_COLUMNS = ("kind", "from", "text", "at")
+# How long a conversation must have been quiet before it is copied: a burst of writes (a turn's
+# replies) is archived once, not once per write.
+SETTLE_MS = 1500
+BATCH = 50
+
+
+@dataclass(frozen=True)
+class ArchiveKeys:
+    """The Redis keys the archiver reads and writes (spelled by the service's `Keys`)."""
+
+    due: str
+    conversation: Callable[[str], str]
+    log: Callable[[str], str]
+
+
+def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
+    """A conversation's facts as its Redis hash holds them."""
+
+    def number(name: str) -> int | None:
+        raw = fields.get(name)
+        try:
+            return int(float(raw)) if raw else None
+        except ValueError:
+            return None
+
+    packet = _json(fields.get("packet"))
+    slots = packet.get("slots", {}) if isinstance(packet, dict) else {}
+    # Only a verified order identifies the customer (the packet carries no unverified one).
+    order = (
+        slots.get("order_number")
+        if isinstance(slots, dict) and slots.get("order_verified")
+        else None
+    )
+    tags = _json(fields.get("tags"))
+    started = number("created_at") or number("updated_at") or 0
+    return ConversationFacts(
+        id=cid,
+        at=number("updated_at") or started,
+        state=fields.get("state") or None,
+        closed_at=number("closed_at"),
+        handoff_reason=fields.get("reason") or None,
+        team=fields.get("team") or None,
+        agent=fields.get("agent") or fields.get("closed_by") or None,
+        tags=[str(t) for t in tags] if isinstance(tags, list) else None,
+        notes=fields.get("notes"),
+        rating=number("rating"),
+        rating_comment=fields.get("rating_comment") or None,
+        packet=packet if isinstance(packet, dict) else None,
+        customer_email=fields.get("customer_email") or None,
+        order_number=str(order) if order else None,
+    )
+
+
+def entry_record(cid: str, entry_id: str, raw: Mapping[str, str]) -> EntryRecord:
+    data = {k: v for k, v in raw.items() if k not in ENTRY_COLUMNS}
+    try:
+        at = int(raw.get("at", "0") or 0)
+    except ValueError:
+        at = 0
+    return EntryRecord(
+        conversation_id=cid,
+        entry_id=entry_id,
+        at=at or int(entry_id.split("-")[0]),
+        sender=raw.get("from", "system"),
+        kind=raw.get("kind", "message"),
+        text=raw.get("text", ""),
+        data=data,
+    )
+
+
+def _json(raw: str | None) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+class Archiver:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: ArchiveKeys,
+        store: ArchiveStore,
+        keep_alive: Callable[[str], Awaitable[None]],
+        settle_ms: int = SETTLE_MS,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.store = store
+        # Extends a conversation's Redis lifetime while its archive write keeps failing.
+        self.keep_alive = keep_alive
+        self.settle_ms = settle_ms
+        self._mark = redis.register_script(
+            resources.files("handoff.archive").joinpath("mark_archived.lua").read_text()
+        )
+        self.failures = 0
+
+    async def run_once(self, now_ms: int | None = None) -> int:
+        """Archive the conversations due (quiet for `settle_ms`); returns how many were."""
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        due = cast(
+            "list[tuple[Any, Any]]",
+            await self.redis.zrangebyscore(
+                self.keys.due, "-inf", now_ms - self.settle_ms, start=0, num=BATCH, withscores=True
+            ),
+        )
+        done = 0
+        for member, score in due:
+            cid = _text(member)
+            try:
+                await self.archive(cid, float(score))
+                done += 1
+            except Exception as error:  # any failure: keep it due, keep it alive
+                self.failures += 1
+                log.warning("archiving %s failed, will retry: %s", cid, error)
+                await self.keep_alive(cid)
+        return done
+
+    async def archive(self, cid: str, seen_score: float) -> None:
+        stored = cast("dict[Any, Any]", await self.redis.hgetall(self.keys.conversation(cid)))
+        fields = {_text(k): _text(v) for k, v in stored.items()}
+        if not fields:
+            # Gone from Redis (erased, or expired before this release archived): nothing to copy.
+            await self.redis.zrem(self.keys.due, cid)
+            return
+        after = fields.get("archived_id") or ""
+        start = f"({after}" if after else "-"
+        raw = cast(
+            "list[tuple[Any, dict[Any, Any]]]",
+            await self.redis.xrange(self.keys.log(cid), min=start, max="+"),
+        )
+        records = [
+            entry_record(cid, _text(eid), {_text(k): _text(v) for k, v in item.items()})
+            for eid, item in raw
+        ]
+        facts = facts_from_hash(cid, fields)
+        await asyncio.to_thread(self.store.record, [facts], records)
+        last = records[-1].entry_id if records else after
+        await self._mark(
+            keys=[self.keys.conversation(cid), self.keys.due], args=[cid, last, repr(seen_score)]
+        )
+
+    async def backlog(self, now_ms: int | None = None) -> tuple[int, float]:
+        """(conversations due, seconds the oldest has waited): for the metrics page."""
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        count = await self.redis.zcard(self.keys.due)
+        oldest = await self.redis.zrange(self.keys.due, 0, 0, withscores=True)
+        waited = max(0.0, (now_ms - float(oldest[0][1])) / 1000) if oldest else 0.0
+        return int(count), waited
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
