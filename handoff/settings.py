@@ -34,6 +34,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from handoff.conversations.keys import CONVERSATION_LIFETIME, TRANSCRIPT_ENTRIES_KEPT
+
 ROOT = Path(__file__).resolve().parent.parent
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -167,7 +169,12 @@ class Settings(BaseSettings):
     secret: Annotated[Secret, SecretFile("handoff-secret")] = Field(
         validation_alias="HANDOFF_SECRET", min_length=1
     )
-    resume_token_ttl: int = env("RESUME_TOKEN_TTL_SECONDS", 7 * 24 * 3600, ge=60)
+    # The resume token's lifetime, and so how long an idle chat with the assistant is kept
+    # (a queued or assigned one while it is; docs/reliability.md "How long data lasts").
+    resume_token_ttl: int = env("RESUME_TOKEN_TTL_SECONDS", CONVERSATION_LIFETIME, ge=1)
+    # Stream bounds; the oldest entries drop off (Redis trims whole blocks: a few more stay).
+    max_transcript_entries: int = env("MAX_TRANSCRIPT_ENTRIES", TRANSCRIPT_ENTRIES_KEPT, ge=100)
+    max_tickets: int = env("MAX_TICKETS", 10_000, ge=100)
     # Shop sites embedding the widget: they may open chats, never a console socket.
     shop_origins: Urls = env("SHOP_ORIGINS", ())
     allowed_origins: Urls = env(

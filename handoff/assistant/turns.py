@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +26,9 @@ from redis.exceptions import RedisError
 from handoff.assistant.rasa import BotUnavailable, RasaClient
 from handoff.assistant.triage import Verdict
 from handoff.background import stop_tasks
+from handoff.conversations.entry import Entry
 from handoff.conversations.keys import Keys
-from handoff.conversations.store import ConversationStore, Entry, load_script, now_ms
+from handoff.conversations.store import ConversationStore, load_script, now_ms
 from handoff.editor import unanswered
 from vocabulary.payload import HANDOFF_KEY, InvalidHandoffPayload, read_handoff_message
 from vocabulary.reasons import BOT_FALLBACK, BOT_UNAVAILABLE, CRISIS, priority_of
@@ -82,6 +84,7 @@ class BotTurns:
         self.triage = triage
         self.escalate = escalate
         self.lock_ms = int(lock_seconds * 1000)
+        self.lock_seconds = math.ceil(lock_seconds)  # what extend_lock.lua takes
         self.on_turn = on_turn
         self.crisis_help_text = crisis_help_text
         # Triage encodes the message with a neural sentence encoder (~10-20 ms of CPU); it runs
@@ -89,6 +92,7 @@ class BotTurns:
         # multiplies), one message at a time (the pipeline is not shared between threads).
         self._triage_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage")
         self._release = redis.register_script(load_script("release_lock.lua"))
+        self._extend = redis.register_script(load_script("extend_lock.lua"))
         self._tasks: set[asyncio.Task[None]] = set()
 
     def kick(self, cid: str) -> None:
@@ -137,21 +141,30 @@ class BotTurns:
         if conversation is None:
             await self.redis.zrem(self.keys.pending, cid)
             return False
-        cursor = conversation.get("bot_cursor", "0-0")
-        entries = await self.store.read(cid, cursor, count=50)
+        # The cursor moves on from the value read here or not at all: a return to the bot or a
+        # cancelled wait meanwhile has put it past what the customer wrote for a person, and
+        # writing ours over it would make the bot answer those messages.
+        read_cursor = conversation.get("bot_cursor", "")
+        unless_moved = ("bot_cursor", read_cursor)
+        entries = await self.store.read(cid, read_cursor or "0-0", count=50)
         customer = [e for e in entries if e.sender == "customer" and e.kind == "message"]
         if conversation.get("state") != "bot" or not customer:
             # Outside `bot` state messages are for the agent; the bot must never answer them
             # later, so the cursor moves past them.
-            if entries:
-                await self.store.set_fields(cid, {"bot_cursor": entries[-1].id})
+            if entries and not await self.store.set_fields(
+                cid, {"bot_cursor": entries[-1].id}, unless_changed=unless_moved
+            ):
+                return True  # the chat moved meanwhile: look again
             await self.redis.zrem(self.keys.pending, cid)
             return False
         entry = customer[0]
-        await self.redis.pexpire(lock, self.lock_ms)
+        if not await self._extend(keys=[lock], args=[token, self.lock_seconds]):
+            # Our lock expired (a turn outlived it) and another replica holds the conversation
+            # now: it answers this message; extending its lock would let two turns run at once.
+            return False
         started = asyncio.get_running_loop().time()
         outcome = await self._turn(cid, entry)
-        await self.store.set_fields(cid, {"bot_cursor": entry.id})
+        await self.store.set_fields(cid, {"bot_cursor": entry.id}, unless_changed=unless_moved)
         if self.on_turn is not None:
             self.on_turn(asyncio.get_running_loop().time() - started, outcome)
         return True

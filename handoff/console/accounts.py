@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from handoff.conversations.keys import Keys
 
@@ -201,14 +201,23 @@ class Accounts:
         A hint on the live channel tells every replica to close the account's open console
         sockets now, rather than when their next frame finds the session gone.
         """
-        sessions = [str(s) for s in await self.redis.smembers(self.keys.agent_sessions(name))]
+        listed = self.keys.agent_sessions(name)
         async with self.redis.pipeline(transaction=True) as pipe:
-            for sid in sessions:
-                pipe.delete(self.keys.session(sid))
-            pipe.delete(self.keys.agent_sessions(name))
-            pipe.publish(self.keys.live, json.dumps({"sessions_ended": name}))
-            await pipe.execute()
-        return len(sessions)
+            while True:
+                # A login between reading the set and deleting it would keep its session (a
+                # security promise broken): WATCH makes the deletion fail then, and we read again.
+                await pipe.watch(listed)
+                sessions = [str(s) for s in await pipe.smembers(listed)]
+                pipe.multi()
+                for sid in sessions:
+                    pipe.delete(self.keys.session(sid))
+                pipe.delete(listed)
+                pipe.publish(self.keys.live, json.dumps({"sessions_ended": name}))
+                try:
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                return len(sessions)
 
     async def remove(self, name: str) -> bool:
         if await self.get(name) is None:

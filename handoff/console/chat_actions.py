@@ -131,6 +131,9 @@ async def claim(state: AppState, account: Account, cid: str) -> ClaimOutcome:
     winner = await display_name(state, result.agent)
     if result.agent:
         return ClaimOutcome(ClaimResult.TAKEN, winner=winner)
+    if result.team != conversation.get("team", ""):
+        # Transferred to another team's queue since it was read: that team's to claim.
+        return ClaimOutcome(ClaimResult.OTHER_TEAM)
     return ClaimOutcome(ClaimResult.NOT_QUEUED, winner=winner, state=result.state)
 
 
@@ -229,22 +232,17 @@ async def _transfer_to_agent(
 
 async def return_to_bot(state: AppState, agent: SessionAgent, cid: str) -> ReturnResult:
     """The assistant takes the agent's chat over again."""
-    # The bot must not answer what the customer said to the agent: move its cursor past it.
-    last = await state.redis.xrevrange(state.keys.log(cid), count=1)
-    cursor = str(last[0][0]) if last else "0-0"
     result = await state.store.move(
         cid,
         allowed=["assigned"],
         new_state="bot",
         expected_agent=agent.name,
         event_text=RETURN_TEXT,
-        fields={"bot_cursor": cursor},
+        # The bot must not answer what the customer said to the agent, up to the very move.
+        cursor_to_now=True,
         event={"reason": "returned"},
     )
-    if not result.ok:
-        return ReturnResult.CHANGED
-    await state.redis.zrem(state.keys.pending, cid)
-    return ReturnResult.RETURNED
+    return ReturnResult.RETURNED if result.ok else ReturnResult.CHANGED
 
 
 async def close(

@@ -47,8 +47,10 @@ async def keep_beating(state: AppState, name: str) -> None:
 
 
 async def set_presence(state: AppState, name: str, status: PresenceStatus) -> None:
-    await state.redis.hset(state.keys.presence, name, status)
+    # The beat first: the other way round, the sweeper could find the agent just set online
+    # with a stale heartbeat in between, and take them offline again.
     await beat(state, name)
+    await state.redis.hset(state.keys.presence, name, status)
 
 
 async def tell_teams(state: AppState, agent: SessionAgent) -> None:

@@ -14,7 +14,7 @@ from handoff.console.accounts import Account
 from handoff.console.chat_actions import claim
 from handoff.console.presence import heartbeat_interval, is_online
 from handoff.console.sessions import accounts_of
-from handoff.conversations.store import now_ms
+from handoff.conversations.store import load_script, now_ms
 from handoff.state import AppState, app_state
 
 # Requeued chats (agent gone past the grace period) go ahead of every normal priority-0 chat:
@@ -35,13 +35,17 @@ async def sweep_agents(state: AppState, requeue: bool = True) -> None:
     """
     keys = state.keys
     cutoff = now_ms() - int(state.settings.agent_grace_seconds * 1000)
-    gone = (
+    stale = (
         [str(n) for n in await state.redis.zrangebyscore(keys.heartbeat, "-inf", cutoff)]
         if requeue
         else []
     )
-    for name in gone:
-        await state.redis.hset(keys.presence, name, "offline")
+    agent_gone = state.redis.register_script(load_script("agent_gone.lua"))
+    for name in stale:
+        # Decided again in Redis: a console that beat since the list above was read keeps its
+        # agent online and their chats.
+        if not await agent_gone(keys=[keys.heartbeat, keys.presence], args=[name, cutoff]):
+            continue
         for cid in [str(c) for c in await state.redis.smembers(keys.agent_chats(name))]:
             conversation = await state.store.get(cid)
             if conversation is None:

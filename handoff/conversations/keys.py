@@ -1,8 +1,11 @@
 """Every Redis key and channel the handoff service uses, with its lifetime, under one prefix.
 
-{p}:conv:{cid}            hash    a conversation: state, team, agent, priority, cursor, packet
+{p}:conv:{cid}            hash    a conversation: state, team, agent, priority, cursor, packet,
+                                  its lifetime and transcript bound
 {p}:conv:{cid}:log        stream  the durable transcript; the stream id is a message's order
 {p}:conv:{cid}:seen       hash    client message id -> stream id, for de-duplication
+                                  (these three live as long as the conversation's state says:
+                                  lua/lifetime.lua, docs/reliability.md "How long data lasts")
 {p}:conv:{cid}:turn       string  the bot-turn lock: one turn in flight per conversation
 {p}:pending               zset    conversations with customer messages the bot has not handled
 {p}:queue:{team}          zset    waiting conversations, score = priority band + queued time
@@ -13,7 +16,7 @@
 {p}:presence              hash    agent -> online | away | offline
 {p}:heartbeat             zset    agent -> last time a console of theirs was seen (ms)
 {p}:session:{sid}         hash    a console session: user, csrf token
-{p}:tickets               stream  messages customers left when nobody could answer
+{p}:tickets               stream  messages customers left when nobody could answer (MAX_TICKETS)
 {p}:stats:handling        list    handling times of recently closed chats (seconds)
 {p}:stats:daily:{day}     hash    counters for the dashboard (conversations, handoffs, ...)
 {p}:live                  channel hints that something changed; never the only copy of data
@@ -22,6 +25,10 @@
 {p}:faq:publish           string  the FAQ publish (or rollback) job in progress: one at a time
 {p}:faq:job:{id}          hash    a publish job: kind, actor, state, result
 {p}:faq:job:{id}:events   list    its progress events, oldest first, for the editor page to poll
+
+Rasa keeps its own keys in the same Redis, under a prefix the launcher derives from this one
+(bot/launcher/environment.py `rasa_key_prefix`): {p}:tracker:{cid} and {p}:lock:{cid} for an
+alphanumeric prefix such as the default.
 """
 
 from __future__ import annotations
@@ -30,8 +37,14 @@ from dataclasses import dataclass
 
 # Closed conversations stay readable for agents and reports for 30 days, then expire.
 CLOSED_CONVERSATION_TTL = 30 * 24 * 3600
-# A client message id only needs to be remembered while that client may still resend it.
-DEDUP_TTL = 7 * 24 * 3600
+# A conversation with the assistant lives this long after its last write, as long as a customer
+# can come back to it: the default of RESUME_TOKEN_TTL_SECONDS, and what a conversation stored
+# without its own lifetime gets. (Its client message ids live as long: a client may resend
+# while it can resume.)
+CONVERSATION_LIFETIME = 7 * 24 * 3600
+# A transcript keeps at least this many entries (the default of MAX_TRANSCRIPT_ENTRIES): far
+# more than any chat a person has, it only bounds a client writing at the rate limit for hours.
+TRANSCRIPT_ENTRIES_KEPT = 5000
 # A console session without use for this long must log in again (also the cookie's max age).
 SESSION_TTL = 12 * 3600
 # Daily dashboard counters are kept for 90 days.

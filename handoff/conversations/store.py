@@ -3,6 +3,8 @@
 The transcript stream is the system of record. A message is stored (once, keyed by the client's
 message id) before anything acts on it; every state change goes through one Lua script that also
 writes a system event into the transcript, so the transcript alone tells what happened and when.
+The same scripts give the conversation's keys the lifetime of its state (lua/lifetime.lua), so
+nothing a customer abandons stays in Redis for ever.
 
     bot ──► queued ──► assigned ──► closed
      ▲        │           │  │
@@ -13,11 +15,12 @@ writes a system event into the transcript, so the transcript alone tells what ha
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import secrets
 import time
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar, cast
 
@@ -25,7 +28,13 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from handoff.conversations.keys import CLOSED_CONVERSATION_TTL, DEDUP_TTL, Keys
+from handoff.conversations.entry import Entry
+from handoff.conversations.keys import (
+    CLOSED_CONVERSATION_TTL,
+    CONVERSATION_LIFETIME,
+    TRANSCRIPT_ENTRIES_KEPT,
+    Keys,
+)
 
 STATES = ("bot", "queued", "assigned", "closed")
 # Conversation ids are 128 random bits in hex: unguessable, and safe inside Redis keys and Lua.
@@ -64,68 +73,26 @@ def queue_score(priority: int, queued_at_ms: int) -> int:
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One transcript entry: a message from someone, or a system event."""
-
-    id: str
-    kind: str  # "message" or "event"
-    sender: str  # "customer", "bot", "agent" or "system"
-    text: str
-    at: int
-    fields: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_stream(cls, entry_id: str, raw: Any) -> Entry:
-        return cls(
-            id=entry_id,
-            kind=raw.get("kind", "message"),
-            sender=raw.get("from", "system"),
-            text=raw.get("text", ""),
-            at=int(raw.get("at", "0") or 0),
-            fields=dict(raw),
-        )
-
-    def json_field(self, name: str) -> Any:
-        raw = self.fields.get(name)
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return None
-
-    def to_frame(self) -> dict[str, Any]:
-        """The entry as the `event` frame both protocols send (docs/protocol.md)."""
-        frame: dict[str, Any] = {
-            "type": "event",
-            "id": self.id,
-            "kind": self.kind,
-            "from": self.sender,
-            "text": self.text,
-            "at": self.at,
-        }
-        for name in ("client_id", "agent_name", "event", "state", "reason"):
-            if self.fields.get(name):
-                frame[name] = self.fields[name]
-        for name in ("buttons", "data"):
-            value = self.json_field(name)
-            if value is not None:
-                frame[name] = value
-        return frame
-
-
-@dataclass(frozen=True)
 class MoveResult:
+    """How a move went. When it did not, `state`, `agent` and `team` are the conversation's now."""
+
     ok: bool
     entry_id: str = ""
     state: str = ""
     agent: str = ""
+    team: str = ""
     full: bool = False
     missing: bool = False
 
 
+@functools.cache
 def load_script(name: str) -> str:
     return resources.files("handoff.conversations").joinpath("lua", name).read_text()
+
+
+def conversation_script(name: str) -> str:
+    """A script that writes a conversation, after the lifetime rule it applies (lifetime.lua)."""
+    return load_script("lifetime.lua") + load_script(name)
 
 
 class ConversationStore:
@@ -134,26 +101,59 @@ class ConversationStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-        self._append: AsyncScript = redis.register_script(load_script("append.lua"))
-        self._move: AsyncScript = redis.register_script(load_script("move.lua"))
+        self._append: AsyncScript = redis.register_script(conversation_script("append.lua"))
+        self._move: AsyncScript = redis.register_script(conversation_script("move.lua"))
+        self._resume: AsyncScript = redis.register_script(conversation_script("resume.lua"))
+        self._set_fields: AsyncScript = redis.register_script(load_script("set_fields.lua"))
 
-    async def create(self, team: str, origin: str = "", channel: str = "widget") -> str:
+    def _held(self, cid: str) -> list[str]:
+        """The keys that live and expire together as the conversation (lua/lifetime.lua)."""
+        return [self.keys.conversation(cid), self.keys.log(cid), self.keys.seen(cid)]
+
+    async def create(
+        self,
+        team: str,
+        *,
+        lifetime: int,
+        max_entries: int,
+        origin: str = "",
+        channel: str = "widget",
+    ) -> str:
+        """A new conversation with the assistant, kept `lifetime` seconds after its last write
+        (its resume token's lifetime) with at least `max_entries` transcript entries."""
         cid = secrets.token_hex(CONVERSATION_ID_BYTES)
         now = now_ms()
-        await self.redis.hset(
-            self.keys.conversation(cid),
-            mapping={
-                "state": "bot",
-                "team": team,
-                "created_at": now,
-                "updated_at": now,
-                "origin": origin,
-                "channel": channel,
-                "bot_cursor": "0-0",
-            },
-        )
+        key = self.keys.conversation(cid)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                key,
+                mapping={
+                    "state": "bot",
+                    "team": team,
+                    "created_at": now,
+                    "updated_at": now,
+                    "origin": origin,
+                    "channel": channel,
+                    "bot_cursor": "0-0",
+                    "lifetime": lifetime,
+                    "max_entries": max_entries,
+                },
+            )
+            # Expiring from the start: a replica that dies before the first entry below leaves
+            # nothing behind for ever.
+            pipe.expire(key, lifetime)
+            await pipe.execute()
         await self.append(cid, "system", "", kind="event", event="started", state="bot")
         return cid
+
+    async def resume(self, cid: str, lifetime: int) -> dict[str, str] | None:
+        """The conversation a customer comes back to with a new resume token valid `lifetime`
+        seconds, kept at least that long from now; None if there is no such conversation."""
+        if not is_conversation_id(cid):
+            return None
+        raw = await self._resume(keys=self._held(cid), args=[lifetime, CLOSED_CONVERSATION_TTL])
+        pairs = [str(x) for x in raw or []]
+        return dict(zip(pairs[::2], pairs[1::2], strict=True)) or None
 
     async def get(self, cid: str) -> dict[str, str] | None:
         if not is_conversation_id(cid):
@@ -175,8 +175,21 @@ class ConversationStore:
         values = await self.redis.hmget(self.keys.conversation(cid), list(names))
         return [None if v is None else str(v) for v in values]
 
-    async def set_fields(self, cid: str, values: Mapping[str, str | int | float]) -> None:
-        await self.redis.hset(self.keys.conversation(cid), mapping=dict(values))  # type: ignore[arg-type]
+    async def set_fields(
+        self,
+        cid: str,
+        values: Mapping[str, str | int | float],
+        *,
+        unless_changed: tuple[str, str] | None = None,
+    ) -> bool:
+        """Set fields of the conversation if it still exists; with `unless_changed=(field,
+        value read)`, only while that field still holds the value read. True if written."""
+        field, read = unless_changed or ("", "")
+        flat = [str(x) for pair in values.items() for x in pair]
+        written = await self._set_fields(
+            keys=[self.keys.conversation(cid)], args=[field, read, *flat]
+        )
+        return bool(written)
 
     async def append(
         self,
@@ -204,7 +217,16 @@ class ConversationStore:
                 self.keys.conversation(cid),
                 self.keys.pending,
             ],
-            args=[client_id, DEDUP_TTL, now_ms(), cid, self.keys.live, *fields],
+            args=[
+                client_id,
+                now_ms(),
+                cid,
+                self.keys.live,
+                CONVERSATION_LIFETIME,
+                CLOSED_CONVERSATION_TTL,
+                TRANSCRIPT_ENTRIES_KEPT,
+                *fields,
+            ],
         )
         entry_id, status = str(result[0]), int(result[1])
         if status < 0:
@@ -242,13 +264,17 @@ class ConversationStore:
         queued_at: int | None = None,
         fields: Mapping[str, str | int] | None = None,
         event: Mapping[str, str | int] | None = None,
+        cursor_to_now: bool = False,
     ) -> MoveResult:
-        """Change state atomically (see lua/move.lua); the caller picks what may change."""
-        conversation = await self.get(cid)
-        if conversation is None:
+        """Change state atomically (see lua/move.lua); the caller picks what may change.
+
+        `cursor_to_now`: the bot answers only what the customer writes after this move (its
+        cursor moves to the move's own event in the same step, however late a message arrived).
+        """
+        state, current_agent, old_team = await self.fields_of(cid, "state", "agent", "team")
+        if state is None:
             return MoveResult(ok=False, missing=True)
-        current_agent = conversation.get("agent", "")
-        old_team = conversation.get("team", "")
+        current_agent, old_team = current_agent or "", old_team or ""
         new_team = team or old_team
         now = now_ms()
         score = ""
@@ -273,25 +299,31 @@ class ConversationStore:
         none = self.keys.none
         result = await self._move(
             keys=[
-                self.keys.conversation(cid),
-                self.keys.log(cid),
+                *self._held(cid),
                 self.keys.queue(old_team) if old_team else none,
                 self.keys.queue(new_team) if score else none,
                 self.keys.agent_chats(current_agent) if current_agent else none,
                 self.keys.agent_chats(new_agent) if new_agent else none,
+                self.keys.pending,
             ],
             args=[
                 cid,
                 ",".join(allowed),
                 new_state,
-                # Pin the agent we read, so a concurrent reassignment makes this move fail
-                # instead of releasing the wrong agent's chat slot.
+                # Pin the agent and the team we read, so a concurrent reassignment or transfer
+                # makes this move fail instead of releasing the wrong agent's chat slot or
+                # leaving the chat behind in a queue it is no longer in.
                 expected_agent or (current_agent if current_agent else "-"),
                 new_agent,
                 capacity,
                 score,
                 now,
                 self.keys.live,
+                old_team,
+                "1" if cursor_to_now else "",
+                CONVERSATION_LIFETIME,
+                CLOSED_CONVERSATION_TTL,
+                TRANSCRIPT_ENTRIES_KEPT,
                 len(conv_fields),
                 *flat_conv,
                 *flat_event,
@@ -299,20 +331,16 @@ class ConversationStore:
         )
         tag = str(result[0])
         if tag == "ok":
-            if new_state == "closed":
-                await self._expire_closed(cid)
-            return MoveResult(ok=True, entry_id=str(result[1]), state=new_state, agent=new_agent)
+            return MoveResult(
+                ok=True, entry_id=str(result[1]), state=new_state, agent=new_agent, team=new_team
+            )
         if tag == "state":
-            return MoveResult(ok=False, state=str(result[1]), agent=str(result[2]))
+            return MoveResult(
+                ok=False, state=str(result[1]), agent=str(result[2]), team=str(result[3])
+            )
         if tag == "full":
             return MoveResult(ok=False, full=True)
         return MoveResult(ok=False, missing=True)
-
-    async def _expire_closed(self, cid: str) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in (self.keys.conversation(cid), self.keys.log(cid), self.keys.seen(cid)):
-                pipe.expire(key, CLOSED_CONVERSATION_TTL)
-            await pipe.execute()
 
     async def queue_position(self, cid: str, team: str) -> int | None:
         rank = await self.redis.zrank(self.keys.queue(team), cid)

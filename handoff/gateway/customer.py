@@ -124,11 +124,16 @@ async def _open_conversation(state: AppState, hello: Hello) -> tuple[str, str, s
     ttl = state.settings.resume_token_ttl
     if hello.token:
         cid = tokens.verify(secret, hello.token)
-        conversation = await state.store.get(cid)
+        # The new token below is valid `ttl` from now: the conversation is kept as long.
+        conversation = await state.store.resume(cid, ttl)
         if conversation is None:
             raise tokens.TokenRefused
         return cid, tokens.issue(secret, cid, ttl), hello.last_seen, conversation
-    cid = await state.store.create(state.settings.default_team)
+    cid = await state.store.create(
+        state.settings.default_team,
+        lifetime=ttl,
+        max_entries=state.settings.max_transcript_entries,
+    )
     state.metrics.conversations.inc()
     await state.queue.count("conversations")
     return cid, tokens.issue(secret, cid, ttl), "", {"state": "bot"}

@@ -82,19 +82,16 @@ class LiveQueue(Waiting, Tickets):
         return result.ok
 
     async def cancel(self, cid: str) -> bool:
-        conversation = await self.store.get(cid)
-        if conversation is None:
-            return False
-        # What the customer wrote while waiting was for a person: the bot starts after it.
-        cursor = conversation.get("last_id") or conversation.get("bot_cursor") or "0-0"
         result = await self.store.move(
             cid,
             allowed=["queued"],
             new_state="bot",
             event_text="You left the queue. You're back with the assistant.",
-            fields={"bot_cursor": cursor},
+            # What the customer wrote while waiting was for a person, up to the very move: the
+            # bot starts after it.
+            cursor_to_now=True,
             event={"reason": "customer_cancelled"},
         )
         if result.ok:
-            await self.store.publish({"q": conversation.get("team", self.settings.default_team)})
+            await self.store.publish({"q": result.team or self.settings.default_team})
         return result.ok

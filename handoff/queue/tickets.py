@@ -17,6 +17,9 @@ class Tickets(QueueStats):
                 "at": str(now_ms()),
                 "status": "open",
             },
+            # The oldest drop off past the bound, so a flood of messages cannot fill Redis.
+            maxlen=self.settings.max_tickets,
+            approximate=True,
         )
         await self.store.append(
             cid,
