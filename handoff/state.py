@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
+from handoff.archive.store import ArchiveStore
 from handoff.assistant.rasa import RasaClient
 from handoff.assistant.turns import BotTurns
 from handoff.conversations.hints import LiveHub
@@ -35,6 +36,8 @@ class AppState:
     limits: RateLimiter
     metrics: Metrics
     triage: Any = None
+    # The conversation archive (handoff/archive); None when it is not configured.
+    archive: ArchiveStore | None = None
     customer_sockets: set[web.WebSocketResponse] = field(default_factory=set)
     agent_sockets: set[web.WebSocketResponse] = field(default_factory=set)
     # Periodic work other modules register (agent grace periods, auto-assign); run every 2 s.
