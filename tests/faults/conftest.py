@@ -3,23 +3,31 @@ and two handoff replicas (`python -m handoff`) sharing them, each on its own fre
 
 Tests break parts of it on purpose (kill, stall, restart) and measure what customers and
 agents see; every test reports its figures through tests/support/figures.py.
+
+Tests that must stop one party between two of its Redis commands (test_interleavings.py) or
+count what is left in Redis (test_retention.py) run the service in-process instead
+(`make_replica`): the same app, against a real Redis of the test's own.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
+from handoff import app as service
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
+from handoff.settings import Secret, Settings
 from tests.support.clients import Agent, Customer, login
-from tests.support.fake_rasa import FakeRasaProcess
+from tests.support.fake_rasa import FakeRasa, FakeRasaProcess
 from tests.support.servers import HandoffReplica, RedisServer
 
 PASSWORD = "correct horse battery staple"
@@ -123,3 +131,60 @@ async def queued_customer(http: aiohttp.ClientSession, replica: HandoffReplica) 
         lambda f: f.get("event") == "state" and f.get("state") == "queued", timeout=10
     )
     return customer
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real Redis of the test's own (AOF on, like the cluster's)."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+async def fake_rasa() -> AsyncIterator[FakeRasa]:
+    """The Rasa stand-in in-process: it echoes unless the test scripts `replies`."""
+    fake = FakeRasa()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+ReplicaFactory = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+async def make_replica(
+    redis_server: RedisServer, fake_rasa: FakeRasa, tmp_path: Path
+) -> AsyncIterator[ReplicaFactory]:
+    """A handoff replica in this process (`app_state(client.app)` is its state), configured by
+    `Settings` overrides on top of FAST_ENV's values. With `background=False` its live hub and
+    periodic sweeps do not run: a test that arranges an interleaving step by step calls the
+    sweeps itself, when it means to."""
+    clients: list[TestClient] = []
+
+    async def factory(*, background: bool = True, **overrides: Any) -> TestClient:
+        settings = Settings(
+            redis_url=redis_server.url,
+            rasa_urls=(fake_rasa.url,),
+            secret=Secret(FAST_ENV["HANDOFF_SECRET"]),
+            triage_enabled=False,
+            redis_timeout=float(FAST_ENV["REDIS_TIMEOUT_SECONDS"]),
+            bot_turn_timeout=float(FAST_ENV["BOT_TURN_TIMEOUT_SECONDS"]),
+            ip_connections_per_minute=int(FAST_ENV["IP_CONNECTIONS_PER_MINUTE"]),
+            customer_rate_per_minute=int(FAST_ENV["CUSTOMER_MESSAGES_PER_MINUTE"]),
+            var_dir=tmp_path / "var",
+            **overrides,
+        )
+        app = service.create_app(settings)
+        if not background:
+            app.cleanup_ctx[:] = [c for c in app.cleanup_ctx if c is not service._background]
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        await client.close()
