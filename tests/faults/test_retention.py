@@ -81,6 +81,13 @@ class Peak:
             await asyncio.sleep(0.2)
 
 
+async def until(holds: Callable[[], Awaitable[bool]], what: str) -> None:
+    started = time.monotonic()
+    while not await holds():
+        assert time.monotonic() - started < DEADLINE_SECONDS, f"{what}: not in {DEADLINE_SECONDS} s"
+        await asyncio.sleep(0.05)
+
+
 async def eventually(count: Callable[[], Awaitable[int]], target: int, what: str) -> float:
     """Seconds until `count()` is `target`; AssertionError naming `what` past the deadline."""
     started = time.monotonic()
@@ -215,3 +222,60 @@ async def test_ten_thousand_abandoned_chats_leave_redis_as_it_was(
     assert final_memory <= baseline_memory + MEMORY_SLACK_BYTES, (
         f"{final_memory - baseline_memory} bytes more than before the chats"
     )
+
+
+async def test_transcripts_and_tickets_stay_within_their_bounds(
+    make_replica: ReplicaFactory,
+) -> None:
+    """A client writing without end, and customers leaving messages without end, keep at least
+    the configured number of entries and not many more (Redis trims whole blocks of ~100)."""
+    bound = 100
+    client = await make_replica(background=False, max_transcript_entries=bound, max_tickets=bound)
+    state = app_state(client.app)
+    cid, _, _, _ = await gateway._open_conversation(state, HELLO.read({"type": "hello", "v": 1}))
+    for n in range(1000):
+        await state.store.append(cid, "customer", f"message {n}", client_id=f"m-{n}")
+    for n in range(1000):
+        await state.queue.leave_message(cid, f"kit{n}@example.com", "Please call me back.")
+    transcript = await state.redis.xlen(state.keys.log(cid))
+    tickets = await state.redis.xlen(state.keys.tickets)
+    record_figure("faults.retention.transcript_kept", transcript, "entries", f"bound {bound}")
+    record_figure("faults.retention.tickets_kept", tickets, "tickets", f"bound {bound}")
+    assert bound <= transcript <= 2 * bound
+    assert bound <= tickets <= 2 * bound
+    # The oldest went: the newest stay.
+    kept = await state.store.read_all(cid)
+    assert kept[-1].fields.get("event") == "ticket_created"
+    assert "message 0" not in {entry.text for entry in kept}
+    [(_, newest_ticket)] = await state.redis.xrevrange(state.keys.tickets, count=1)
+    assert newest_ticket["email"] == "kit999@example.com"
+
+
+async def test_a_customer_who_comes_back_keeps_their_chat_as_long_as_their_new_token(
+    make_replica: ReplicaFactory,
+) -> None:
+    """Coming back (a reload, a new tab) issues a new resume token valid for the lifetime from
+    now: the conversation is kept as long, though nothing was written."""
+    lifetime_ms = 6000  # long enough for the first token to outlive half of it (whole seconds)
+    client = await make_replica(resume_token_ttl=lifetime_ms // 1000)
+    state = app_state(client.app)
+    ws_url = f"ws://127.0.0.1:{client.server.port}"
+    held = [state.keys.conversation, state.keys.log, state.keys.seen]
+    async with aiohttp.ClientSession() as http:
+        customer = Customer(http)
+        await customer.connect(ws_url)
+        await customer.send("q-1", "do you ship to Canada?")
+        await customer.wait_for(is_bot_message)
+        cid = customer.conversation
+
+        async def least_left_ms() -> int:
+            return min([int(await state.redis.pttl(key(cid))) for key in held])
+
+        async def half_gone() -> bool:
+            return await least_left_ms() <= lifetime_ms // 2
+
+        await until(half_gone, "half the lifetime gone, without a write")
+        await customer.connect(ws_url)
+        assert customer.conversation == cid
+        assert await least_left_ms() > lifetime_ms * 3 // 4
+        await customer.drop()
