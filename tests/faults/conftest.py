@@ -165,18 +165,18 @@ async def make_replica(
     clients: list[TestClient] = []
 
     async def factory(*, background: bool = True, **overrides: Any) -> TestClient:
-        settings = Settings(
-            redis_url=redis_server.url,
-            rasa_urls=(fake_rasa.url,),
-            secret=Secret(FAST_ENV["HANDOFF_SECRET"]),
-            triage_enabled=False,
-            redis_timeout=float(FAST_ENV["REDIS_TIMEOUT_SECONDS"]),
-            bot_turn_timeout=float(FAST_ENV["BOT_TURN_TIMEOUT_SECONDS"]),
-            ip_connections_per_minute=int(FAST_ENV["IP_CONNECTIONS_PER_MINUTE"]),
-            customer_rate_per_minute=int(FAST_ENV["CUSTOMER_MESSAGES_PER_MINUTE"]),
-            var_dir=tmp_path / "var",
-            **overrides,
-        )
+        chosen: dict[str, Any] = {
+            "redis_url": redis_server.url,
+            "rasa_urls": (fake_rasa.url,),
+            "secret": Secret(FAST_ENV["HANDOFF_SECRET"]),
+            "triage_enabled": False,
+            "redis_timeout": float(FAST_ENV["REDIS_TIMEOUT_SECONDS"]),
+            "bot_turn_timeout": float(FAST_ENV["BOT_TURN_TIMEOUT_SECONDS"]),
+            "ip_connections_per_minute": int(FAST_ENV["IP_CONNECTIONS_PER_MINUTE"]),
+            "customer_rate_per_minute": int(FAST_ENV["CUSTOMER_MESSAGES_PER_MINUTE"]),
+            "var_dir": tmp_path / "var",
+        }
+        settings = Settings(**{**chosen, **overrides})
         app = service.create_app(settings)
         if not background:
             app.cleanup_ctx[:] = [c for c in app.cleanup_ctx if c is not service._background]
