@@ -3,9 +3,10 @@
 One table for everyone who names a reason: the escalation triage
 (`handoff/assistant/triage`) returns the first seven, the assistant's actions
 (`actions/handoff.py`) send four in their handoff payload,
-and the handoff service adds `bot_fallback` (a bot reply without a reason) and
-`bot_unavailable` (Rasa down, the customer took the offer of a person). The queue serves lower
-priorities first.
+and the handoff service adds `bot_fallback` (a bot reply without a reason),
+`bot_unavailable` (Rasa down, the customer took the offer of a person) and `assistant_busy`
+(the customer's turn waited too long in line for Rasa, and they took the offer of a person:
+handoff/assistant/overload.py). The queue serves lower priorities first.
 
 Before this table there were four that disagreed; the decisions, and why:
 
@@ -14,8 +15,8 @@ Before this table there were four that disagreed; the decisions, and why:
   numbers are what the queue sorts by, so the numbers stand and the prose was wrong.
 - The triage's table lacked `order_delayed`, `verification_failed` and `bot_unavailable`
   (a KeyError waiting for whoever looked them up there); the bot-turn table and the agent texts
-  had all eleven. One table of eleven now serves all three.
-- The actions' comment said the service knows four reasons; it knows all eleven. The actions'
+  had all eleven. One table (of twelve since `assistant_busy`) now serves all three.
+- The actions' comment said the service knows four reasons; it knows them all. The actions'
   own `order_lookup_unavailable` stays an offer reason of the assistant alone and travels as
   `bot_fallback` (see ASSISTANT_REASONS): its agent text ("the assistant could not help") is
   true, its summary says the order system was unreachable, and a reason of its own would queue
@@ -55,6 +56,7 @@ ORDER_DELAYED = "order_delayed"
 VERIFICATION_FAILED = "verification_failed"
 BOT_FALLBACK = "bot_fallback"
 BOT_UNAVAILABLE = "bot_unavailable"
+ASSISTANT_BUSY = "assistant_busy"
 
 # Most urgent first, so reading the table top-down is reading the queue's order.
 REASONS: Mapping[str, EscalationReason] = MappingProxyType(
@@ -80,6 +82,8 @@ REASONS: Mapping[str, EscalationReason] = MappingProxyType(
             # The bot gave up, or could not be reached: nobody is upset yet, so last in line.
             EscalationReason(BOT_FALLBACK, 5, "the assistant could not help"),
             EscalationReason(BOT_UNAVAILABLE, 5, "the assistant was unavailable"),
+            # Overloaded rather than down; told apart so a report shows which one to fix.
+            EscalationReason(ASSISTANT_BUSY, 5, "the assistant was too busy to answer"),
         )
     }
 )

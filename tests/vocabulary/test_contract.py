@@ -37,6 +37,7 @@ from vocabulary import (
     read_handoff_message,
     validate_handoff_payload,
 )
+from vocabulary.reasons import ASSISTANT_BUSY
 
 # --- escalation reasons ------------------------------------------------------------------------
 
@@ -80,9 +81,12 @@ def test_the_table_is_the_one_the_service_and_the_assistant_used_before_it() -> 
         "verification_failed": 4,
         "bot_fallback": 5,
         "bot_unavailable": 5,
+        # Added with graceful overload: the turn waited too long in line for the assistant.
+        "assistant_busy": 5,
     }
     assert agent_text(CRISIS) == "customer may be in crisis: respond first"
     assert agent_text(BOT_UNAVAILABLE) == "the assistant was unavailable"
+    assert agent_text(ASSISTANT_BUSY) == "the assistant was too busy to answer"
 
 
 def test_every_reason_is_named_as_its_key_with_a_text_and_is_listed_most_urgent_first() -> None:
@@ -239,6 +243,7 @@ def bad(**changes: Any) -> dict[str, Any]:
         ({"reason": "human_request", "summary": "x"}, "lacks intents, slots"),
         (bad(reason=CRISIS), "not one the assistant sends"),  # would jump the queue
         (bad(reason=BOT_UNAVAILABLE), "not one the assistant sends"),
+        (bad(reason=ASSISTANT_BUSY), "not one the assistant sends"),
         (bad(reason="order_lost_at_sea"), "not one the assistant sends"),
         (bad(reason=None), "not one the assistant sends"),
         (bad(summary=None), "summary is not text"),
