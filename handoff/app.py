@@ -23,6 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from handoff.assistant.overload import TurnLine
 from handoff.assistant.rasa import RasaClient
 from handoff.assistant.triage import TriageModel
 from handoff.assistant.turns import BotTurns, TurnOutcome
@@ -102,6 +103,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             lock_seconds=settings.bot_turn_timeout + 5,
             on_turn=on_turn,
             crisis_help_text=settings.crisis_help_text,
+            line=TurnLine(
+                settings.bot_turns_in_flight,
+                wait_bound=settings.bot_turn_wait,
+                busy_after=settings.bot_busy_notice_after,
+                metrics=metrics,
+            ),
         )
         state = AppState(
             settings=settings,

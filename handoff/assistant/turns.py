@@ -6,6 +6,10 @@ conversation's `bot_cursor` one at a time. A replica that finds the lock taken l
 message to the holder, who re-reads the transcript after releasing the lock, so a message that
 arrives mid-turn is never stranded. Messages whose turn was interrupted by a crash are picked up
 by the sweeper from the `pending` set.
+
+Each Rasa replica gets a bounded number of turns at once; the others wait in line
+(handoff/assistant/overload.py). A customer whose turn waits is told the assistant is busy, and
+one whose turn waits too long is offered a person instead of an answer, as when Rasa is down.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from handoff.assistant.rasa import BotUnavailable, RasaClient
+from handoff.assistant.overload import AssistantBusy, TurnLine
+from handoff.assistant.rasa import BotReply, BotUnavailable, RasaClient, replica_for
 from handoff.assistant.triage import Verdict
 from handoff.background import stop_tasks
 from handoff.conversations.entry import Entry
@@ -31,12 +36,21 @@ from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore, load_script, now_ms
 from handoff.editor import unanswered
 from vocabulary.payload import HANDOFF_KEY, InvalidHandoffPayload, read_handoff_message
-from vocabulary.reasons import BOT_FALLBACK, BOT_UNAVAILABLE, CRISIS, priority_of
+from vocabulary.reasons import ASSISTANT_BUSY, BOT_FALLBACK, BOT_UNAVAILABLE, CRISIS, priority_of
 
 log = logging.getLogger(__name__)
 
 APOLOGY = (
     "Sorry, I'm having trouble answering right now. Your message is saved. "
+    "Would you like to talk to a person?"
+)
+# Overload: told while a turn waits in line, and offered instead of an answer past the wait.
+BUSY_NOTICE = (
+    "Lots of customers are asking the assistant right now. Your message is saved and in line: "
+    "you'll get an answer as soon as it's free."
+)
+BUSY_OFFER = (
+    "Sorry, the assistant is too busy to answer right now. Your message is saved. "
     "Would you like to talk to a person?"
 )
 TAKE_OFFER = "I want to talk to a person"
@@ -61,6 +75,7 @@ EscalateFn = Callable[[str, str, int, str, dict[str, Any]], Awaitable[None]]
 class TurnOutcome:
     replies: int = 0
     escalated: bool = False
+    # The assistant did not answer: Rasa failed or timed out, or the turn waited too long in line.
     failed: bool = False
 
 
@@ -76,6 +91,7 @@ class BotTurns:
         lock_seconds: float,
         on_turn: Callable[[float, TurnOutcome], None] | None = None,
         crisis_help_text: str = "",
+        line: TurnLine | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -83,6 +99,9 @@ class BotTurns:
         self.rasa = rasa
         self.triage = triage
         self.escalate = escalate
+        self.line = line or TurnLine.unbounded()
+        # The turn holds its conversation while it waits in line, too.
+        lock_seconds += self.line.wait_bound
         self.lock_ms = int(lock_seconds * 1000)
         self.lock_seconds = math.ceil(lock_seconds)  # what extend_lock.lua takes
         self.on_turn = on_turn
@@ -177,56 +196,83 @@ class BotTurns:
         return list(reversed(texts[:TRIAGE_CONTEXT]))
 
     async def _turn(self, cid: str, entry: Entry) -> TurnOutcome:
-        if self.triage is not None:
-            context = await self._context(cid, entry)
-            verdict = await asyncio.get_running_loop().run_in_executor(
-                self._triage_thread, self.triage.assess, entry.text, context
-            )
-            scores = {label: round(score, 3) for label, score in verdict.scores.items()}
-            await self.redis.hset(
-                self.keys.conversation(cid), f"triage:{entry.id}", json.dumps(scores)
-            )
-            # An escalating verdict always names its reason and priority.
-            reason, priority = verdict.reason, verdict.priority
-            if verdict.escalate and reason is not None and priority is not None:
-                if reason == CRISIS and self.crisis_help_text:
-                    # Before anything else, and whether or not an agent is free right now.
-                    await self.store.append(cid, "bot", self.crisis_help_text, reply_to=entry.id)
-                if reason in unanswered.RECORDED_ESCALATIONS:
-                    await unanswered.record(
-                        self.redis, self.keys, cid, entry.text, "escalation", reason
-                    )
-                await self.escalate(
-                    cid, reason, priority, "triage", {"scores": scores, "message": entry.id}
-                )
-                return TurnOutcome(escalated=True)
-        await self.store.publish({"c": cid, "typing": "bot", "on": True})
+        if self.triage is not None and await self._triage_escalated(self.triage, cid, entry):
+            return TurnOutcome(escalated=True)
         try:
-            replies = await self.rasa.send(cid, entry.text, {"message_id": entry.id})
+            replies = await self._ask(cid, entry)
+        except AssistantBusy:
+            return await self._offer_a_person(cid, entry, ASSISTANT_BUSY, BUSY_OFFER)
         except BotUnavailable as error:
             log.warning("Rasa unavailable for a bot turn: %s", error)
-            if entry.text.strip() == TAKE_OFFER:
-                # The customer accepted our own offer of a person; with the assistant down, only
-                # the gateway can act on it (else the button would get the apology forever).
-                await self.escalate(
+            return await self._offer_a_person(cid, entry, BOT_UNAVAILABLE, APOLOGY)
+        return await self._answer(cid, entry, replies)
+
+    async def _triage_escalated(self, triage: Triage, cid: str, entry: Entry) -> bool:
+        """Run the triage on the message; True if it handed the conversation to a person."""
+        context = await self._context(cid, entry)
+        verdict = await asyncio.get_running_loop().run_in_executor(
+            self._triage_thread, triage.assess, entry.text, context
+        )
+        scores = {label: round(score, 3) for label, score in verdict.scores.items()}
+        await self.redis.hset(self.keys.conversation(cid), f"triage:{entry.id}", json.dumps(scores))
+        # An escalating verdict always names its reason and priority.
+        reason, priority = verdict.reason, verdict.priority
+        if not (verdict.escalate and reason is not None and priority is not None):
+            return False
+        if reason == CRISIS and self.crisis_help_text:
+            # Before anything else, and whether or not an agent is free right now.
+            await self.store.append(cid, "bot", self.crisis_help_text, reply_to=entry.id)
+        if reason in unanswered.RECORDED_ESCALATIONS:
+            await unanswered.record(self.redis, self.keys, cid, entry.text, "escalation", reason)
+        await self.escalate(
+            cid, reason, priority, "triage", {"scores": scores, "message": entry.id}
+        )
+        return True
+
+    async def _ask(self, cid: str, entry: Entry) -> list[BotReply]:
+        """Rasa's replies to the message, once a place at the conversation's Rasa replica is
+        free; AssistantBusy if none came free within the wait bound (nothing was sent)."""
+
+        async def tell_busy() -> None:
+            try:
+                await self.store.append(
                     cid,
-                    BOT_UNAVAILABLE,
-                    priority_of(BOT_UNAVAILABLE),
-                    "gateway",
-                    {"message": entry.id},
+                    "system",
+                    BUSY_NOTICE,
+                    kind="event",
+                    event=ASSISTANT_BUSY,
+                    reply_to=entry.id,
                 )
-                return TurnOutcome(escalated=True, failed=True)
-            await self.store.append(
-                cid,
-                "bot",
-                APOLOGY,
-                buttons=OFFER_BUTTONS,
-                reply_to=entry.id,
-                error="bot_unavailable",
-            )
-            return TurnOutcome(failed=True)
-        finally:
-            await self.store.publish({"c": cid, "typing": "bot", "on": False})
+            except RedisError as error:
+                # Only a notice: the turn keeps its place in line without it.
+                log.warning("busy notice not written: Redis error %s", error)
+
+        # The customer accepted an offer of a person: with the assistant busy, waiting in line
+        # only to be handed to a person anyway would waste their time.
+        wait_bound = 0.0 if entry.text.strip() == TAKE_OFFER else None
+        replica = replica_for(cid, self.rasa.urls)
+        async with self.line.place(replica, tell_busy, wait_bound):
+            await self.store.publish({"c": cid, "typing": "bot", "on": True})
+            try:
+                return await self.rasa.send(cid, entry.text, {"message_id": entry.id})
+            finally:
+                await self.store.publish({"c": cid, "typing": "bot", "on": False})
+
+    async def _offer_a_person(self, cid: str, entry: Entry, reason: str, text: str) -> TurnOutcome:
+        """The assistant cannot answer (`reason`): the customer is offered a person, or handed to
+        one if this message is their acceptance of that offer."""
+        if entry.text.strip() == TAKE_OFFER:
+            # With the assistant out of reach, only the gateway can act on it (else the button
+            # would get the same offer for ever).
+            await self.escalate(cid, reason, priority_of(reason), "gateway", {"message": entry.id})
+            return TurnOutcome(escalated=True, failed=True)
+        await self.store.append(
+            cid, "bot", text, buttons=OFFER_BUTTONS, reply_to=entry.id, error=reason
+        )
+        return TurnOutcome(failed=True)
+
+    async def _answer(self, cid: str, entry: Entry, replies: list[BotReply]) -> TurnOutcome:
+        """Show the assistant's replies, record a missed question, and act on a handoff."""
         outcome = TurnOutcome()
         handoff: dict[str, Any] | None = None
         missed = False

@@ -30,6 +30,32 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        # Graceful overload (handoff/assistant/overload.py), by Rasa replica.
+        self.bot_turns_in_flight = Gauge(
+            "harbor_bot_turns_in_flight",
+            "Bot turns this replica has at the Rasa replica now (at most BOT_TURNS_IN_FLIGHT)",
+            ["rasa"],
+            registry=r,
+        )
+        self.bot_turns_waiting = Gauge(
+            "harbor_bot_turns_waiting",
+            "Bot turns waiting in line for a place at the Rasa replica",
+            ["rasa"],
+            registry=r,
+        )
+        self.bot_turn_waits = Histogram(
+            "harbor_bot_turn_wait_seconds",
+            "Time a bot turn waited in line: admitted (then sent to Rasa) or shed (not sent)",
+            ["rasa", "outcome"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.bot_turns_shed = Counter(
+            "harbor_bot_turns_shed",
+            "Bot turns not sent to Rasa (past BOT_TURN_WAIT_SECONDS): a person was offered",
+            ["rasa"],
+            registry=r,
+        )
         self.escalations = Counter(
             "harbor_escalations", "Conversations escalated, by reason", ["reason"], registry=r
         )

@@ -15,17 +15,22 @@ Both have `control(delay=seconds, status=http_status)` to make the webhook slow 
 `stats()`: `{calls, max_in_flight, max_in_flight_per_sender, received}`, where `received` maps
 each sender (conversation id) to the texts in the order they arrived. In-process, `received` is
 also the attribute: every `(sender, text)` in arrival order.
+
+In-process, a test can also hold the webhook's calls where they are: `hold()` keeps each call
+that arrives from answering until `release()` lets the oldest go (tests/faults/test_overload.py
+decides exactly when Rasa answers), and `await calls_reached(n)` returns once n have arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import subprocess
 import sys
 import urllib.request
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -165,6 +170,9 @@ class FakeRasa:
         self.max_in_flight = 0
         self._per_sender: dict[str, int] = defaultdict(int)
         self.max_in_flight_per_sender = 0
+        self._holding = False
+        self._held: deque[asyncio.Event] = deque()
+        self._arrived = asyncio.Event()
         self._server: TestServer | None = None
         self.url = ""
 
@@ -178,6 +186,29 @@ class FakeRasa:
         """Change behaviour: `delay` (seconds before answering), `status` (HTTP status)."""
         self.delay = float(settings.get("delay", self.delay))
         self.status = int(settings.get("status", self.status))
+
+    def hold(self) -> None:
+        """From now on every webhook call waits, once counted, until `release` lets it answer."""
+        self._holding = True
+
+    def release(self, count: int | None = None) -> None:
+        """Let the `count` oldest held calls answer; with None, all of them, and hold no more."""
+        if count is None:
+            self._holding = False
+            count = len(self._held)
+        for _ in range(min(count, len(self._held))):
+            self._held.popleft().set()
+
+    async def calls_reached(self, count: int, timeout: float = 10.0) -> None:
+        """Returns once `count` webhook calls have arrived; AssertionError after `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.calls < count:
+            left = deadline - loop.time()
+            assert left > 0, f"{self.calls} webhook calls within {timeout} s, not {count}"
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), timeout=left)
 
     def stats(self) -> dict[str, Any]:
         received: dict[str, list[str]] = defaultdict(list)
@@ -201,7 +232,12 @@ class FakeRasa:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         self.max_in_flight_per_sender = max(self.max_in_flight_per_sender, self._per_sender[sender])
         self.received.append((sender, text))
+        self._arrived.set()
         try:
+            if self._holding:
+                turn = asyncio.Event()
+                self._held.append(turn)
+                await turn.wait()
             if self.delay:
                 await asyncio.sleep(self.delay)
             if self.status != 200:
