@@ -1,16 +1,26 @@
 """A soak of the real stack: simulated customers and agents for a while, measuring what they feel.
 
-`make soak` runs it; the defaults are a one-minute smoke run. The full ten-minute run:
+`make soak` runs it; the defaults are a one-minute smoke run. The full ten-minute runs, at a
+message every ~40 s and every ~90 s per customer:
 
-    SOAK_SECONDS=600 nice -n 5 .venv-app/bin/python -m pytest tests/soak -q -s
+    SOAK_SECONDS=600 SOAK_THINK_SECONDS=40 make soak
+    SOAK_SECONDS=600 SOAK_THINK_SECONDS=90 make soak
 
 Customers (SOAK_CUSTOMERS, 500) each chat again and again: FAQ questions, an order check with
 verification, or a request for a person, who then talks with them and closes the chat (the
 customer rates it). Agents (SOAK_AGENTS, 20) claim from the queue and answer. Between messages
 a customer thinks for about SOAK_THINK_SECONDS (90), so the assistant gets roughly
 customers / think turns per second (docs/reliability.md has runs at 40 s and 90 s).
-Reported: errors (aim 0), p50/p99 bot-turn and relay latency, and the handoff service's
-resident memory at start, after warm-up and at the end.
+
+When the assistant is busy a customer's message may wait in line (docs/reliability.md,
+"Overload"): being told so, or being offered a person instead of an answer, is no error. A
+customer offered a person takes the offer, as the widget's button would, and goes on like one
+who asked for a person.
+
+Reported: errors (aim 0), bot turns a second, p50/p99 bot-turn latency (to the answer, or the
+offer of a person) and relay latency, busy notices and offers (as customers saw them, and the
+service's count of turns shed), the machine's load average, and the handoff service's resident
+memory at start, after warm-up and at the end.
 """
 
 from __future__ import annotations
@@ -29,8 +39,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from handoff.assistant.turns import BUSY_OFFER
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
 from tests.support.clients import Agent, Customer, is_event_from, is_state, login
@@ -133,29 +145,46 @@ async def bot_turn(customer: Customer, tally: Tally, client_id: str, text: str) 
     for reply in replies:
         if APOLOGY in reply.get("text", ""):
             tally.error("bot_unavailable", text)
+        if reply.get("event") == "assistant_busy":
+            tally.counts["busy_notices"] += 1
+        if reply.get("text") == BUSY_OFFER:
+            tally.counts["busy_offers"] += 1
     return replies
+
+
+def offered_a_person(replies: list[Any]) -> bool:
+    """The assistant was too busy to answer and offered a person instead."""
+    return any(r.get("text") == BUSY_OFFER for r in replies)
 
 
 async def think() -> None:
     await asyncio.sleep(random.uniform(0.5, 1.5) * THINK)
 
 
-async def faq_chat(customer: Customer, tally: Tally, n: int) -> None:
+async def faq_chat(customer: Customer, tally: Tally, n: int, deadline: float) -> None:
     for i, text in enumerate(random.sample(FAQ, 3)):
-        await bot_turn(customer, tally, f"faq{n}-{i}", text)
+        if offered_a_person(await bot_turn(customer, tally, f"faq{n}-{i}", text)):
+            await escalated_chat(customer, tally, n, deadline)
+            return
         await think()
 
 
-async def order_chat(customer: Customer, tally: Tally, n: int, order: tuple[str, str]) -> None:
+async def order_chat(
+    customer: Customer, tally: Tally, n: int, order: tuple[str, str], deadline: float
+) -> None:
     replies: list[Any] = []
     for i, text in enumerate(("where is my order?", order[0], order[1])):
         replies = await bot_turn(customer, tally, f"order{n}-{i}", text)
+        if offered_a_person(replies):
+            await escalated_chat(customer, tally, n, deadline)
+            return
         await think()
     if not any(order[0] in r.get("text", "") for r in replies):
         tally.error("order_not_told", str([r.get("text") for r in replies]))
 
 
 async def escalated_chat(customer: Customer, tally: Tally, n: int, deadline: float) -> None:
+    # What the customer types, and the payload of the offer's "Talk to a person" button.
     replies = await bot_turn(customer, tally, f"esc{n}", "I want to talk to a person")
     if not any(is_state("queued")(r) for r in replies):
         try:
@@ -205,9 +234,9 @@ async def customer_life(
             tally.counts["conversations"] += 1
             roll = random.random()
             if roll < 0.5:
-                await faq_chat(customer, tally, n)
+                await faq_chat(customer, tally, n, deadline)
             elif roll < 0.8:
-                await order_chat(customer, tally, n, random.choice(order_list))
+                await order_chat(customer, tally, n, random.choice(order_list), deadline)
             else:
                 await escalated_chat(customer, tally, n, deadline)
             relay_into(customer, tally)
@@ -279,6 +308,32 @@ async def agent_life(
     await agent.drop()
 
 
+async def sample_load(deadline: float, samples: list[float]) -> None:
+    """The machine's one-minute load average every 10 s (the soak shares the machine)."""
+    while time.monotonic() < deadline:
+        samples.append(os.getloadavg()[0])
+        await asyncio.sleep(10)
+
+
+async def service_counts(http: aiohttp.ClientSession, base: str) -> dict[str, float]:
+    """The service's own count of bot turns shed and of waits in line (its /metrics)."""
+    async with http.get(f"{base}/metrics") as response:
+        text = await response.text()
+    counts = {"shed": 0.0, "waited": 0.0, "waited_over_2s": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "harbor_bot_turns_shed_total":
+                counts["shed"] += sample.value
+            elif sample.name == "harbor_bot_turn_wait_seconds_count":
+                counts["waited"] += sample.value
+            elif sample.name == "harbor_bot_turn_wait_seconds_bucket" and sample.labels.get(
+                "le"
+            ) in {"2.0", "+Inf"}:
+                sign = 1 if sample.labels["le"] == "+Inf" else -1
+                counts["waited_over_2s"] += sign * sample.value
+    return counts
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -286,7 +341,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def soak(stack: RunningStack) -> tuple[Tally, dict[str, int]]:
+async def soak(stack: RunningStack) -> tuple[Tally, dict[str, int], dict[str, float]]:
     redis = Redis.from_url(
         f"redis://127.0.0.1:{stack.ports['PRIVATE_REDIS_PORT']}/0", decode_responses=True
     )
@@ -319,22 +374,36 @@ async def soak(stack: RunningStack) -> tuple[Tally, dict[str, int]]:
             customer_life(http, ws_url, tally, deadline, RAMP * i / CUSTOMERS)
             for i in range(CUSTOMERS)
         ]
-        await asyncio.gather(sample_after_warm_up(), *agents, *customers)
+        load: list[float] = []
+        await asyncio.gather(
+            sample_after_warm_up(), sample_load(deadline, load), *agents, *customers
+        )
+        service = await service_counts(http, stack.url)
     memory["end"] = rss_kib(pid)
-    return tally, memory
+    service["load_mean"] = statistics.mean(load) if load else float("nan")
+    service["load_max"] = max(load, default=float("nan"))
+    return tally, memory, service
 
 
 # The run itself, the stragglers' last chats, and the stack's start-up on a busy machine.
 @pytest.mark.timeout(SECONDS + 900)
 def test_soak_customers_and_agents_on_the_real_stack(stack: RunningStack) -> None:
-    tally, memory = asyncio.run(soak(stack))
+    tally, memory, service = asyncio.run(soak(stack))
     setup = f"{CUSTOMERS} customers, {AGENTS} agents, {SECONDS:.0f} s, think ~{THINK:.0f} s"
     errors = sum(tally.errors.values())
+    p50, p99 = (percentile(tally.bot_turns, q) * 1000 for q in (0.5, 0.99))
     record_figure("soak.errors", errors, "errors", setup)
     record_figure("soak.conversations", tally.counts["conversations"], "conversations", setup)
     record_figure("soak.bot_turns", len(tally.bot_turns), "turns", setup)
-    record_figure("soak.bot_turn_p50", percentile(tally.bot_turns, 0.5) * 1000, "ms", setup)
-    record_figure("soak.bot_turn_p99", percentile(tally.bot_turns, 0.99) * 1000, "ms", setup)
+    record_figure("soak.bot_turns_per_second", len(tally.bot_turns) / SECONDS, "turns/s", setup)
+    record_figure("soak.bot_turn_p50", p50, "ms", setup)
+    record_figure("soak.bot_turn_p99", p99, "ms", setup)
+    record_figure("soak.busy_notices", tally.counts["busy_notices"], "turns", setup)
+    record_figure("soak.offered_a_person_busy", tally.counts["busy_offers"], "turns", setup)
+    record_figure("soak.service_turns_shed", service["shed"], "turns", setup)
+    record_figure("soak.service_turns_waited_over_2s", service["waited_over_2s"], "turns", setup)
+    record_figure("soak.load_average_mean", service["load_mean"], "load", setup)
+    record_figure("soak.load_average_max", service["load_max"], "load", setup)
     record_figure("soak.relayed", len(tally.relay), "messages", setup)
     record_figure("soak.relay_p50", percentile(tally.relay, 0.5) * 1000, "ms", setup)
     record_figure("soak.relay_p99", percentile(tally.relay, 0.99) * 1000, "ms", setup)
@@ -342,6 +411,13 @@ def test_soak_customers_and_agents_on_the_real_stack(stack: RunningStack) -> Non
     record_figure("soak.closed_by_agents", tally.counts["closed"], "chats", setup)
     for moment in ("start", "warm", "end"):
         record_figure(f"soak.handoff_rss_{moment}", memory[moment] / 1024, "MiB", setup)
+    print(
+        f"soak ({setup}): {errors} errors; {len(tally.bot_turns) / SECONDS:.1f} bot turns/s, "
+        f"p50 {p50:.0f} ms, p99 {p99:.0f} ms; {tally.counts['busy_notices']} busy notices, "
+        f"{tally.counts['busy_offers']} offered a person instead of an answer "
+        f"(service: {service['shed']:.0f} shed); load average {service['load_mean']:.1f} "
+        f"mean, {service['load_max']:.1f} max"
+    )
     print("counts:", dict(tally.counts))
     print("errors:", dict(tally.errors))
     print("\n".join(tally.error_examples))
