@@ -41,18 +41,18 @@ class _Replica:
 
 
 class TurnLine:
-    """At most `in_flight` turns at each Rasa replica; the rest wait in line, in arrival order."""
+    """At most `places` turns at each Rasa replica; the rest wait in line, in arrival order."""
 
     def __init__(
         self,
-        in_flight: int,
+        places: int,
         wait_bound: float,
         busy_after: float,
         metrics: Metrics | None = None,
     ) -> None:
-        if in_flight < 1:
-            raise ValueError("at least one turn must be allowed in flight")
-        self.in_flight = in_flight
+        if places < 1:
+            raise ValueError("at least one turn must be allowed at a time")
+        self.places = places
         self.wait_bound = wait_bound
         self.busy_after = busy_after
         self.metrics = metrics
@@ -61,7 +61,7 @@ class TurnLine:
     @classmethod
     def unbounded(cls) -> TurnLine:
         """No bound (a BotTurns given no line, in tests): every turn goes straight to Rasa."""
-        return cls(in_flight=2**62, wait_bound=0.0, busy_after=0.0)
+        return cls(places=2**62, wait_bound=0.0, busy_after=0.0)
 
     def waiting(self, replica: str) -> int:
         """Turns in line for `replica` now."""
@@ -93,7 +93,7 @@ class TurnLine:
         bound: float,
         on_busy: Callable[[], Awaitable[None]],
     ) -> None:
-        if state.in_flight < self.in_flight and not state.line:
+        if state.in_flight < self.places and not state.line:
             state.in_flight += 1
             self._count(replica, state)
             self._waited(replica, "admitted", 0.0)
