@@ -23,6 +23,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from handoff.archive import api as archive_api
+from handoff.archive.service import archive_context
 from handoff.assistant.overload import TurnLine
 from handoff.assistant.rasa import RasaClient
 from handoff.assistant.triage import TriageModel
@@ -185,6 +187,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_background)
     app.cleanup_ctx.append(editor.editor_context)
+    app.cleanup_ctx.append(archive_context)
     app.on_startup.append(sweeper.start_sweeping)  # an agent gone past the grace period
     app.on_shutdown.append(_close_sockets)
     # The one route table; every route is described in handoff/web/openapi.yaml (a test checks).
@@ -214,6 +217,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
             web.get("/api/conversations/{cid}", console_api.get_conversation),
             web.get("/api/tickets", console_api.get_tickets),
             web.get("/api/stats", console_api.get_stats),
+            web.get("/api/archive/conversations", archive_api.search_archive),
+            web.get("/api/archive/conversations/{cid}", archive_api.archived_conversation),
             web.get("/api/canned", reply_aids.get_canned),
             web.get("/api/conversations/{cid}/suggestions", reply_aids.get_suggestions),
             # content editors (editor)

@@ -34,10 +34,10 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from handoff.business_hours import BusinessHours, parse_windows
 from handoff.conversations.keys import CONVERSATION_LIFETIME, TRANSCRIPT_ENTRIES_KEPT
 
 ROOT = Path(__file__).resolve().parent.parent
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class SettingsError(ValueError):
@@ -85,45 +85,6 @@ Url = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
 Names = Annotated[tuple[str, ...], BeforeValidator(_split)]
 Urls = Annotated[tuple[Url, ...], BeforeValidator(_split)]
 Command = Annotated[tuple[str, ...], BeforeValidator(_command)]
-
-
-def _windows(spec: str) -> dict[int, list[tuple[int, int]]]:
-    """Opening windows by weekday (0 = Monday) in minutes after midnight; ValueError if bad."""
-    result: dict[int, list[tuple[int, int]]] = {}
-    for part in filter(None, (p.strip() for p in spec.split(";"))):
-        try:
-            day_part, time_part = part.split()
-            start_s, end_s = time_part.split("-")
-            start = int(start_s[:2]) * 60 + int(start_s[3:5])
-            end = int(end_s[:2]) * 60 + int(end_s[3:5])
-            first, _, last = day_part.partition("-")
-            span = range(DAYS.index(first), DAYS.index(last or first) + 1)
-        except ValueError:
-            raise ValueError(
-                f"must look like 'mon-fri 08:00-20:00; sat 09:00-17:00' ({part!r} does not)"
-            ) from None
-        if not 0 <= start < end <= 24 * 60 or not span:
-            raise ValueError(f"has {part!r}, which opens no time: days and hours run forwards")
-        for day in span:
-            result.setdefault(day, []).append((start, end))
-    return result
-
-
-@dataclass(frozen=True)
-class BusinessHours:
-    """Weekly opening hours of the live-agent team, in one time zone.
-
-    `spec` looks like "mon-fri 08:00-20:00; sat 09:00-17:00"; an empty spec means always open.
-    """
-
-    spec: str
-    timezone: str
-
-    def windows(self) -> dict[int, list[tuple[int, int]]]:
-        try:
-            return _windows(self.spec)
-        except ValueError as error:
-            raise SettingsError(f"BUSINESS_HOURS={self.spec!r} {error}") from None
 
 
 def env(
@@ -244,6 +205,14 @@ class Settings(BaseSettings):
     faq_command_timeout: float = env("FAQ_COMMAND_TIMEOUT_SECONDS", 180.0, ge=1)
     # Publishing trains and checks a model: minutes on a small machine.
     faq_publish_timeout: float = env("FAQ_PUBLISH_TIMEOUT_SECONDS", 1800.0, ge=10)
+    # The conversation archive (handoff/archive, docs/archive.md): SQLite under var/ unless a
+    # URL names another database (postgresql+psycopg2://user:password@host/db).
+    archive_database_url: str = env(
+        "ARCHIVE_DATABASE_URL", factory=lambda s: f"sqlite:///{s['var_dir'] / 'archive.sqlite3'}"
+    )
+    # Archived conversations with no activity for this long are deleted; 0 keeps them until an
+    # admin erases them.
+    archive_retention_days: float = env("ARCHIVE_RETENTION_DAYS", 365.0, ge=0)
 
     @field_validator("default_team")
     @classmethod
@@ -256,7 +225,7 @@ class Settings(BaseSettings):
     @field_validator("business_hours_spec")
     @classmethod
     def _valid_hours(cls, value: str) -> str:
-        _windows(value)  # now, not on the first message
+        parse_windows(value)  # now, not on the first message
         return value
 
     @field_validator("business_timezone")

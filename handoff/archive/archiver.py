@@ -21,12 +21,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, cast
 
 from redis.asyncio import Redis
 
 from handoff.archive.store import ArchiveStore, ConversationFacts, EntryRecord
+from handoff.conversations.store import load_script
 
 log = logging.getLogger("handoff.archive")
 
@@ -126,9 +126,7 @@ class Archiver:
         # Extends a conversation's Redis lifetime while its archive write keeps failing.
         self.keep_alive = keep_alive
         self.settle_ms = settle_ms
-        self._mark = redis.register_script(
-            resources.files("handoff.archive").joinpath("mark_archived.lua").read_text()
-        )
+        self._mark = redis.register_script(load_script("mark_archived.lua"))
         self.failures = 0
 
     async def run_once(self, now_ms: int | None = None) -> int:

@@ -80,6 +80,12 @@ class Keys:
     def pending(self) -> str:
         return f"{self.prefix}:pending"
 
+    @property
+    def archive_due(self) -> str:
+        """Conversations written to since the archive last copied them, by time of the write
+        (handoff/archive/archiver.py)."""
+        return f"{self.prefix}:archive:due"
+
     def queue(self, team: str) -> str:
         return f"{self.prefix}:queue:{team}"
 

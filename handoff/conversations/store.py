@@ -104,7 +104,7 @@ class ConversationStore:
         self._append: AsyncScript = redis.register_script(conversation_script("append.lua"))
         self._move: AsyncScript = redis.register_script(conversation_script("move.lua"))
         self._resume: AsyncScript = redis.register_script(conversation_script("resume.lua"))
-        self._set_fields: AsyncScript = redis.register_script(load_script("set_fields.lua"))
+        self._set_fields: AsyncScript = redis.register_script(conversation_script("set_fields.lua"))
 
     def _held(self, cid: str) -> list[str]:
         """The keys that live and expire together as the conversation (lua/lifetime.lua)."""
@@ -155,6 +155,12 @@ class ConversationStore:
         pairs = [str(x) for x in raw or []]
         return dict(zip(pairs[::2], pairs[1::2], strict=True)) or None
 
+    async def keep_alive(self, cid: str) -> None:
+        """Restart the conversation's lifetime as if it had just been written (the archiver does
+        this while it cannot copy the conversation, so Redis does not let it go unarchived)."""
+        (lifetime,) = await self.fields_of(cid, "lifetime")
+        await self.resume(cid, int(lifetime or CONVERSATION_LIFETIME))
+
     async def get(self, cid: str) -> dict[str, str] | None:
         if not is_conversation_id(cid):
             return None
@@ -187,7 +193,8 @@ class ConversationStore:
         field, read = unless_changed or ("", "")
         flat = [str(x) for pair in values.items() for x in pair]
         written = await self._set_fields(
-            keys=[self.keys.conversation(cid)], args=[field, read, *flat]
+            keys=[self.keys.conversation(cid), self.keys.archive_due],
+            args=[field, read, cid, now_ms(), *flat],
         )
         return bool(written)
 
@@ -216,6 +223,7 @@ class ConversationStore:
                 self.keys.seen(cid),
                 self.keys.conversation(cid),
                 self.keys.pending,
+                self.keys.archive_due,
             ],
             args=[
                 client_id,
@@ -305,6 +313,7 @@ class ConversationStore:
                 self.keys.agent_chats(current_agent) if current_agent else none,
                 self.keys.agent_chats(new_agent) if new_agent else none,
                 self.keys.pending,
+                self.keys.archive_due,
             ],
             args=[
                 cid,

@@ -82,6 +82,9 @@ DESCRIBED: dict[str, Callable[[Settings], bool]] = {
     "WIDGET_TITLE": lambda s: "Harbor Goods" in s.widget_title,
     "WIDGET_GREETING": lambda s: "Harbor Goods" in s.widget_greeting,
     "FAQ_PROJECT_DIR": lambda s: s.faq_project_dir == ROOT,
+    "ARCHIVE_DATABASE_URL": lambda s: (
+        s.archive_database_url == f"sqlite:///{s.var_dir / 'archive.sqlite3'}"
+    ),
 }
 # Secrets whose default is a file under HARBOR_VAR_DIR: test_secrets_come_from_files reads them.
 FILE_SECRETS = {"RASA_TOKEN", "HANDOFF_SECRET"}

@@ -1,7 +1,8 @@
 -- Append one entry to a conversation's transcript exactly once, and keep the conversation for
 -- as long as its state says (lifetime.lua), counting from this write.
 -- KEYS[1] log stream, KEYS[2] seen hash (client id -> stream id), KEYS[3] conversation hash,
--- KEYS[4] pending zset (customer messages the bot has to answer: only in state 'bot')
+-- KEYS[4] pending zset (customer messages the bot has to answer: only in state 'bot'),
+-- KEYS[5] archive due zset
 -- ARGV[1] client message id ('' when the entry has none), ARGV[2] now (ms),
 -- ARGV[3] conversation id, ARGV[4] live channel, ARGV[5] default lifetime (s),
 -- ARGV[6] closed retention (s), ARGV[7] default transcript bound (entries),
@@ -43,5 +44,6 @@ end
 keep_conversation(
   {KEYS[3], KEYS[1], KEYS[2]}, state, limit_of(KEYS[3], 'lifetime', ARGV[5]), tonumber(ARGV[6])
 )
+archive_due(KEYS[5], ARGV[3], ARGV[2])
 redis.call('PUBLISH', ARGV[4], '{"c":"' .. ARGV[3] .. '"}')
 return {id, 1}

@@ -12,6 +12,12 @@ local function limit_of(conversation, field, default)
   return tonumber(redis.call('HGET', conversation, field)) or tonumber(default)
 end
 
+-- Every write makes the conversation due for the archive (handoff/archive/archiver.py), scored
+-- by the time of the write: the archiver copies it once it has been quiet for a moment.
+local function archive_due(due_key, cid, now)
+  redis.call('ZADD', due_key, now, cid)
+end
+
 local function keep_conversation(conversation_keys, state, lifetime, closed_retention)
   if state == 'queued' or state == 'assigned' then
     for _, key in ipairs(conversation_keys) do

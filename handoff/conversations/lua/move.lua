@@ -4,7 +4,8 @@
 -- KEYS[1] conversation hash, KEYS[2] log stream, KEYS[3] seen hash,
 -- KEYS[4] queue the conversation may be leaving, KEYS[5] queue it enters (or a none key),
 -- KEYS[6] chats of the agent it may be leaving, KEYS[7] chats of the agent it goes to (or none),
--- KEYS[8] pending zset (conversations with customer messages for the bot)
+-- KEYS[8] pending zset (conversations with customer messages for the bot),
+-- KEYS[9] archive due zset
 -- ARGV[1] conversation id, ARGV[2] allowed current states (comma separated),
 -- ARGV[3] new state, ARGV[4] expected current agent ('' = whoever it is, '-' = nobody),
 -- ARGV[5] new agent ('' = none), ARGV[6] capacity of the new agent (0 = unchecked),
@@ -78,5 +79,6 @@ keep_conversation(
   {KEYS[1], KEYS[2], KEYS[3]}, ARGV[3], limit_of(KEYS[1], 'lifetime', ARGV[12]),
   tonumber(ARGV[13])
 )
+archive_due(KEYS[9], ARGV[1], ARGV[8])
 redis.call('PUBLISH', ARGV[9], '{"c":"' .. ARGV[1] .. '","state":"' .. ARGV[3] .. '"}')
 return {'ok', id}

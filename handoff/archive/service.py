@@ -1,0 +1,100 @@
+"""The archive inside the service: opened in the background at start (a database that is down
+or slow never holds up the service; the archiver waits for it), the archiver's loop, and the
+retention purge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import Gauge
+
+from handoff.archive.archiver import ArchiveKeys, Archiver
+from handoff.archive.database import migrate, open_engine
+from handoff.archive.store import ArchiveStore
+from handoff.background import stop_tasks
+from handoff.state import AppState, app_state
+
+log = logging.getLogger("handoff.archive")
+
+ARCHIVE_EVERY_SECONDS = 1.0
+PURGE_EVERY_SECONDS = 3600.0
+OPEN_RETRY_SECONDS = 5.0
+# ARCHIVE_DATABASE_URL=off: no archive; conversations live only as long as Redis keeps them.
+ARCHIVE_OFF = "off"
+
+
+async def open_archive(url: str) -> ArchiveStore:
+    """Connect and bring the schema up to date, retrying until the database answers."""
+    while True:
+        try:
+            engine = open_engine(url)
+            await asyncio.to_thread(migrate, engine)
+            return ArchiveStore(engine)
+        except Exception as error:  # the database is down or refuses: try again later
+            log.warning("the archive database is not available yet: %s", error)
+            await asyncio.sleep(OPEN_RETRY_SECONDS)
+
+
+def archiver_for(state: AppState, archive: ArchiveStore) -> Archiver:
+    keys = ArchiveKeys(
+        due=state.keys.archive_due, conversation=state.keys.conversation, log=state.keys.log
+    )
+
+    async def keep_alive(cid: str) -> None:
+        await state.store.keep_alive(cid)
+
+    return Archiver(state.redis, keys, archive, keep_alive)
+
+
+async def _run(state: AppState, stopping: asyncio.Event) -> None:
+    archive = await open_archive(state.settings.archive_database_url)
+    state.archive = archive
+    archiver = archiver_for(state, archive)
+    registry = state.metrics.registry
+    backlog = Gauge(
+        "harbor_archive_backlog", "Conversations written to and not yet archived", registry=registry
+    )
+    oldest = Gauge(
+        "harbor_archive_oldest_seconds",
+        "How long the longest-waiting conversation has waited for the archive",
+        registry=registry,
+    )
+    purged_at = 0.0
+    loop = asyncio.get_running_loop()
+    # The loop ends on `stopping`, not only on cancellation: a cancellation that lands inside a
+    # Redis call can come back as a connection error, which the round below logs and survives.
+    while not stopping.is_set():
+        try:
+            await archiver.run_once()
+            due, waited = await archiver.backlog()
+            backlog.set(due)
+            oldest.set(waited)
+            retention = state.settings.archive_retention_days
+            if retention > 0 and loop.time() - purged_at > PURGE_EVERY_SECONDS:
+                purged = await asyncio.to_thread(archive.purge, retention)
+                purged_at = loop.time()
+                if purged:
+                    log.info("retention: %d archived conversations deleted", purged)
+        except Exception as error:  # Redis or the database failing: the next round retries
+            log.warning("archiving round failed: %s", error)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=ARCHIVE_EVERY_SECONDS)
+
+
+async def archive_context(app: web.Application) -> AsyncIterator[None]:
+    state = app_state(app)
+    if state.settings.archive_database_url == ARCHIVE_OFF:
+        yield
+        return
+    stopping = asyncio.Event()
+    task = asyncio.create_task(_run(state, stopping), name="archiver")
+    yield
+    stopping.set()
+    await stop_tasks([task])
+    if state.archive is not None:
+        state.archive.engine.dispose()
