@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from bot import model
 from bot.launcher.config import StackConfig
+from vocabulary.rasa_keys import rasa_key_prefix
 
 
 def secret_file(path: Path, nbytes: int = 32) -> str:
@@ -30,27 +31,6 @@ def secret_file(path: Path, nbytes: int = 32) -> str:
 # The service's key prefix when REDIS_PREFIX is unset (handoff/settings.py has the same default;
 # the launcher sets it for both, so they agree whatever either's default).
 DEFAULT_REDIS_PREFIX = "ha"
-ESCAPE = "x"
-
-
-def rasa_key_prefix(service_prefix: str) -> str:
-    """The prefix of Rasa's tracker and lock keys for a deployment whose keys start with
-    `service_prefix`.
-
-    Rasa 3.6 accepts only an alphanumeric prefix (it falls back to the shared default 'tracker:'
-    otherwise, with a warning) and adds ':tracker:' / ':lock:' itself: 'ha' gives
-    'ha:tracker:<conversation>', next to the service's own 'ha:conv:<conversation>'. Any other
-    character is escaped as 'x' and two hex digits per UTF-8 byte, 'x' included, so two
-    different service prefixes never share Rasa's keys ('a-b' -> 'ax2db', 'ax2db' -> 'ax782db').
-    """
-    return "".join(
-        char
-        if char.isascii() and char.isalnum() and char != ESCAPE
-        else "".join(f"{ESCAPE}{byte:02x}" for byte in char.encode())
-        for char in service_prefix
-    )
-
-
 def stack_env(config: StackConfig) -> dict[str, str]:
     """The environment of every child: Rasa's settings plus the stack's addresses and secrets."""
     var = config.var_dir

@@ -27,7 +27,7 @@
 {p}:faq:job:{id}:events   list    its progress events, oldest first, for the editor page to poll
 
 Rasa keeps its own keys in the same Redis, under a prefix the launcher derives from this one
-(bot/launcher/environment.py `rasa_key_prefix`): {p}:tracker:{cid} and {p}:lock:{cid} for an
+(vocabulary/rasa_keys.py `rasa_key_prefix`): {p}:tracker:{cid} and {p}:lock:{cid} for an
 alphanumeric prefix such as the default.
 """
 

@@ -14,7 +14,7 @@ import pytest
 
 from bot import model
 from bot.launcher.config import StackConfig
-from bot.launcher.environment import rasa_key_prefix, stack_env
+from bot.launcher.environment import stack_env
 from bot.launcher.errors import LaunchError
 from bot.launcher.lock import single_instance
 from bot.launcher.preflight import (
@@ -24,6 +24,7 @@ from bot.launcher.preflight import (
     require_free_port,
 )
 from tests.support.servers import free_port, running_redis
+from vocabulary.rasa_keys import rasa_key_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 
