@@ -219,6 +219,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
             web.get("/api/stats", console_api.get_stats),
             web.get("/api/archive/conversations", archive_api.search_archive),
             web.get("/api/archive/conversations/{cid}", archive_api.archived_conversation),
+            web.post("/api/privacy/export", archive_api.privacy_export),
+            web.post("/api/privacy/erase", archive_api.privacy_erase),
+            web.get("/api/privacy/erasures", archive_api.privacy_erasures),
             web.get("/api/canned", reply_aids.get_canned),
             web.get("/api/conversations/{cid}/suggestions", reply_aids.get_suggestions),
             # content editors (editor)

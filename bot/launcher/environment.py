@@ -31,6 +31,8 @@ def secret_file(path: Path, nbytes: int = 32) -> str:
 # The service's key prefix when REDIS_PREFIX is unset (handoff/settings.py has the same default;
 # the launcher sets it for both, so they agree whatever either's default).
 DEFAULT_REDIS_PREFIX = "ha"
+
+
 def stack_env(config: StackConfig) -> dict[str, str]:
     """The environment of every child: Rasa's settings plus the stack's addresses and secrets."""
     var = config.var_dir

@@ -2,7 +2,7 @@
 
 Any console user who works chats (agents, admins) may search: a customer's earlier
 conversations are the context an agent needs, whichever team handled them. Export and erasure
-are admins' (handoff/archive/privacy.py).
+are admins' (handoff/archive/privacy.py): POST /api/privacy/export and /api/privacy/erase.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import datetime as dt
 
 from aiohttp import web
 
-from handoff.archive.store import ArchiveStore
+from handoff.archive.privacy import Privacy
+from handoff.archive.store import ArchiveStore, Subject
 from handoff.console.access import CONSOLE_ROLES
 from handoff.console.sessions import require_agent
 from handoff.conversations.store import is_conversation_id
@@ -93,3 +94,52 @@ def _listed(conversation: dict[str, object]) -> dict[str, object]:
     if isinstance(packet, dict) and isinstance(packet.get("summary"), str):
         conversation = {**conversation, "packet": {**packet, "summary": mask(packet["summary"])}}
     return conversation
+
+
+# -- privacy (admins) ---------------------------------------------------------------------------
+
+
+def privacy_of(request: web.Request) -> Privacy:
+    state = app_state(request.app)
+    return Privacy(state.redis, state.keys, state.archive, state.settings.teams)
+
+
+async def _subject(request: web.Request) -> Subject:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="Send a JSON object.") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="Send a JSON object.")
+    email, order = body.get("email"), body.get("order_number")
+    if not all(v is None or (isinstance(v, str) and len(v) <= 254) for v in (email, order)):
+        raise web.HTTPBadRequest(text="The email and order number are text.")
+    try:
+        return Subject.of(email=email or None, order_number=order or None)
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=str(error)) from None
+
+
+async def privacy_export(request: web.Request) -> web.Response:
+    """Everything held about one customer, as one JSON file to download."""
+    await require_agent(request, roles=("admin",))
+    subject = await _subject(request)
+    document = await privacy_of(request).export(subject)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return web.json_response(
+        document,
+        headers={"Content-Disposition": f'attachment; filename="harbor-export-{stamp}.json"'},
+    )
+
+
+async def privacy_erase(request: web.Request) -> web.Response:
+    """Erase everything held about one customer, everywhere; the erasure is recorded."""
+    admin = await require_agent(request, roles=("admin",))
+    subject = await _subject(request)
+    erased = await privacy_of(request).erase(subject, actor=admin.name)
+    return web.json_response({"erased": erased})
+
+
+async def privacy_erasures(request: web.Request) -> web.Response:
+    await require_agent(request, roles=("admin",))
+    return web.json_response({"erasures": await asyncio.to_thread(archive_of(request).erasure_log)})

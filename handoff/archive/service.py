@@ -75,7 +75,9 @@ async def _run(state: AppState, stopping: asyncio.Event) -> None:
             backlog.set(due)
             oldest.set(waited)
             retention = state.settings.archive_retention_days
-            if retention > 0 and loop.time() - purged_at > PURGE_EVERY_SECONDS:
+            # At most hourly, and at least ten times per retention period.
+            purge_every = min(PURGE_EVERY_SECONDS, retention * 86_400 / 10)
+            if retention > 0 and loop.time() - purged_at > purge_every:
                 purged = await asyncio.to_thread(archive.purge, retention)
                 purged_at = loop.time()
                 if purged:

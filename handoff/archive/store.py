@@ -292,24 +292,33 @@ class ArchiveStore:
         found = [self.conversation(cid) for cid in self.subject_conversations(subject)]
         return [c for c in found if c is not None]
 
-    def erase(self, subject: Subject, actor: str, details: dict[str, Any] | None = None) -> int:
-        """Delete the subject's conversations (their entries go with them) and record that an
-        erasure happened, by whom, of what kind of subject and how much; never the subject."""
-        ids = self.subject_conversations(subject)
+    def delete_conversation(self, conversation_id: str) -> None:
         with self.engine.begin() as db:
-            if ids:
-                db.execute(delete(entries).where(entries.c.conversation_id.in_(ids)))
-                db.execute(delete(conversations).where(conversations.c.id.in_(ids)))
+            db.execute(delete(entries).where(entries.c.conversation_id == conversation_id))
+            db.execute(delete(conversations).where(conversations.c.id == conversation_id))
+
+    def erase(self, subject: Subject, actor: str) -> int:
+        """Delete the subject's own conversations (their entries go with them) and record the
+        erasure; handoff/archive/privacy.py erases everywhere else too."""
+        ids = self.subject_conversations(subject)
+        for conversation_id in ids:
+            self.delete_conversation(conversation_id)
+        self.record_erasure(subject, actor, {"archived_conversations": len(ids)})
+        return len(ids)
+
+    def record_erasure(self, subject: Subject, actor: str, counts: dict[str, int]) -> None:
+        """Who erased, when, what kind of subject and how much: never the subject itself."""
+        with self.engine.begin() as db:
             db.execute(
                 insert(erasures).values(
                     at=int(time.time() * 1000),
                     actor=actor,
                     subject_kind=subject.kind,
-                    conversations=len(ids),
-                    details=json.dumps(details or {}, sort_keys=True),
+                    conversations=counts.get("archived_conversations", 0)
+                    + counts.get("live_conversations", 0),
+                    details=json.dumps(counts, sort_keys=True),
                 )
             )
-        return len(ids)
 
     def erasure_log(self) -> list[dict[str, Any]]:
         with self.engine.connect() as db:

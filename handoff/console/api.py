@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any, cast
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from handoff.console.access import CONSOLE_ROLES, viewable_conversation
 from handoff.console.queue_view import queue_items
 from handoff.console.sessions import require_agent
 from handoff.queue.stats import SAMPLE_SERIES, median_of_histogram
-from handoff.state import app_state
+from handoff.state import AppState, app_state
 from vocabulary.pii import mask
 
 # Conversation fields an agent never needs to see.
@@ -70,12 +72,15 @@ async def get_tickets(request: web.Request) -> web.Response:
 async def get_stats(request: web.Request) -> web.Response:
     state = app_state(request.app)
     await require_agent(request, roles=CONSOLE_ROLES)
-    days = _query_int(request, "days", 1, 1, 90)
+    # Redis keeps a day's counters for STATS_TTL (90 days); longer periods come from the
+    # archive, which keeps conversations for ARCHIVE_RETENTION_DAYS.
+    days = _query_int(request, "days", 1, 1, 365)
+    live_days = min(days, 90)
     today = dt.datetime.now(dt.timezone.utc).date()
     totals: dict[str, int] = {}
     samples: dict[str, dict[int, int]] = {}
     daily: list[dict[str, Any]] = []
-    for back in range(days):
+    for back in range(live_days):
         day = (today - dt.timedelta(days=back)).isoformat()
         counts: dict[str, int] = {}
         for field, raw in (await state.redis.hgetall(state.keys.daily_stats(day))).items():
@@ -95,8 +100,24 @@ async def get_stats(request: web.Request) -> web.Response:
             "daily": daily[::-1],  # oldest first, one object of counters per day
             **dashboard(totals, samples),
             "waiting_now": sum([await state.store.queue_length(t) for t in state.settings.teams]),
+            "archive": await archived_figures(state, days),
         }
     )
+
+
+async def archived_figures(state: AppState, days: int) -> dict[str, Any] | None:
+    """Conversations and handoffs per day from the archive (None while it is unavailable)."""
+    if state.archive is None:
+        return None
+    try:
+        daily = await asyncio.to_thread(state.archive.daily, days)
+    except SQLAlchemyError:
+        return None
+    return {
+        "daily": daily,
+        "conversations": sum(d["conversations"] for d in daily),
+        "handoffs": sum(d["handoffs"] for d in daily),
+    }
 
 
 def dashboard(totals: dict[str, int], samples: dict[str, dict[int, int]]) -> dict[str, Any]:

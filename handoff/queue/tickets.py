@@ -21,6 +21,9 @@ class Tickets(QueueStats):
             maxlen=self.settings.max_tickets,
             approximate=True,
         )
+        # The email is the customer's own: agents find their past conversations by it, and
+        # export and erasure find the conversation by it (handoff/archive/privacy.py).
+        await self.store.set_fields(cid, {"customer_email": email.strip().lower()})
         await self.store.append(
             cid,
             "system",

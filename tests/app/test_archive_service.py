@@ -5,6 +5,10 @@ an archive that cannot be written loses nothing and keeps the conversation alive
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -160,3 +164,61 @@ async def test_an_archive_that_cannot_be_written_loses_nothing_and_keeps_the_cha
     stored = failing.conversation(cid)
     assert stored is not None and stored["transcript"][-1]["text"] == "echo: thanks"
     engine.dispose()
+
+
+async def test_archived_conversations_are_purged_after_the_retention_period(
+    make_client: AppFactory, accounts: Accounts
+) -> None:
+    # A retention of two seconds: the purge runs ten times per period, so it comes by itself.
+    client: TestClient = await make_client(archive_retention_days=2 / 86_400)
+    await accounts.create("ada", PASSWORD, display_name="Ada", role="admin")
+    session = await login(client, "ada")
+    customer, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    await customer.send_json({"type": "message", "id": "m1", "text": "do you ship to Oslo"})
+    await frames_until(customer, lambda f: f.get("text") == "echo: do you ship to Oslo")
+
+    async def listed() -> list[str]:
+        response = await client.get("/api/archive/conversations?q=oslo", headers=session["headers"])
+        return [c["id"] for c in (await response.json())["conversations"]]
+
+    assert await until(listed) == [cid]
+
+    async def purged() -> bool:
+        return await listed() == []
+
+    assert await until(purged)
+
+
+def test_the_privacy_command_line_exports_and_erases_with_confirmation(
+    redis_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "HARBOR_VAR_DIR": str(tmp_path),
+        "HANDOFF_SECRET": "a-test-secret-that-is-long-enough-for-settings",
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "handoff.archive", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    out = tmp_path / "export.json"
+    exported = cli("export", "--email", "Sam@Example.com", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    document = json.loads(out.read_text())
+    assert document["subject"] == {"kind": "email", "value": "sam@example.com"}
+    refused = cli("erase", "--email", "sam@example.com", "--actor", "ops")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    erased = cli("erase", "--email", "sam@example.com", "--actor", "ops", "--yes")
+    assert erased.returncode == 0, erased.stderr
+    assert json.loads(erased.stdout)["live_conversations"] == 0
+    bad = cli("export", "--order", "no digits")
+    assert bad.returncode == 2 and "order number" in bad.stderr
