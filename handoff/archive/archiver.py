@@ -35,7 +35,10 @@ ENTRY_COLUMNS = ("kind", "from", "text", "at")
 # How long a conversation must have been quiet before it is copied: a burst of writes (a turn's
 # replies) is archived once, not once per write.
 SETTLE_MS = 1500
-BATCH = 50
+# Conversations copied per database transaction, and the longest one round keeps going: a burst
+# of thousands of conversations is drained in batches, a round never holds the loop for long.
+BATCH = 200
+ROUND_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -130,49 +133,83 @@ class Archiver:
         self.failures = 0
 
     async def run_once(self, now_ms: int | None = None) -> int:
-        """Archive the conversations due (quiet for `settle_ms`); returns how many were."""
+        """Archive the conversations due (quiet for `settle_ms`), a batch at a time until none
+        is left or ROUND_SECONDS have passed; returns how many were archived."""
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-        due = cast(
-            "list[tuple[Any, Any]]",
-            await self.redis.zrangebyscore(
-                self.keys.due, "-inf", now_ms - self.settle_ms, start=0, num=BATCH, withscores=True
-            ),
-        )
+        began = time.monotonic()
         done = 0
-        for member, score in due:
-            cid = _text(member)
+        while time.monotonic() - began < ROUND_SECONDS:
+            due = cast(
+                "list[tuple[Any, Any]]",
+                await self.redis.zrangebyscore(
+                    self.keys.due,
+                    "-inf",
+                    now_ms - self.settle_ms,
+                    start=0,
+                    num=BATCH,
+                    withscores=True,
+                ),
+            )
+            if not due:
+                break
+            batch = [(_text(member), float(score)) for member, score in due]
             try:
-                await self.archive(cid, float(score))
-                done += 1
-            except Exception as error:  # any failure: keep it due, keep it alive
+                done += await self.archive_batch(batch)
+            except Exception as error:  # any failure: keep them due, keep them alive
                 self.failures += 1
-                log.warning("archiving %s failed, will retry: %s", cid, error)
-                await self.keep_alive(cid)
+                log.warning("archiving %d conversations failed, will retry: %s", len(batch), error)
+                for cid, _ in batch:
+                    await self.keep_alive(cid)
+                break
+            if len(due) < BATCH:
+                break
         return done
 
     async def archive(self, cid: str, seen_score: float) -> None:
-        stored = cast("dict[Any, Any]", await self.redis.hgetall(self.keys.conversation(cid)))
-        fields = {_text(k): _text(v) for k, v in stored.items()}
-        if not fields:
-            # Gone from Redis (erased, or expired before this release archived): nothing to copy.
-            await self.redis.zrem(self.keys.due, cid)
-            return
-        after = fields.get("archived_id") or ""
-        start = f"({after}" if after else "-"
-        raw = cast(
-            "list[tuple[Any, dict[Any, Any]]]",
-            await self.redis.xrange(self.keys.log(cid), min=start, max="+"),
-        )
-        records = [
-            entry_record(cid, _text(eid), {_text(k): _text(v) for k, v in item.items()})
-            for eid, item in raw
+        """Archive one conversation now (as a round does)."""
+        await self.archive_batch([(cid, seen_score)])
+
+    async def archive_batch(self, batch: list[tuple[str, float]]) -> int:
+        """Copy a batch of conversations in one database transaction; returns how many."""
+        pipe = self.redis.pipeline(transaction=False)
+        for cid, _ in batch:
+            pipe.hgetall(self.keys.conversation(cid))
+        hashes = [
+            {_text(k): _text(v) for k, v in cast("dict[Any, Any]", stored).items()}
+            for stored in await pipe.execute()
         ]
-        facts = facts_from_hash(cid, fields)
-        await asyncio.to_thread(self.store.record, [facts], records)
-        last = records[-1].entry_id if records else after
-        await self._mark(
-            keys=[self.keys.conversation(cid), self.keys.due], args=[cid, last, repr(seen_score)]
-        )
+        gone = [cid for (cid, _), fields in zip(batch, hashes, strict=True) if not fields]
+        if gone:
+            # Expired or erased before it was copied: nothing is left to archive.
+            await self.redis.zrem(self.keys.due, *gone)
+        present = [
+            (cid, score, fields)
+            for (cid, score), fields in zip(batch, hashes, strict=True)
+            if fields
+        ]
+        pipe = self.redis.pipeline(transaction=False)
+        for cid, _, fields in present:
+            after = fields.get("archived_id") or ""
+            pipe.xrange(self.keys.log(cid), min=f"({after}" if after else "-", max="+")
+        logs = await pipe.execute()
+        facts: list[ConversationFacts] = []
+        records: list[EntryRecord] = []
+        last_ids: list[str] = []
+        for (cid, _, fields), raw in zip(present, logs, strict=True):
+            entries = [
+                entry_record(cid, _text(eid), {_text(k): _text(v) for k, v in item.items()})
+                for eid, item in cast("list[tuple[Any, dict[Any, Any]]]", raw or [])
+            ]
+            facts.append(facts_from_hash(cid, fields))
+            records += entries
+            last_ids.append(entries[-1].entry_id if entries else fields.get("archived_id") or "")
+        if present:
+            await asyncio.to_thread(self.store.record, facts, records)
+        for (cid, score, _), last in zip(present, last_ids, strict=True):
+            await self._mark(
+                keys=[self.keys.conversation(cid), self.keys.due], args=[cid, last, repr(score)]
+            )
+        return len(present)
 
     async def backlog(self, now_ms: int | None = None) -> tuple[int, float]:
         """(conversations due, seconds the oldest has waited): for the metrics page."""
