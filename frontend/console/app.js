@@ -6,8 +6,11 @@ import { Toast } from "../common/toast.js";
 import { html } from "../common/view.js";
 import { valueOf } from "../common/forms.js";
 import { Chat } from "./chat.js";
+import { earlierQuery } from "./archive.js";
 import { Dashboard } from "./dashboard.js";
+import { EarlierConversations, History } from "./history.js";
 import { Packet } from "./packet.js";
+import { Privacy } from "./privacy.js";
 import { MineSection, QueueSection, RecentSection } from "./queue.js";
 import { conversationOf } from "./state.js";
 import { Tickets } from "./tickets.js";
@@ -20,9 +23,12 @@ import { Tickets } from "./tickets.js";
 
 const TABS = [
   { name: "chats", label: "Chats" },
+  { name: "history", label: "History" },
   { name: "tickets", label: "Tickets" },
   { name: "dashboard", label: "Dashboard" },
 ];
+// Export and erasure are admins' (the API refuses anyone else): agents do not see the tab at all.
+const ADMIN_TABS = [...TABS, { name: "privacy", label: "Privacy" }];
 
 /** @type {Record<string, [string, string]>} */
 const CONNECTION = {
@@ -43,7 +49,8 @@ function TopBar(props) {
   return html`<header class="topbar">
     <h1 class="topbar-brand"><span class="brand-mark small" aria-hidden="true">HA</span> Harbor Assist</h1>
     ${chats
-      ? html`<${Tabs} label="Console sections" extraClass="agent-only" tabs=${TABS} selected=${state.tab}
+      ? html`<${Tabs} label="Console sections" extraClass="agent-only"
+          tabs=${profile.role === "admin" ? ADMIN_TABS : TABS} selected=${state.tab}
           onSelect=${(/** @type {Tab} */ tab) => act.showTab(tab)} />`
       : null}
     <div class="topbar-right">
@@ -87,6 +94,7 @@ function Workspace(props) {
   const state = props.state;
   const act = props.act;
   const selected = state.selected ? conversationOf(state, state.selected) : null;
+  const earlier = selected ? earlierQuery(selected.packet, selected.fields) : "";
   return html`<${TabPanel} name="chats" selected=${state.tab} className="workspace">
     <aside class="col-left" aria-label="Queue and my chats">
       <${QueueSection} state=${state} act=${act} />
@@ -99,6 +107,7 @@ function Workspace(props) {
     <aside class="col-right" aria-label="Handoff packet">
       <h2 class="section-title">Handoff packet</h2>
       <${Packet} conversation=${selected} />
+      <${EarlierConversations} state=${state} act=${act} query=${earlier} />
     </aside>
   <//>`;
 }
@@ -119,12 +128,20 @@ export function App(props) {
       ${chats
         ? html`
             <${Workspace} state=${state} act=${act} />
+            <${TabPanel} name="history" selected=${state.tab} className="page history-page">
+              <${History} history=${state.history} act=${act} />
+            <//>
             <${TabPanel} name="tickets" selected=${state.tab} className="page">
               <${Tickets} tickets=${state.tickets} act=${act} />
             <//>
             <${TabPanel} name="dashboard" selected=${state.tab} className="page">
               <${Dashboard} stats=${state.stats} days=${state.statsDays} act=${act} />
-            <//>`
+            <//>
+            ${state.profile.role === "admin"
+              ? html`<${TabPanel} name="privacy" selected=${state.tab} className="page privacy-page">
+                  <${Privacy} privacy=${state.privacy} act=${act} />
+                <//>`
+              : null}`
         : html`<${EditorHome} state=${state} />`}
     </main>
   </div>`;

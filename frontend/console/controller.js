@@ -2,10 +2,23 @@
 // Every change of state goes through the store's reducer (state.js); this module decides what to
 // send and fetch around it. Components call the Actions it returns.
 import { ApiError } from "../common/api.js";
+import { confirmDialog } from "../common/dialog.js";
+import { postForDownload, saveBlob } from "../common/download.js";
 import { focusOn } from "../common/forms.js";
 import { ReconnectingSocket } from "../common/socket.js";
 import { mayChat } from "../common/session.js";
 import { arrivalReason, arrivalText, askToNotify, chime, notifyInBackground } from "./alerts.js";
+import {
+  FILTER_NAMES,
+  archiveErrorText,
+  cleanFilters,
+  earlierDue,
+  earlierQuery,
+  filtersProblem,
+  noFilters,
+  privacySubject,
+  searchQuery,
+} from "./archive.js";
 import { claimFailedText, freshArrivals } from "./queue.js";
 import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
 
@@ -16,6 +29,7 @@ import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
  * @typedef {import("../common/store.js").Store<ConsoleState, ConsoleAction>} ConsoleStore
  * @typedef {import("../common/session.js").Session} Session
  * @typedef {import("../common/session.js").Profile} Profile
+ * @typedef {import("./archive.js").SearchFilters} SearchFilters
  */
 
 /**
@@ -35,6 +49,13 @@ import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
  *   close: (notes: string, tags: string[]) => boolean,
  *   loadTickets: () => void,
  *   setStatsDays: (days: string) => void,
+ *   searchHistory: (filters: Partial<SearchFilters>) => void,
+ *   openArchived: (id: string) => void,
+ *   closeArchived: () => void,
+ *   openEarlier: (id: string, query: string) => void,
+ *   exportData: (email: string, order: string) => void,
+ *   eraseData: (email: string, order: string) => Promise<boolean>,
+ *   loadErasures: () => void,
  * }} Actions
  */
 
@@ -44,6 +65,18 @@ const TYPING_SHOWN_MS = 15000;
 const TYPING_IDLE_MS = 2500;
 /** Suggested answers wait for a burst of messages to settle. */
 const SUGGEST_DELAY_MS = 150;
+/** What the privacy export is saved as when the answer names no file. */
+const EXPORT_FILE = "harbor-export.json";
+
+/**
+ * The message and status of a failed request, for archiveErrorText.
+ * @param {unknown} err
+ * @returns {[number, string]}
+ */
+function failure(err) {
+  if (err instanceof ApiError) return [err.status, err.message];
+  return [-1, err instanceof Error ? err.message : String(err)];
+}
 
 let messageSeq = 0;
 /** A message id (1-64 letters and digits) unique to this console. */
@@ -252,6 +285,7 @@ export function createController(deps) {
       if (started !== epoch) return;
       dispatch({ type: "history", conversation: cid, data });
       sendFrame({ type: "open", conversation: cid, last_seen: lastSeenId(store.get().conversations[cid]) });
+      if (store.get().selected === cid) loadEarlier();
     } catch (err) {
       if (started === epoch) toast(err instanceof Error ? err.message : String(err), "error");
     } finally {
@@ -287,7 +321,102 @@ export function createController(deps) {
     const c = store.get().conversations[cid];
     if (!c || !c.loaded) void openConversation(cid);
     loadSuggestions(cid);
+    loadEarlier();
     focusOn("composer-input");
+  }
+
+  // --- the archive ---------------------------------------------------------------------------
+
+  /**
+   * The customer of the chat on screen: their earlier conversations from the archive, when the
+   * chat says who they are (a verified order, an email they left) and they were not looked up
+   * a moment ago.
+   */
+  function loadEarlier() {
+    const state = store.get();
+    const cid = state.selected;
+    const c = cid ? state.conversations[cid] : undefined;
+    if (!c) return;
+    const query = earlierQuery(c.packet, c.fields);
+    if (!cid || !query || !earlierDue(state.earlier[cid], query, Date.now())) return;
+    const conversation = cid;
+    dispatch({ type: "earlier-loading", conversation, query, at: Date.now() });
+    const started = epoch;
+    api("GET", `/api/archive/conversations?${query}`).then(
+      (data) => {
+        if (started !== epoch) return;
+        const found = Array.isArray(data.conversations) ? data.conversations : [];
+        dispatch({ type: "earlier", conversation, query, conversations: found, at: Date.now() });
+      },
+      () => {
+        if (started === epoch) dispatch({ type: "earlier-failed", conversation, query, at: Date.now() });
+      },
+    );
+  }
+
+  /**
+   * Search the archive with these filters (the form's, or a customer's from a live chat).
+   * @param {Partial<SearchFilters>} typed
+   * @param {boolean} [fromElsewhere] the filters did not come from the form: draw it with them
+   */
+  async function searchHistory(typed, fromElsewhere) {
+    const filters = cleanFilters(typed);
+    const seq = store.get().history.seq + 1;
+    dispatch({ type: "history-search", filters, seq, fromElsewhere });
+    const problem = filtersProblem(filters);
+    if (problem) {
+      dispatch({ type: "history-failed", seq, message: problem });
+      return;
+    }
+    const query = searchQuery(filters);
+    const started = epoch;
+    try {
+      const data = await api("GET", `/api/archive/conversations${query ? `?${query}` : ""}`);
+      if (started !== epoch) return;
+      dispatch({ type: "history-results", seq, conversations: Array.isArray(data.conversations) ? data.conversations : [] });
+    } catch (err) {
+      const why = failure(err);
+      if (started === epoch) dispatch({ type: "history-failed", seq, message: archiveErrorText(why[0], why[1]) });
+    }
+  }
+
+  /** @param {string} id */
+  async function openArchived(id) {
+    dispatch({ type: "history-open", id });
+    // The reader goes on from the conversation's heading (keyboard and screen reader alike).
+    focusOn("history-title");
+    const started = epoch;
+    try {
+      const data = await api("GET", `/api/archive/conversations/${encodeURIComponent(id)}`);
+      if (started !== epoch) return;
+      dispatch({ type: "history-opened", id, conversation: data.conversation || {} });
+    } catch (err) {
+      const why = failure(err);
+      if (started === epoch) dispatch({ type: "history-open-failed", id, message: archiveErrorText(why[0], why[1]) });
+    }
+  }
+
+  async function loadErasures() {
+    try {
+      const data = await api("GET", "/api/privacy/erasures");
+      dispatch({ type: "erasures", erasures: Array.isArray(data.erasures) ? data.erasures : [] });
+    } catch (err) {
+      const why = failure(err);
+      dispatch({ type: "erasures-failed", message: archiveErrorText(why[0], why[1]) });
+    }
+  }
+
+  /**
+   * A privacy request failed: say why, and end the page's session if the server's has ended.
+   * @param {unknown} err
+   */
+  function privacyFailed(err) {
+    const why = failure(err);
+    if (why[0] === 401 && session.current) {
+      session.end();
+      return;
+    }
+    dispatch({ type: "privacy-failed", message: archiveErrorText(why[0], why[1]) });
   }
 
   async function loadCanned() {
@@ -316,8 +445,9 @@ export function createController(deps) {
 
   async function loadStats() {
     try {
-      const stats = await api("GET", `/api/stats?days=${encodeURIComponent(store.get().statsDays)}`);
-      dispatch({ type: "stats", stats });
+      const days = store.get().statsDays;
+      const stats = await api("GET", `/api/stats?days=${encodeURIComponent(days)}`);
+      dispatch({ type: "stats", stats, days });
     } catch (err) {
       toast(err instanceof Error ? err.message : String(err), "error");
     }
@@ -331,6 +461,9 @@ export function createController(deps) {
       dispatch({ type: "tab", tab });
       if (tab === "tickets") void loadTickets();
       if (tab === "dashboard") void loadStats();
+      // The first visit lists the latest conversations, before any search.
+      if (tab === "history" && store.get().history.status === "idle") void searchHistory({});
+      if (tab === "privacy") void loadErasures();
     },
     askPresence(status) {
       if (status === "online") askToNotify();
@@ -407,6 +540,81 @@ export function createController(deps) {
       dispatch({ type: "stats-days", days });
       void loadStats();
     },
+    searchHistory: (filters) => void searchHistory(filters),
+    openArchived: (id) => void openArchived(id),
+    closeArchived() {
+      const open = store.get().history.open;
+      dispatch({ type: "history-close" });
+      // Back to where the reader came from: the conversation's line in the results.
+      const item = open ? document.querySelector(`#history-results button[data-id="${CSS.escape(open)}"]`) : null;
+      if (item instanceof HTMLElement) item.focus();
+      else focusOn("history-q");
+    },
+    openEarlier(id, query) {
+      // The History tab lists that customer's conversations, with this one open.
+      /** @type {Partial<SearchFilters>} */
+      const filters = noFilters();
+      const params = new URLSearchParams(query);
+      for (const name of FILTER_NAMES) filters[name] = params.get(name) || "";
+      dispatch({ type: "tab", tab: "history" });
+      void searchHistory(filters, true);
+      void openArchived(id);
+    },
+    async exportData(email, order) {
+      const subject = privacySubject(email, order);
+      if (!subject.body) {
+        dispatch({ type: "privacy-failed", message: subject.error });
+        return;
+      }
+      dispatch({ type: "privacy-busy", busy: "export" });
+      const started = epoch;
+      try {
+        const profile = session.current;
+        const file = await postForDownload("/api/privacy/export", subject.body, profile && profile.csrf, EXPORT_FILE);
+        if (started !== epoch) return;
+        saveBlob(file.blob, file.filename);
+        dispatch({ type: "privacy-exported", filename: file.filename });
+      } catch (err) {
+        if (started === epoch) privacyFailed(err);
+      }
+    },
+    async eraseData(email, order) {
+      const subject = privacySubject(email, order);
+      if (!subject.body) {
+        dispatch({ type: "privacy-failed", message: subject.error });
+        return false;
+      }
+      const yes = await confirmDialog({
+        title: `Erase everything about ${subject.label}?`,
+        text:
+          `Deleted for good, everywhere: every live and archived conversation of ${subject.label} or ` +
+          "naming it, the assistant's records of those conversations, their tickets and unanswered " +
+          "questions. This cannot be undone. The erasure log records who erased, when and how much, " +
+          "not whose data it was.",
+        confirm: "Erase everything",
+        danger: true,
+      });
+      if (!yes) return false;
+      dispatch({ type: "privacy-busy", busy: "erase" });
+      const started = epoch;
+      try {
+        const data = await api("POST", "/api/privacy/erase", subject.body);
+        if (started !== epoch) return false;
+        dispatch({ type: "privacy-erased", erased: data.erased || {} });
+      } catch (err) {
+        if (started === epoch) privacyFailed(err);
+        return false;
+      }
+      void loadErasures();
+      // What was erased must not linger on screen: the History tab's results are searched again
+      // (and the conversation open there closed), the earlier conversations looked up afresh.
+      dispatch({ type: "earlier-reset" });
+      const history = store.get().history;
+      if (history.open) dispatch({ type: "history-close" });
+      if (history.status !== "idle") void searchHistory(history.filters);
+      return true;
+    },
+    loadErasures: () => void loadErasures(),
   };
 
   return {

@@ -1,6 +1,8 @@
 // The Dashboard tab: the period's figures as cards with bars, and a per-day chart of
 // conversations, handoffs and tickets drawn as SVG by Preact (with a text summary for screen
-// readers).
+// readers). Redis keeps the day counters for 90 days; for periods over a week the chart and the
+// conversation and handoff totals come from the archive when the service has one
+// (`archive.daily` of /api/stats), which covers the whole period and survives a Redis flush.
 import { percent, waitText } from "../common/format.js";
 import { html, useLayoutEffect, useRef, useState } from "../common/view.js";
 
@@ -8,7 +10,31 @@ import { html, useLayoutEffect, useRef, useState } from "../common/view.js";
  * @typedef {import("./controller.js").Actions} Actions
  * @typedef {{label: string, value: string, bar?: number | null, tone?: string}} Card
  * @typedef {{day: string, conversations?: number, handoffs?: number, tickets?: number}} Day
+ * @typedef {[string, string]} Series a counter's name and its bars' class suffix
+ * @typedef {{
+ *   source: "archive" | "live",
+ *   daily: Day[],
+ *   bucket: "day" | "week",
+ *   series: Series[],
+ *   conversations: number,
+ *   handoffs: number,
+ * }} PeriodFigures
  */
+
+/** The period selector's choices (days). */
+export const PERIODS = [
+  ["1", "Today"],
+  ["7", "7 days"],
+  ["30", "30 days"],
+  ["90", "90 days"],
+  ["365", "365 days"],
+];
+/** Longer periods than this come from the archive, when it is there. */
+export const LIVE_PERIOD_DAYS = 7;
+/** How many days Redis keeps the day counters (STATS_TTL): older days are missing there. */
+export const LIVE_KEPT_DAYS = 90;
+/** Longer periods are charted by week: a year of days is too many bars to read. */
+export const DAILY_CHART_DAYS = 90;
 
 /**
  * @param {number | null | undefined} x
@@ -19,13 +45,22 @@ function clamp01(x) {
 }
 
 /**
- * The dashboard's cards for `GET /api/stats`: a figure with nothing to measure shows "—".
+ * The dashboard's cards for `GET /api/stats`: a figure with nothing to measure shows "—". The
+ * conversations, handoffs and handoff rate are the period's figures (periodFigures) when given.
  * @param {Record<string, any>} s
+ * @param {PeriodFigures} [figures]
  * @returns {Card[]}
  */
-export function statCards(s) {
+export function statCards(s, figures) {
+  const fromArchive = !!figures && figures.source === "archive";
+  const conversations = figures ? figures.conversations : Number(s.conversations) || 0;
+  const handoffs = figures ? figures.handoffs : Number(s.handoffs) || 0;
   const handoffRate =
-    s.handoff_rate !== undefined ? s.handoff_rate : s.conversations ? clamp01(s.handoffs / s.conversations) : null;
+    s.handoff_rate !== undefined && !fromArchive
+      ? s.handoff_rate
+      : conversations
+        ? clamp01(handoffs / conversations)
+        : null;
   /** @param {number | null | undefined} v */
   const seconds = (v) => (v == null ? "—" : waitText(v));
   /** @param {number | null | undefined} v @param {number} full */
@@ -33,7 +68,8 @@ export function statCards(s) {
   let csat = s.csat_average == null ? "—" : `${Number(s.csat_average).toFixed(2)} / 5`;
   if (s.csat != null) csat += ` · ${percent(s.csat)} satisfied`;
   return [
-    { label: "Conversations", value: String(s.conversations || 0) },
+    { label: "Conversations", value: String(conversations) },
+    { label: "Handoffs to a person", value: String(handoffs) },
     { label: "Handoff rate", value: percent(handoffRate), bar: clamp01(handoffRate), tone: "amber" },
     { label: "Containment rate", value: percent(s.containment_rate), bar: clamp01(s.containment_rate), tone: "teal" },
     { label: "CSAT", value: csat, bar: s.csat_average == null ? null : s.csat_average / 5, tone: "green" },
@@ -45,40 +81,124 @@ export function statCards(s) {
   ];
 }
 
+/** @type {Series[]} */
 const SERIES = [
   ["conversations", "conv"],
   ["handoffs", "hand"],
   ["tickets", "tick"],
 ];
+/** The archive counts conversations and handoffs, not tickets (they are not archived). @type {Series[]} */
+const ARCHIVE_SERIES = [
+  ["conversations", "conv"],
+  ["handoffs", "hand"],
+];
+
+/**
+ * Days summed into weeks (7 days each from the first; the last may be shorter), each named by
+ * its first day.
+ * @param {Day[]} daily
+ * @returns {Day[]}
+ */
+export function weekly(daily) {
+  /** @type {Day[]} */
+  const weeks = [];
+  daily.forEach((d, i) => {
+    if (i % 7 === 0) weeks.push({ day: d.day, conversations: 0, handoffs: 0, tickets: 0 });
+    const week = /** @type {Record<string, any>} */ (weeks[weeks.length - 1]);
+    for (const name of ["conversations", "handoffs", "tickets"]) {
+      week[name] += Number(/** @type {Record<string, any>} */ (d)[name]) || 0;
+    }
+  });
+  return weeks;
+}
+
+/**
+ * Where the period's chart and its conversation and handoff totals come from: the archive for
+ * periods over a week when /api/stats brought its figures (null when the archive is not
+ * available), else the Redis counters.
+ * @param {Record<string, any>} stats the answer of `GET /api/stats?days=…`
+ * @param {string} days the period chosen
+ * @returns {PeriodFigures}
+ */
+export function periodFigures(stats, days) {
+  const n = Number(days) || 1;
+  const archive = stats.archive;
+  const fromArchive = n > LIVE_PERIOD_DAYS && !!archive && typeof archive === "object" && Array.isArray(archive.daily);
+  const daily = /** @type {Day[]} */ (fromArchive ? archive.daily : Array.isArray(stats.daily) ? stats.daily : []);
+  const bucket = n > DAILY_CHART_DAYS ? "week" : "day";
+  return {
+    source: fromArchive ? "archive" : "live",
+    daily: bucket === "week" ? weekly(daily) : daily,
+    bucket,
+    series: fromArchive ? ARCHIVE_SERIES : SERIES,
+    conversations: Number(fromArchive ? archive.conversations : stats.conversations) || 0,
+    handoffs: Number(fromArchive ? archive.handoffs : stats.handoffs) || 0,
+  };
+}
+
+/**
+ * The chart's title: what is counted, by day or week, and from where.
+ * @param {PeriodFigures} figures
+ */
+export function chartTitle(figures) {
+  const what = figures.source === "archive" ? "Conversations and handoffs" : "Conversations, handoffs and tickets";
+  return `${what} per ${figures.bucket}${figures.source === "archive" ? ", from the archive" : ""}`;
+}
+
+/**
+ * What the reader should know about the period's coverage ("" when nothing): Redis's counters
+ * reach back 90 days only.
+ * @param {PeriodFigures} figures
+ * @param {string} days
+ */
+export function coverageNote(figures, days) {
+  if ((Number(days) || 1) <= LIVE_KEPT_DAYS) return "";
+  if (figures.source === "archive") {
+    return `Conversations and handoffs cover ${days} days; the other figures cover the last ${LIVE_KEPT_DAYS} days at most.`;
+  }
+  return `The archive is not available: these figures cover the last ${LIVE_KEPT_DAYS} days at most.`;
+}
 
 /**
  * The top of the chart's scale: even, so that its half is a whole count too.
  * @param {Day[]} daily
+ * @param {Series[]} [series]
  */
-export function scaleTop(daily) {
+export function scaleTop(daily, series = SERIES) {
   let max = 1;
   for (const d of daily) {
-    for (const series of SERIES) max = Math.max(max, Number(/** @type {any} */ (d)[series[0]]) || 0);
+    for (const one of series) max = Math.max(max, Number(/** @type {any} */ (d)[one[0]]) || 0);
   }
   return max <= 1 ? 2 : max + (max % 2);
 }
 
 /**
+ * The chart as text, for screen readers: each day (or week, named by its first day) with its
+ * counts.
  * @param {Day[]} daily
+ * @param {Series[]} [series]
+ * @param {"day" | "week"} [bucket]
  */
-export function chartSummary(daily) {
+export function chartSummary(daily, series = SERIES, bucket = "day") {
   return (
     daily
-      .map((d) => `${d.day}: ${d.conversations || 0} conversations, ${d.handoffs || 0} handoffs, ${d.tickets || 0} tickets`)
+      .map(
+        (d) =>
+          `${bucket === "week" ? "week of " : ""}${d.day}: ${series
+            .map((one) => `${Number(/** @type {any} */ (d)[one[0]]) || 0} ${one[0]}`)
+            .join(", ")}`,
+      )
       .join("; ") || "No data yet"
   );
 }
 
-/** @param {{daily: Day[], width: number}} props */
+/** @param {{daily: Day[], series: Series[], bucket: "day" | "week", width: number}} props */
 function ChartSvg(props) {
   const daily = props.daily;
+  const series = props.series;
   const width = props.width;
-  const max = scaleTop(daily);
+  const max = scaleTop(daily, series);
+  const count = series.length;
   // Drawn at the container's own width so that text keeps its size and nothing stretches.
   const W = Math.max(320, Math.round(width || 760));
   const H = 220;
@@ -87,23 +207,23 @@ function ChartSvg(props) {
   const top = 10;
   const plotH = H - bottom - top;
   const groupW = (W - left) / Math.max(1, daily.length);
-  const barW = Math.max(3, Math.min(22, (groupW - 8) / 3));
+  const barW = Math.max(3, Math.min(22, (groupW - 8) / count));
   const labelEvery = daily.length <= 10 ? 1 : Math.ceil(daily.length / 10);
-  return html`<svg viewBox=${`0 0 ${W} ${H}`} role="img" class="chart-svg" aria-label=${chartSummary(daily)}>
+  return html`<svg viewBox=${`0 0 ${W} ${H}`} role="img" class="chart-svg" aria-label=${chartSummary(daily, series, props.bucket)}>
     ${[0, 0.5, 1].map((f) => {
       const y = top + plotH * (1 - f);
       return html`<line x1=${left} x2=${W} y1=${y} y2=${y} class="grid" />
         <text x=${left - 6} y=${y + 4} class="axis" text-anchor="end">${max * f}</text>`;
     })}
     ${daily.map((d, i) => {
-      const x0 = left + i * groupW + (groupW - barW * 3) / 2;
-      const bars = SERIES.map((series, j) => {
-        const name = series[0];
-        const css = series[1];
+      const x0 = left + i * groupW + (groupW - barW * count) / 2;
+      const bars = series.map((one, j) => {
+        const name = one[0];
+        const css = one[1];
         const v = Number(/** @type {any} */ (d)[name]) || 0;
         const h = (plotH * v) / max;
         return html`<rect x=${x0 + j * barW} y=${top + plotH - h} width=${barW - 1} height=${Math.max(0, h)}
-          class=${`bar-${css}`}><title>${`${d.day} ${name}: ${v}`}</title></rect>`;
+          class=${`bar-${css}`}><title>${`${props.bucket === "week" ? "week of " : ""}${d.day} ${name}: ${v}`}</title></rect>`;
       });
       const label =
         i % labelEvery === 0
@@ -115,9 +235,10 @@ function ChartSvg(props) {
   </svg>`;
 }
 
-/** @param {{daily: Day[] | null}} props */
+/** @param {{figures: PeriodFigures | null}} props */
 function Chart(props) {
-  const daily = props.daily;
+  const figures = props.figures;
+  const daily = figures ? figures.daily : null;
   const box = useRef(/** @type {HTMLDivElement | null} */ (null));
   const widthState = useState(0);
   const width = widthState[0];
@@ -127,7 +248,9 @@ function Chart(props) {
     if (measured && measured !== width) setWidth(measured);
   }, [daily]);
   return html`<div id="chart" class="chart" ref=${box}>
-    ${daily ? html`<${ChartSvg} daily=${daily} width=${width} />` : null}
+    ${figures
+      ? html`<${ChartSvg} daily=${figures.daily} series=${figures.series} bucket=${figures.bucket} width=${width} />`
+      : null}
   </div>`;
 }
 
@@ -136,19 +259,23 @@ export function Dashboard(props) {
   const stats = props.stats;
   const days = props.days;
   const act = props.act;
+  const figures = stats ? periodFigures(stats, days) : null;
+  const note = figures ? coverageNote(figures, days) : "";
+  const archive = !!figures && figures.source === "archive";
   return html`
     <div class="page-head">
       <h2>Dashboard</h2>
       <label class="inline">Period
         <select id="stats-days" value=${days}
           onChange=${(/** @type {Event} */ e) => act.setStatsDays(/** @type {HTMLSelectElement} */ (e.currentTarget).value)}>
-          <option value="1">Today</option><option value="7">7 days</option><option value="30">30 days</option>
+          ${PERIODS.map((p) => html`<option key=${p[0]} value=${p[0]}>${p[1]}</option>`)}
         </select>
       </label>
     </div>
+    <p id="stats-note" class="stats-note" hidden=${!note}>${note}</p>
     <div id="stats" class="stats">
       ${stats
-        ? statCards(stats).map(
+        ? statCards(stats, figures || undefined).map(
             (c) => html`<div class="stat" key=${c.label}>
               <span class="stat-label">${c.label}</span>
               <span class="stat-value">${c.value}</span>
@@ -163,9 +290,12 @@ export function Dashboard(props) {
         : null}
     </div>
     <section class="chart-card" aria-labelledby="chart-title">
-      <h3 id="chart-title" class="chart-title">Conversations and handoffs per day</h3>
-      <${Chart} daily=${stats ? (Array.isArray(stats.daily) ? stats.daily : []) : null} />
-      <p class="chart-legend"><span class="key key-conv"></span> Conversations <span class="key key-hand"></span> Handoffs to a person <span class="key key-tick"></span> Tickets</p>
+      <h3 id="chart-title" class="chart-title">
+        ${figures ? chartTitle(figures) : "Conversations, handoffs and tickets per day"}</h3>
+      <${Chart} figures=${figures} />
+      <p class="chart-legend"><span class="key key-conv"></span> Conversations <span class="key key-hand"></span> Handoffs to a person${archive
+          ? null
+          : html` <span class="key key-tick"></span> Tickets`}</p>
     </section>
   `;
 }

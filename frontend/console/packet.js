@@ -18,11 +18,13 @@ function share(x) {
 }
 
 /**
- * @param {{title: string, extraClass?: string, children?: import("preact").ComponentChildren}} props
+ * @param {{title: string, extraClass?: string, level?: number, children?: import("preact").ComponentChildren}} props
+ *   level: the heading's (3 in the packet column; deeper where the packet is part of a page)
  */
 function Section(props) {
+  const heading = `h${props.level || 3}`;
   return html`<section class=${props.extraClass ? `packet-section ${props.extraClass}` : "packet-section"}>
-    <h3>${props.title}</h3>
+    <${heading}>${props.title}<//>
     ${props.children}
   </section>`;
 }
@@ -46,9 +48,13 @@ export function wrapUpOf(fields) {
   return { notes: String(fields.notes || ""), tags: list };
 }
 
-/** @param {{packet: Record<string, any>}} props */
-function PacketDetails(props) {
+/**
+ * A handoff packet's details; the History tab shows an archived chat's packet with it too.
+ * @param {{packet: Record<string, any>, level?: number}} props level: its sections' headings
+ */
+export function PacketDetails(props) {
   const p = props.packet;
+  const level = props.level || 3;
   const intents = Array.isArray(p.intents) ? p.intents : [];
   const slots = p.slots && typeof p.slots === "object" ? p.slots : {};
   const keys = Object.keys(slots).filter((k) => slots[k] !== null && slots[k] !== "");
@@ -58,8 +64,8 @@ function PacketDetails(props) {
       <span class=${`prio prio-${Math.min(Number(p.priority) || 0, 3)}`}>P${p.priority != null ? p.priority : "?"}</span>
       <strong>${sentence(p.reason_text || p.reason || "Handoff")}</strong>
     </div>
-    <${Section} title="Summary"><p class="packet-summary">${p.summary || "—"}</p><//>
-    <${Section} title="Intents">
+    <${Section} title="Summary" level=${level}><p class="packet-summary">${p.summary || "—"}</p><//>
+    <${Section} title="Intents" level=${level}>
       ${intents.length ? null : html`<p class="muted">None detected</p>`}
       ${intents.map((i) => {
         const percent = `${Math.round(share(i && i.confidence) * 100)}%`;
@@ -70,7 +76,7 @@ function PacketDetails(props) {
         </div>`;
       })}
     <//>
-    <${Section} title="Details">
+    <${Section} title="Details" level=${level}>
       ${keys.length
         ? html`<dl class="slots">
             ${keys.map((k) => {
@@ -83,7 +89,7 @@ function PacketDetails(props) {
           </dl>`
         : html`<p class="muted">No details collected</p>`}
     <//>
-    <${Section} title="Sentiment trend">
+    <${Section} title="Sentiment trend" level=${level}>
       ${trend.length
         ? html`<div class="spark" role="img" aria-label=${`Upset score per message: ${trend
             .map((/** @type {any} */ t) => `${Math.round(((t && t.upset) || 0) * 100)}%`)

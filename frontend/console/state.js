@@ -4,11 +4,18 @@
 // tested in Node (state.test.js). Side effects (sending frames, toasts, fetching) are the
 // controller's (controller.js).
 import { NO_TOAST, toastReducer } from "../common/toast.js";
+import { earlierReducer, historyReducer, initialHistory, initialPrivacy, privacyReducer } from "./archive.js";
 
 /**
  * @typedef {import("../common/session.js").Profile} Profile
  * @typedef {import("../common/toast.js").ToastState} ToastState
  * @typedef {import("../common/toast.js").ToastAction} ToastAction
+ * @typedef {import("./archive.js").HistoryState} HistoryState
+ * @typedef {import("./archive.js").HistoryAction} HistoryAction
+ * @typedef {import("./archive.js").Earlier} Earlier
+ * @typedef {import("./archive.js").EarlierAction} EarlierAction
+ * @typedef {import("./archive.js").PrivacyState} PrivacyState
+ * @typedef {import("./archive.js").PrivacyAction} PrivacyAction
  */
 
 /**
@@ -64,7 +71,7 @@ import { NO_TOAST, toastReducer } from "../common/toast.js";
  */
 
 /**
- * @typedef {"chats" | "tickets" | "dashboard"} Tab
+ * @typedef {"chats" | "history" | "tickets" | "dashboard" | "privacy"} Tab
  * @typedef {"" | "transfer" | "close"} ActionForm
  * @typedef {{
  *   view: "booting" | "login" | "app",
@@ -87,13 +94,18 @@ import { NO_TOAST, toastReducer } from "../common/toast.js";
  *   tickets: Ticket[] | null,
  *   stats: Record<string, any> | null,
  *   statsDays: string,
+ *   history: HistoryState,
+ *   earlier: Record<string, Earlier>,
+ *   privacy: PrivacyState,
  *   chimes: number,
  *   toast: ToastState,
  * }} ConsoleState
  * `greeted`: the current socket's `hello` arrived (presence and capacity are known).
  * `presenceAsked`: the status the agent chose that the server has not confirmed yet (chosen
  * before the socket was up, it is sent after `hello`). `waitingSeen`: the chats the agent has
- * been told are waiting (null until the first queue frame, which alerts nobody).
+ * been told are waiting (null until the first queue frame, which alerts nobody). `history`: the
+ * History tab (archive.js); `earlier`: by live chat, its customer's earlier conversations, for
+ * the packet column; `privacy`: the admins' Privacy tab.
  */
 
 /**
@@ -114,8 +126,11 @@ import { NO_TOAST, toastReducer } from "../common/toast.js";
  *   | {type: "action-form", form: ActionForm}
  *   | {type: "tickets", tickets: Ticket[]}
  *   | {type: "stats-days", days: string}
- *   | {type: "stats", stats: Record<string, any>}
+ *   | {type: "stats", stats: Record<string, any>, days?: string}
  *   | {type: "chimed"}
+ *   | HistoryAction
+ *   | EarlierAction
+ *   | PrivacyAction
  *   | ToastAction
  * )} ConsoleAction
  */
@@ -149,6 +164,9 @@ export function initialState(view = "booting") {
     tickets: null,
     stats: null,
     statsDays: "1",
+    history: initialHistory(),
+    earlier: {},
+    privacy: initialPrivacy(),
     chimes: 0,
     toast: NO_TOAST,
   };
@@ -436,7 +454,33 @@ export function reduce(state, action) {
     case "stats-days":
       return { ...state, statsDays: action.days };
     case "stats":
+      // An answer for a period no longer chosen (the agent changed it meanwhile) is dropped.
+      if (action.days !== undefined && action.days !== state.statsDays) return state;
       return { ...state, stats: action.stats };
+    case "history-search":
+    case "history-results":
+    case "history-failed":
+    case "history-open":
+    case "history-opened":
+    case "history-open-failed":
+    case "history-close": {
+      const history = historyReducer(state.history, action);
+      return history === state.history ? state : { ...state, history };
+    }
+    case "earlier-loading":
+    case "earlier":
+    case "earlier-failed":
+    case "earlier-reset": {
+      const earlier = earlierReducer(state.earlier, action);
+      return earlier === state.earlier ? state : { ...state, earlier };
+    }
+    case "privacy-busy":
+    case "privacy-exported":
+    case "privacy-erased":
+    case "privacy-failed":
+    case "erasures":
+    case "erasures-failed":
+      return { ...state, privacy: privacyReducer(state.privacy, action) };
     case "chimed":
       return { ...state, chimes: state.chimes + 1 };
     case "toast":

@@ -66,9 +66,11 @@ function entryView(e) {
 /**
  * One entry. Entries are never changed in place (the reducer replaces them), so an entry whose
  * object is the same is not drawn again: a frame does not re-format every time in a long chat.
+ * The History tab draws archived transcripts with it too (history.js), so a past chat reads like
+ * a live one.
  * @extends {Unchanging<{entry: Entry}>}
  */
-class EntryRow extends Unchanging {
+export class EntryRow extends Unchanging {
   render() {
     return entryView(this.props.entry);
   }

@@ -1,0 +1,70 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { chartSummary, chartTitle, coverageNote, periodFigures, statCards, weekly } from "./dashboard.js";
+import { initialState, reduce } from "./state.js";
+
+/** @param {number} n @param {(i: number) => Record<string, number>} counts */
+function days(n, counts) {
+  return Array.from({ length: n }, (_, i) => ({ day: `2026-01-${String(i + 1).padStart(2, "0")}`, ...counts(i) }));
+}
+
+const LIVE = {
+  conversations: 10,
+  handoffs: 4,
+  handoff_rate: 0.4,
+  tickets: 2,
+  daily: days(7, () => ({ conversations: 1, handoffs: 1, tickets: 0 })),
+};
+const ARCHIVE = { daily: days(30, () => ({ conversations: 2, handoffs: 1 })), conversations: 60, handoffs: 30 };
+
+test("a week or less comes from the live counters, even with the archive there", () => {
+  for (const period of ["1", "7"]) {
+    const figures = periodFigures({ ...LIVE, archive: ARCHIVE }, period);
+    assert.equal(figures.source, "live");
+    assert.equal(figures.conversations, 10);
+    assert.deepEqual(figures.series.map((s) => s[0]), ["conversations", "handoffs", "tickets"]);
+  }
+});
+
+test("longer periods come from the archive when it answered, else from the live counters", () => {
+  const figures = periodFigures({ ...LIVE, archive: ARCHIVE }, "30");
+  assert.equal(figures.source, "archive");
+  assert.equal(figures.daily.length, 30);
+  assert.equal(figures.conversations, 60);
+  assert.equal(figures.handoffs, 30);
+  assert.deepEqual(figures.series.map((s) => s[0]), ["conversations", "handoffs"]);
+  assert.equal(chartTitle(figures), "Conversations and handoffs per day, from the archive");
+  const cards = statCards({ ...LIVE, archive: ARCHIVE }, figures);
+  assert.equal(cards.find((c) => c.label === "Conversations")?.value, "60");
+  assert.equal(cards.find((c) => c.label === "Handoffs to a person")?.value, "30");
+  assert.equal(cards.find((c) => c.label === "Handoff rate")?.value, "50%", "the rate of the archive's own figures");
+
+  const without = periodFigures({ ...LIVE, archive: null }, "30");
+  assert.equal(without.source, "live");
+  assert.equal(without.conversations, 10);
+  assert.equal(chartTitle(without), "Conversations, handoffs and tickets per day");
+  assert.equal(statCards(LIVE, without).find((c) => c.label === "Handoff rate")?.value, "40%");
+});
+
+test("a year is charted by week, and the note says what the live counters cannot cover", () => {
+  const year = { daily: days(365, (i) => ({ conversations: i % 2, handoffs: 0 })), conversations: 182, handoffs: 0 };
+  const figures = periodFigures({ ...LIVE, archive: year }, "365");
+  assert.equal(figures.bucket, "week");
+  assert.equal(figures.daily.length, 53);
+  assert.equal(figures.daily.reduce((n, d) => n + (d.conversations || 0), 0), 182);
+  assert.equal(chartTitle(figures), "Conversations and handoffs per week, from the archive");
+  assert.match(chartSummary(figures.daily, figures.series, "week"), /^week of 2026-01-01: 3 conversations, 0 handoffs;/);
+  assert.match(coverageNote(figures, "365"), /other figures cover the last 90 days/);
+  assert.match(coverageNote(periodFigures({ ...LIVE, archive: null }, "365"), "365"), /archive is not available/);
+  assert.equal(coverageNote(periodFigures({ ...LIVE, archive: ARCHIVE }, "30"), "30"), "");
+  assert.deepEqual(weekly([]), []);
+});
+
+test("an answer for a period no longer chosen is dropped", () => {
+  let state = reduce(initialState("app"), { type: "stats-days", days: "30" });
+  state = reduce(state, { type: "stats-days", days: "365" });
+  const late = reduce(state, { type: "stats", stats: { conversations: 1 }, days: "30" });
+  assert.equal(late.stats, null);
+  state = reduce(state, { type: "stats", stats: { conversations: 2 }, days: "365" });
+  assert.deepEqual(state.stats, { conversations: 2 });
+});
