@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from handoff.state import app_state
 from tests.browser.support import (
     Stack,
     axe_violations,
@@ -414,6 +415,39 @@ def test_an_agent_has_no_privacy_tools(stack: Stack, browser: Any) -> None:
     # And the API refuses them anyway.
     status = page.evaluate("async () => (await fetch('/api/privacy/erasures')).status")
     assert status == 403
+    agent.assert_inert()
+    agent.context.close()
+
+
+def test_an_archive_away_is_said_plainly(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    assert stack.app is not None
+    state = app_state(stack.app)
+    agent = login(browser, stack, "alex")
+    page = agent.page
+    # As while the service is still opening its database, or has none (ARCHIVE_DATABASE_URL=off).
+    archive, state.archive = state.archive, None
+    try:
+        page.get_by_role("tab", name="History").click()
+        expect(page.locator("#history-error")).to_have_text(
+            "The archive is not available right now. Try again in a moment."
+        )
+        expect(page.locator("#history-results > li")).to_have_count(0)
+        page.get_by_role("tab", name="Dashboard").click()
+        page.get_by_label("Period").select_option("365")
+        expect(page.locator("#stats-note")).to_have_text(
+            "The archive is not available: these figures cover the last 90 days at most."
+        )
+        expect(page.locator("#chart-title")).to_have_text(
+            "Conversations, handoffs and tickets per week"
+        )
+    finally:
+        state.archive = archive
+    page.get_by_role("tab", name="History").click()
+    search(page)
+    expect(page.locator("#history-error")).to_be_hidden()
+    expect(page.locator("#history-status")).to_contain_text("found, newest first")
     agent.assert_inert()
     agent.context.close()
 
