@@ -144,10 +144,15 @@ class Stack:
 
 
 def running_stack(folder: Path, accounts: list[Account]) -> Iterator[Stack]:
-    """A started Stack on a fresh redis-server; stops both when the generator is closed."""
+    """A started Stack on a fresh redis-server; stops both when the generator is closed. Its
+    conversation archive is a SQLite file of its own under `folder`, so a test that searches or
+    erases sees only the conversations it made."""
     redis = RedisServer(folder)
     redis.start()
     running = Stack(redis.url, accounts)
+    running.settings = running.settings.model_copy(
+        update={"archive_database_url": f"sqlite:///{folder / 'archive.sqlite3'}"}
+    )
     try:
         running.start()
         yield running
@@ -244,23 +249,3 @@ def tab_to(page: Any, target: Any, presses: int = 80) -> None:
         if target.evaluate("n => n.getRootNode().activeElement === n"):
             return
     pytest.fail(f"Tab never reached {target}")
-
-
-def running_stack_with_archive(folder: Path, accounts: list[Account]) -> Iterator[Stack]:
-    """running_stack with the conversation archive in its own SQLite file under `folder`, so a
-    test that searches or erases sees only the conversations it made (the other stacks share
-    test-artifacts/var/archive.sqlite3)."""
-    redis = RedisServer(folder)
-    redis.start()
-    running = Stack(redis.url, accounts)
-    running.settings = running.settings.model_copy(
-        update={"archive_database_url": f"sqlite:///{folder / 'archive.sqlite3'}"}
-    )
-    try:
-        running.start()
-        yield running
-    finally:
-        try:
-            running.stop()
-        finally:
-            redis.kill()

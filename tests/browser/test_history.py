@@ -4,7 +4,7 @@ rating; the archive's refusals), a live chat's "Earlier conversations" of the sa
 the admins' Privacy tab (export as a downloaded file, erasure behind a confirmation, the erasure
 log without the customer), agents without it, and the dashboard's year from the archive.
 
-The stack's archive is SQLite of this module's own (support.running_stack_with_archive); the
+The stack's archive is SQLite of this module's own (support.running_stack); the
 archiver copies a conversation a second or two after its last write, so each test waits for
 what it needs to be archived, through the same API the console uses, before looking for it."""
 
@@ -21,7 +21,7 @@ from handoff.state import app_state
 from tests.browser.support import (
     Stack,
     axe_violations,
-    running_stack_with_archive,
+    running_stack,
     screenshot,
     system_chromium,
     tab_to,
@@ -57,7 +57,7 @@ async def replies(sender: str, text: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    for running in running_stack_with_archive(tmp_path_factory.mktemp("redis-history"), ACCOUNTS):
+    for running in running_stack(tmp_path_factory.mktemp("redis-history"), ACCOUNTS):
         running.rasa.replies = replies
         yield running
 
