@@ -362,6 +362,14 @@ export function createChat(options) {
       socket.retryNow();
     },
 
+    /** End the chat's connection and timers (the page is going away; a test is done). */
+    stop() {
+      clearTimeout(typingIdle);
+      clearTimeout(typingFailsafe);
+      clearTimeout(noticeTimer);
+      socket.stop();
+    },
+
     /** The browser says the network is back: retry at once. */
     online() {
       socket.retryNow();

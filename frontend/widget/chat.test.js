@@ -1,4 +1,4 @@
-import { test, mock } from "node:test";
+import { afterEach, mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { createStore } from "../common/store.js";
 import { createChat } from "./chat.js";
@@ -30,6 +30,13 @@ class FakeSocket {
   sentOf(type) { return this.sent.filter((frame) => frame.type === type); }
 }
 
+/** Chats a test started: stopped after it, so no socket or timer keeps the test process alive. */
+/** @type {{stop: () => void}[]} */
+const started = [];
+afterEach(() => {
+  for (const chat of started.splice(0)) chat.stop();
+});
+
 /** @param {Partial<import("./storage.js").Saved>} [saved] */
 function harness(saved = {}) {
   const store = createStore(reduce, initialState({ ...emptySaved(), ...saved }));
@@ -47,6 +54,7 @@ function harness(saved = {}) {
       return /** @type {any} */ (socket);
     },
   });
+  started.push(chat);
   const last = () => sockets[sockets.length - 1];
   return { store, chat, sockets, last };
 }
