@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# `make test`: every suite, cheapest first (the models before the tests that read them); all of them run even after a failure, and the last
-# line sums them up as "N passed, N failed". Exit 0 only if every stage passed.
+# `make test`: every suite; all of them run even after a failure, and the last line sums them up
+# as "N passed, N failed". Exit 0 only if every stage passed.
+#
+# Order: the cheap checks, then the models (the tests read them), then two lanes at once, one per
+# core: the service's suites (unit, browser, the real stack), and the assistant's suites (unit,
+# data, test conversations, held-out gates) followed by the fault suite's small clusters. Each
+# test starts its own Redis, servers and stack on free ports, so the lanes share nothing; the
+# second lane's output is shown when it ends. TEST_LANES=1 runs everything in one line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RASA=.venv-rasa/bin
@@ -9,7 +15,8 @@ export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONDONTWRITEBYTECO
 export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-${HARBOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/harbor-assist}/rasa-cache}"
 reports=test-artifacts/reports
 rm -rf "$reports"; mkdir -p "$reports"
-failed_stages=()
+failed_file="$reports/failed-stages"
+: > "$failed_file"
 started=$(date +%s)
 
 stage() {
@@ -20,13 +27,41 @@ stage() {
     echo "    ok: $name ($(( $(date +%s) - t0 )) s)"
   else
     echo "    FAILED: $name ($(( $(date +%s) - t0 )) s)"
-    failed_stages+=("$name")
+    echo "$name" >> "$failed_file"
   fi
 }
 
 pytest_in() {  # pytest_in <env bin> <report name> <args...>
   local bin="$1" report="$2"; shift 2
   "$bin/python" -m pytest -q -p no:cacheprovider --junitxml="$reports/$report.xml" "$@"
+}
+
+# The real-stack fault test shares the end-to-end tests' stack (tests/conftest.py), so it runs
+# with them; the rest of the fault suite starts small clusters of its own.
+REAL_STACK_FAULTS=tests/faults/test_assistant_dependencies.py
+
+service_lane() {
+  # The handoff unit tests are independent (each worker has its own Redis and temporary
+  # files), so they run on both cores (pytest-xdist; TEST_WORKERS=1 runs them in one process).
+  stage "pytest: handoff unit tests" pytest_in "$APP" app -n "${TEST_WORKERS:-2}" \
+    tests/app tests/understanding tests/vocabulary
+  stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser
+  stage "pytest: end-to-end tests on one real stack (and its fault test)" \
+    pytest_in "$APP" e2e tests/e2e "$REAL_STACK_FAULTS"
+}
+
+assistant_lane() {
+  stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa tests/understanding tests/vocabulary
+  stage "rasa data validate" "$RASA/rasa" data validate --fail-on-warnings \
+    --config config.yml --domain domain.yml --data $(ls -d data/nlu data/rules data/stories 2>/dev/null)
+  stage "test conversations" bash -c "
+    model=\$($RASA/python -m bot.model) &&
+    $RASA/rasa test core --e2e --model \"\$model\" --stories tests/conversations \
+      --fail-on-prediction-errors --out test-artifacts/rasa-test --no-plot > test-artifacts/rasa-test.log 2>&1
+    status=\$?; tail -n 5 test-artifacts/rasa-test.log; exit \$status"
+  stage "held-out gates: the assistant on messages it never saw" pytest_in "$RASA" gates tests/nlu
+  stage "pytest: fault tests (Redis, Rasa, replicas broken; races; retention; overload)" \
+    pytest_in "$APP" faults tests/faults --ignore "$REAL_STACK_FAULTS"
 }
 
 stage "lint (ruff)" make -s lint
@@ -37,23 +72,19 @@ stage "front end: types (tsc), unit tests (node --test), reproducible build" bas
 # per-user cache when these inputs were trained before, so this is seconds unless data changed.
 stage "train the models when their inputs changed" bash -c \
   "$RASA/python -m bot.model >/dev/null && $APP/python -m handoff.assistant.triage.train --if-stale"
-# The handoff unit tests are independent (each worker has its own Redis and temporary files),
-# so they run on every core (pytest-xdist; TEST_WORKERS=1 runs them in one process).
-stage "pytest: handoff unit tests" pytest_in "$APP" app -n "${TEST_WORKERS:-2}" \
-  tests/app tests/understanding tests/vocabulary
-stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa tests/understanding tests/vocabulary
-stage "rasa data validate" "$RASA/rasa" data validate --fail-on-warnings \
-  --config config.yml --domain domain.yml --data $(ls -d data/nlu data/rules data/stories 2>/dev/null)
-stage "test conversations" bash -c "
-  model=\$($RASA/python -m bot.model) &&
-  $RASA/rasa test core --e2e --model \"\$model\" --stories tests/conversations \
-    --fail-on-prediction-errors --out test-artifacts/rasa-test --no-plot > test-artifacts/rasa-test.log 2>&1
-  status=\$?; tail -n 5 test-artifacts/rasa-test.log; exit \$status"
-stage "held-out gates: the assistant on messages it never saw" pytest_in "$RASA" gates tests/nlu
-stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser
-# One pytest, so the end-to-end tests and the real-stack fault tests share one real stack
-# (tests/conftest.py); the other fault tests start small clusters of their own.
-stage "pytest: end-to-end and fault tests (one real stack; Redis, Rasa, replicas broken)" \
-  pytest_in "$APP" e2e tests/e2e tests/faults
 
+if [ "${TEST_LANES:-2}" = 1 ]; then
+  service_lane
+  assistant_lane
+else
+  lane_log="$reports/assistant-lane.log"
+  assistant_lane > "$lane_log" 2>&1 &
+  lane_pid=$!
+  service_lane
+  wait "$lane_pid"
+  echo "==> (the assistant's lane, run alongside)"
+  cat "$lane_log"
+fi
+
+mapfile -t failed_stages < "$failed_file"
 "$APP/python" scripts/junit_summary.py "$reports" "$(( $(date +%s) - started ))" "${failed_stages[@]}"
