@@ -16,7 +16,6 @@ backlog and the age of the oldest due conversation are metrics an operator alert
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +25,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from handoff.archive.store import ArchiveStore, ConversationFacts, EntryRecord
+from handoff.conversations.entry import json_or_none
 from handoff.conversations.store import load_script
 
 log = logging.getLogger("handoff.archive")
@@ -60,7 +60,7 @@ def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
         except ValueError:
             return None
 
-    packet = _json(fields.get("packet"))
+    packet = json_or_none(fields.get("packet"))
     slots = packet.get("slots", {}) if isinstance(packet, dict) else {}
     # Only a verified order identifies the customer (the packet carries no unverified one).
     order = (
@@ -68,7 +68,7 @@ def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
         if isinstance(slots, dict) and slots.get("order_verified")
         else None
     )
-    tags = _json(fields.get("tags"))
+    tags = json_or_none(fields.get("tags"))
     started = number("created_at") or number("updated_at") or 0
     return ConversationFacts(
         id=cid,
@@ -103,15 +103,6 @@ def entry_record(cid: str, entry_id: str, raw: Mapping[str, str]) -> EntryRecord
         text=raw.get("text", ""),
         data=data,
     )
-
-
-def _json(raw: str | None) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
 
 
 class Archiver:

@@ -79,20 +79,24 @@ def normalise_order_number(raw: str) -> str:
     return f"HG-{digits}"
 
 
+# The conversation columns stored as they are (tags and the packet are JSON; see below).
+PLAIN_COLUMNS = (
+    "state",
+    "closed_at",
+    "handoff_reason",
+    "team",
+    "agent",
+    "notes",
+    "rating",
+    "rating_comment",
+    "customer_email",
+    "order_number",
+)
+
+
 def _column_values(facts: ConversationFacts) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for name in (
-        "state",
-        "closed_at",
-        "handoff_reason",
-        "team",
-        "agent",
-        "notes",
-        "rating",
-        "rating_comment",
-        "customer_email",
-        "order_number",
-    ):
+    for name in PLAIN_COLUMNS:
         value = getattr(facts, name)
         if value is not None:
             values[name] = value
@@ -343,24 +347,7 @@ def _escape_like(text: str) -> str:
 
 
 def _summary(row: Any) -> dict[str, Any]:
-    summary = {
-        name: row[name]
-        for name in (
-            "id",
-            "started_at",
-            "last_activity_at",
-            "closed_at",
-            "state",
-            "handoff_reason",
-            "team",
-            "agent",
-            "notes",
-            "rating",
-            "rating_comment",
-            "customer_email",
-            "order_number",
-        )
-    }
+    summary = {name: row[name] for name in ("id", "started_at", "last_activity_at", *PLAIN_COLUMNS)}
     summary["tags"] = json.loads(row["tags"] or "[]")
     summary["packet"] = json.loads(row["packet"]) if row["packet"] else None
     return summary

@@ -8,6 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def json_or_none(raw: str | None) -> Any:
+    """A stored JSON field's value; None when it is absent, empty or not JSON."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Entry:
     """One transcript entry: a message from someone, or a system event."""
@@ -31,13 +41,7 @@ class Entry:
         )
 
     def json_field(self, name: str) -> Any:
-        raw = self.fields.get(name)
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return None
+        return json_or_none(self.fields.get(name))
 
     def to_frame(self) -> dict[str, Any]:
         """The entry as the `event` frame both protocols send (docs/protocol.md)."""

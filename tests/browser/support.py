@@ -249,3 +249,65 @@ def tab_to(page: Any, target: Any, presses: int = 80) -> None:
         if target.evaluate("n => n.getRootNode().activeElement === n"):
             return
     pytest.fail(f"Tab never reached {target}")
+
+
+class Watched:
+    """A page whose dialogs and script errors are recorded (an XSS would show up in either)."""
+
+    def __init__(self, browser: Any, width: int = 1440, height: int = 900) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def assert_inert(self) -> None:
+        assert self.dialogs == [] and self.errors == []
+        assert self.page.evaluate("typeof window.__xss") == "undefined"
+
+
+def console_login(
+    browser: Any, stack: Stack, user: str, *, online: bool, audit_sign_in: bool = False
+) -> Watched:
+    """One of the stack's accounts signed in to the console (and online, if asked)."""
+    from playwright.sync_api import expect
+
+    password, name = next((p, n) for u, p, n, _ in stack.accounts if u == user)
+    watched = Watched(browser)
+    page = watched.page
+    page.goto(stack.url + "/console")
+    expect(page.get_by_label("Username")).to_be_visible()
+    if audit_sign_in:
+        assert axe_violations(page) == []  # the sign-in page
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#me")).to_have_text(name)
+    if online:
+        page.get_by_label("Presence status").select_option("online")
+        expect(page.locator("#presence-dot")).to_have_class("presence-dot presence-online")
+    return watched
+
+
+def shopper_page(browser: Any, stack: Stack) -> Watched:
+    """A customer on the shop's page with the widget open."""
+    watched = Watched(browser, 1280, 820)
+    watched.page.goto(stack.url + "/")
+    watched.page.locator(".ha-launcher").click()
+    return watched
+
+
+def say(shopper: Watched, text: str) -> None:
+    shopper.page.locator(".ha-input").fill(text)
+    shopper.page.keyboard.press("Enter")
+
+
+def conversation_of(shopper: Watched) -> str:
+    """The shopper's conversation id, as the widget keeps it for the tab."""
+    return str(
+        shopper.page.evaluate(
+            "() => JSON.parse(sessionStorage.getItem('harbor-assist:' + location.host))"
+            ".conversation"
+        )
+    )

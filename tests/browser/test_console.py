@@ -12,9 +12,14 @@ import pytest
 
 from tests.browser.support import (
     Stack,
+    Watched,
     axe_violations,
+    console_login,
+    conversation_of,
     running_stack,
+    say,
     screenshot,
+    shopper_page,
     system_chromium,
     tab_to,
     unlabelled,
@@ -31,7 +36,6 @@ ACCOUNTS = [
     ("erin", "harbor-test-pass-4", "Erin Editor", "editor"),
     ("ops", "harbor-test-pass-5", "Olu Admin", "admin"),
 ]
-PASSWORDS = {user: password for user, password, _, _ in ACCOUNTS}
 NAMES = {user: name for user, _, name, _ in ACCOUNTS}
 
 
@@ -52,50 +56,12 @@ def short_expect() -> None:
     expect.set_options(timeout=20_000)
 
 
-class Watched:
-    """A page whose dialogs and script errors are recorded (an XSS would show up in either)."""
-
-    def __init__(self, browser: Any, width: int = 1440, height: int = 900) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height})
-        self.page = self.context.new_page()
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def assert_inert(self) -> None:
-        assert self.dialogs == [] and self.errors == []
-        assert self.page.evaluate("typeof window.__xss") == "undefined"
-
-
 def login(browser: Any, stack: Stack, user: str, online: bool = True) -> Watched:
-    from playwright.sync_api import expect
-
-    watched = Watched(browser)
-    page = watched.page
-    page.goto(stack.url + "/console")
-    expect(page.get_by_label("Username")).to_be_visible()
-    assert axe_violations(page) == []  # the sign-in page
-    page.get_by_label("Username").fill(user)
-    page.get_by_label("Password").fill(PASSWORDS[user])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#me")).to_have_text(NAMES[user])
-    if online:
-        page.get_by_label("Presence status").select_option("online")
-        expect(page.locator("#presence-dot")).to_have_class("presence-dot presence-online")
-    return watched
+    return console_login(browser, stack, user, online=online, audit_sign_in=True)
 
 
 def customer(browser: Any, stack: Stack) -> Watched:
-    watched = Watched(browser, 1280, 820)
-    watched.page.goto(stack.url + "/")
-    watched.page.locator(".ha-launcher").click()
-    return watched
-
-
-def say(shopper: Watched, text: str) -> None:
-    shopper.page.locator(".ha-input").fill(text)
-    shopper.page.keyboard.press("Enter")
+    return shopper_page(browser, stack)
 
 
 def test_roles_decide_what_is_shown_and_logout(stack: Stack, browser: Any) -> None:
@@ -332,16 +298,6 @@ COUNT_ENTRIES_ADDED_TO_THE_SHOWN_LOG = """() => {
   new MutationObserver(ms => ms.forEach(m => { window.__streamed += m.addedNodes.length; }))
     .observe(document.getElementById('transcript'), {childList: true});
 }"""
-
-
-def conversation_of(shopper: Watched) -> str:
-    """The shopper's conversation id, as the widget keeps it for the tab."""
-    return str(
-        shopper.page.evaluate(
-            "() => JSON.parse(sessionStorage.getItem('harbor-assist:' + location.host))"
-            ".conversation"
-        )
-    )
 
 
 def test_keyboard_claims_keep_focus_and_switching_chats_is_not_announced(

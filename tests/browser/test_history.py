@@ -20,9 +20,14 @@ import pytest
 from handoff.state import app_state
 from tests.browser.support import (
     Stack,
+    Watched,
     axe_violations,
+    console_login,
+    conversation_of,
     running_stack,
+    say,
     screenshot,
+    shopper_page,
     system_chromium,
     tab_to,
     unlabelled,
@@ -35,8 +40,6 @@ ACCOUNTS = [
     ("alex", "harbor-test-pass-1", "Alex Morgan", "agent"),
     ("ops", "harbor-test-pass-5", "Olu Admin", "admin"),
 ]
-PASSWORDS = {user: password for user, password, _, _ in ACCOUNTS}
-NAMES = {user: name for user, _, name, _ in ACCOUNTS}
 # What a customer says to be handed over with a verified order (the assistant proved it is theirs).
 ASK_ABOUT_ORDER = "I need a person about order "
 
@@ -74,57 +77,12 @@ def short_expect() -> None:
     expect.set_options(timeout=20_000)
 
 
-class Watched:
-    """A page whose dialogs and script errors are recorded."""
-
-    def __init__(self, browser: Any, width: int = 1440, height: int = 900) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height})
-        self.page = self.context.new_page()
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def assert_inert(self) -> None:
-        assert self.dialogs == [] and self.errors == []
-
-
 def login(browser: Any, stack: Stack, user: str, online: bool = False) -> Watched:
-    from playwright.sync_api import expect
-
-    watched = Watched(browser)
-    page = watched.page
-    page.goto(stack.url + "/console")
-    page.get_by_label("Username").fill(user)
-    page.get_by_label("Password").fill(PASSWORDS[user])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#me")).to_have_text(NAMES[user])
-    if online:
-        page.get_by_label("Presence status").select_option("online")
-        expect(page.locator("#presence-dot")).to_have_class("presence-dot presence-online")
-    return watched
+    return console_login(browser, stack, user, online=online)
 
 
 def customer(browser: Any, stack: Stack) -> Watched:
-    watched = Watched(browser, 1280, 820)
-    watched.page.goto(stack.url + "/")
-    watched.page.locator(".ha-launcher").click()
-    return watched
-
-
-def say(shopper: Watched, text: str) -> None:
-    shopper.page.locator(".ha-input").fill(text)
-    shopper.page.keyboard.press("Enter")
-
-
-def conversation_of(shopper: Watched) -> str:
-    """The shopper's conversation id, as the widget keeps it for the tab."""
-    return str(
-        shopper.page.evaluate(
-            "() => JSON.parse(sessionStorage.getItem('harbor-assist:' + location.host))"
-            ".conversation"
-        )
-    )
+    return shopper_page(browser, stack)
 
 
 def handed_over(agent: Watched, shopper: Watched, order: str) -> str:
