@@ -126,9 +126,9 @@ class Settings(BaseSettings):
     rasa_urls: Urls = env("RASA_URLS", ("http://127.0.0.1:5005",), min_length=1)
     rasa_token: Annotated[Secret, SecretFile("rasa-token")] = env("RASA_TOKEN", Secret(""))
     bot_turn_timeout: float = env("BOT_TURN_TIMEOUT_SECONDS", 8.0, ge=0.1)
-    # Turns at each Rasa replica at once (more only slows each); the rest wait in line, told the
-    # assistant is busy, then offered a person (assistant/overload.py, docs/reliability.md).
-    bot_turns_in_flight: int = env("BOT_TURNS_IN_FLIGHT", 4, ge=1)
+    # Turns at each Rasa replica at once, so its backlog stays well inside the turn timeout; the
+    # rest wait in line, told the assistant is busy, then offered a person (assistant/overload.py).
+    bot_turns_in_flight: int = env("BOT_TURNS_IN_FLIGHT", 32, ge=1)
     bot_busy_notice_after: float = env("BOT_BUSY_NOTICE_SECONDS", 2.0, ge=0)
     bot_turn_wait: float = env("BOT_TURN_WAIT_SECONDS", 10.0, ge=0)
     # Signs resume tokens: required (`make run` generates var/handoff-secret).

@@ -1,11 +1,11 @@
 """Graceful overload: a bounded number of bot turns in flight per Rasa replica, the rest in line.
 
-Rasa answers one turn after another on its CPU; sending it more at once only makes every turn
-slower, until all of them pass BOT_TURN_TIMEOUT_SECONDS and Rasa still works through turns
-whose customers were already given an apology. So each Rasa replica gets at most
-BOT_TURNS_IN_FLIGHT turns at a time from this service replica, and the others wait in line in
-arrival order. A conversation has at most one turn in line (the turn lock of
-handoff/assistant/turns.py), so first come, first served is also fair between conversations.
+Rasa works on every turn it is sent at once. Past what it can answer, each turn more makes
+every turn slower, until the slow ones pass BOT_TURN_TIMEOUT_SECONDS (their customers get an
+apology) while Rasa still works on them. So each Rasa replica gets at most BOT_TURNS_IN_FLIGHT
+turns at a time from this service replica, and the others wait in line in arrival order. A
+conversation has at most one turn in line (the turn lock of handoff/assistant/turns.py), so
+first come, first served is also fair between conversations.
 
 The bound is per service replica, not shared through Redis: a place would otherwise cost a Redis
 round trip and a lease that outlives a crashed holder, and the service runs as a few replicas
