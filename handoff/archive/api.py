@@ -15,10 +15,10 @@ from aiohttp import web
 from handoff.archive.privacy import Privacy
 from handoff.archive.store import ArchiveStore, Subject
 from handoff.console.access import CONSOLE_ROLES
+from handoff.console.api import masked_packet
 from handoff.console.sessions import require_agent
 from handoff.conversations.store import is_conversation_id
 from handoff.state import app_state
-from vocabulary.pii import mask
 
 MAX_QUERY_CHARS = 200
 
@@ -91,8 +91,8 @@ async def archived_conversation(request: web.Request) -> web.Response:
 def _listed(conversation: dict[str, object]) -> dict[str, object]:
     """What the console shows: the packet's summary masked, as for a live chat."""
     packet = conversation.get("packet")
-    if isinstance(packet, dict) and isinstance(packet.get("summary"), str):
-        conversation = {**conversation, "packet": {**packet, "summary": mask(packet["summary"])}}
+    if isinstance(packet, dict):
+        return {**conversation, "packet": masked_packet(packet)}
     return conversation
 
 

@@ -156,10 +156,6 @@ class Archiver:
                 break
         return done
 
-    async def archive(self, cid: str, seen_score: float) -> None:
-        """Archive one conversation now (as a round does)."""
-        await self.archive_batch([(cid, seen_score)])
-
     async def archive_batch(self, batch: list[tuple[str, float]]) -> int:
         """Copy a batch of conversations in one database transaction; returns how many."""
         pipe = self.redis.pipeline(transaction=False)

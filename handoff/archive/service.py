@@ -44,11 +44,7 @@ def archiver_for(state: AppState, archive: ArchiveStore) -> Archiver:
     keys = ArchiveKeys(
         due=state.keys.archive_due, conversation=state.keys.conversation, log=state.keys.log
     )
-
-    async def keep_alive(cid: str) -> None:
-        await state.store.keep_alive(cid)
-
-    return Archiver(state.redis, keys, archive, keep_alive)
+    return Archiver(state.redis, keys, archive, state.store.keep_alive)
 
 
 async def _run(state: AppState, stopping: asyncio.Event) -> None:

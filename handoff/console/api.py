@@ -44,11 +44,9 @@ async def get_conversation(request: web.Request) -> web.Response:
     state = app_state(request.app)
     cid, conversation = await viewable_conversation(request)
     try:
-        packet: dict[str, Any] = json.loads(conversation.get("packet") or "{}")
+        packet: dict[str, Any] = masked_packet(json.loads(conversation.get("packet") or "{}"))
     except ValueError:
         packet = {}
-    if isinstance(packet.get("summary"), str):
-        packet["summary"] = mask(packet["summary"])
     fields = {
         k: v
         for k, v in conversation.items()
@@ -58,6 +56,13 @@ async def get_conversation(request: web.Request) -> web.Response:
     return web.json_response(
         {"conversation": cid, "fields": fields, "packet": packet, "entries": entries}
     )
+
+
+def masked_packet(packet: dict[str, Any]) -> dict[str, Any]:
+    """A handoff packet as agents see it: its summary masked for personal data."""
+    if isinstance(packet.get("summary"), str):
+        return {**packet, "summary": mask(packet["summary"])}
+    return packet
 
 
 async def get_tickets(request: web.Request) -> web.Response:
