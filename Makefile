@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 RASA_ENV := .venv-rasa/bin
 APP_ENV := .venv-app/bin
-PY_DIRS := $(wildcard handoff bot actions understanding vocabulary tests bench scripts)
+PY_DIRS := $(wildcard handoff bot actions orders understanding vocabulary tests bench scripts)
 # The Rasa environment's OpenBLAS mistakes recent CPUs for old ones and runs the sentence
 # encoder five times slower; every command below inherits the right kernel family.
 BLAS_CORETYPE := $(shell scripts/blas-coretype.sh)
@@ -56,8 +56,8 @@ format:
 	@$(APP_ENV)/ruff check --fix $(PY_DIRS)
 
 types:
-	@$(APP_ENV)/mypy handoff understanding vocabulary
-	@$(RASA_ENV)/mypy bot actions understanding vocabulary
+	@$(APP_ENV)/mypy handoff orders understanding vocabulary
+	@$(RASA_ENV)/mypy bot actions orders understanding vocabulary
 
 bench: setup
 	@bash scripts/bench.sh

@@ -27,7 +27,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import replies
 from actions.handoff import ORDER_LOOKUP_UNAVAILABLE
-from actions.order_store import OrderStore, OrderStoreUnavailable
+from orders.store import OrderStore, OrderStoreUnavailable
 from actions.parsing import find_order_number, parse_verification
 from vocabulary.reasons import ORDER_DELAYED, VERIFICATION_FAILED
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from actions.order_store import Order
+from orders.store import Order
 
 ASK_ORDER_NUMBER = (
     "What's your order number? It looks like HG-10042 and is in your order confirmation email."

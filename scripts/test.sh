@@ -44,14 +44,14 @@ service_lane() {
   # The handoff unit tests are independent (each worker has its own Redis and temporary
   # files), so they run on both cores (pytest-xdist; TEST_WORKERS=1 runs them in one process).
   stage "pytest: handoff unit tests" pytest_in "$APP" app -n "${TEST_WORKERS:-2}" \
-    tests/app tests/understanding tests/vocabulary
+    tests/app tests/understanding tests/vocabulary tests/orders
   stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser
   stage "pytest: end-to-end tests on one real stack (and its fault test)" \
     pytest_in "$APP" e2e tests/e2e "$REAL_STACK_FAULTS"
 }
 
 assistant_lane() {
-  stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa tests/understanding tests/vocabulary
+  stage "pytest: assistant unit tests" pytest_in "$RASA" rasa tests/rasa tests/understanding tests/vocabulary tests/orders
   stage "rasa data validate" "$RASA/rasa" data validate --fail-on-warnings \
     --config config.yml --domain domain.yml --data $(ls -d data/nlu data/rules data/stories 2>/dev/null)
   stage "test conversations" bash -c "

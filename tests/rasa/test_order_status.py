@@ -15,7 +15,7 @@ from actions.order_status import (
     ActionCheckOrder,
     ValidateOrderStatusForm,
 )
-from actions.order_store import Order, OrderStore
+from orders.store import Order, OrderStore
 from tests.rasa.trackers import (
     ActionResult,
     action,

@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_PATH = REPO_ROOT / "var" / "orders.sqlite3"
-SEED_CSV = Path(__file__).resolve().parent / "data" / "orders.csv"
+SEED_CSV = Path(__file__).resolve().parent / "orders.csv"
 DEFAULT_TIMEOUT_SECONDS = 3.0
 
 _metadata = MetaData()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from actions.order_store import (
+from orders.store import (
     REPO_ROOT,
     SEED_CSV,
     OrderStore,
