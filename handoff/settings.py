@@ -36,6 +36,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from handoff.business_hours import BusinessHours, parse_windows
 from handoff.conversations.keys import CONVERSATION_LIFETIME, TRANSCRIPT_ENTRIES_KEPT
+from handoff.queue.targets import Targets
+from orders.store import default_database_url as default_orders_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,12 +165,13 @@ class Settings(BaseSettings):
     agent_grace_seconds: float = env("AGENT_GRACE_SECONDS", 60.0, ge=0.5)
     auto_assign: bool = env("AUTO_ASSIGN", False)
     business_hours_spec: str = env("BUSINESS_HOURS", "")
-    # Before pydantic-settings this default was written twice and the copies disagreed: UTC in
-    # the dataclass, America/New_York in from_env. America/New_York it is: docs/configuration.md
-    # documents it, and it is what every deployment got (only Settings built in code, in tests
-    # that set no business hours so never use the zone, saw UTC). Shops elsewhere set their own.
+    # America/New_York, as docs/configuration.md has always said; shops elsewhere set their own.
     business_timezone: str = env("BUSINESS_TIMEZONE", "America/New_York")
     default_handling_seconds: float = env("DEFAULT_HANDLING_SECONDS", 300.0, ge=1)
+    # How soon an agent should answer, by queue priority (handoff/queue/targets.py): first,
+    # from escalation to the agent's first reply; next, from a customer's message to the reply.
+    first_response_targets: Targets = env("FIRST_RESPONSE_TARGETS", "0=30,1=60,3=90,4=120")
+    next_response_targets: Targets = env("NEXT_RESPONSE_TARGETS", "0=60,1=90,3=120,4=180")
     session_ttl: int = env("AGENT_SESSION_TTL_SECONDS", 12 * 3600, ge=60)
     login_failures_allowed: int = env("LOGIN_FAILURES_ALLOWED", 5, ge=1)
     bootstrap_admin_password: Secret = env("HANDOFF_BOOTSTRAP_ADMIN_PASSWORD", Secret(""))
@@ -210,6 +213,10 @@ class Settings(BaseSettings):
     archive_database_url: str = env(
         "ARCHIVE_DATABASE_URL", factory=lambda s: f"sqlite:///{s['var_dir'] / 'archive.sqlite3'}"
     )
+    # The shop's order store (orders/store.py), the one the assistant's actions read: the
+    # console's order panel shows agents the same rows.
+    orders_database_url: str = env("ORDERS_DATABASE_URL", factory=lambda s: default_orders_url())
+    orders_timeout: float = env("ORDERS_DB_TIMEOUT_SECONDS", 3.0, gt=0, le=60)
     # Archived conversations with no activity for this long are deleted; 0 keeps them until an
     # admin erases them.
     archive_retention_days: float = env("ARCHIVE_RETENTION_DAYS", 365.0, ge=0)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from handoff.assistant.triage.config import DEFAULT_MODEL_DIR
+from handoff.queue.targets import target_for
 from handoff.settings import ROOT, Secret, Settings, SettingsError
 
 DOC = ROOT / "docs" / "configuration.md"
@@ -58,6 +59,8 @@ def render(field_name: str, value: Any) -> str:
         return str(int(value))
     if isinstance(value, Path):
         return value.relative_to(ROOT).as_posix()
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):  # response targets
+        return ",".join(f"{priority}={render(field_name, seconds)}" for priority, seconds in value)
     if isinstance(value, tuple):
         parts = [render(field_name, Path(v) if v.startswith(f"{ROOT}/") else v) for v in value]
         return (" " if field_name == "faq_cli" else ",").join(parts)
@@ -82,6 +85,9 @@ DESCRIBED: dict[str, Callable[[Settings], bool]] = {
     "WIDGET_TITLE": lambda s: "Harbor Goods" in s.widget_title,
     "WIDGET_GREETING": lambda s: "Harbor Goods" in s.widget_greeting,
     "FAQ_PROJECT_DIR": lambda s: s.faq_project_dir == ROOT,
+    "ORDERS_DATABASE_URL": lambda s: (
+        s.orders_database_url == f"sqlite:///{ROOT}/var/orders.sqlite3"
+    ),
     "ARCHIVE_DATABASE_URL": lambda s: (
         s.archive_database_url == f"sqlite:///{s.var_dir / 'archive.sqlite3'}"
     ),
@@ -330,3 +336,31 @@ def test_check_is_required(tmp_path: Path) -> None:
     result = check({"HANDOFF_SECRET": SECRET, "HARBOR_VAR_DIR": str(tmp_path)})
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == "usage: python -m handoff.settings --check\n"
+
+
+def test_response_targets_fill_unlisted_priorities_from_the_more_urgent_ones() -> None:
+    settings = env_settings(FIRST_RESPONSE_TARGETS="0=20, 3=100")
+    assert [target_for(settings.first_response_targets, p) for p in range(6)] == [
+        20,
+        20,
+        20,
+        100,
+        100,
+        100,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ("1=30", "priority 0"),
+        ("0=soon", "priority=seconds"),
+        ("0=0", "above 0"),
+        ("-1=5", "from 0"),
+    ],
+)
+def test_malformed_response_targets_are_refused_naming_the_variable(
+    value: str, complaint: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"NEXT_RESPONSE_TARGETS=.*{complaint}"):
+        env_settings(NEXT_RESPONSE_TARGETS=value)
