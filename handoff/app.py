@@ -46,6 +46,7 @@ from handoff.web.errors import json_errors
 from handoff.web.limits import RateLimiter
 from handoff.web.metrics import Metrics
 from handoff.web.pages import STATIC, check_front_end_built, static_page
+from orders.store import OrderStore
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         timeout=aiohttp.ClientTimeout(total=settings.bot_turn_timeout),
         connector=aiohttp.TCPConnector(limit=200),
     )
+    # The shop's orders, for the console (order panel, the verified customer's name): the
+    # database is reached on the first lookup, so one that is down costs no start-up.
+    orders = OrderStore(settings.orders_database_url, settings.orders_timeout)
     try:
         store = ConversationStore(redis, keys)
         live = LiveHub(pubsub_redis, keys.live)
@@ -125,6 +129,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             limits=RateLimiter(redis, keys),
             metrics=metrics,
             triage=triage,
+            orders=orders,
         )
         app[STATE] = state
         await accounts.bootstrap_admin(
@@ -134,6 +139,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         yield
         await turns.close()
     finally:
+        orders.dispose()
         await http.close()
         await redis.aclose()
         await pubsub_redis.aclose()

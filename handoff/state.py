@@ -20,6 +20,7 @@ from handoff.queue.escalation import LiveQueue
 from handoff.settings import Settings
 from handoff.web.limits import RateLimiter
 from handoff.web.metrics import Metrics
+from orders.store import OrderStore
 
 
 @dataclass
@@ -35,6 +36,7 @@ class AppState:
     turns: BotTurns
     limits: RateLimiter
     metrics: Metrics
+    orders: OrderStore
     triage: Any = None
     # The conversation archive (handoff/archive); None when it is not configured.
     archive: ArchiveStore | None = None

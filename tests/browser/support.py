@@ -151,7 +151,11 @@ def running_stack(folder: Path, accounts: list[Account]) -> Iterator[Stack]:
     redis.start()
     running = Stack(redis.url, accounts)
     running.settings = running.settings.model_copy(
-        update={"archive_database_url": f"sqlite:///{folder / 'archive.sqlite3'}"}
+        update={
+            "archive_database_url": f"sqlite:///{folder / 'archive.sqlite3'}",
+            # The demo orders, seeded on the first lookup (orders/store.py).
+            "orders_database_url": f"sqlite:///{folder / 'orders.sqlite3'}",
+        }
     )
     try:
         running.start()

@@ -164,6 +164,9 @@ class FakeRasa:
         self.responses = responses  # None: /domain answers 404
         self.delay = delay
         self.status = status
+        # A conversation's slots as its tracker shows them (a test sets what the assistant
+        # would have filled, e.g. {"verified_order_number": "HG-10001"}).
+        self.slots: dict[str, dict[str, Any]] = {}
         self.received: list[tuple[str, str]] = []
         self.calls = 0
         self.in_flight = 0
@@ -266,7 +269,9 @@ class FakeRasa:
         return web.json_response({"model_file": "fake"})
 
     async def tracker(self, request: web.Request) -> web.Response:
-        return web.json_response({"events": [], "slots": {}})
+        return web.json_response(
+            {"events": [], "slots": self.slots.get(request.match_info["cid"], {})}
+        )
 
     async def _control(self, request: web.Request) -> web.Response:
         self.control(**await request.json())
