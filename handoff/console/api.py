@@ -11,9 +11,9 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from handoff.console.access import CONSOLE_ROLES, viewable_conversation
-from handoff.console.queue_view import queue_items
+from handoff.console.queue_view import chat_title, queue_items
 from handoff.console.sessions import require_agent
-from handoff.queue.stats import SAMPLE_SERIES, median_of_histogram
+from handoff.queue.stats import SAMPLE_SERIES, median_of_histogram, within_target_shares
 from handoff.state import AppState, app_state
 from vocabulary.pii import mask
 
@@ -54,7 +54,13 @@ async def get_conversation(request: web.Request) -> web.Response:
     }
     entries = [e.to_frame() for e in await state.store.read_all(cid)]
     return web.json_response(
-        {"conversation": cid, "fields": fields, "packet": packet, "entries": entries}
+        {
+            "conversation": cid,
+            "title": chat_title(cid, conversation),
+            "fields": fields,
+            "packet": packet,
+            "entries": entries,
+        }
     )
 
 
@@ -157,4 +163,5 @@ def dashboard(totals: dict[str, int], samples: dict[str, dict[int, int]]) -> dic
         "median_wait_seconds": median("wait_s"),
         "median_first_response_seconds": median("first_response_s"),
         "median_handling_seconds": median("handling_s"),
+        **within_target_shares(totals),
     }

@@ -16,7 +16,8 @@ from handoff.console.access import may_work_team
 from handoff.console.accounts import Account
 from handoff.console.presence import is_online
 from handoff.console.sessions import SessionAgent, accounts_of
-from handoff.conversations.store import MoveResult, now_ms
+from handoff.conversations.store import Appended, MoveResult, now_ms
+from handoff.queue.targets import answered_clock
 from handoff.state import AppState
 
 CLOSE_TEXT = "This chat has ended. How did we do? Please rate this chat from 1 to 5."
@@ -156,22 +157,36 @@ async def send_message(
     text: str,
 ) -> Sent:
     """Write the agent's message to the customer (`conversation` is assigned to the agent)."""
-    entry_id, new = await state.store.append(
+    stored = await state.store.append_entry(
         cid, "agent", text.strip(), client_id=f"agent-{client_id}", agent_name=agent.display_name
     )
-    if new:
-        await _record_first_response(state, cid, conversation)
-    return Sent(entry=entry_id, duplicate=not new)
+    if stored.new and stored.answered:
+        await _record_response(state, cid, stored)
+    return Sent(entry=stored.entry_id, duplicate=not stored.new)
 
 
-async def _record_first_response(state: AppState, cid: str, conversation: dict[str, str]) -> None:
-    """First response time: from entering the queue to the first message of a person, once per
-    time in the queue (`answered_queued_at` remembers which queueing was answered)."""
-    queued_at = conversation.get("queued_at")
-    if not queued_at or conversation.get("answered_queued_at") == queued_at:
+async def _record_response(state: AppState, cid: str, stored: Appended) -> None:
+    """The reply stopped a response clock (the store decided which, with the message): its
+    time against the target for the dashboard, and a late one counted as a breach unless the
+    sweeper counted it already. The first response time (from entering the queue to the first
+    message of a person, once per time in the queue) also goes into the day's median."""
+    settings = state.settings
+    clock = answered_clock(
+        stored.answered,
+        stored.waiting_since,
+        stored.priority,
+        settings.first_response_targets,
+        settings.next_response_targets,
+    )
+    if clock is None:
         return
-    await state.store.set_fields(cid, {"answered_queued_at": queued_at})
-    await state.queue.record_sample("first_response_s", (now_ms() - int(queued_at)) / 1000)
+    now = now_ms()
+    if clock.kind == "first":
+        await state.queue.record_sample("first_response_s", (now - clock.started_at) / 1000)
+    if await state.queue.record_response(clock, now):
+        (marked,) = await state.store.fields_of(cid, clock.breach_marker())
+        if await state.queue.mark_breach(cid, clock, marked):
+            state.metrics.response_breached(clock.kind, clock.priority)
 
 
 async def transfer(

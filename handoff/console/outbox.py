@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from handoff.console.queue_view import active_chats, queue_items
+from handoff.console.queue_view import active_chats, breach_frame, mine_frame, queue_items
 from handoff.console.server_frames import ActiveFrame, QueueFrame, ServerFrame, refuse
 from handoff.console.sessions import SessionAgent
 from handoff.conversations.store import bounded
@@ -36,6 +36,9 @@ class ConsoleOutbox(SocketWriter):
         self.queue_dirty = True
         self.last_queue: dict[str, Any] = {}
         self.last_active: list[str] | None = None
+        # My chats as last sent, without the ticking seconds; dirty when one of them moved.
+        self.last_mine: list[Any] | None = None
+        self.mine_dirty = False
         self.last_queue_at = 0.0  # loop time of the last queue refresh
         # Set when the agent's sessions may have ended (logout or a new password anywhere).
         self.session_check = False
@@ -60,6 +63,11 @@ class ConsoleOutbox(SocketWriter):
             self.dirty.update(self.opened)
             self.queue_dirty = True
             self.wake.set()
+            return
+        if "breach" in payload:
+            frame = breach_frame(self.agent, payload)
+            if frame is not None:
+                self.reply(frame)
             return
         if "typing" in payload:
             if payload.get("typing") == "customer" and isinstance(cid, str) and cid in self.opened:
@@ -107,6 +115,8 @@ class ConsoleOutbox(SocketWriter):
             for entry in entries:
                 await self.ws.send_json({**entry.to_frame(), "conversation": cid})
                 self.opened[cid] = entry.id
+            # A message in one of my chats starts or stops the wait for a reply it shows.
+            self.mine_dirty |= bool(entries) and cid in (self.last_active or ())
             if len(entries) == 500:
                 self.dirty.add(cid)
         if self.queue_dirty and not self.stopped:
@@ -117,6 +127,8 @@ class ConsoleOutbox(SocketWriter):
             self.queue_dirty = False
             self.last_queue_at = loop.time()
             await self._send_queues()
+        if self.mine_dirty and not self.stopped:
+            await self._send_mine()
         if self.frames:
             self.wake.set()
 
@@ -138,3 +150,16 @@ class ConsoleOutbox(SocketWriter):
                 changed: ActiveFrame = {"type": "active", "conversations": active}
                 await self.ws.send_json(changed)
             self.last_active = active
+        await self._send_mine()
+
+    async def _send_mine(self) -> None:
+        self.mine_dirty = False
+        frame = await mine_frame(self.state, self.agent.name)
+        # The time left ticks on its own in the console; only a change of a wait is sent.
+        comparable = [
+            {**chat, "due": chat["due"] and {**chat["due"], "left_seconds": 0}}
+            for chat in frame["chats"]
+        ]
+        if comparable != self.last_mine:
+            self.last_mine = comparable
+            await self.ws.send_json(frame)

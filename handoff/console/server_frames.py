@@ -52,6 +52,8 @@ def refuse(code: ErrorCode, message: str, **about: str) -> dict[str, Any]:
 
 ConversationId = Annotated[str, shared("conversationId")]
 EntryId = Annotated[str, shared("entryId")]
+Seconds = Annotated[float, WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
+ResponseKindField = Annotated[str, WithJsonSchema({"enum": ["first", "next"]})]
 
 
 class HelloFrame(TypedDict):
@@ -75,6 +77,10 @@ class QueueItem(TypedDict):
     reason_text: str
     waiting_seconds: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 0})]
     summary: str
+    # The chat's title (queue_view.chat_title) and its first-response target: the console shows
+    # the time left as target_seconds - waiting_seconds, counting down from the frame's arrival.
+    title: str
+    target_seconds: Seconds
 
 
 class QueueFrame(TypedDict):
@@ -86,6 +92,43 @@ class QueueFrame(TypedDict):
 class ActiveFrame(TypedDict):
     type: Literal["active"]
     conversations: list[ConversationId]
+
+
+class ResponseDue(TypedDict):
+    """The reply a customer is waiting for (handoff/queue/targets.py): `left_seconds` until its
+    target when the frame was made (negative: overdue by that much). `started_at` (server ms)
+    names the wait; the console counts down from the frame's arrival, not from it."""
+
+    kind: ResponseKindField
+    target_seconds: Seconds
+    left_seconds: int
+    started_at: int
+
+
+class MyChat(TypedDict):
+    """One of the agent's assigned chats, as My chats shows it."""
+
+    conversation: ConversationId
+    title: str
+    priority: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 0})]
+    due: ResponseDue | None
+
+
+class MineFrame(TypedDict):
+    type: Literal["mine"]
+    chats: list[MyChat]
+
+
+class BreachFrame(TypedDict):
+    """A chat the agent sees passed its response-time target (sent once per breach)."""
+
+    type: Literal["breach"]
+    conversation: ConversationId
+    title: str
+    kind: ResponseKindField
+    priority: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 0})]
+    target_seconds: Seconds
+    state: Annotated[str, shared("state")]
 
 
 class SentimentMark(TypedDict):
@@ -202,6 +245,8 @@ ServerFrame = Annotated[
     HelloFrame
     | QueueFrame
     | ActiveFrame
+    | MineFrame
+    | BreachFrame
     | ClaimedFrame
     | ClaimFailedFrame
     | EventFrame

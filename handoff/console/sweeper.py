@@ -1,5 +1,6 @@
 """The console's periodic work: chats of agents gone past the grace period go back to the front
-of their queue, and (with AUTO_ASSIGN) waiting chats go to the least-loaded online agent.
+of their queue, (with AUTO_ASSIGN) waiting chats go to the least-loaded online agent, and chats
+whose customer has waited past the response-time target are reported once.
 
 `start_sweeping` hooks this into the app's sweeper (app._sweep_forever, every 2 s).
 """
@@ -13,8 +14,10 @@ from aiohttp import web
 from handoff.console.accounts import Account
 from handoff.console.chat_actions import claim
 from handoff.console.presence import heartbeat_interval, is_online
+from handoff.console.queue_view import breach_hint, clock_of
 from handoff.console.sessions import accounts_of
-from handoff.conversations.store import load_script, now_ms
+from handoff.conversations.store import is_conversation_id, load_script, now_ms
+from handoff.queue.targets import CLOCK_FIELDS
 from handoff.state import AppState, app_state
 
 # Requeued chats (agent gone past the grace period) go ahead of every normal priority-0 chat:
@@ -75,6 +78,46 @@ async def sweep_agents(state: AppState, requeue: bool = True) -> None:
             await auto_assign(state, team)
 
 
+# What a breach check reads of each chat: its clock, where it is, its title, the breach marks.
+BREACH_FIELDS = (*CLOCK_FIELDS, "team", "agent", "customer_name", "breached_first", "breached_next")
+
+
+async def sweep_breaches(state: AppState) -> int:
+    """Report every chat whose customer has waited past the target for a reply: the breach is
+    marked on the conversation (so among all replicas' sweepers, and a late reply, one counts
+    it), counted in the metric and hinted to the consoles that see the chat (`breach` frame).
+
+    Every chat a person may owe a reply is in a team queue or an agent's chats, so one round
+    reads those sets and then every such chat in one pipeline: a few hundred small reads every
+    2 s, bounded by the agents' capacity and the queues. Returns how many breaches it marked.
+    """
+    keys = state.keys
+    chats: set[str] = set()
+    for team in state.settings.teams:
+        chats.update(cid for cid, _ in await state.store.waiting(team, limit=1000))
+    for name in await state.redis.smembers(keys.agents):
+        chats.update(str(c) for c in await state.redis.smembers(keys.agent_chats(str(name))))
+    ordered = sorted(c for c in chats if is_conversation_id(c))
+    async with state.redis.pipeline(transaction=False) as pipe:
+        for cid in ordered:
+            pipe.hmget(keys.conversation(cid), list(BREACH_FIELDS))
+        rows = await pipe.execute()
+    now = now_ms()
+    marked = 0
+    for cid, row in zip(ordered, rows, strict=True):
+        conversation = {f: str(v) for f, v in zip(BREACH_FIELDS, row, strict=True) if v is not None}
+        clock = clock_of(state, conversation)
+        if clock is None or now < clock.due_at:
+            continue
+        seen = conversation.get(clock.breach_marker())
+        if not await state.queue.mark_breach(cid, clock, seen):
+            continue
+        marked += 1
+        state.metrics.response_breached(clock.kind, clock.priority)
+        await state.store.publish(breach_hint(cid, conversation, clock))
+    return marked
+
+
 async def auto_assign(state: AppState, team: str, limit: int = 20) -> int:
     """Give the team's waiting chats, first first, to its least-loaded online agents."""
     accounts = accounts_of(state)
@@ -120,6 +163,7 @@ async def start_sweeping(app: web.Application) -> None:
         if now - last_round > SWEEP_GAP_SECONDS:
             recovered_at = now
         await sweep_agents(state, requeue=now - recovered_at >= settle)
+        await sweep_breaches(state)
         last_round = loop.time()
 
     state.sweep_hooks.append(hook)

@@ -85,6 +85,19 @@ class MoveResult:
     missing: bool = False
 
 
+@dataclass(frozen=True)
+class Appended:
+    """An entry stored (or found stored). For an agent's new message, the reply it was:
+    `answered` "first" or "next" with the wait's start (ms) and the chat's priority (see
+    lua/append.lua and handoff/queue/targets.py), else ""."""
+
+    entry_id: str
+    new: bool
+    answered: str = ""
+    waiting_since: int = 0
+    priority: int = 5
+
+
 @functools.cache
 def load_script(name: str) -> str:
     return resources.files("handoff.conversations").joinpath("lua", name).read_text()
@@ -209,6 +222,20 @@ class ConversationStore:
         **extra: str | int | float | Sequence[Any] | Mapping[str, Any] | None,
     ) -> tuple[str, bool]:
         """Store an entry once; returns (stream id, True if new). Raises KeyError if unknown."""
+        stored = await self.append_entry(cid, sender, text, client_id=client_id, kind=kind, **extra)
+        return stored.entry_id, stored.new
+
+    async def append_entry(
+        self,
+        cid: str,
+        sender: str,
+        text: str,
+        *,
+        client_id: str = "",
+        kind: str = "message",
+        **extra: str | int | float | Sequence[Any] | Mapping[str, Any] | None,
+    ) -> Appended:
+        """`append`, telling also which wait for a reply an agent's new message ended."""
         fields: list[str] = ["kind", kind, "from", sender, "text", text, "at", str(now_ms())]
         if client_id:
             fields += ["client_id", client_id]
@@ -239,7 +266,10 @@ class ConversationStore:
         entry_id, status = str(result[0]), int(result[1])
         if status < 0:
             raise KeyError(cid)
-        return entry_id, status == 1
+        answered = [str(x) for x in result[2:]]
+        if len(answered) == 3:
+            return Appended(entry_id, status == 1, answered[0], int(answered[1]), int(answered[2]))
+        return Appended(entry_id, status == 1)
 
     async def read(self, cid: str, after: str | None = None, count: int = 500) -> list[Entry]:
         """Entries strictly after `after` (or all), oldest first."""

@@ -12,6 +12,7 @@ import datetime as dt
 from handoff.conversations.keys import HANDLING_SAMPLES, STATS_TTL
 from handoff.conversations.store import now_ms
 from handoff.queue.base import QueueParts
+from handoff.queue.targets import RESPONSE_KINDS, ResponseClock
 
 SAMPLE_SERIES = ("wait_s", "first_response_s", "handling_s")
 
@@ -48,6 +49,26 @@ class QueueStats(QueueParts):
             await pipe.execute()
         await self.record_sample("handling_s", seconds)
 
+    async def record_response(self, clock: ResponseClock, at_ms: int) -> bool:
+        """A reply that stopped `clock` at `at_ms`: counted today as within its target or not
+        (`first_response_within` / `first_response_breached`, and the same for `next`), for the
+        dashboard's share. True when it came too late."""
+        late = at_ms > clock.due_at
+        await self.count(f"{clock.kind}_response_{'breached' if late else 'within'}")
+        return late
+
+    async def mark_breach(self, cid: str, clock: ResponseClock, marked: str | None) -> bool:
+        """Mark the clock's breach on the conversation; True for the one caller (of any
+        replica, the sweeper's round or the late reply) that marked it first, so a breach is
+        counted and alerted once. `marked` is the marker field's value as the caller read it."""
+        since = str(clock.started_at)
+        if marked == since:
+            return False
+        field = clock.breach_marker()
+        return await self.store.set_fields(
+            cid, {field: since}, unless_changed=(field, marked or "")
+        )
+
     async def average_handling_seconds(self) -> float:
         samples = [float(x) for x in await self.redis.lrange(self.keys.handling_times, 0, -1)]
         return sum(samples) / len(samples) if samples else self.settings.default_handling_seconds
@@ -75,3 +96,15 @@ def median_of_histogram(counts: dict[int, int]) -> float | None:
     if total % 2:
         return float(nth(middle))
     return (nth(middle - 1) + nth(middle)) / 2
+
+
+def within_target_shares(counters: dict[str, int]) -> dict[str, float | None]:
+    """Of the replies counted (a period's or a day's counters), the share that came within
+    their target: `first_response_within_target` and `next_response_within_target` (None when
+    there was no such reply)."""
+    shares: dict[str, float | None] = {}
+    for kind in RESPONSE_KINDS:
+        within = counters.get(f"{kind}_response_within", 0)
+        total = within + counters.get(f"{kind}_response_breached", 0)
+        shares[f"{kind}_response_within_target"] = round(within / total, 4) if total else None
+    return shares

@@ -59,12 +59,29 @@ class Metrics:
         self.escalations = Counter(
             "harbor_escalations", "Conversations escalated, by reason", ["reason"], registry=r
         )
+        self.order_lookups = Counter(
+            "harbor_order_lookups",
+            "Order panel lookups: found, not_found, unavailable, not_mentioned",
+            ["outcome"],
+            registry=r,
+        )
+        # Counted once per breach across replicas: whoever marks it on the conversation first
+        # (the sweeper's round or the late reply) counts it (handoff/queue/stats.py).
+        self.response_breaches = Counter(
+            "harbor_response_target_breaches",
+            "Replies that passed their response-time target, by kind (first, next) and priority",
+            ["kind", "priority"],
+            registry=r,
+        )
         self.refusals = Counter(
             "harbor_refused", "Requests refused, by cause", ["cause"], registry=r
         )
 
     def refused(self, cause: str) -> None:
         self.refusals.labels(cause=cause).inc()
+
+    def response_breached(self, kind: str, priority: int) -> None:
+        self.response_breaches.labels(kind=kind, priority=str(priority)).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

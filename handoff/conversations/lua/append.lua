@@ -8,7 +8,11 @@
 -- ARGV[6] closed retention (s), ARGV[7] default transcript bound (entries),
 -- ARGV[8..] field, value pairs
 -- Returns {stream id, 1} when appended, {stream id, 0} when the client id was already stored,
--- {'', -1} when the conversation does not exist.
+-- {'', -1} when the conversation does not exist. An agent's message appended also returns the
+-- response clock it stopped (handoff/queue/targets.py): {stream id, 1, 'first' | 'next', since
+-- (ms), priority}, or {stream id, 1, ''} when the customer was waiting for no reply.
+-- The clocks are kept here, in the same step as the message, so that two replicas (or two tabs
+-- of one agent) never both count one reply as the answer to the same wait.
 if redis.call('EXISTS', KEYS[3]) == 0 then
   return {'', -1}
 end
@@ -34,11 +38,30 @@ local sender = nil
 for i = 8, #ARGV, 2 do
   if ARGV[i] == 'from' then sender = ARGV[i + 1] end
 end
+local answered = nil
 if sender == 'customer' then
   redis.call('HSET', KEYS[3], 'last_customer_at', ARGV[2])
+  -- The next-response clock starts at the oldest message not yet answered by the agent.
+  if state == 'assigned' then
+    redis.call('HSETNX', KEYS[3], 'awaiting_since', ARGV[2])
+  end
   -- Outside 'bot' a message is for a person: the bot-turn sweeper has nothing to do for it.
   if state == 'bot' then
     redis.call('ZADD', KEYS[4], 'NX', ARGV[2], ARGV[3])
+  end
+end
+if sender == 'agent' then
+  local queued_at = redis.call('HGET', KEYS[3], 'queued_at')
+  local awaiting = redis.call('HGET', KEYS[3], 'awaiting_since')
+  local priority = redis.call('HGET', KEYS[3], 'priority') or '5'
+  redis.call('HDEL', KEYS[3], 'awaiting_since')
+  if queued_at and queued_at ~= redis.call('HGET', KEYS[3], 'answered_queued_at') then
+    redis.call('HSET', KEYS[3], 'answered_queued_at', queued_at)
+    answered = {'first', queued_at, priority}
+  elseif awaiting and tonumber(awaiting) > tonumber(queued_at or '0') then
+    answered = {'next', awaiting, priority}
+  else
+    answered = {''}
   end
 end
 keep_conversation(
@@ -46,4 +69,7 @@ keep_conversation(
 )
 archive_due(KEYS[5], ARGV[3], ARGV[2])
 redis.call('PUBLISH', ARGV[4], '{"c":"' .. ARGV[3] .. '"}')
+if answered then
+  return {id, 1, unpack(answered)}
+end
 return {id, 1}
