@@ -32,12 +32,14 @@ from handoff.assistant.turns import BotTurns, TurnOutcome
 from handoff.background import stop_tasks
 from handoff.console import accounts, reply_aids, sessions, sweeper
 from handoff.console import api as console_api
+from handoff.console import orders as order_panel
 from handoff.console.agent_socket import agent_socket
 from handoff.conversations.hints import LiveHub
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore
 from handoff.editor import api as editor
 from handoff.gateway import customer, transcript, widget
+from handoff.queue.context import ContextSource
 from handoff.queue.escalation import LiveQueue
 from handoff.settings import Settings
 from handoff.state import SETTINGS, STATE, AppState, app_state
@@ -78,15 +80,17 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     )
     # The shop's orders, for the console (order panel, the verified customer's name): the
     # database is reached on the first lookup, so one that is down costs no start-up.
-    orders = OrderStore(settings.orders_database_url, settings.orders_timeout)
+    # Lookups get four threads of their own: a database that hangs holds those, not the
+    # threads the archive and everything else share (handoff/console/orders.py).
+    orders = OrderStore(settings.orders_database_url, settings.orders_timeout, workers=4)
     try:
         store = ConversationStore(redis, keys)
         live = LiveHub(pubsub_redis, keys.live)
         metrics = Metrics()
-        queue = LiveQueue(redis, keys, store, settings)
         rasa = RasaClient(
             http, settings.rasa_urls, settings.rasa_token.reveal(), settings.bot_turn_timeout
         )
+        queue = LiveQueue(redis, keys, store, settings, ContextSource(rasa, orders))
         triage = load_triage(settings)
 
         async def escalate(
@@ -230,6 +234,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
             web.get("/api/privacy/erasures", archive_api.privacy_erasures),
             web.get("/api/canned", reply_aids.get_canned),
             web.get("/api/conversations/{cid}/suggestions", reply_aids.get_suggestions),
+            web.get("/api/conversations/{cid}/orders", order_panel.list_orders),
+            web.get("/api/conversations/{cid}/orders/{order_number}", order_panel.get_order),
+            web.get("/api/audit/order-lookups", order_panel.order_lookup_audit),
             # content editors (editor)
             web.get("/console/editor", editor.editor_page),
             web.get("/api/faq/topics", editor.list_topics),

@@ -275,7 +275,10 @@ class BotTurns:
         """Show the assistant's replies, record a missed question, and act on a handoff."""
         outcome = TurnOutcome()
         handoff: dict[str, Any] | None = None
-        missed = False
+        # The assistant asked the customer to rephrase: a question for the editors, and for the
+        # handoff summary a topic the assistant did not understand (the `missed` field of its reply:
+        # handoff/queue/summary.py).
+        missed = any(reply.custom and unanswered.MARKER in reply.custom for reply in replies)
         for reply in replies:
             if reply.custom and HANDOFF_KEY in reply.custom:
                 try:
@@ -286,13 +289,15 @@ class BotTurns:
                     log.warning("handoff payload from the assistant refused: %s", error)
                     handoff = {"reason": BOT_FALLBACK}
                 continue
-            if reply.custom and unanswered.MARKER in reply.custom:
-                # The assistant asked the customer to rephrase: a question for the editors.
-                # The marker is for the service only; the customer never sees it.
-                missed = True
             if reply.text or reply.buttons:
+                # The marker itself is for the service only; the customer never sees it.
                 await self.store.append(
-                    cid, "bot", reply.text, buttons=reply.buttons or None, reply_to=entry.id
+                    cid,
+                    "bot",
+                    reply.text,
+                    buttons=reply.buttons or None,
+                    reply_to=entry.id,
+                    missed="1" if missed else None,
                 )
                 outcome.replies += 1
         if missed:

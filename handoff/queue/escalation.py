@@ -16,7 +16,8 @@ from redis.asyncio import Redis
 
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore, now_ms
-from handoff.queue.packet import build_packet
+from handoff.queue.context import Context, ContextSource
+from handoff.queue.packet import build_packet, claimed_order
 from handoff.queue.tickets import Tickets
 from handoff.queue.waiting import Waiting, is_open
 from handoff.settings import Settings
@@ -25,11 +26,21 @@ log = logging.getLogger(__name__)
 
 
 class LiveQueue(Waiting, Tickets):
-    def __init__(self, redis: Redis, keys: Keys, store: ConversationStore, settings: Settings):
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        store: ConversationStore,
+        settings: Settings,
+        context: ContextSource | None = None,
+    ):
         self.redis = redis
         self.keys = keys
         self.store = store
         self.settings = settings
+        # Rasa's parses and the verified customer for the packet; None: the packet is built
+        # from the transcript and the assistant's payload alone.
+        self.context = context
         self._staffing = {}
 
     async def escalate(
@@ -60,7 +71,18 @@ class LiveQueue(Waiting, Tickets):
             )
             await self.count("unstaffed")
             return False
-        packet = await build_packet(self.store, cid, reason, priority, source, details)
+        customer = [
+            e
+            for e in await self.store.read_all(cid)
+            if e.sender == "customer" and e.kind == "message"
+        ]
+        verified = claimed_order(details)
+        context = (
+            await self.context.gather(cid, customer, reason, verified)
+            if self.context is not None
+            else Context(verified_order=verified)
+        )
+        packet = await build_packet(self.store, cid, reason, priority, source, details, context)
         result = await self.store.move(
             cid,
             allowed=["bot"],
@@ -72,6 +94,7 @@ class LiveQueue(Waiting, Tickets):
                 "queued_at": now_ms(),
                 "packet": json.dumps(packet),
                 "escalations": int(conversation.get("escalations", "0") or 0) + 1,
+                **context.identity(),
             },
             event={"reason": reason},
         )

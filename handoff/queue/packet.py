@@ -1,17 +1,30 @@
 """The handoff packet: what an agent needs to pick a chat up without asking the customer to
-repeat themselves (why it was escalated, a summary, what the assistant understood, the mood)."""
+repeat themselves: why it was escalated, a summary of the whole conversation
+(handoff/queue/summary.py), what the assistant understood, the orders named and whether one is
+proved the customer's, the mood."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from handoff.conversations.store import ConversationStore, Entry, now_ms
-from vocabulary.pii import mask
+from handoff.conversations.entry import Entry
+from handoff.conversations.store import ConversationStore, now_ms
+from handoff.queue.context import Context
+from handoff.queue.summary import summarise
 from vocabulary.reasons import agent_text
 
 # The assistant's slots may hold what verified the customer; the agent never needs those.
 PRIVATE_SLOTS = frozenset({"email", "postal_code"})
+
+
+def claimed_order(details: dict[str, Any]) -> str | None:
+    """The order the assistant's handoff payload says the customer proved is theirs."""
+    slots = details.get("slots")
+    if isinstance(slots, dict) and slots.get("order_verified") is True:
+        number = slots.get("order_number")
+        return number if isinstance(number, str) and number else None
+    return None
 
 
 async def build_packet(
@@ -21,24 +34,38 @@ async def build_packet(
     priority: int,
     source: str,
     details: dict[str, Any],
+    context: Context,
 ) -> dict[str, Any]:
+    """The packet for `cid`, handed over for `reason` by `source` ("bot", "triage", "gateway");
+    `details` is what that source said (the assistant's payload, or the triggering message)."""
     entries = await store.read_all(cid)
-    first_customer = next((e.text for e in entries if e.sender == "customer"), "")
-    summary = str(details.get("summary") or "")
-    if not summary:
-        summary = f"{agent_text(reason).capitalize()}: “{first_customer[:120]}”"
-    intents = details.get("intents") if isinstance(details.get("intents"), list) else []
-    slots: dict[str, Any] = details["slots"] if isinstance(details.get("slots"), dict) else {}
     conversation = await store.get(cid) or {}
+    raw_intents = details.get("intents")
+    intents = raw_intents if isinstance(raw_intents, list) else []
+    slots: dict[str, Any] = details["slots"] if isinstance(details.get("slots"), dict) else {}
+    slots = {k: v for k, v in slots.items() if k not in PRIVATE_SLOTS}
+    if context.verified_order and not slots.get("order_verified"):
+        # Triage handed the chat over after the customer had proved an order to the assistant.
+        slots = {**slots, "order_number": context.verified_order, "order_verified": True}
+    trend = sentiment_trend(entries, conversation)
+    summary = summarise(
+        entries,
+        reason=reason,
+        trigger_id=str(details.get("message") or "") or None,
+        parses=context.parses,
+        upset={mark["id"]: mark["upset"] for mark in trend},
+        verified_order=context.verified_order,
+        assistant_note=str(details.get("summary") or ""),
+        assistant_intents=[i for i in intents if isinstance(i, dict)],
+    )
     return {
         "reason": reason,
         "reason_text": agent_text(reason),
         "priority": priority,
         "source": source,
-        "summary": mask(summary),
-        "intents": intents,
-        "slots": {k: v for k, v in slots.items() if k not in PRIVATE_SLOTS},
-        "sentiment": sentiment_trend(entries, conversation),
+        **summary.as_packet(),
+        "slots": slots,
+        "sentiment": trend,
         "scores": details.get("scores") or {},
         "escalated_at": now_ms(),
     }

@@ -54,6 +54,8 @@ def base_settings(redis_url: str, rasa_url: str, tmp: Path) -> Settings:
         bot_turn_timeout=2.0,
         var_dir=tmp,
         allowed_origins=("http://localhost:8080",),
+        # The demo orders in a database of the test's own, seeded on the first lookup.
+        orders_database_url=f"sqlite:///{tmp / 'orders.sqlite3'}",
     )
 
 

@@ -167,6 +167,8 @@ class FakeRasa:
         # A conversation's slots as its tracker shows them (a test sets what the assistant
         # would have filled, e.g. {"verified_order_number": "HG-10001"}).
         self.slots: dict[str, dict[str, Any]] = {}
+        # Seconds /model/parse and the tracker take to answer (the webhook has `delay`).
+        self.lookup_delay = 0.0
         self.received: list[tuple[str, str]] = []
         self.calls = 0
         self.in_flight = 0
@@ -254,6 +256,8 @@ class FakeRasa:
             self._per_sender[sender] -= 1
 
     async def parse_text(self, request: web.Request) -> web.Response:
+        if self.lookup_delay:
+            await asyncio.sleep(self.lookup_delay)
         if self.parse is None:
             raise web.HTTPNotFound()
         body = await request.json()
@@ -269,6 +273,8 @@ class FakeRasa:
         return web.json_response({"model_file": "fake"})
 
     async def tracker(self, request: web.Request) -> web.Response:
+        if self.lookup_delay:
+            await asyncio.sleep(self.lookup_delay)
         return web.json_response(
             {"events": [], "slots": self.slots.get(request.match_info["cid"], {})}
         )
