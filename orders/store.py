@@ -22,6 +22,7 @@ import math
 import os
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -116,10 +117,19 @@ class OrderStore:
         url: str | None = None,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         seed_csv: Path | None = SEED_CSV,
+        workers: int | None = None,
     ) -> None:
         self.url = url or default_database_url()
         self.timeout_seconds = timeout_seconds
         self._seed_csv = seed_csv
+        # `workers`: lookups run on a pool of their own this size (threads start on demand), so a
+        # database that hangs ties up these threads and no others; a lookup waiting for a thread
+        # counts against the same timeout. None: the event loop's default pool (the actions).
+        self._pool = (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orders")
+            if workers
+            else None
+        )
         self._engine: Engine | None = None
         self._ready = False
         self._lock = threading.Lock()
@@ -152,16 +162,21 @@ class OrderStore:
 
     async def find_async(self, order_number: str) -> Order | None:
         """`find` off the event loop, given up after `timeout_seconds` whatever the driver does."""
+        loop = asyncio.get_running_loop()
         try:
             return await asyncio.wait_for(
-                asyncio.to_thread(self.find, order_number), timeout=self.timeout_seconds
+                loop.run_in_executor(self._pool, self.find, order_number),
+                timeout=self.timeout_seconds,
             )
         except asyncio.TimeoutError as error:
             logger.warning("order store did not answer within %.1f s", self.timeout_seconds)
             raise OrderStoreUnavailable("timeout") from error
 
     def dispose(self) -> None:
-        """Close pooled connections (tests, shutdown)."""
+        """Close pooled connections (tests, shutdown); lookups still waiting for a thread are
+        dropped, and a thread stuck in a driver is left to its own timeout."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         if self._engine is not None:
             self._engine.dispose()
 

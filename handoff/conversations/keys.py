@@ -25,6 +25,8 @@
 {p}:faq:publish           string  the FAQ publish (or rollback) job in progress: one at a time
 {p}:faq:job:{id}          hash    a publish job: kind, actor, state, result
 {p}:faq:job:{id}:events   list    its progress events, oldest first, for the editor page to poll
+{p}:audit:order-lookups   stream  the console's order panel lookups: agent, conversation, order,
+                                  outcome (ORDER_LOOKUPS_KEPT)
 
 Rasa keeps its own keys in the same Redis, under a prefix the launcher derives from this one
 (vocabulary/rasa_keys.py `rasa_key_prefix`): {p}:tracker:{cid} and {p}:lock:{cid} for an
@@ -58,6 +60,9 @@ UNANSWERED_KEPT = 2000
 PUBLISH_SLOT_TTL = 60
 # A finished publish job's progress stays readable for a day.
 PUBLISH_JOB_TTL = 24 * 3600
+# Order panel lookups kept for admins to read (the oldest drop off beyond this; about a month
+# of a busy team's lookups).
+ORDER_LOOKUPS_KEPT = 20000
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,11 @@ class Keys:
 
     def faq_job_events(self, job_id: str) -> str:
         return f"{self.prefix}:faq:job:{job_id}:events"
+
+    @property
+    def order_lookups(self) -> str:
+        """The audit log of the console's order panel (handoff/console/orders.py)."""
+        return f"{self.prefix}:audit:order-lookups"
 
     @property
     def none(self) -> str:
