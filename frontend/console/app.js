@@ -9,6 +9,7 @@ import { Chat } from "./chat.js";
 import { earlierQuery } from "./archive.js";
 import { Dashboard } from "./dashboard.js";
 import { EarlierConversations, History } from "./history.js";
+import { OrderPanel } from "./orders.js";
 import { Packet } from "./packet.js";
 import { Privacy } from "./privacy.js";
 import { MineSection, QueueSection, RecentSection } from "./queue.js";
@@ -107,6 +108,7 @@ function Workspace(props) {
     <aside class="col-right" aria-label="Handoff packet">
       <h2 class="section-title">Handoff packet</h2>
       <${Packet} conversation=${selected} />
+      <${OrderPanel} cid=${state.selected} panel=${state.selected ? state.orders[state.selected] : undefined} act=${act} />
       <${EarlierConversations} state=${state} act=${act} query=${earlier} />
     </aside>
   <//>`;

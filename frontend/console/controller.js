@@ -19,6 +19,7 @@ import {
   privacySubject,
   searchQuery,
 } from "./archive.js";
+import { createOrderLoader, mentionsOrder } from "./orders.js";
 import { claimFailedText, freshArrivals } from "./queue.js";
 import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
 
@@ -56,7 +57,7 @@ import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
  *   exportData: (email: string, order: string) => void,
  *   eraseData: (email: string, order: string) => Promise<boolean>,
  *   loadErasures: () => void,
- * }} Actions
+ * } & import("./orders.js").OrderActions} Actions
  */
 
 /** How long the customer's typing indicator stays without a new `typing` frame. */
@@ -113,6 +114,13 @@ export function createController(deps) {
   let typingIdle;
   /** Bumped at sign-out, so answers to requests made before it are dropped. */
   let epoch = 0;
+  // The order panel of the chat on screen (orders.js).
+  const orders = createOrderLoader({
+    api,
+    dispatch,
+    panel: (cid) => store.get().orders[cid],
+    current: () => epoch,
+  });
 
   /**
    * @param {Record<string, any>} frame
@@ -212,6 +220,16 @@ export function createController(deps) {
           isNewEntry(before, String(f.conversation), f)
         ) {
           loadSuggestions(String(f.conversation));
+        }
+        // A new order number from the customer or the assistant joins the chat's order panel.
+        if (
+          f.kind === "message" &&
+          (f.from === "customer" || f.from === "bot") &&
+          f.conversation === now.selected &&
+          mentionsOrder(f.text) &&
+          isNewEntry(before, String(f.conversation), f)
+        ) {
+          void orders.list(String(f.conversation));
         }
         break;
       case "typing":
@@ -322,6 +340,7 @@ export function createController(deps) {
     if (!c || !c.loaded) void openConversation(cid);
     loadSuggestions(cid);
     loadEarlier();
+    void orders.list(cid);
     focusOn("composer-input");
   }
 
@@ -615,6 +634,9 @@ export function createController(deps) {
       return true;
     },
     loadErasures: () => void loadErasures(),
+    toggleOrder: (cid, order) => orders.toggle(cid, order),
+    retryOrder: (cid, order) => orders.retry(cid, order),
+    loadOrders: (cid) => void orders.list(cid),
   };
 
   return {

@@ -5,6 +5,7 @@
 // controller's (controller.js).
 import { NO_TOAST, toastReducer } from "../common/toast.js";
 import { earlierReducer, historyReducer, initialHistory, initialPrivacy, privacyReducer } from "./archive.js";
+import { ordersReducer } from "./orders.js";
 
 /**
  * @typedef {import("../common/session.js").Profile} Profile
@@ -16,6 +17,8 @@ import { earlierReducer, historyReducer, initialHistory, initialPrivacy, privacy
  * @typedef {import("./archive.js").EarlierAction} EarlierAction
  * @typedef {import("./archive.js").PrivacyState} PrivacyState
  * @typedef {import("./archive.js").PrivacyAction} PrivacyAction
+ * @typedef {import("./orders.js").OrderPanelState} OrderPanelState
+ * @typedef {import("./orders.js").OrderAction} OrderAction
  */
 
 /**
@@ -96,6 +99,7 @@ import { earlierReducer, historyReducer, initialHistory, initialPrivacy, privacy
  *   statsDays: string,
  *   history: HistoryState,
  *   earlier: Record<string, Earlier>,
+ *   orders: Record<string, OrderPanelState>,
  *   privacy: PrivacyState,
  *   chimes: number,
  *   toast: ToastState,
@@ -105,7 +109,8 @@ import { earlierReducer, historyReducer, initialHistory, initialPrivacy, privacy
  * before the socket was up, it is sent after `hello`). `waitingSeen`: the chats the agent has
  * been told are waiting (null until the first queue frame, which alerts nobody). `history`: the
  * History tab (archive.js); `earlier`: by live chat, its customer's earlier conversations, for
- * the packet column; `privacy`: the admins' Privacy tab.
+ * the packet column; `orders`: by chat, its order panel (orders.js); `privacy`: the admins'
+ * Privacy tab.
  */
 
 /**
@@ -130,6 +135,7 @@ import { earlierReducer, historyReducer, initialHistory, initialPrivacy, privacy
  *   | {type: "chimed"}
  *   | HistoryAction
  *   | EarlierAction
+ *   | OrderAction
  *   | PrivacyAction
  *   | ToastAction
  * )} ConsoleAction
@@ -166,6 +172,7 @@ export function initialState(view = "booting") {
     statsDays: "1",
     history: initialHistory(),
     earlier: {},
+    orders: {},
     privacy: initialPrivacy(),
     chimes: 0,
     toast: NO_TOAST,
@@ -474,6 +481,14 @@ export function reduce(state, action) {
       const earlier = earlierReducer(state.earlier, action);
       return earlier === state.earlier ? state : { ...state, earlier };
     }
+    case "orders-loading":
+    case "orders":
+    case "orders-failed":
+    case "order-toggle":
+    case "order-loading":
+    case "order":
+    case "order-failed":
+      return { ...state, orders: ordersReducer(state.orders, action) };
     case "privacy-busy":
     case "privacy-exported":
     case "privacy-erased":
