@@ -106,9 +106,7 @@ def test_the_agent_sees_the_chats_orders_with_what_the_customer_proved(
     expect(panel.locator("li.order-item")).to_have_count(2)
     # The proved order first, each with its line; nothing is looked up before it is opened.
     expect(panel.locator(".order-number")).to_have_text(["HG-10001", "HG-10008"])
-    expect(order_item(agent, "HG-10001").locator(".order-verification")).to_have_text(
-        VERIFIED_LINE
-    )
+    expect(order_item(agent, "HG-10001").locator(".order-verification")).to_have_text(VERIFIED_LINE)
     expect(order_item(agent, "HG-10008").locator(".order-verification")).to_have_text(
         UNVERIFIED_LINE
     )
