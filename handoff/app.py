@@ -32,6 +32,7 @@ from handoff.assistant.turns import BotTurns, TurnOutcome
 from handoff.background import stop_tasks
 from handoff.console import accounts, reply_aids, sessions, sweeper
 from handoff.console import api as console_api
+from handoff.console import customer as customer_history
 from handoff.console import orders as order_panel
 from handoff.console.agent_socket import agent_socket
 from handoff.conversations.hints import LiveHub
@@ -227,6 +228,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
             web.get("/api/conversations/{cid}", console_api.get_conversation),
             web.get("/api/tickets", console_api.get_tickets),
             web.get("/api/stats", console_api.get_stats),
+            web.get("/api/conversations/{cid}/customer", customer_history.customer_history),
             web.get("/api/archive/conversations", archive_api.search_archive),
             web.get("/api/archive/conversations/{cid}", archive_api.archived_conversation),
             web.post("/api/privacy/export", archive_api.privacy_export),

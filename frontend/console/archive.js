@@ -56,7 +56,13 @@ import { sentence, stateLabel } from "./words.js";
  * elsewhere (a live chat's "earlier conversations"), so the form is drawn again with them; what
  * the agent types stays in the form's own fields until it is sent.
  *
- * @typedef {{query: string, status: "loading" | "done" | "error", items: ArchivedSummary[], at: number}} Earlier
+ * @typedef {{name: string, email: string, verified_order: string, known_by: string}} Customer
+ *   Who a live chat's customer is, as far as they proved it (GET /api/conversations/{id}/customer).
+ * @typedef {{id: string, at?: string, status?: string, text?: string, conversation?: string}} Ticket
+ *   A message the customer left when nobody could take the chat.
+ * @typedef {{count: number, average: number | null}} Ratings
+ * @typedef {{query: string, status: "loading" | "done" | "error", items: ArchivedSummary[], at: number,
+ *   customer?: Customer | null, tickets?: Ticket[], ratings?: Ratings, archive?: string}} Earlier
  *   A live chat's customer's earlier conversations and the search that found them (earlierQuery);
  *   kept per live chat, so that a customer's new chat looks again (their last one may have just
  *   been archived), while switching back to a chat does not.
@@ -86,7 +92,8 @@ import { sentence, stateLabel } from "./words.js";
  * )} HistoryAction
  * @typedef {(
  *   | {type: "earlier-loading", conversation: string, query: string, at: number}
- *   | {type: "earlier", conversation: string, query: string, conversations: ArchivedSummary[], at: number}
+ *   | {type: "earlier", conversation: string, query: string, conversations: ArchivedSummary[], at: number,
+ *      customer?: Customer | null, tickets?: Ticket[], ratings?: Ratings, archive?: string}
  *   | {type: "earlier-failed", conversation: string, query: string, at: number}
  *   | {type: "earlier-reset"}
  * )} EarlierAction
@@ -194,20 +201,21 @@ export function archiveErrorText(status, message) {
 }
 
 /**
- * Whose earlier conversations to show beside a live chat: the verified order of the handoff
- * packet (an unverified one is never in it), else the email the customer gave when they left a
- * message. Null when the chat does not say who the customer is.
+ * Whose earlier conversations to show beside a live chat: the customer's email (that of the order
+ * they verified to the assistant, set at escalation, or the one they left with a message), else
+ * the verified order of the handoff packet (an unverified one is never in it). By the email, a
+ * customer is recognised across all their orders. Null when the chat does not say who they are.
  * @param {Record<string, any> | null | undefined} packet
  * @param {Record<string, any> | null | undefined} fields
  * @returns {Partial<SearchFilters> | null}
  */
 export function customerFilter(packet, fields) {
+  const email = fields && typeof fields.customer_email === "string" ? fields.customer_email.trim() : "";
+  if (email) return { email };
   const slots = packet && packet.slots && typeof packet.slots === "object" ? packet.slots : null;
   if (slots && slots.order_verified === true && typeof slots.order_number === "string" && slots.order_number.trim()) {
     return { order: slots.order_number.trim() };
   }
-  const email = fields && typeof fields.customer_email === "string" ? fields.customer_email.trim() : "";
-  if (email) return { email };
   return null;
 }
 
@@ -366,6 +374,16 @@ export function ratingText(rating) {
 }
 
 /**
+ * A customer's ratings in words: "Rated 3 earlier chats, 4.3/5 on average" ("" when none).
+ * @param {Ratings | undefined} ratings
+ */
+export function ratingsText(ratings) {
+  if (!ratings || !ratings.count || ratings.average == null) return "";
+  const chats = ratings.count === 1 ? "1 earlier chat" : `${ratings.count} earlier chats`;
+  return `Rated ${chats}, ${Number(ratings.average).toFixed(1)}/5 on average`;
+}
+
+/**
  * A date and time in the reader's locale ("" when unknown).
  * @param {number | null | undefined} ms
  */
@@ -480,7 +498,19 @@ export function earlierReducer(earlier, action) {
     case "earlier-loading":
       return { ...earlier, [cid]: { query: action.query, status: "loading", items: kept, at: action.at } };
     case "earlier":
-      return { ...earlier, [cid]: { query: action.query, status: "done", items: action.conversations.map(summaryOf), at: action.at } };
+      return {
+        ...earlier,
+        [cid]: {
+          query: action.query,
+          status: "done",
+          items: action.conversations.map(summaryOf),
+          at: action.at,
+          customer: action.customer || null,
+          tickets: Array.isArray(action.tickets) ? action.tickets : [],
+          ratings: action.ratings || { count: 0, average: null },
+          archive: action.archive || "ok",
+        },
+      };
     case "earlier-failed":
       return { ...earlier, [cid]: { query: action.query, status: "error", items: kept, at: action.at } };
     default:

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  ratingsText,
   EARLIER_FRESH_MS,
   archiveErrorText,
   cleanFilters,
@@ -139,9 +140,10 @@ test("an archived entry's stored fields become the live entry's: agent name, eve
   assert.equal(state.state, "queued");
 });
 
-test("a live chat's customer: the verified order first, else the email they left, else nobody", () => {
+test("a live chat's customer: their email first (a verified order's, or one left), else the verified order, else nobody", () => {
   const verified = { slots: { order_number: "HG-10042", order_verified: true, order_state: "delayed" } };
-  assert.deepEqual(customerFilter(verified, { customer_email: "dana@example.com" }), { order: "HG-10042" });
+  assert.deepEqual(customerFilter(verified, { customer_email: "dana@example.com" }), { email: "dana@example.com" });
+  assert.deepEqual(customerFilter(verified, {}), { order: "HG-10042" });
   assert.equal(earlierQuery(verified, null), "order=HG-10042");
   // An unverified order does not say whose chat it is (the packet should not carry one anyway).
   const unverified = { slots: { order_number: "HG-10042", order_verified: false } };
@@ -230,4 +232,11 @@ test("an erasure: busy, then the counts; a failure says why; the log is kept apa
   state = reduce(state, { type: "erasures", erasures: [{ id: 1, actor: "ops", subject_kind: "email", conversations: 2 }] });
   assert.equal(state.privacy.erasures && state.privacy.erasures.length, 1);
   assert.equal(reduce(state, { type: "signed-out" }).privacy.erasures, null, "signing out forgets it");
+});
+
+test("a customer's ratings in words, and nothing when they never rated", () => {
+  assert.equal(ratingsText({ count: 3, average: 4.333 }), "Rated 3 earlier chats, 4.3/5 on average");
+  assert.equal(ratingsText({ count: 1, average: 2 }), "Rated 1 earlier chat, 2.0/5 on average");
+  assert.equal(ratingsText({ count: 0, average: null }), "");
+  assert.equal(ratingsText(undefined), "");
 });

@@ -347,9 +347,9 @@ export function createController(deps) {
   // --- the archive ---------------------------------------------------------------------------
 
   /**
-   * The customer of the chat on screen: their earlier conversations from the archive, when the
-   * chat says who they are (a verified order, an email they left) and they were not looked up
-   * a moment ago.
+   * The customer of the chat on screen: who they are, their earlier conversations (with their
+   * ratings) and the messages they left, when the chat says who they are (a verified order, an
+   * email they left) and they were not looked up a moment ago.
    */
   function loadEarlier() {
     const state = store.get();
@@ -361,11 +361,21 @@ export function createController(deps) {
     const conversation = cid;
     dispatch({ type: "earlier-loading", conversation, query, at: Date.now() });
     const started = epoch;
-    api("GET", `/api/archive/conversations?${query}`).then(
+    api("GET", `/api/conversations/${encodeURIComponent(conversation)}/customer`).then(
       (data) => {
         if (started !== epoch) return;
         const found = Array.isArray(data.conversations) ? data.conversations : [];
-        dispatch({ type: "earlier", conversation, query, conversations: found, at: Date.now() });
+        dispatch({
+          type: "earlier",
+          conversation,
+          query,
+          conversations: found,
+          customer: data.customer || null,
+          tickets: Array.isArray(data.tickets) ? data.tickets : [],
+          ratings: data.ratings,
+          archive: String(data.archive || "ok"),
+          at: Date.now(),
+        });
       },
       () => {
         if (started === epoch) dispatch({ type: "earlier-failed", conversation, query, at: Date.now() });

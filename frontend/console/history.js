@@ -1,8 +1,9 @@
 // The History tab: past conversations from the archive. A search form (text, order number,
 // customer email, tag, dates), the results as a keyed list, and the conversation opened from it:
 // its transcript drawn like a live one (read-only, not a live region: nothing in it is news), the
-// handoff packet, the wrap-up and the rating. Also the "Earlier conversations" of the customer of
-// the live chat on screen, for the packet column.
+// handoff packet, the wrap-up and the rating. Also the "Customer history" of the live chat on
+// screen, for the packet column: who the customer is, their earlier conversations with their
+// ratings, and the messages they left.
 import { fieldOf } from "../common/forms.js";
 import { html } from "../common/view.js";
 import {
@@ -13,12 +14,13 @@ import {
   gistOf,
   outcomeText,
   ratingText,
+  ratingsText,
   reasonText,
 } from "./archive.js";
 import { PacketDetails } from "./packet.js";
 import { conversationOf } from "./state.js";
 import { EntryRow } from "./transcript.js";
-import { shortId } from "./words.js";
+import { sentence, shortId } from "./words.js";
 
 /**
  * @typedef {import("./state.js").ConsoleState} ConsoleState
@@ -249,6 +251,23 @@ export function History(props) {
 }
 
 /**
+ * How the customer is known, for the history's byline: "verified order HG-10042
+ * (lucas@example.com)", "the email they left (dana@example.com)", "order HG-10042".
+ * @param {import("./archive.js").Customer | null | undefined} customer what the service said
+ * @param {Partial<SearchFilters> | null} filter what the chat says, until the service answers
+ */
+export function customerWho(customer, filter) {
+  if (customer && customer.email) {
+    return customer.known_by === "verified order" && customer.verified_order
+      ? `verified order ${customer.verified_order} (${customer.email})`
+      : `the email they left (${customer.email})`;
+  }
+  if (customer && customer.verified_order) return `verified order ${customer.verified_order}`;
+  if (filter && filter.order) return `order ${filter.order}`;
+  return `the email they left${filter && filter.email ? ` (${filter.email})` : ""}`;
+}
+
+/**
  * Beside a live chat: the customer's earlier conversations (by the verified order, or the email
  * they left), each opening in the History tab.
  * @param {{state: ConsoleState, act: Actions, query: string}} props
@@ -264,24 +283,41 @@ export function EarlierConversations(props) {
   const items = earlierShown(earlier, cid, query);
   const c = conversationOf(state, cid);
   const filter = customerFilter(c.packet, c.fields);
-  const who = filter && filter.order ? `order ${filter.order}` : `the email they left${filter && filter.email ? ` (${filter.email})` : ""}`;
+  const customer = earlier && earlier.customer;
+  const who = customerWho(customer, filter);
+  const tickets = (earlier && earlier.tickets) || [];
+  const rated = ratingsText(earlier && earlier.ratings);
   let note = "";
   if (!earlier || (earlier.status === "loading" && !items.length)) note = "Looking in the archive…";
-  else if (earlier.status === "error" && !items.length) note = "The archive could not be searched just now.";
+  else if ((earlier.status === "error" || earlier.archive === "unavailable") && !items.length) note = "The archive could not be searched just now.";
+  else if (earlier.archive === "off") note = "The conversation archive is turned off.";
   else if (!items.length) note = `No earlier conversations for ${who}.`;
   return html`<section class="packet-section earlier" id="earlier" aria-labelledby="earlier-title">
-    <h3 id="earlier-title">Earlier conversations</h3>
+    <h3 id="earlier-title">Customer history</h3>
+    ${customer && customer.name ? html`<p class="customer-name" id="customer-name">${customer.name}</p>` : null}
     <p class="muted small">By ${who}</p>
+    ${rated ? html`<p class="small" id="customer-ratings">${rated}</p>` : null}
     ${note ? html`<p class="empty" id="earlier-note">${note}</p>` : null}
-    <ul class="list" id="earlier-list" aria-labelledby="earlier-title">
+    <ul class="list" id="earlier-list" aria-label="Earlier conversations">
       ${items.map(
         (e) => html`<li key=${e.id} data-key=${e.id}>
           <button type="button" class="mine-item earlier-item" data-id=${e.id} onClick=${() => act.openEarlier(e.id, query)}>
-            <span class="mine-title">${dateTimeText(e.last_activity_at || e.started_at)} · ${outcomeText(e)}</span>
+            <span class="mine-title">${dateTimeText(e.last_activity_at || e.started_at)} · ${outcomeText(e)}${e.rating ? ` · ${ratingText(e.rating)}` : ""}</span>
             <span class="mine-last">${gistOf(e)}</span>
           </button>
         </li>`,
       )}
     </ul>
+    ${tickets.length
+      ? html`<h4 class="earlier-tickets-title" id="tickets-title">Messages they left</h4>
+          <ul class="list earlier-tickets" id="customer-tickets" aria-labelledby="tickets-title">
+            ${tickets.map(
+              (t) => html`<li key=${t.id} class="earlier-ticket">
+                <span class="mine-title">${dateTimeText(Number(t.at) || 0)} · ${t.status === "open" ? "Open" : sentence(String(t.status || ""))}</span>
+                <span class="mine-last">${String(t.text || "").slice(0, 140)}</span>
+              </li>`,
+            )}
+          </ul>`
+      : null}
   </section>`;
 }

@@ -1,5 +1,6 @@
 // The right column: why the chat was handed off (the handoff packet: reason and priority,
-// summary, intents with confidence, the details collected, the sentiment trend) and, once it is
+// summary, what the customer asked the assistant and how it fared, intents with confidence, the
+// details collected and found in the messages, the mood and sentiment trend) and, once it is
 // closed, the agent's wrap-up notes and tags.
 import { clockTime } from "../common/format.js";
 import { html } from "../common/view.js";
@@ -49,6 +50,42 @@ export function wrapUpOf(fields) {
 }
 
 /**
+ * The topics the customer raised with the assistant, as the packet lists them (older packets
+ * have none).
+ * @param {Record<string, any>} p
+ * @returns {{topic: string, outcome: string, times: number}[]}
+ */
+export function askedOf(p) {
+  const asked = Array.isArray(p.asked) ? p.asked : [];
+  return asked
+    .filter((/** @type {any} */ a) => a && typeof a.topic === "string" && typeof a.outcome === "string")
+    .map((/** @type {any} */ a) => ({ topic: a.topic, outcome: a.outcome, times: Number(a.times) || 1 }));
+}
+
+/**
+ * What Rasa found in the customer's messages (order numbers…) that the slots do not already say.
+ * @param {Record<string, any>} p
+ * @param {Record<string, any>} slots
+ * @returns {{name: string, value: string}[]}
+ */
+export function entitiesOf(p, slots) {
+  const entities = Array.isArray(p.entities) ? p.entities : [];
+  /** @type {Record<string, true>} */
+  const seen = {};
+  for (const k of Object.keys(slots)) seen[`${k}=${String(slots[k])}`] = true;
+  /** @type {{name: string, value: string}[]} */
+  const found = [];
+  for (const e of entities) {
+    if (!e || typeof e.entity !== "string" || e.value == null) continue;
+    const key = `${e.entity}=${String(e.value)}`;
+    if (seen[key]) continue;
+    seen[key] = true;
+    found.push({ name: e.entity.replace(/_/g, " "), value: String(e.value) });
+  }
+  return found;
+}
+
+/**
  * A handoff packet's details; the History tab shows an archived chat's packet with it too.
  * @param {{packet: Record<string, any>, level?: number}} props level: its sections' headings
  */
@@ -58,6 +95,8 @@ export function PacketDetails(props) {
   const intents = Array.isArray(p.intents) ? p.intents : [];
   const slots = p.slots && typeof p.slots === "object" ? p.slots : {};
   const keys = Object.keys(slots).filter((k) => slots[k] !== null && slots[k] !== "");
+  const entities = entitiesOf(p, slots);
+  const asked = askedOf(p);
   const trend = Array.isArray(p.sentiment) ? p.sentiment : [];
   return html`
     <div class="packet-reason">
@@ -65,6 +104,16 @@ export function PacketDetails(props) {
       <strong>${sentence(p.reason_text || p.reason || "Handoff")}</strong>
     </div>
     <${Section} title="Summary" level=${level}><p class="packet-summary">${p.summary || "—"}</p><//>
+    ${asked.length
+      ? html`<${Section} title="Asked the assistant" level=${level}>
+          <ul class="asked">
+            ${asked.map((a) => html`<li key=${a.topic}>
+              <span class="asked-topic">${a.topic}</span>
+              <span class=${`asked-outcome ${a.outcome === "answered" ? "ok" : "miss"}`}>${a.times > 1 ? `${a.outcome}, ${a.times} times` : a.outcome}</span>
+            </li>`)}
+          </ul>
+        <//>`
+      : null}
     <${Section} title="Intents" level=${level}>
       ${intents.length ? null : html`<p class="muted">None detected</p>`}
       ${intents.map((i) => {
@@ -77,7 +126,7 @@ export function PacketDetails(props) {
       })}
     <//>
     <${Section} title="Details" level=${level}>
-      ${keys.length
+      ${keys.length || entities.length
         ? html`<dl class="slots">
             ${keys.map((k) => {
               const v = slots[k];
@@ -86,10 +135,12 @@ export function PacketDetails(props) {
                 html`<dd>${typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>`,
               ];
             })}
+            ${entities.map((e) => [html`<dt>${e.name}</dt>`, html`<dd>${e.value}</dd>`])}
           </dl>`
         : html`<p class="muted">No details collected</p>`}
     <//>
     <${Section} title="Sentiment trend" level=${level}>
+      ${p.mood ? html`<p class="packet-mood">Mood: ${p.mood}</p>` : null}
       ${trend.length
         ? html`<div class="spark" role="img" aria-label=${`Upset score per message: ${trend
             .map((/** @type {any} */ t) => `${Math.round(((t && t.upset) || 0) * 100)}%`)

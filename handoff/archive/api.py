@@ -71,7 +71,7 @@ async def search_archive(request: web.Request) -> web.Response:
         since_ms=since,
         until_ms=until,
     )
-    return web.json_response({"conversations": [_listed(c) for c in found]})
+    return web.json_response({"conversations": [listed(c) for c in found]})
 
 
 async def archived_conversation(request: web.Request) -> web.Response:
@@ -84,11 +84,11 @@ async def archived_conversation(request: web.Request) -> web.Response:
     )
     if found is None:
         raise web.HTTPNotFound(text="There is no such conversation in the archive.")
-    found = _listed(found)
+    found = listed(found)
     return web.json_response({"conversation": found})
 
 
-def _listed(conversation: dict[str, object]) -> dict[str, object]:
+def listed(conversation: dict[str, object]) -> dict[str, object]:
     """What the console shows: the packet's summary masked, as for a live chat."""
     packet = conversation.get("packet")
     if isinstance(packet, dict):

@@ -182,10 +182,13 @@ def test_claim_race_transfer_return_and_close(stack: Stack, browser: Any) -> Non
     say(shopper, "How long does a refund take?")
     suggestions = winner.page.locator("#suggestions")
     expect(suggestions).to_contain_text("refund time")
-    expect(suggestions).to_contain_text("91% match")
+    # P(FAQ) 0.95 x P(refund time | FAQ) 0.91; return policy's 0.95 x 0.07 is below the floor.
+    expect(suggestions).to_contain_text("86% match")
+    expect(suggestions.locator("button")).to_have_count(1)
+    expect(suggestions).not_to_contain_text("return policy")
     screenshot(winner.page, "console-suggested-answers")
     assert axe_violations(winner.page) == []  # a claimed chat with its suggestions
-    suggestions.get_by_role("button", name="Insert suggested answer: refund_time (91%)").click()
+    suggestions.get_by_role("button", name="Insert suggested answer: refund_time (86%)").click()
     composer = winner.page.locator("#composer-input")
     expect(composer).to_have_value(
         "Refunds reach your card 5 to 10 business days after we get the item."

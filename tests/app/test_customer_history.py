@@ -1,0 +1,137 @@
+"""A live chat's customer history (GET /api/conversations/{cid}/customer): a verified customer is
+recognised by their order's email across conversations, with their earlier conversations and
+ratings from the archive and the messages they left; a customer who proved nothing is nobody,
+and nothing leaks into another visitor's chat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from handoff.archive.store import ConversationFacts
+from handoff.console.accounts import Accounts
+from handoff.state import AppState, app_state
+from tests.app.conftest import AppFactory
+from tests.support.clients import PASSWORD, login
+
+EMAIL = "lucas.muller37@example.com"
+
+
+async def ready(make_client: AppFactory, **overrides: Any) -> tuple[TestClient, AppState]:
+    client = await make_client(**overrides)
+    state = app_state(client.server.app)
+    deadline = time.monotonic() + 15
+    while overrides.get("archive_database_url") != "off" and state.archive is None:
+        assert time.monotonic() < deadline, "the archive never opened"
+        await asyncio.sleep(0.05)
+    accounts = Accounts(state.redis, state.keys)
+    await accounts.create("ops", PASSWORD, display_name="Olu", role="admin")
+    await accounts.create("alex", PASSWORD, display_name="Alex", role="agent")
+    await accounts.create("eddie", PASSWORD, display_name="Eddie", role="editor")
+    return client, state
+
+
+async def chat(state: AppState, **fields: str) -> str:
+    cid = str(
+        await state.store.create(
+            state.settings.default_team,
+            lifetime=state.settings.resume_token_ttl,
+            max_entries=state.settings.max_transcript_entries,
+        )
+    )
+    await state.store.append(cid, "customer", "hello")
+    if fields:
+        await state.store.set_fields(cid, fields)
+    return cid
+
+
+async def history(client: TestClient, cid: str, user: str = "ops") -> dict[str, Any]:
+    session = await login(client, user)
+    response = await client.get(f"/api/conversations/{cid}/customer", headers=session["headers"])
+    assert response.status == 200, await response.text()
+    return dict(await response.json())
+
+
+async def test_a_verified_customer_is_known_with_earlier_chats_ratings_and_tickets(
+    make_client: AppFactory,
+) -> None:
+    client, state = await ready(make_client)
+    cid = await chat(
+        state, customer_email=EMAIL, customer_name="Lucas Müller", verified_order="HG-10008"
+    )
+    assert state.archive is not None
+    now = int(time.time() * 1000)
+    state.archive.record(
+        [
+            ConversationFacts("a" * 32, now - 9000, state="closed", rating=5, customer_email=EMAIL),
+            ConversationFacts("b" * 32, now - 5000, state="closed", rating=3, customer_email=EMAIL),
+            ConversationFacts("c" * 32, now - 4000, state="closed", customer_email=EMAIL),
+            # Their live chat, already archived once: never listed as its own history.
+            ConversationFacts(cid, now, state="queued", customer_email=EMAIL),
+            ConversationFacts(
+                "d" * 32, now, state="closed", rating=1, customer_email="x@y.example"
+            ),
+        ]
+    )
+    await state.redis.xadd(
+        state.keys.tickets, {"email": EMAIL.upper(), "text": "my mug arrived cracked", "at": "1"}
+    )
+    await state.redis.xadd(state.keys.tickets, {"email": "x@y.example", "text": "not theirs"})
+
+    found = await history(client, cid)
+    assert found["customer"] == {
+        "name": "Lucas Müller",
+        "email": EMAIL,
+        "verified_order": "HG-10008",
+        "known_by": "verified order",
+    }
+    assert [c["id"] for c in found["conversations"]] == ["c" * 32, "b" * 32, "a" * 32]
+    assert found["ratings"] == {"count": 2, "average": 4.0}
+    assert [t["text"] for t in found["tickets"]] == ["my mug arrived cracked"]
+    assert "email" not in found["tickets"][0]
+    assert found["archive"] == "ok"
+
+
+async def test_a_customer_who_proved_nothing_is_nobody_and_sees_nobody_elses_history(
+    make_client: AppFactory,
+) -> None:
+    client, state = await ready(make_client)
+    assert state.archive is not None
+    state.archive.record([ConversationFacts("e" * 32, 1, state="closed", customer_email=EMAIL)])
+    cid = await chat(state)
+    found = await history(client, cid)
+    assert found["customer"] is None
+    assert found["conversations"] == [] and found["tickets"] == []
+
+
+async def test_an_email_left_with_a_message_recognises_the_customer_without_the_archive(
+    make_client: AppFactory,
+) -> None:
+    client, state = await ready(make_client, archive_database_url="off")
+    cid = await chat(state, customer_email="dana@example.com")
+    await state.redis.xadd(state.keys.tickets, {"email": "dana@example.com", "text": "call me"})
+    found = await history(client, cid)
+    assert found["customer"]["known_by"] == "email left with a message"
+    assert found["archive"] == "off" and found["conversations"] == []
+    assert [t["text"] for t in found["tickets"]] == ["call me"]
+
+
+async def test_roles_and_conversations_are_checked_as_for_every_chat(
+    make_client: AppFactory,
+) -> None:
+    client, state = await ready(make_client)
+    cid = await chat(state, customer_email=EMAIL, customer_name="Lucas Müller")
+    assert (await client.get(f"/api/conversations/{cid}/customer")).status == 401
+    editor = await login(client, "eddie")
+    refused = await client.get(f"/api/conversations/{cid}/customer", headers=editor["headers"])
+    assert refused.status == 403
+    agent = await login(client, "alex")
+    forged = await client.get(f"/api/conversations/{'f' * 32}/customer", headers=agent["headers"])
+    assert forged.status == 404
+    # A chat waiting in nobody's hands is not alex's to read yet, unless it is queued for them.
+    await state.store.set_fields(cid, {"state": "assigned", "agent": "someone-else"})
+    other = await client.get(f"/api/conversations/{cid}/customer", headers=agent["headers"])
+    assert other.status == 403
