@@ -236,7 +236,8 @@ class ConversationStore:
         **extra: str | int | float | Sequence[Any] | Mapping[str, Any] | None,
     ) -> Appended:
         """`append`, telling also which wait for a reply an agent's new message ended."""
-        fields: list[str] = ["kind", kind, "from", sender, "text", text, "at", str(now_ms())]
+        now = now_ms()  # the entry's time is the time its script keeps (awaiting_since)
+        fields: list[str] = ["kind", kind, "from", sender, "text", text, "at", str(now)]
         if client_id:
             fields += ["client_id", client_id]
         for name, value in extra.items():
@@ -254,7 +255,7 @@ class ConversationStore:
             ],
             args=[
                 client_id,
-                now_ms(),
+                now,
                 cid,
                 self.keys.live,
                 CONVERSATION_LIFETIME,
