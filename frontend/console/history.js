@@ -302,8 +302,8 @@ export function EarlierConversations(props) {
       ${items.map(
         (e) => html`<li key=${e.id} data-key=${e.id}>
           <button type="button" class="mine-item earlier-item" data-id=${e.id} onClick=${() => act.openEarlier(e.id, query)}>
-            <span class="mine-title">${dateTimeText(e.last_activity_at || e.started_at)} · ${outcomeText(e)}${e.rating ? ` · ${ratingText(e.rating)}` : ""}</span>
-            <span class="mine-last">${gistOf(e)}</span>
+            <span class="mine-title">${dateTimeText(e.last_activity_at || e.started_at)} · ${outcomeText(e)}</span>
+            <span class="mine-last">${e.rating ? `${ratingText(e.rating)} · ` : ""}${gistOf(e)}</span>
           </button>
         </li>`,
       )}

@@ -132,7 +132,7 @@ export function PacketDetails(props) {
               const v = slots[k];
               return [
                 html`<dt>${k.replace(/_/g, " ")}</dt>`,
-                html`<dd>${typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>`,
+                html`<dd>${typeof v === "boolean" ? (v ? "yes" : "no") : typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>`,
               ];
             })}
             ${entities.map((e) => [html`<dt>${e.name}</dt>`, html`<dd>${e.value}</dd>`])}
