@@ -2,6 +2,10 @@
 // ("(2 waiting) Harbor Assist — Agent console"), a toast names the new chat's reason, a short tone
 // plays while the agent is online, and a desktop notification appears when the console is in a
 // background tab and notifications are allowed.
+//
+// A chat past its response-time target alerts the agents who see it the same way (a toast, the
+// tone while online, a desktop notification in the background) when the server's `breach` frame
+// comes: the service sends it once per breach, whichever replica's sweeper notices first.
 
 /**
  * @typedef {import("./state.js").QueueItem} QueueItem
@@ -28,6 +32,18 @@ export function arrivalReason(item) {
  */
 export function arrivalText(fresh) {
   return fresh.length === 1 ? `New chat waiting: ${arrivalReason(fresh[0])}` : `${fresh.length} new chats waiting`;
+}
+
+/**
+ * What a `breach` frame says: whose chat, which reply is overdue, and the target it passed.
+ * @param {Record<string, any>} f
+ */
+export function breachText(f) {
+  const who = String(f.title || "A chat");
+  const what = f.kind === "first" ? "a first response" : "a reply";
+  const target = Number(f.target_seconds) || 0;
+  const limit = target >= 60 ? `${Math.round(target / 60)} min` : `${Math.round(target)} s`;
+  return `Overdue: ${who} has waited for ${what} longer than the ${limit} target.`;
 }
 
 /** @type {AudioContext | null} */
@@ -59,11 +75,12 @@ export function chime() {
 /**
  * A desktop notification, only when the console is not the tab on screen.
  * @param {string} body
+ * @param {string} [title]
  */
-export function notifyInBackground(body) {
+export function notifyInBackground(body, title = "New chat waiting") {
   if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
   try {
-    new Notification("New chat waiting", { body, tag: "harbor-queue" });
+    new Notification(title, { body, tag: title === "New chat waiting" ? "harbor-queue" : "harbor-overdue" });
   } catch {
     // unsupported here (some mobile browsers)
   }

@@ -4,8 +4,9 @@
 import { fieldOf } from "../common/forms.js";
 import { html, useRef } from "../common/view.js";
 import { conversationOf } from "./state.js";
+import { titleOf } from "./queue.js";
 import { Transcript } from "./transcript.js";
-import { sentence, shortId, stateLabel } from "./words.js";
+import { sentence, stateLabel } from "./words.js";
 
 /**
  * @typedef {import("./state.js").ConsoleState} ConsoleState
@@ -136,7 +137,7 @@ export function Chat(props) {
   return html`<div id="chat" class="chat">
     <header class="chat-header">
       <div>
-        <h2 id="chat-title" class="chat-title">Chat ${shortId(cid)}</h2>
+        <h2 id="chat-title" class="chat-title">${titleOf(state, cid)}</h2>
         <p id="chat-sub" class="chat-sub">${sub}</p>
       </div>
       <div class="chat-actions" id="chat-actions">

@@ -7,7 +7,7 @@ import { postForDownload, saveBlob } from "../common/download.js";
 import { focusOn } from "../common/forms.js";
 import { ReconnectingSocket } from "../common/socket.js";
 import { mayChat } from "../common/session.js";
-import { arrivalReason, arrivalText, askToNotify, chime, notifyInBackground } from "./alerts.js";
+import { arrivalReason, arrivalText, askToNotify, breachText, chime, notifyInBackground } from "./alerts.js";
 import {
   FILTER_NAMES,
   archiveErrorText,
@@ -213,6 +213,9 @@ export function createController(deps) {
       case "claim_failed":
         toast(claimFailedText(f), "warn");
         break;
+      case "breach":
+        alertBreach(f);
+        break;
       case "event":
         if (
           isCustomerMessage(f) &&
@@ -285,6 +288,18 @@ export function createController(deps) {
     if (store.get().presence !== "online") return;
     if (chime()) dispatch({ type: "chimed" });
     notifyInBackground(arrivalReason(fresh[0]));
+  }
+
+  /**
+   * A chat the agent sees passed its response-time target (sent once per breach).
+   * @param {Record<string, any>} f
+   */
+  function alertBreach(f) {
+    const text = breachText(f);
+    toast(text, "warn");
+    if (store.get().presence !== "online") return;
+    if (chime()) dispatch({ type: "chimed" });
+    notifyInBackground(text, "Chat overdue");
   }
 
   // --- conversations -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { html, useLayoutEffect, useRef, useState } from "../common/view.js";
 /**
  * @typedef {import("./controller.js").Actions} Actions
  * @typedef {{label: string, value: string, bar?: number | null, tone?: string}} Card
- * @typedef {{day: string, conversations?: number, handoffs?: number, tickets?: number}} Day
+ * @typedef {{day: string, conversations?: number, handoffs?: number, tickets?: number, [counter: string]: string | number | undefined}} Day
  * @typedef {[string, string]} Series a counter's name and its bars' class suffix
  * @typedef {{
  *   source: "archive" | "live",
@@ -76,9 +76,56 @@ export function statCards(s, figures) {
     { label: "Median wait", value: seconds(s.median_wait_seconds), bar: partOf(s.median_wait_seconds, 600), tone: "blue" },
     { label: "First response", value: seconds(s.median_first_response_seconds), bar: partOf(s.median_first_response_seconds, 300), tone: "blue" },
     { label: "Median handling", value: seconds(s.median_handling_seconds), bar: partOf(s.median_handling_seconds, 900), tone: "blue" },
+    withinTargetCard("First responses within target", s, "first"),
+    withinTargetCard("Next responses within target", s, "next"),
     { label: "Waiting now", value: String(s.waiting_now || 0) },
     { label: "Tickets", value: String(s.tickets || 0) },
   ];
+}
+
+/**
+ * How many of a kind of reply came within their target, of how many, from a set of counters
+ * (a period's `counters` or one day of `daily`).
+ * @param {Record<string, any>} counters
+ * @param {"first" | "next"} kind
+ */
+export function withinTarget(counters, kind) {
+  const within = Number(counters[`${kind}_response_within`]) || 0;
+  const total = within + (Number(counters[`${kind}_response_breached`]) || 0);
+  return { within, total, share: total ? within / total : null };
+}
+
+/**
+ * A card for the share of first (or next) responses within target: "80% (4 of 5)", or "—".
+ * @param {string} label
+ * @param {Record<string, any>} s
+ * @param {"first" | "next"} kind
+ * @returns {Card}
+ */
+function withinTargetCard(label, s, kind) {
+  const counted = withinTarget(s.counters || {}, kind);
+  const share = s[`${kind}_response_within_target`];
+  const value = share == null ? "—" : `${percent(share)} (${counted.within} of ${counted.total})`;
+  return { label, value, bar: clamp01(share), tone: "green" };
+}
+
+/**
+ * The days of the period that had replies to time, newest first, with the share of first and
+ * next responses within target that day ("—" for none).
+ * @param {Day[]} daily
+ * @returns {{day: string, first: string, next: string}[]}
+ */
+export function withinTargetByDay(daily) {
+  /** @param {{within: number, total: number, share: number | null}} c */
+  const text = (c) => (c.share == null ? "—" : `${percent(c.share)} (${c.within} of ${c.total})`);
+  return daily
+    .map((d) => {
+      const counters = /** @type {Record<string, any>} */ (d);
+      return { day: d.day, first: withinTarget(counters, "first"), next: withinTarget(counters, "next") };
+    })
+    .filter((d) => d.first.total || d.next.total)
+    .reverse()
+    .map((d) => ({ day: d.day, first: text(d.first), next: text(d.next) }));
 }
 
 /** @type {Series[]} */
@@ -289,6 +336,19 @@ export function Dashboard(props) {
           )
         : null}
     </div>
+    <section class="chart-card" aria-labelledby="targets-title" hidden=${!stats}>
+      <h3 id="targets-title" class="chart-title">Responses within target, by day</h3>
+      ${stats && withinTargetByDay(Array.isArray(stats.daily) ? stats.daily : []).length
+        ? html`<table id="targets-by-day" class="stats-days-table">
+            <thead><tr><th scope="col">Day</th><th scope="col">First responses</th><th scope="col">Next responses</th></tr></thead>
+            <tbody>
+              ${withinTargetByDay(stats.daily).map(
+                (d) => html`<tr key=${d.day}><th scope="row">${d.day}</th><td>${d.first}</td><td>${d.next}</td></tr>`,
+              )}
+            </tbody>
+          </table>`
+        : html`<p class="empty">No replies timed in this period yet.</p>`}
+    </section>
     <section class="chart-card" aria-labelledby="chart-title">
       <h3 id="chart-title" class="chart-title">
         ${figures ? chartTitle(figures) : "Conversations, handoffs and tickets per day"}</h3>

@@ -68,3 +68,32 @@ test("an answer for a period no longer chosen is dropped", () => {
   state = reduce(state, { type: "stats", stats: { conversations: 2 }, days: "365" });
   assert.deepEqual(state.stats, { conversations: 2 });
 });
+
+test("the share of replies within target, for the period and by day", async () => {
+  const d = await import("./dashboard.js");
+  assert.deepEqual(d.withinTarget({ first_response_within: 3, first_response_breached: 1 }, "first"), {
+    within: 3,
+    total: 4,
+    share: 0.75,
+  });
+  assert.deepEqual(d.withinTarget({}, "next"), { within: 0, total: 0, share: null });
+  const cards = d.statCards({
+    counters: { first_response_within: 3, first_response_breached: 1 },
+    first_response_within_target: 0.75,
+    next_response_within_target: null,
+  });
+  const byLabel = Object.fromEntries(cards.map((c) => [c.label, c]));
+  assert.equal(byLabel["First responses within target"].value, "75% (3 of 4)");
+  assert.equal(byLabel["First responses within target"].bar, 0.75);
+  assert.equal(byLabel["Next responses within target"].value, "—");
+  const days = d.withinTargetByDay([
+    { day: "2026-12-01", next_response_within: 2 },
+    { day: "2026-12-02" },
+    { day: "2026-12-03", first_response_within: 1, first_response_breached: 1 },
+  ]);
+  // Newest first, days without a timed reply left out.
+  assert.deepEqual(days, [
+    { day: "2026-12-03", first: "50% (1 of 2)", next: "—" },
+    { day: "2026-12-01", first: "—", next: "100% (2 of 2)" },
+  ]);
+});

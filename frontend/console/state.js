@@ -50,6 +50,7 @@ import { ordersReducer } from "./orders.js";
  *   typing: boolean,
  *   unread: number,
  *   history: number,
+ *   title: string,
  * }} Conversation
  * `seen`: the ids of the entries shown, so a replayed entry is shown once. `history`: how many
  * times a load over HTTP brought entries not seen before; the transcript is drawn into a fresh
@@ -64,7 +65,12 @@ import { ordersReducer } from "./orders.js";
  *   reason_text?: string,
  *   waiting_seconds?: number,
  *   summary?: string,
+ *   title?: string,
+ *   target_seconds?: number,
  * }} QueueItem
+ * @typedef {{kind: string, target_seconds: number, left_seconds: number, started_at: number}} ResponseDue
+ * @typedef {{conversation: string, title: string, priority: number, due: ResponseDue | null, at: number}} MyChat
+ *   A `mine` frame's chat; `at`: when the frame arrived, for counting `left_seconds` down.
  * @typedef {{items: QueueItem[], at: number}} TeamQueue
  *   `at`: when the frame arrived, for counting the wait on from `waiting_seconds`.
  * @typedef {{key: string, answer: string, confidence: number}} Suggestion
@@ -89,6 +95,7 @@ import { ordersReducer } from "./orders.js";
  *   waitingSeen: Record<string, true> | null,
  *   active: string[],
  *   conversations: Record<string, Conversation>,
+ *   mine: Record<string, MyChat>,
  *   selected: string | null,
  *   recent: string[],
  *   suggestions: Suggestions | null,
@@ -162,6 +169,7 @@ export function initialState(view = "booting") {
     waitingSeen: null,
     active: [],
     conversations: {},
+    mine: {},
     selected: null,
     recent: [],
     suggestions: null,
@@ -191,6 +199,7 @@ export function blankConversation() {
     typing: false,
     unread: 0,
     history: 0,
+    title: "",
   };
 }
 
@@ -341,6 +350,13 @@ export function applyFrame(state, f, at) {
     }
     case "active":
       return { ...state, active: Array.isArray(f.conversations) ? f.conversations.map(String) : [] };
+    case "mine": {
+      // My chats' titles and the reply each customer waits for (queue.js shows the time left).
+      /** @type {Record<string, MyChat>} */
+      const mine = {};
+      for (const chat of Array.isArray(f.chats) ? f.chats : []) mine[String(chat.conversation)] = { ...chat, at };
+      return { ...state, mine };
+    }
     case "claimed": {
       const cid = String(f.conversation);
       let next = withConversation(state, cid, { packet: f.packet || {}, state: "assigned" });
@@ -405,6 +421,7 @@ function applyHistory(state, cid, data) {
       fields,
       loaded: true,
       history: result.added ? conversation.history + 1 : conversation.history,
+      title: typeof data.title === "string" ? data.title : conversation.title,
     };
   });
 }
