@@ -9,7 +9,9 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy.exc import OperationalError
 
 from handoff.archive.store import ConversationFacts
 from handoff.console.accounts import Accounts
@@ -135,3 +137,20 @@ async def test_roles_and_conversations_are_checked_as_for_every_chat(
     await state.store.set_fields(cid, {"state": "assigned", "agent": "someone-else"})
     other = await client.get(f"/api/conversations/{cid}/customer", headers=agent["headers"])
     assert other.status == 403
+
+
+async def test_an_archive_that_fails_costs_the_history_never_the_tickets(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, state = await ready(make_client)
+    assert state.archive is not None
+
+    def down(**_: Any) -> list[dict[str, Any]]:
+        raise OperationalError("SELECT", {}, Exception("the archive database is down"))
+
+    monkeypatch.setattr(state.archive, "search", down)
+    cid = await chat(state, customer_email=EMAIL, verified_order="HG-10008")
+    await state.redis.xadd(state.keys.tickets, {"email": EMAIL, "text": "still waiting"})
+    found = await history(client, cid)
+    assert found["archive"] == "unavailable" and found["conversations"] == []
+    assert [t["text"] for t in found["tickets"]] == ["still waiting"]
