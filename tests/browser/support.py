@@ -143,10 +143,10 @@ class Stack:
         self.thread.join(10)
 
 
-def running_stack(folder: Path, accounts: list[Account]) -> Iterator[Stack]:
+def running_stack(folder: Path, accounts: list[Account], **settings: Any) -> Iterator[Stack]:
     """A started Stack on a fresh redis-server; stops both when the generator is closed. Its
     conversation archive is a SQLite file of its own under `folder`, so a test that searches or
-    erases sees only the conversations it made."""
+    erases sees only the conversations it made. `settings` override the stack's settings."""
     redis = RedisServer(folder)
     redis.start()
     running = Stack(redis.url, accounts)
@@ -155,6 +155,7 @@ def running_stack(folder: Path, accounts: list[Account]) -> Iterator[Stack]:
             "archive_database_url": f"sqlite:///{folder / 'archive.sqlite3'}",
             # The demo orders, seeded on the first lookup (orders/store.py).
             "orders_database_url": f"sqlite:///{folder / 'orders.sqlite3'}",
+            **settings,
         }
     )
     try:
