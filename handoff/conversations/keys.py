@@ -1,7 +1,9 @@
 """Every Redis key and channel the handoff service uses, with its lifetime, under one prefix.
 
 {p}:conv:{cid}            hash    a conversation: state, team, agent, priority, cursor, packet,
-                                  its lifetime and transcript bound
+                                  its lifetime and transcript bound, its response clocks
+                                  (queued_at, answered_queued_at, awaiting_since) and breach
+                                  marks (breached_first, breached_next; queue/targets.py)
 {p}:conv:{cid}:log        stream  the durable transcript; the stream id is a message's order
 {p}:conv:{cid}:seen       hash    client message id -> stream id, for de-duplication
                                   (these three live as long as the conversation's state says:
