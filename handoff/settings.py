@@ -220,6 +220,19 @@ class Settings(BaseSettings):
     # Archived conversations with no activity for this long are deleted; 0 keeps them until an
     # admin erases them.
     archive_retention_days: float = env("ARCHIVE_RETENTION_DAYS", 365.0, ge=0)
+    # Email, the conversation's second channel (handoff/email, docs/email.md). Outbound by URL
+    # (smtp://, smtp+starttls://, smtps://, user:password@ allowed; "off": none sent); inbound
+    # on host:port ("off": none received); replies go to reply+<signed token>@REPLY_DOMAIN.
+    smtp_url: str = env("SMTP_URL", "off")
+    mail_from: str = env("MAIL_FROM", "Harbor Goods support <support@harbor-goods.example>")
+    reply_domain: str = env("REPLY_DOMAIN", "harbor-goods.example")
+    inbound_smtp: str = env("INBOUND_SMTP_LISTEN", "off")
+    max_inbound_mail_bytes: int = env("MAX_INBOUND_MAIL_BYTES", 1_000_000, ge=10_000)
+    # An agent's messages to a customer gone this long (no socket) also go out by email.
+    email_after_away: float = env("EMAIL_AFTER_AWAY_SECONDS", 120.0, ge=0)
+    follow_up_days: float = env("FOLLOW_UP_DAYS", 3.0, gt=0)
+    # The local SMTP catcher `make run` starts: admins read what it caught in the console.
+    mail_catcher: bool = env("MAIL_CATCHER", False)
 
     @field_validator("default_team")
     @classmethod
