@@ -163,7 +163,9 @@ def test_agent_finds_a_closed_chat_and_opens_it_from_a_live_chat(
     first = customer(browser, stack)
     cid = handed_over(agent, first, "HG-71001")
     # Nothing earlier for this order: the chat itself is never listed as its own history.
-    expect(page.locator("#earlier")).to_contain_text("No earlier conversations for verified order HG-71001")
+    expect(page.locator("#earlier")).to_contain_text(
+        "No earlier conversations for verified order HG-71001"
+    )
     say(first, "The blue kayak paddle arrived cracked in two")
     expect(page.locator("#transcript")).to_contain_text("kayak paddle arrived cracked")
     page.locator("#composer-input").fill("Sorry about the paddle, a new one is on its way.")

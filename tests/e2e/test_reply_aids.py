@@ -16,14 +16,8 @@ pytestmark = pytest.mark.e2e
 
 
 async def suggestions_for(stack: RunningStack, text: str) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as session, session.ws_connect(stack.ws_url) as ws:
-        await ws.send_json({"type": "hello", "v": 1})
-        welcome = await ws.receive_json(timeout=10)
-        await ws.send_json({"type": "message", "id": "aid1", "text": text})
-        while True:  # wait for the assistant's answer, so the message is in the transcript
-            frame = await ws.receive_json(timeout=30)
-            if frame.get("type") == "event" and frame.get("from") == "bot":
-                break
+    # The message is in the transcript once the assistant (or the triage) answered it.
+    welcome = (await chat(stack, [text]))[0]
     # unsafe=True: keep the session cookie of a bare IP address (127.0.0.1).
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as console:
         await login(console, "admin", stack.admin_password(), base_url=stack.url, keep_cookie=True)
@@ -38,7 +32,7 @@ async def suggestions_for(stack: RunningStack, text: str) -> dict[str, Any]:
 
 
 def test_suggested_answers_are_the_assistants_best_faq_answers(stack: RunningStack) -> None:
-    assert asyncio.run(chat(stack, ["hi"]))  # the stack answers at all
+    assert len(asyncio.run(chat(stack, ["hi"]))) > 1  # the stack answers at all
     result = asyncio.run(suggestions_for(stack, "how long does shipping take?"))
     assert result["message"] == "how long does shipping take?"
     best = result["suggestions"][0]

@@ -174,12 +174,13 @@ def http_json(url: str) -> tuple[int, bytes]:
 
 
 async def chat(stack: RunningStack, messages: list[str]) -> list[dict[str, Any]]:
-    """Send messages one by one, each after the bot's reply to the previous; return all frames."""
-    frames: list[dict[str, Any]] = []
+    """Send messages one by one, each after the bot's reply to the previous; return all frames,
+    the welcome (with the conversation's id) first."""
     async with aiohttp.ClientSession() as session, session.ws_connect(stack.ws_url) as ws:
         await ws.send_json({"type": "hello", "v": 1})
         welcome = await ws.receive_json(timeout=10)
         assert welcome["type"] == "welcome"
+        frames: list[dict[str, Any]] = [welcome]
         for i, text in enumerate(messages):
             await ws.send_json({"type": "message", "id": f"e2e{i}", "text": text})
             while True:
