@@ -95,8 +95,12 @@ async def sweep_breaches(state: AppState) -> int:
     chats: set[str] = set()
     for team in state.settings.teams:
         chats.update(cid for cid, _ in await state.store.waiting(team, limit=1000))
-    for name in await state.redis.smembers(keys.agents):
-        chats.update(str(c) for c in await state.redis.smembers(keys.agent_chats(str(name))))
+    names = [str(n) for n in await state.redis.smembers(keys.agents)]
+    async with state.redis.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.smembers(keys.agent_chats(name))
+        for assigned in await pipe.execute():
+            chats.update(str(c) for c in assigned)
     ordered = sorted(c for c in chats if is_conversation_id(c))
     async with state.redis.pipeline(transaction=False) as pipe:
         for cid in ordered:
