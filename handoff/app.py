@@ -37,6 +37,7 @@ from handoff.console import orders as order_panel
 from handoff.console.agent_socket import agent_socket
 from handoff.conversations.hints import LiveHub
 from handoff.conversations.keys import Keys
+from handoff.conversations.lifetimes import run_lifetimes_pass
 from handoff.conversations.store import ConversationStore
 from handoff.editor import api as editor
 from handoff.gateway import customer, transcript, widget
@@ -164,11 +165,16 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     # latency tail (bench/serving_bench.py). Collect first so no garbage is frozen with it.
     gc.collect()
     gc.freeze()
+    stopping = asyncio.Event()
     tasks = [
         asyncio.create_task(state.live.run(), name="live-hub"),
         asyncio.create_task(_sweep_forever(state), name="sweeper"),
+        asyncio.create_task(
+            run_lifetimes_pass(state.redis, state.keys, stopping), name="lifetimes-pass"
+        ),
     ]
     yield
+    stopping.set()
     await stop_tasks(tasks)
 
 

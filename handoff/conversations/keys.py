@@ -29,6 +29,7 @@
 {p}:faq:job:{id}:events   list    its progress events, oldest first, for the editor page to poll
 {p}:audit:order-lookups   stream  the console's order panel lookups: agent, conversation, order,
                                   outcome (ORDER_LOOKUPS_KEPT)
+{p}:lifetimes:pass        string  set once conversations stored before lifetimes got theirs
 
 Rasa keeps its own keys in the same Redis, under a prefix the launcher derives from this one
 (vocabulary/rasa_keys.py `rasa_key_prefix`): {p}:tracker:{cid} and {p}:lock:{cid} for an
@@ -92,6 +93,12 @@ class Keys:
         """Conversations written to since the archive last copied them, by time of the write
         (handoff/archive/archiver.py)."""
         return f"{self.prefix}:archive:due"
+
+    @property
+    def lifetimes_pass(self) -> str:
+        """Set once every conversation stored before lifetimes was given one
+        (handoff/conversations/lifetimes.py)."""
+        return f"{self.prefix}:lifetimes:pass"
 
     def queue(self, team: str) -> str:
         return f"{self.prefix}:queue:{team}"
