@@ -3,6 +3,8 @@
 HANDOFF_HOST, HANDOFF_PORT, HANDOFF_PUBLIC_URL    where customers and agents reach the stack
 RASA_PORT, ACTIONS_PORT, NLG_PORT                  loopback ports of the assistant's servers
 REDIS_URL or PRIVATE_REDIS_PORT                    an existing Redis, or the port of ours
+SMTP_URL or MAIL_CATCHER_PORT                      a mail server, or the port of our SMTP catcher
+INBOUND_SMTP_LISTEN or INBOUND_SMTP_PORT           where the service takes customers' email replies
 HARBOR_VAR_DIR, HARBOR_MODELS_DIR                  run-time files and trained models
 """
 
@@ -32,6 +34,12 @@ def _env_port(name: str, default: int) -> int:
     return port
 
 
+def _env_text(name: str) -> str | None:
+    """A variable's value, None when unset (an empty one counts as unset, as the service reads
+    it)."""
+    return os.environ.get(name, "").strip() or None
+
+
 @dataclass
 class StackConfig:
     """Everything configurable about a local stack, read from the environment."""
@@ -45,6 +53,12 @@ class StackConfig:
     var_dir: Path
     models_dir: Path
     nlg_port: int = 5056
+    # Email: the operator's mail server (SMTP_URL) and inbound address (INBOUND_SMTP_LISTEN),
+    # or None, when the stack plays both parts on loopback with these ports.
+    smtp_url: str | None = None
+    mail_catcher_port: int = 2525
+    inbound_smtp_listen: str | None = None
+    inbound_smtp_port: int = 2526
     public_url: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -67,7 +81,23 @@ class StackConfig:
             var_dir=Path(os.environ.get("HARBOR_VAR_DIR", str(ROOT / "var"))),
             models_dir=Path(os.environ.get("HARBOR_MODELS_DIR", str(ROOT / "models"))),
             nlg_port=_env_port("NLG_PORT", 5056),
+            smtp_url=_env_text("SMTP_URL"),
+            mail_catcher_port=_env_port("MAIL_CATCHER_PORT", 2525),
+            inbound_smtp_listen=_env_text("INBOUND_SMTP_LISTEN"),
+            inbound_smtp_port=_env_port("INBOUND_SMTP_PORT", 2526),
         )
+
+    @property
+    def runs_mail_catcher(self) -> bool:
+        """Without a mail server of the operator's, the stack starts its SMTP catcher and sends
+        the customers' email there (admins read it in the console's Mail tab)."""
+        return self.smtp_url is None
+
+    @property
+    def receives_mail_locally(self) -> bool:
+        """Without an inbound address of the operator's, the service takes customers' email
+        replies on loopback (INBOUND_SMTP_PORT), where the Mail tab's replies arrive."""
+        return self.inbound_smtp_listen is None
 
 
 def venv_bin(name: str, tool: str) -> str:

@@ -70,9 +70,24 @@ def stack_env(config: StackConfig) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    env.update(mail_env(config, env))
     # Editors may keep the FAQ content in another folder (FAQ_PROJECT_DIR, as the `bot faq`
     # commands do); the answers and the rephrase buttons are then read from there.
     project = os.environ.get("FAQ_PROJECT_DIR")
     if project:
         env.setdefault("FAQ_DATA_DIR", str(Path(project) / "data" / "nlu" / "faq"))
     return env
+
+
+def mail_env(config: StackConfig, env: dict[str, str]) -> dict[str, str]:
+    """The service's email settings on a laptop: mail to customers goes to the stack's SMTP
+    catcher (admins read it in the console's Mail tab) and customers' replies come in on
+    loopback, so the whole loop works without a mail provider. What the operator set stays."""
+    mail: dict[str, str] = {}
+    if config.runs_mail_catcher:
+        mail["SMTP_URL"] = f"smtp://127.0.0.1:{config.mail_catcher_port}"
+        if not env.get("MAIL_CATCHER", "").strip():
+            mail["MAIL_CATCHER"] = "true"
+    if config.receives_mail_locally:
+        mail["INBOUND_SMTP_LISTEN"] = f"127.0.0.1:{config.inbound_smtp_port}"
+    return mail

@@ -30,6 +30,11 @@ def banner(config: StackConfig, env: dict[str, str]) -> str:
             f"  Log in as admin with the password in {config.var_dir / 'admin-password'}:"
             f"  {env['HANDOFF_BOOTSTRAP_ADMIN_PASSWORD']}",
             f"  Health: {url}/healthz   Metrics: {url}/metrics   Logs: {config.var_dir / 'logs'}",
+            *(
+                ["  Mail to customers is caught locally: admins read it in the console's Mail tab."]
+                if config.runs_mail_catcher
+                else []
+            ),
             "Press Ctrl-C to stop everything.",
             "",
         ]

@@ -23,6 +23,14 @@ def check_before_start(config: StackConfig) -> None:
     require_free_port("127.0.0.1", config.rasa_port, "RASA_PORT", "Rasa server")
     require_free_port("127.0.0.1", config.actions_port, "ACTIONS_PORT", "action server")
     require_free_port("127.0.0.1", config.nlg_port, "NLG_PORT", "NLG server")
+    if config.runs_mail_catcher:
+        require_free_port(
+            "127.0.0.1", config.mail_catcher_port, "MAIL_CATCHER_PORT", "local SMTP catcher"
+        )
+    if config.receives_mail_locally:
+        require_free_port(
+            "127.0.0.1", config.inbound_smtp_port, "INBOUND_SMTP_PORT", "inbound email"
+        )
     if config.redis_url:
         redis_ping(config.redis_url)
     else:

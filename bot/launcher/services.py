@@ -1,6 +1,8 @@
 """The children of the stack, in the order they must start, and how each shows it is ready.
 
 redis-server   (only without REDIS_URL)      ready when its port accepts connections
+mail catcher   (only without SMTP_URL)       plays the customers' mail provider; ready when its
+                                             SMTP port accepts connections
 model check    the assistant model and the triage pipeline, trained when their inputs changed
 NLG server     the answers Rasa sends (endpoints.yml `nlg:`), so it starts first
 action server, Rasa, handoff service         started together, then waited for
@@ -50,6 +52,9 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
             env,
         )
         stack.wait_until(redis, lambda: tcp_open(config.private_redis_port), 15)
+
+    if config.runs_mail_catcher:
+        start_mail_catcher(config, env, stack)
 
     print("==> checking the assistant model and the triage pipeline", flush=True)
     try:
@@ -111,3 +116,21 @@ def start_stack(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
     stack.wait_until(actions, lambda: answers(f"http://127.0.0.1:{config.actions_port}/health"), 90)
     rasa_api = RasaClient(f"http://127.0.0.1:{config.rasa_port}", env["RASA_TOKEN"])
     stack.wait_until(rasa, lambda: answers(rasa_api.address("/status")), 240)
+
+
+def start_mail_catcher(config: StackConfig, env: dict[str, str], stack: Stack) -> None:
+    """The local SMTP catcher (handoff/email/catcher.py), in the service's environment (it has
+    aiosmtpd). It keeps what it catches in the stack's Redis, found there by REDIS_URL and
+    REDIS_PREFIX from its environment: a Redis password in its arguments would show in `ps`."""
+    catcher = stack.start(
+        "mail-catcher",
+        [
+            venv_bin("app", "python"),
+            "-m",
+            "handoff.email.catcher",
+            "--listen",
+            f"127.0.0.1:{config.mail_catcher_port}",
+        ],
+        env,
+    )
+    stack.wait_until(catcher, lambda: tcp_open(config.mail_catcher_port), 30)

@@ -18,6 +18,7 @@ from bot.launcher.environment import stack_env
 from bot.launcher.errors import LaunchError
 from bot.launcher.lock import single_instance
 from bot.launcher.preflight import (
+    check_before_start,
     check_service_settings,
     check_yaml_files,
     redis_ping,
@@ -233,3 +234,65 @@ def test_rasa_keeps_its_trackers_and_locks_under_the_deployment_prefix(
         f"shopx2deu:tracker:{conversation}",
     ]
     assert "non-alphanumeric" not in caplog.text
+
+
+def test_make_run_catches_mail_and_takes_replies_on_loopback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without a mail server of the operator's, the service sends to the stack's SMTP catcher,
+    shows it to admins and takes replies on loopback; the ports are launcher settings."""
+    for name in ("SMTP_URL", "MAIL_CATCHER", "INBOUND_SMTP_LISTEN"):
+        monkeypatch.delenv(name, raising=False)
+    env = launcher_env(monkeypatch, tmp_path, MAIL_CATCHER_PORT="12525")
+    assert env["SMTP_URL"] == "smtp://127.0.0.1:12525"
+    assert env["MAIL_CATCHER"] == "true"
+    assert env["INBOUND_SMTP_LISTEN"] == "127.0.0.1:2526"
+    assert StackConfig.from_env().runs_mail_catcher
+    check_service_settings({**env, "HANDOFF_SECRET": "s" * 40})
+
+
+def test_the_operators_mail_settings_stay_and_no_catcher_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env = launcher_env(
+        monkeypatch,
+        tmp_path,
+        SMTP_URL="smtp+starttls://shop:pw@mail.example:587",
+        INBOUND_SMTP_LISTEN="0.0.0.0:25",
+        INBOUND_SMTP_PORT="12526",
+    )
+    assert env["SMTP_URL"] == "smtp+starttls://shop:pw@mail.example:587"
+    assert env["INBOUND_SMTP_LISTEN"] == "0.0.0.0:25"
+    assert "MAIL_CATCHER" not in env
+    config = StackConfig.from_env()
+    assert not config.runs_mail_catcher and not config.receives_mail_locally
+    # Set to "off", the operator wants no mail: still no catcher. MAIL_CATCHER stays theirs.
+    env = launcher_env(monkeypatch, tmp_path, SMTP_URL="off", MAIL_CATCHER="false")
+    assert env["SMTP_URL"] == "off" and env["MAIL_CATCHER"] == "false"
+    monkeypatch.delenv("SMTP_URL")
+    env = launcher_env(monkeypatch, tmp_path, MAIL_CATCHER="false")
+    assert env["SMTP_URL"].startswith("smtp://127.0.0.1:") and env["MAIL_CATCHER"] == "false"
+
+
+def test_the_mail_ports_are_checked_free_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("SMTP_URL", "INBOUND_SMTP_LISTEN", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HANDOFF_PORT", "RASA_PORT", "ACTIONS_PORT", "NLG_PORT", "PRIVATE_REDIS_PORT"):
+        monkeypatch.setenv(name, str(free_port()))
+    for variable, what in (
+        ("MAIL_CATCHER_PORT", "local SMTP catcher"),
+        ("INBOUND_SMTP_PORT", "inbound email"),
+    ):
+        monkeypatch.setenv("MAIL_CATCHER_PORT", str(free_port()))
+        monkeypatch.setenv("INBOUND_SMTP_PORT", str(free_port()))
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            monkeypatch.setenv(variable, str(port))
+            with pytest.raises(LaunchError) as raised:
+                check_before_start(StackConfig.from_env())
+        assert f"Port {port} ({what}) is already in use" in str(raised.value)
+        assert f"{variable}=<port> make run" in str(raised.value)

@@ -65,6 +65,9 @@ def stack_env(var_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
         "ACTIONS_PORT": free_port(),
         "PRIVATE_REDIS_PORT": free_port(),
         "NLG_PORT": free_port(),
+        # The local SMTP catcher and the service's inbound mail (make run's email loop).
+        "MAIL_CATCHER_PORT": free_port(),
+        "INBOUND_SMTP_PORT": free_port(),
     }
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update({k: str(v) for k, v in ports.items()})
