@@ -280,8 +280,10 @@ def summarise(
         if trigger is not None
         else f"{why[0].upper()}{why[1:]}, before writing anything."
     ]
-    if assistant_note:
-        sentences.append(f"The assistant noted: {mask(assistant_note).rstrip('.')}.")
+    note = mask(assistant_note).strip().rstrip(".")
+    if note and note.lower() not in sentences[0].lower():
+        # Only what the reason does not already say ("Customer asked for a person" twice is noise).
+        sentences.append(f"The assistant noted: {note}.")
     sentences += [_asked_sentence(asked), _orders_sentence(orders)]
     if mood:
         sentences.append(f"Mood: {mood}.")

@@ -91,6 +91,8 @@ def test_the_summary_carries_the_key_facts(case: dict[str, Any]) -> None:
         assert summary.mood == expect["mood"]
     for phrase in expect.get("says", []):
         assert phrase in text, (phrase, text)
+    for phrase in expect.get("not_says", []):
+        assert phrase not in text, (phrase, text)
     packet = json.dumps(summary.as_packet(), ensure_ascii=False)
     for secret in expect.get("absent", []):
         assert secret not in packet
