@@ -30,6 +30,8 @@
 {p}:audit:order-lookups   stream  the console's order panel lookups: agent, conversation, order,
                                   outcome (ORDER_LOOKUPS_KEPT)
 {p}:lifetimes:pass        string  set once conversations stored before lifetimes got theirs
+{p}:mail:caught           stream  the mail the local SMTP catcher caught (make run), for admins'
+                                  Mail tab (CAUGHT_MAIL_KEPT; handoff/email/catcher.py)
 
 Rasa keeps its own keys in the same Redis, under a prefix the launcher derives from this one
 (vocabulary/rasa_keys.py `rasa_key_prefix`): {p}:tracker:{cid} and {p}:lock:{cid} for an
@@ -66,6 +68,8 @@ PUBLISH_JOB_TTL = 24 * 3600
 # Order panel lookups kept for admins to read (the oldest drop off beyond this; about a month
 # of a busy team's lookups).
 ORDER_LOOKUPS_KEPT = 20000
+# Mails the local SMTP catcher keeps (the oldest drop off beyond this): a laptop's worth.
+CAUGHT_MAIL_KEPT = 500
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,11 @@ class Keys:
     def order_lookups(self) -> str:
         """The audit log of the console's order panel (handoff/console/orders.py)."""
         return f"{self.prefix}:audit:order-lookups"
+
+    @property
+    def caught_mail(self) -> str:
+        """The local SMTP catcher's mail (handoff/email/catcher.py)."""
+        return f"{self.prefix}:mail:caught"
 
     @property
     def none(self) -> str:
