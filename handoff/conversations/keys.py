@@ -29,6 +29,12 @@
 {p}:faq:job:{id}:events   list    its progress events, oldest first, for the editor page to poll
 {p}:audit:order-lookups   stream  the console's order panel lookups: agent, conversation, order,
                                   outcome (ORDER_LOOKUPS_KEPT)
+{p}:followup:due          zset    follow-up id -> when it is due (ms), until it is sent or
+                                  cancelled (handoff/email/follow_up.py)
+{p}:followup:{fid}        hash    a follow-up email: conversation, due_at, by, state, mail id, the
+                                  customer's rating (kept FOLLOW_UP_RATING_DAYS after sending);
+                                  the conversation's `follow_up` field names its latest one
+{p}:followup:{fid}:claim  string  the replica sending it now (FOLLOW_UP_LEASE)
 {p}:lifetimes:pass        string  set once conversations stored before lifetimes got theirs
 {p}:mail:caught           stream  the mail the local SMTP catcher caught (make run), for admins'
                                   Mail tab (CAUGHT_MAIL_KEPT; handoff/email/catcher.py)
@@ -68,6 +74,14 @@ PUBLISH_JOB_TTL = 24 * 3600
 # Order panel lookups kept for admins to read (the oldest drop off beyond this; about a month
 # of a busy team's lookups).
 ORDER_LOOKUPS_KEPT = 20000
+# A follow-up's rating links work this many days after the email was sent (handoff/email/
+# follow_up.py): long enough for a customer back from a holiday, and within the 30 days a
+# closed conversation is kept after its last write (the email's event is one), so the rating
+# still has a conversation to land in.
+FOLLOW_UP_RATING_DAYS = 30
+# A replica sending a due follow-up holds it this long: one that dies mid-send lets another
+# replica send it after this, never two at once.
+FOLLOW_UP_LEASE = 60
 # Mails the local SMTP catcher keeps (the oldest drop off beyond this): a laptop's worth.
 CAUGHT_MAIL_KEPT = 500
 
@@ -172,6 +186,16 @@ class Keys:
     def caught_mail(self) -> str:
         """The local SMTP catcher's mail (handoff/email/catcher.py)."""
         return f"{self.prefix}:mail:caught"
+
+    @property
+    def follow_ups_due(self) -> str:
+        return f"{self.prefix}:followup:due"
+
+    def follow_up(self, fid: str) -> str:
+        return f"{self.prefix}:followup:{fid}"
+
+    def follow_up_claim(self, fid: str) -> str:
+        return f"{self.prefix}:followup:{fid}:claim"
 
     @property
     def none(self) -> str:
