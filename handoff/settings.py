@@ -13,6 +13,7 @@ runs this check with the service's interpreter, as a subprocess, to validate the
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -36,6 +37,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from handoff.business_hours import BusinessHours, parse_windows
 from handoff.conversations.keys import CONVERSATION_LIFETIME, TRANSCRIPT_ENTRIES_KEPT
+from handoff.email.smtp_url import check_smtp_url
 from handoff.queue.targets import Targets
 from orders.store import default_database_url as default_orders_url
 
@@ -223,7 +225,7 @@ class Settings(BaseSettings):
     # Email, the conversation's second channel (handoff/email, docs/email.md). Outbound by URL
     # (smtp://, smtp+starttls://, smtps://, user:password@ allowed; "off": none sent); inbound
     # on host:port ("off": none received); replies go to reply+<signed token>@REPLY_DOMAIN.
-    smtp_url: str = env("SMTP_URL", "off")
+    smtp_url: Annotated[str, AfterValidator(check_smtp_url)] = env("SMTP_URL", "off")
     mail_from: str = env("MAIL_FROM", "Harbor Goods support <support@harbor-goods.example>")
     reply_domain: str = env("REPLY_DOMAIN", "harbor-goods.example")
     inbound_smtp: str = env("INBOUND_SMTP_LISTEN", "off")
@@ -351,7 +353,8 @@ class EnvironmentSource(PydanticBaseSettingsSource):
             field = fields.get(name)
             secret = field is not None and field.annotation is Secret
             raw = self._get(name)  # as written in the environment
-            shown = name if raw is None else f"{name}={raw!r}"
+            # A URL's user:password@ (SMTP_URL, REDIS_URL, ...) never shows.
+            shown = name if raw is None else f"{name}={re.sub(r'//[^/@]*@', '//***@', raw)!r}"
             reason = _reason(item["type"], item["msg"], item.get("ctx", {}))
             problems.append(f"{name if secret else shown} {reason}")
         # str(error) would show the values, secrets among them: never fall back to it.

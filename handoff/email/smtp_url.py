@@ -1,0 +1,76 @@
+"""SMTP_URL, read strictly: where the service sends email (docs/email.md).
+
+    off                                   no email is sent
+    smtp://host[:port]                    plain SMTP (port 25), e.g. a local relay or catcher
+    smtp+starttls://user:pass@host[:587]  SMTP upgraded with STARTTLS (port 587)
+    smtps://user:pass@host[:465]          SMTP over TLS from the first byte (port 465)
+
+User and password are percent-decoded (a `@` in a password is written `%40`). Standard library
+only: the settings (handoff/settings.py) check the URL at start-up with `check_smtp_url`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+OFF = "off"
+# scheme -> (default port, implicit TLS, STARTTLS)
+SCHEMES: dict[str, tuple[int, bool, bool]] = {
+    "smtp": (25, False, False),
+    "smtp+starttls": (587, False, True),
+    "smtps": (465, True, False),
+}
+SHAPE = (
+    "must be off, smtp://host:port, smtp+starttls://user:password@host:587 or "
+    "smtps://user:password@host:465"
+)
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where and how to send: what aiosmtplib needs to connect and log in."""
+
+    host: str
+    port: int
+    use_tls: bool
+    start_tls: bool
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+
+def parse_smtp_url(url: str) -> SmtpServer | None:
+    """The server SMTP_URL names, or None for `off`; ValueError (worded to follow the variable's
+    name, never showing a password) when it is not one of the shapes above."""
+    text = url.strip()
+    if text.lower() == OFF:
+        return None
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{SHAPE} (the port is not a number from 1 to 65535)") from None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise ValueError(f"{SHAPE} (unknown scheme {scheme or 'none'!r})")
+    if not parts.hostname:
+        raise ValueError(f"{SHAPE} (no host)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{SHAPE} (nothing may follow the host and port)")
+    if (parts.password is not None) and not parts.username:
+        raise ValueError(f"{SHAPE} (a password needs a user)")
+    default_port, use_tls, start_tls = SCHEMES[scheme]
+    return SmtpServer(
+        host=parts.hostname,
+        port=port or default_port,
+        use_tls=use_tls,
+        start_tls=start_tls,
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+    )
+
+
+def check_smtp_url(url: str) -> str:
+    """The setting's validator: the URL unchanged when it parses (start-up fails otherwise)."""
+    parse_smtp_url(url)
+    return url
