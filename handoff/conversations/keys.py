@@ -38,6 +38,15 @@
 {p}:lifetimes:pass        string  set once conversations stored before lifetimes got theirs
 {p}:mail:caught           stream  the mail the local SMTP catcher caught (make run), for admins'
                                   Mail tab (CAUGHT_MAIL_KEPT; handoff/email/catcher.py)
+{p}:mail:out:{id}         hash    an email to a customer: conversation, entry, to, headers, body,
+                                  status (queued | sent | failed), attempts, last error (kept
+                                  MAIL_KEPT after its last change; handoff/email/outbox.py)
+{p}:mail:due              zset    mail id -> when its next attempt is due (ms), until it is sent
+                                  or failed; a sending replica pushes it a lease ahead (MAIL_LEASE)
+{p}:mail:answered:{hash}  string  an automatic answer went to this sender lately (MAIL_ANSWER_GAP):
+                                  two auto-responders never answer each other for ever
+{p}:conv:{cid}:sockets    zset    the customer's sockets by replica -> last seen (ms), and "left"
+                                  -> when the last one closed (handoff/email/away.py)
 
 Rasa keeps its own keys in the same Redis, under a prefix the launcher derives from this one
 (vocabulary/rasa_keys.py `rasa_key_prefix`): {p}:tracker:{cid} and {p}:lock:{cid} for an
@@ -84,6 +93,15 @@ FOLLOW_UP_RATING_DAYS = 30
 FOLLOW_UP_LEASE = 60
 # Mails the local SMTP catcher keeps (the oldest drop off beyond this): a laptop's worth.
 CAUGHT_MAIL_KEPT = 500
+# An email to a customer and its delivery status stay readable this long after its last change
+# (as long as a closed conversation), so the agent sees whether it went out.
+MAIL_KEPT = 30 * 24 * 3600
+# A replica sending a due email holds it this long (past any SMTP timeout): one that dies
+# mid-send lets another replica retry it after this, never two at once.
+MAIL_LEASE = 120
+# At most one automatic answer (a new ticket's receipt, "attachments are not accepted") per
+# sender in this many seconds: it breaks loops with auto-responders that ignore Auto-Submitted.
+MAIL_ANSWER_GAP = 3600
 
 
 @dataclass(frozen=True)
@@ -196,6 +214,21 @@ class Keys:
 
     def follow_up_claim(self, fid: str) -> str:
         return f"{self.prefix}:followup:{fid}:claim"
+
+    def mail(self, mail_id: str) -> str:
+        """An email to a customer and its delivery status (handoff/email/outbox.py)."""
+        return f"{self.prefix}:mail:out:{mail_id}"
+
+    @property
+    def mail_due(self) -> str:
+        return f"{self.prefix}:mail:due"
+
+    def mail_answered(self, sender_hash: str) -> str:
+        return f"{self.prefix}:mail:answered:{sender_hash}"
+
+    def customer_sockets(self, cid: str) -> str:
+        """Where the customer's sockets are, for email when they are away (email/away.py)."""
+        return f"{self.prefix}:conv:{cid}:sockets"
 
     @property
     def none(self) -> str:
