@@ -9,6 +9,7 @@ import { Chat } from "./chat.js";
 import { earlierQuery } from "./archive.js";
 import { Dashboard } from "./dashboard.js";
 import { EarlierConversations, History } from "./history.js";
+import { Mail } from "./mail.js";
 import { OrderPanel } from "./orders.js";
 import { Packet } from "./packet.js";
 import { Privacy } from "./privacy.js";
@@ -30,6 +31,8 @@ const TABS = [
 ];
 // Export and erasure are admins' (the API refuses anyone else): agents do not see the tab at all.
 const ADMIN_TABS = [...TABS, { name: "privacy", label: "Privacy" }];
+// What make run's local mail catcher caught: admins only, and only where it runs (mail.js).
+const MAIL_TABS = [...ADMIN_TABS, { name: "mail", label: "Mail" }];
 
 /** @type {Record<string, [string, string]>} */
 const CONNECTION = {
@@ -51,7 +54,7 @@ function TopBar(props) {
     <h1 class="topbar-brand"><span class="brand-mark small" aria-hidden="true">HA</span> Harbor Assist</h1>
     ${chats
       ? html`<${Tabs} label="Console sections" extraClass="agent-only"
-          tabs=${profile.role === "admin" ? ADMIN_TABS : TABS} selected=${state.tab}
+          tabs=${profile.role === "admin" ? (state.mail.available ? MAIL_TABS : ADMIN_TABS) : TABS} selected=${state.tab}
           onSelect=${(/** @type {Tab} */ tab) => act.showTab(tab)} />`
       : null}
     <div class="topbar-right">
@@ -142,6 +145,11 @@ export function App(props) {
             ${state.profile.role === "admin"
               ? html`<${TabPanel} name="privacy" selected=${state.tab} className="page privacy-page">
                   <${Privacy} privacy=${state.privacy} act=${act} />
+                <//>`
+              : null}
+            ${state.profile.role === "admin" && state.mail.available
+              ? html`<${TabPanel} name="mail" selected=${state.tab} className="page mail-page">
+                  <${Mail} mail=${state.mail} act=${act} />
                 <//>`
               : null}`
         : html`<${EditorHome} state=${state} />`}

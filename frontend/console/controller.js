@@ -19,9 +19,11 @@ import {
   privacySubject,
   searchQuery,
 } from "./archive.js";
+import { createMailLoader } from "./mail.js";
 import { createOrderLoader, mentionsOrder } from "./orders.js";
 import { claimFailedText, freshArrivals } from "./queue.js";
 import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
+import { takeTicket } from "./tickets.js";
 
 /**
  * @typedef {import("./state.js").ConsoleState} ConsoleState
@@ -49,6 +51,7 @@ import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
  *   returnToBot: () => void,
  *   close: (notes: string, tags: string[]) => boolean,
  *   loadTickets: () => void,
+ *   replyByEmail: (ticket: import("./state.js").Ticket) => void,
  *   setStatsDays: (days: string) => void,
  *   searchHistory: (filters: Partial<SearchFilters>) => void,
  *   openArchived: (id: string) => void,
@@ -57,7 +60,7 @@ import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
  *   exportData: (email: string, order: string) => void,
  *   eraseData: (email: string, order: string) => Promise<boolean>,
  *   loadErasures: () => void,
- * } & import("./orders.js").OrderActions} Actions
+ * } & import("./orders.js").OrderActions & import("./mail.js").MailActions} Actions
  */
 
 /** How long the customer's typing indicator stays without a new `typing` frame. */
@@ -121,6 +124,8 @@ export function createController(deps) {
     panel: (cid) => store.get().orders[cid],
     current: () => epoch,
   });
+  // The admins' Mail tab (mail.js), where make run's mail catcher runs.
+  const mail = createMailLoader({ api, dispatch, current: () => epoch });
 
   /**
    * @param {Record<string, any>} frame
@@ -140,6 +145,8 @@ export function createController(deps) {
     if (!mayChat(profile.role)) return;
     void loadCanned();
     connect();
+    // Whether the Mail tab is shown: the list answers 404 where no catcher runs.
+    if (profile.role === "admin") void mail.list();
   }
 
   function stop() {
@@ -508,6 +515,7 @@ export function createController(deps) {
       // The first visit lists the latest conversations, before any search.
       if (tab === "history" && store.get().history.status === "idle") void searchHistory({});
       if (tab === "privacy") void loadErasures();
+      if (tab === "mail") void mail.list();
     },
     askPresence(status) {
       if (status === "online") askToNotify();
@@ -580,6 +588,34 @@ export function createController(deps) {
       return sendFrame(frame);
     },
     loadTickets: () => void loadTickets(),
+    replyByEmail(ticket) {
+      // The ticket's conversation becomes the agent's chat; what they write there goes by email.
+      void takeTicket(
+        {
+          api,
+          openChat(cid) {
+            dispatch({ type: "tab", tab: "chats" });
+            dispatch({ type: "select", conversation: cid, reload: true });
+            afterSelect(cid);
+          },
+          failed: (text) => toast(text, "error"),
+        },
+        ticket,
+      );
+    },
+    loadMail: () => void mail.list(),
+    openMail(id) {
+      dispatch({ type: "mail-open", id });
+      // The reader goes on from the mail's subject (keyboard and screen reader alike).
+      focusOn("mail-subject");
+    },
+    closeMail() {
+      const open = store.get().mail.open;
+      dispatch({ type: "mail-close" });
+      const item = open ? document.querySelector(`#mail-body button[data-id="${CSS.escape(open)}"]`) : null;
+      if (item instanceof HTMLElement) item.focus();
+    },
+    replyAsCustomer: (id, text) => mail.reply(id, text),
     setStatsDays(days) {
       dispatch({ type: "stats-days", days });
       void loadStats();

@@ -5,6 +5,7 @@
 // controller's (controller.js).
 import { NO_TOAST, toastReducer } from "../common/toast.js";
 import { earlierReducer, historyReducer, initialHistory, initialPrivacy, privacyReducer } from "./archive.js";
+import { initialMail, mailReducer } from "./mail.js";
 import { ordersReducer } from "./orders.js";
 
 /**
@@ -19,6 +20,8 @@ import { ordersReducer } from "./orders.js";
  * @typedef {import("./archive.js").PrivacyAction} PrivacyAction
  * @typedef {import("./orders.js").OrderPanelState} OrderPanelState
  * @typedef {import("./orders.js").OrderAction} OrderAction
+ * @typedef {import("./mail.js").MailState} MailState
+ * @typedef {import("./mail.js").MailAction} MailAction
  */
 
 /**
@@ -80,7 +83,7 @@ import { ordersReducer } from "./orders.js";
  */
 
 /**
- * @typedef {"chats" | "history" | "tickets" | "dashboard" | "privacy"} Tab
+ * @typedef {"chats" | "history" | "tickets" | "dashboard" | "privacy" | "mail"} Tab
  * @typedef {"" | "transfer" | "close"} ActionForm
  * @typedef {{
  *   view: "booting" | "login" | "app",
@@ -108,6 +111,7 @@ import { ordersReducer } from "./orders.js";
  *   earlier: Record<string, Earlier>,
  *   orders: Record<string, OrderPanelState>,
  *   privacy: PrivacyState,
+ *   mail: MailState,
  *   chimes: number,
  *   toast: ToastState,
  * }} ConsoleState
@@ -117,7 +121,7 @@ import { ordersReducer } from "./orders.js";
  * been told are waiting (null until the first queue frame, which alerts nobody). `history`: the
  * History tab (archive.js); `earlier`: by live chat, its customer's earlier conversations, for
  * the packet column; `orders`: by chat, its order panel (orders.js); `privacy`: the admins'
- * Privacy tab.
+ * Privacy tab; `mail`: the admins' Mail tab (mail.js), where make run's mail catcher runs.
  */
 
 /**
@@ -144,6 +148,7 @@ import { ordersReducer } from "./orders.js";
  *   | EarlierAction
  *   | OrderAction
  *   | PrivacyAction
+ *   | MailAction
  *   | ToastAction
  * )} ConsoleAction
  */
@@ -182,6 +187,7 @@ export function initialState(view = "booting") {
     earlier: {},
     orders: {},
     privacy: initialPrivacy(),
+    mail: initialMail(),
     chimes: 0,
     toast: NO_TOAST,
   };
@@ -513,6 +519,15 @@ export function reduce(state, action) {
     case "erasures":
     case "erasures-failed":
       return { ...state, privacy: privacyReducer(state.privacy, action) };
+    case "mail":
+    case "mail-unavailable":
+    case "mail-failed":
+    case "mail-open":
+    case "mail-close":
+    case "mail-sending":
+    case "mail-sent":
+    case "mail-send-failed":
+      return { ...state, mail: mailReducer(state.mail, action) };
     case "chimed":
       return { ...state, chimes: state.chimes + 1 };
     case "toast":
