@@ -74,7 +74,7 @@ async def queue_items(state: AppState, team: str) -> list[QueueItem]:
                 "reason": reason,
                 "reason_text": agent_text(reason),
                 "waiting_seconds": max(0, (now - queued_at) // 1000),
-                "summary": packet.get("summary", ""),
+                "summary": card_summary(packet),
                 "title": chat_title(cid, conversation),
                 # A waiting chat's customer waits for a first response, counted from queued_at.
                 "target_seconds": target_for(
@@ -140,6 +140,15 @@ def breach_frame(agent: SessionAgent, hint: dict[str, Any]) -> BreachFrame | Non
         "target_seconds": float(hint.get("target_seconds") or 1),
         "state": str(hint.get("chat_state", "queued")),
     }
+
+
+def card_summary(packet: dict[str, Any]) -> str:
+    """What a queue card says under its reason: the customer's words that got the chat handed
+    over (the reason is already on the card), else the packet's summary (masked)."""
+    trigger = packet.get("trigger")
+    if isinstance(trigger, dict) and isinstance(trigger.get("text"), str) and trigger["text"]:
+        return f"“{trigger['text']}”"
+    return str(packet.get("summary", ""))
 
 
 def packet_of(conversation: dict[str, str]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Real Redis, a scripted Rasa peer; two app instances sharing one Redis stand in f
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -251,7 +252,9 @@ async def test_an_escalated_chat_appears_in_the_queue_and_is_claimed(
     frames = await frames_until(agent, lambda f: f["type"] == "queue" and f["items"])
     item = frames[-1]["items"][0]
     assert item["conversation"] == cid and item["reason"] == "human_request"
-    assert item["priority"] == 4 and "[email]" in item["summary"]
+    # The card quotes what got the chat handed over; the assistant's note (with the email it
+    # was given) is in the packet's summary, masked.
+    assert item["priority"] == 4 and item["summary"] == "“I want a human please”"
     listed = await (await client.get("/api/queue", headers=session["headers"])).json()
     assert listed["teams"][0]["items"][0]["conversation"] == cid
     await agent.send_json({"type": "claim", "conversation": cid})
@@ -268,6 +271,7 @@ async def test_an_escalated_chat_appears_in_the_queue_and_is_claimed(
     detail = await client.get(f"/api/conversations/{cid}", headers=session["headers"])
     body = await detail.json()
     assert body["fields"]["state"] == "assigned" and "[email]" in body["packet"]["summary"]
+    assert "a@b.example" not in json.dumps(body["packet"])
     assert any(e["text"] == "I want a human please" for e in body["entries"])
 
 

@@ -97,7 +97,8 @@ async def test_a_closed_chat_is_archived_whole_and_agents_find_it(
     assert stored["state"] == "closed" and stored["notes"] == "sent a new lamp"
     assert stored["tags"] == ["damaged"] and stored["rating_comment"] == "fine"
     assert stored["handoff_reason"] == "human_request" and stored["agent"] == "ned"
-    assert stored["packet"]["summary"] == "Customer asked for a person."
+    assert stored["packet"]["summary"].startswith("Customer asked for a person: “")
+    assert stored["packet"]["asked"] == [], "the lamp was answered by the echo, not a topic"
 
     found = await client.get(
         "/api/archive/conversations?q=CRACKED&tag=damaged", headers=session["headers"]
