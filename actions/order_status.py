@@ -27,8 +27,8 @@ from rasa_sdk.types import DomainDict
 
 from actions import replies
 from actions.handoff import ORDER_LOOKUP_UNAVAILABLE
-from orders.store import OrderStore, OrderStoreUnavailable
 from actions.parsing import find_order_number, parse_verification
+from orders.store import OrderStore, OrderStoreUnavailable
 from vocabulary.reasons import ORDER_DELAYED, VERIFICATION_FAILED
 
 logger = logging.getLogger(__name__)
