@@ -313,8 +313,24 @@ function drawFrame(state, frame, live, now) {
     next.cache = cache.length > MAX_CACHED ? cache.slice(cache.length - MAX_CACHED) : cache;
     next.lastSeen = frame.id;
     if (!state.open && frame.from !== "customer") next.unread = true;
+    // The assistant's news of the customer's order, told as they come back (handoff/gateway/
+    // proactive.py): the chat opens with it. The focus stays where it is (never taken from the
+    // shop's page); the log announces the message.
+    if (!state.open && isOrderNews(frame)) {
+      next.open = true;
+      next.unread = false;
+    }
   }
   return frame.kind === "message" ? drawMessage(next, frame, now) : drawEvent(next, frame);
+}
+
+/**
+ * Whether a frame is the assistant's news of the customer's order, told before they asked.
+ * @param {Frame} frame
+ */
+export function isOrderNews(frame) {
+  const data = frame.data;
+  return frame.from === "bot" && !!data && typeof data === "object" && !!data.proactive;
 }
 
 /**

@@ -302,3 +302,23 @@ test("the leave-a-message form refuses an address that does not look like one", 
   assert.deepEqual(leaveErrors("pat@example.c", "x"), { emailError: BAD_EMAIL, textError: "" });
   assert.deepEqual(leaveErrors("pat@example.com", "Call me"), { emailError: "", textError: "" });
 });
+
+test("the assistant's news of the customer's order opens the chat once; a replay does not", () => {
+  const news = bot("7-0", "Welcome back. Before you ask: your order HG-10029 is delayed.", {
+    data: { proactive: "delayed", order: "HG-10029" },
+    buttons: [{ title: "Talk to a person", payload: "I want to talk to a person" }],
+  });
+  const told = reduce(fresh(), live(news));
+  assert.equal(told.open, true);
+  assert.equal(told.unread, false);
+  assert.deepEqual(shown(told), [`bot: ${news.text}`, "quick: Talk to a person"]);
+  // Closed again by the customer: the same entry replayed after a reload leaves it closed.
+  const closed = reduce(told, { type: "close" });
+  assert.equal(reduce(closed, live(news)).open, false);
+  const reloaded = reduce(fresh(), { type: "replay", frames: [news], now: NOW });
+  assert.equal(reloaded.open, false);
+  // Any other message of the assistant only marks the closed panel unread.
+  const plain = reduce(fresh(), live(bot("8-0", "Hello")));
+  assert.equal(plain.open, false);
+  assert.equal(plain.unread, true);
+});
