@@ -40,6 +40,8 @@ from handoff.conversations.keys import Keys
 from handoff.conversations.lifetimes import run_lifetimes_pass
 from handoff.conversations.store import ConversationStore
 from handoff.editor import api as editor
+from handoff.email import ticket_reply
+from handoff.email.service import email_context
 from handoff.gateway import customer, transcript, widget
 from handoff.queue.context import ContextSource
 from handoff.queue.escalation import LiveQueue
@@ -205,6 +207,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(_background)
     app.cleanup_ctx.append(editor.editor_context)
     app.cleanup_ctx.append(archive_context)
+    app.cleanup_ctx.append(email_context)  # the outbox's sender, the inbound SMTP server
     app.on_startup.append(sweeper.start_sweeping)  # an agent gone past the grace period
     app.on_shutdown.append(_close_sockets)
     # The one route table; every route is described in handoff/web/openapi.yaml (a test checks).
@@ -233,6 +236,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
             web.get("/api/queue", console_api.get_queue),
             web.get("/api/conversations/{cid}", console_api.get_conversation),
             web.get("/api/tickets", console_api.get_tickets),
+            web.post("/api/tickets/{ticket_id}/take", ticket_reply.take_ticket),
             web.get("/api/stats", console_api.get_stats),
             web.get("/api/conversations/{cid}/customer", customer_history.customer_history),
             web.get("/api/archive/conversations", archive_api.search_archive),
