@@ -22,6 +22,7 @@ from tests.browser.support import (
     say,
     screenshot,
     shopper_page,
+    system_chromium,
 )
 
 pytestmark = pytest.mark.browser
@@ -41,6 +42,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         first_response_targets=((0, FIRST_TARGET),),
         next_response_targets=((0, NEXT_TARGET),),
     )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from system_chromium()
 
 
 def breaches(page: Any, stack: Stack) -> float:
