@@ -17,11 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import WSCloseCode, web
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff.archive import api as archive_api
 from handoff.archive.service import archive_context
@@ -38,7 +34,7 @@ from handoff.console.agent_socket import agent_socket
 from handoff.conversations.hints import LiveHub
 from handoff.conversations.keys import Keys
 from handoff.conversations.lifetimes import run_lifetimes_pass
-from handoff.conversations.store import ConversationStore
+from handoff.conversations.redis_client import ReplicatedStore, connect
 from handoff.editor import api as editor
 from handoff.email import ticket_reply
 from handoff.email.service import email_context
@@ -58,18 +54,14 @@ log = logging.getLogger(__name__)
 
 
 def redis_client(settings: Settings, *, for_pubsub: bool = False) -> Redis:
-    """A client that fails fast and retries briefly, so a Redis restart is a blip, not a hang."""
-    return Redis.from_url(
+    """A client that fails fast and retries briefly, so a Redis restart or failover is a blip:
+    REDIS_URL's server, or the master REDIS_SENTINELS name (conversations/redis_client.py)."""
+    return connect(
         settings.redis_url,
-        decode_responses=True,
-        socket_connect_timeout=settings.redis_timeout,
-        # A subscriber waits for messages indefinitely; its liveness comes from health checks.
-        socket_timeout=None if for_pubsub else settings.redis_timeout,
-        socket_keepalive=True,
-        health_check_interval=10,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
-        max_connections=2000,
+        settings.redis_timeout,
+        sentinels=settings.redis_sentinels,
+        master=settings.redis_sentinel_master,
+        for_pubsub=for_pubsub,
     )
 
 
@@ -88,7 +80,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     # threads the archive and everything else share (handoff/console/orders.py).
     orders = OrderStore(settings.orders_database_url, settings.orders_timeout, workers=4)
     try:
-        store = ConversationStore(redis, keys)
+        # An acknowledged message waits for REDIS_ACK_REPLICAS replicas (0: for none).
+        store = ReplicatedStore(redis, keys, settings.redis_ack_replicas, settings.redis_timeout)
         live = LiveHub(pubsub_redis, keys.live)
         metrics = Metrics()
         rasa = RasaClient(

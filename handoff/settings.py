@@ -37,6 +37,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from handoff.business_hours import BusinessHours, parse_windows
 from handoff.conversations.keys import CONVERSATION_LIFETIME, TRANSCRIPT_ENTRIES_KEPT
+from handoff.conversations.redis_client import SentinelAddresses
 from handoff.email.smtp_url import check_smtp_url
 from handoff.queue.targets import Targets
 from orders.store import default_database_url as default_orders_url
@@ -127,6 +128,9 @@ class Settings(BaseSettings):
     redis_prefix: str = env("REDIS_PREFIX", "ha")
     # Redis calls fail fast so a stalled Redis never freezes a customer's socket for long.
     redis_timeout: float = env("REDIS_TIMEOUT_SECONDS", 2.0, ge=0.1)
+    redis_sentinels: SentinelAddresses = env("REDIS_SENTINELS", ())  # empty: REDIS_URL's server
+    redis_sentinel_master: str = env("REDIS_SENTINEL_MASTER", "harbor")  # Sentinel's name for it
+    redis_ack_replicas: int = env("REDIS_ACK_REPLICAS", 0, ge=0)  # replicas holding an ack'd entry
     rasa_urls: Urls = env("RASA_URLS", ("http://127.0.0.1:5005",), min_length=1)
     rasa_token: Annotated[Secret, SecretFile("rasa-token")] = env("RASA_TOKEN", Secret(""))
     bot_turn_timeout: float = env("BOT_TURN_TIMEOUT_SECONDS", 8.0, ge=0.1)

@@ -33,7 +33,6 @@ from tests.browser.support import (
     say,
     screenshot,
     shopper_page,
-    system_chromium,
 )
 from tests.support.fake_rasa import shop_parse, shop_replies
 
@@ -75,18 +74,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         running.rasa.replies = replies
         running.rasa.parse = parse
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from system_chromium()
-
-
-@pytest.fixture(autouse=True)
-def short_expect() -> None:
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=20_000)
 
 
 def handed_over_by_triage(stack: Stack, shopper: Watched, verified: str | None) -> str:

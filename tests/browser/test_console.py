@@ -20,7 +20,6 @@ from tests.browser.support import (
     say,
     screenshot,
     shopper_page,
-    system_chromium,
     tab_to,
     unlabelled,
 )
@@ -42,18 +41,6 @@ NAMES = {user: name for user, _, name, _ in ACCOUNTS}
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield from running_stack(tmp_path_factory.mktemp("redis-console"), ACCOUNTS)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from system_chromium()
-
-
-@pytest.fixture(autouse=True)
-def short_expect() -> None:
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=20_000)
 
 
 def login(browser: Any, stack: Stack, user: str, online: bool = True) -> Watched:

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 
 from handoff.conversations.keys import Keys
 from handoff.editor import unanswered
-from tests.browser.support import ROOT, Stack, axe_violations, screenshot, system_chromium
+from tests.browser.support import ROOT, Stack, axe_violations, screenshot
 from tests.support.fake_rasa import FakeRasa
 from tests.support.project import copy_project
 from tests.support.servers import RedisServer, free_port
@@ -105,11 +105,6 @@ async def record_unanswered(redis_url: str) -> None:
     for i, text in enumerate(UNANSWERED):
         await unanswered.record(redis, Keys("ha"), f"{i:032x}", text, "fallback")
     await redis.aclose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from system_chromium()
 
 
 PAGE_ERRORS: list[str] = []

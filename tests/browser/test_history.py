@@ -28,7 +28,6 @@ from tests.browser.support import (
     say,
     screenshot,
     shopper_page,
-    system_chromium,
     tab_to,
     unlabelled,
 )
@@ -63,18 +62,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     for running in running_stack(tmp_path_factory.mktemp("redis-history"), ACCOUNTS):
         running.rasa.replies = replies
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from system_chromium()
-
-
-@pytest.fixture(autouse=True)
-def short_expect() -> None:
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=20_000)
 
 
 def login(browser: Any, stack: Stack, user: str, online: bool = False) -> Watched:

@@ -26,7 +26,6 @@ from tests.browser.support import (
     say,
     screenshot,
     shopper_page,
-    system_chromium,
     unlabelled,
 )
 from tests.support.fake_rasa import shop_replies
@@ -60,18 +59,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     for running in running_stack(tmp_path_factory.mktemp("redis-orders"), ACCOUNTS):
         running.rasa.replies = replies
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from system_chromium()
-
-
-@pytest.fixture(autouse=True)
-def short_expect() -> None:
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=20_000)
 
 
 def handed_over(browser: Any, stack: Stack) -> tuple[Watched, Watched, str]:

@@ -22,7 +22,6 @@ from tests.browser.support import (
     say,
     screenshot,
     shopper_page,
-    system_chromium,
 )
 
 pytestmark = pytest.mark.browser
@@ -42,11 +41,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         first_response_targets=((0, FIRST_TARGET),),
         next_response_targets=((0, NEXT_TARGET),),
     )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from system_chromium()
 
 
 def breaches(page: Any, stack: Stack) -> float:

@@ -14,7 +14,6 @@ from tests.browser.support import (
     contrast,
     running_stack,
     screenshot,
-    system_chromium,
     tab_to,
     unlabelled,
 )
@@ -38,18 +37,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         tmp_path_factory.mktemp("redis-widget"),
         [(AGENT_USER, AGENT_PASSWORD, AGENT_NAME, "agent")],
     )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from system_chromium()
-
-
-@pytest.fixture(autouse=True)
-def short_expect() -> None:
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=20_000)
 
 
 def colour_pairs(page: Any, selectors: list[str]) -> list[tuple[str, str, str]]:
