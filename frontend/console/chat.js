@@ -3,6 +3,7 @@
 // composer with canned responses.
 import { fieldOf } from "../common/forms.js";
 import { html, useRef } from "../common/view.js";
+import { FollowUpControl } from "./follow_up.js";
 import { conversationOf } from "./state.js";
 import { titleOf } from "./queue.js";
 import { Transcript } from "./transcript.js";
@@ -81,6 +82,8 @@ export function Chat(props) {
     .filter(Boolean)
     .join(" · ");
   const agentName = (state.profile && state.profile.display_name) || "";
+  // The customer gave an email address (a left message, or their verified order's).
+  const email = !!(c.fields && c.fields.customer_email);
 
   /**
    * Put a suggested answer or canned response into the reply, after what is typed already.
@@ -131,7 +134,8 @@ export function Chat(props) {
     event.preventDefault();
     const form = /** @type {HTMLFormElement} */ (event.currentTarget);
     const notes = fieldOf(form, "notes").trim();
-    if (act.close(notes, tagsOf(fieldOf(form, "tags")))) form.reset();
+    const transcript = /** @type {HTMLInputElement | null} */ (form.elements.namedItem("email_transcript"));
+    if (act.close(notes, tagsOf(fieldOf(form, "tags")), !!(transcript && transcript.checked))) form.reset();
   }
 
   return html`<div id="chat" class="chat">
@@ -166,8 +170,13 @@ export function Chat(props) {
       <textarea id="close-notes" name="notes" rows="2" maxlength="4000"></textarea>
       <label for="close-tags">Tags (comma-separated)</label>
       <input id="close-tags" name="tags" placeholder="refund, shipping" />
+      <label class="check" for="close-email-transcript">
+        <input type="checkbox" id="close-email-transcript" name="email_transcript" disabled=${!email} />
+        Email the transcript to the customer${email ? "" : " (no email address given)"}
+      </label>
       <button type="submit" class="btn btn-danger">Close chat</button>
     </form>
+    <${FollowUpControl} cid=${cid} panel=${state.followUps[cid]} email=${email} act=${act} />
     <${Transcript} cid=${cid} conversation=${c} />
     <div id="customer-typing" class="typing" role="status" hidden=${!c.typing}>Customer is typing…</div>
     <${SuggestedAnswers} suggestions=${state.suggestions} insert=${insert} />

@@ -20,6 +20,7 @@ import {
   searchQuery,
 } from "./archive.js";
 import { createMailLoader } from "./mail.js";
+import { createFollowUpLoader } from "./follow_up.js";
 import { createOrderLoader, mentionsOrder } from "./orders.js";
 import { claimFailedText, freshArrivals } from "./queue.js";
 import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
@@ -49,7 +50,7 @@ import { takeTicket } from "./tickets.js";
  *   toggleForm: (form: "transfer" | "close") => void,
  *   transfer: (to: {to_agent: string} | {to_team: string}) => void,
  *   returnToBot: () => void,
- *   close: (notes: string, tags: string[]) => boolean,
+ *   close: (notes: string, tags: string[], emailTranscript?: boolean) => boolean,
  *   loadTickets: () => void,
  *   replyByEmail: (ticket: import("./state.js").Ticket) => void,
  *   setStatsDays: (days: string) => void,
@@ -60,7 +61,8 @@ import { takeTicket } from "./tickets.js";
  *   exportData: (email: string, order: string) => void,
  *   eraseData: (email: string, order: string) => Promise<boolean>,
  *   loadErasures: () => void,
- * } & import("./orders.js").OrderActions & import("./mail.js").MailActions} Actions
+ * } & import("./orders.js").OrderActions & import("./mail.js").MailActions
+ *   & import("./follow_up.js").FollowUpActions} Actions
  */
 
 /** How long the customer's typing indicator stays without a new `typing` frame. */
@@ -124,6 +126,8 @@ export function createController(deps) {
     panel: (cid) => store.get().orders[cid],
     current: () => epoch,
   });
+  // The follow-up email of the chat on screen (follow_up.js).
+  const followUps = createFollowUpLoader({ api, dispatch, current: () => epoch });
   // The admins' Mail tab (mail.js), where make run's mail catcher runs.
   const mail = createMailLoader({ api, dispatch, current: () => epoch });
 
@@ -240,6 +244,15 @@ export function createController(deps) {
           isNewEntry(before, String(f.conversation), f)
         ) {
           void orders.list(String(f.conversation));
+        }
+        // A follow-up scheduled (at close, by the rule), sent or answered: the control says so.
+        if (
+          typeof f.event === "string" &&
+          f.event.startsWith("follow_up_") &&
+          f.conversation === now.selected &&
+          isNewEntry(before, String(f.conversation), f)
+        ) {
+          void followUps.load(String(f.conversation));
         }
         break;
       case "typing":
@@ -363,6 +376,7 @@ export function createController(deps) {
     loadSuggestions(cid);
     loadEarlier();
     void orders.list(cid);
+    void followUps.load(cid);
     focusOn("composer-input");
   }
 
@@ -579,14 +593,17 @@ export function createController(deps) {
       const cid = store.get().selected;
       if (cid) sendFrame({ type: "return_to_bot", conversation: cid });
     },
-    close(notes, tags) {
+    close(notes, tags, emailTranscript) {
       const cid = store.get().selected;
       if (!cid) return false;
       /** @type {Record<string, any>} */
       const frame = { type: "close", conversation: cid, tags };
       if (notes) frame.notes = notes;
+      if (emailTranscript) frame.email_transcript = true;
       return sendFrame(frame);
     },
+    scheduleFollowUp: (cid, days) => void followUps.schedule(cid, days),
+    cancelFollowUp: (cid) => void followUps.cancel(cid),
     loadTickets: () => void loadTickets(),
     replyByEmail(ticket) {
       // The ticket's conversation becomes the agent's chat; what they write there goes by email.

@@ -5,6 +5,7 @@
 // controller's (controller.js).
 import { NO_TOAST, toastReducer } from "../common/toast.js";
 import { earlierReducer, historyReducer, initialHistory, initialPrivacy, privacyReducer } from "./archive.js";
+import { followUpReducer } from "./follow_up.js";
 import { initialMail, mailReducer } from "./mail.js";
 import { ordersReducer } from "./orders.js";
 
@@ -22,6 +23,8 @@ import { ordersReducer } from "./orders.js";
  * @typedef {import("./orders.js").OrderAction} OrderAction
  * @typedef {import("./mail.js").MailState} MailState
  * @typedef {import("./mail.js").MailAction} MailAction
+ * @typedef {import("./follow_up.js").FollowUpPanel} FollowUpPanel
+ * @typedef {import("./follow_up.js").FollowUpAction} FollowUpAction
  */
 
 /**
@@ -112,6 +115,7 @@ import { ordersReducer } from "./orders.js";
  *   orders: Record<string, OrderPanelState>,
  *   privacy: PrivacyState,
  *   mail: MailState,
+ *   followUps: Record<string, FollowUpPanel>,
  *   chimes: number,
  *   toast: ToastState,
  * }} ConsoleState
@@ -121,7 +125,8 @@ import { ordersReducer } from "./orders.js";
  * been told are waiting (null until the first queue frame, which alerts nobody). `history`: the
  * History tab (archive.js); `earlier`: by live chat, its customer's earlier conversations, for
  * the packet column; `orders`: by chat, its order panel (orders.js); `privacy`: the admins'
- * Privacy tab; `mail`: the admins' Mail tab (mail.js), where make run's mail catcher runs.
+ * Privacy tab; `mail`: the admins' Mail tab (mail.js), where make run's mail catcher runs;
+ * `followUps`: by chat, its follow-up email (follow_up.js).
  */
 
 /**
@@ -149,6 +154,7 @@ import { ordersReducer } from "./orders.js";
  *   | OrderAction
  *   | PrivacyAction
  *   | MailAction
+ *   | FollowUpAction
  *   | ToastAction
  * )} ConsoleAction
  */
@@ -188,6 +194,7 @@ export function initialState(view = "booting") {
     orders: {},
     privacy: initialPrivacy(),
     mail: initialMail(),
+    followUps: {},
     chimes: 0,
     toast: NO_TOAST,
   };
@@ -528,6 +535,10 @@ export function reduce(state, action) {
     case "mail-sent":
     case "mail-send-failed":
       return { ...state, mail: mailReducer(state.mail, action) };
+    case "follow-up-loading":
+    case "follow-up":
+    case "follow-up-failed":
+      return { ...state, followUps: followUpReducer(state.followUps, action) };
     case "chimed":
       return { ...state, chimes: state.chimes + 1 };
     case "toast":

@@ -207,7 +207,13 @@ async def _close(
     if conversation is None:
         return
     result = await chat_actions.close(
-        state, agent, cid, conversation, notes=frame.notes, tags=frame.tags
+        state,
+        agent,
+        cid,
+        conversation,
+        notes=frame.notes,
+        tags=frame.tags,
+        email_transcript=frame.email_transcript,
     )
     if result is CloseResult.CLOSED:
         outbox.reply({"type": "closed", "conversation": cid})

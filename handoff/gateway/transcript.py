@@ -8,9 +8,11 @@ ALLOWED_ORIGINS) may fetch it across origins; no credentials are allowed, the to
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from aiohttp import web
 
+from handoff.conversations.entry import Entry
 from handoff.gateway import tokens
 from handoff.state import app_state
 
@@ -26,8 +28,20 @@ async def transcript(request: web.Request) -> web.Response:
         cid = tokens.verify(state.settings.secret.reveal(), token)
     except tokens.TokenRefused:
         raise web.HTTPForbidden(text="This transcript link is not valid.") from None
+    return web.Response(
+        text=transcript_text(await state.store.read_all(cid)),
+        headers={
+            "Content-Disposition": f'attachment; filename="{FILENAME}"',
+            **_transcript_cors(request),
+        },
+    )
+
+
+def transcript_text(entries: Iterable[Entry]) -> str:
+    """A transcript as the customer reads it, one line per entry (the download, and the copy
+    emailed at close: handoff/email/follow_up.py)."""
     lines = []
-    for entry in await state.store.read_all(cid):
+    for entry in entries:
         if entry.kind == "message":
             who = {"customer": "You", "bot": "Assistant"}.get(
                 entry.sender, entry.fields.get("agent_name") or "Agent"
@@ -35,13 +49,7 @@ async def transcript(request: web.Request) -> web.Response:
             lines.append(f"{_clock(entry.at)}  {who}: {entry.text}")
         elif entry.text:
             lines.append(f"{_clock(entry.at)}  — {entry.text}")
-    return web.Response(
-        text="\n".join(lines) + "\n",
-        headers={
-            "Content-Disposition": f'attachment; filename="{FILENAME}"',
-            **_transcript_cors(request),
-        },
-    )
+    return "\n".join(lines) + "\n"
 
 
 async def transcript_preflight(request: web.Request) -> web.Response:

@@ -36,8 +36,10 @@ DELAYED = {
 
 
 def is_notice(frame: dict[str, Any]) -> bool:
-    return frame.get("type") == "event" and isinstance(frame.get("data"), dict) and bool(
-        frame["data"].get("proactive")
+    return (
+        frame.get("type") == "event"
+        and isinstance(frame.get("data"), dict)
+        and bool(frame["data"].get("proactive"))
     )
 
 
