@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,10 @@ class AppState:
     archive: ArchiveStore | None = None
     customer_sockets: set[web.WebSocketResponse] = field(default_factory=set)
     agent_sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    # Customer sockets this replica holds, by conversation (handoff/email/away.py), and what
+    # wakes this replica's email sender at once when it queues a mail (handoff/email/sender.py).
+    customers_here: dict[str, int] = field(default_factory=dict)
+    mail_wake: asyncio.Event = field(default_factory=asyncio.Event)
     # Periodic work other modules register (agent grace periods, auto-assign); run every 2 s.
     sweep_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

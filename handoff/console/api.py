@@ -77,6 +77,12 @@ async def get_tickets(request: web.Request) -> web.Response:
     limit = _query_int(request, "limit", 100, 1, 500)
     raw = await state.redis.xrevrange(state.keys.tickets, count=limit) or []
     tickets = [{"id": str(tid), **cast(dict[str, str], values or {})} for tid, values in raw]
+    # A ticket an agent took to answer (POST /api/tickets/{id}/take, handoff/email/).
+    ids = [t["id"] for t in tickets]
+    taken = await state.redis.hmget(state.keys.tickets_taken, ids) if ids else []
+    for ticket, agent in zip(tickets, taken or [], strict=False):
+        if agent:
+            ticket.update(status="taken", taken_by=str(agent))
     return web.json_response({"tickets": tickets})
 
 

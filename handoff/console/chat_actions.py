@@ -17,6 +17,7 @@ from handoff.console.accounts import Account
 from handoff.console.presence import is_online
 from handoff.console.sessions import SessionAgent, accounts_of
 from handoff.conversations.store import Appended, MoveResult, now_ms
+from handoff.email.outbox import away_mail_id, queue_agent_message
 from handoff.queue.targets import answered_clock
 from handoff.state import AppState
 
@@ -156,10 +157,20 @@ async def send_message(
     client_id: str,
     text: str,
 ) -> Sent:
-    """Write the agent's message to the customer (`conversation` is assigned to the agent)."""
+    """Write the agent's message to the customer (`conversation` is assigned to the agent).
+    A customer who left and gave an address gets it by email too (handoff/email/outbox.py):
+    the entry names the mail, so the console shows whether it was delivered."""
+    mail = await away_mail_id(state, cid, conversation)
     stored = await state.store.append_entry(
-        cid, "agent", text.strip(), client_id=f"agent-{client_id}", agent_name=agent.display_name
+        cid,
+        "agent",
+        text.strip(),
+        client_id=f"agent-{client_id}",
+        agent_name=agent.display_name,
+        mail=mail or None,
     )
+    if stored.new and mail:
+        await queue_agent_message(state, cid, mail, stored.entry_id, text, agent.display_name)
     if stored.new and stored.answered:
         await _record_response(state, cid, stored)
     return Sent(entry=stored.entry_id, duplicate=not stored.new)

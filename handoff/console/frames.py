@@ -296,6 +296,7 @@ _DEF_NAMES: dict[str, str] = {
     "DoneFrame": "done",
     "ErrorFrame": "error",
     "PongFrame": "pong",
+    "EmailStatusFrame": "emailStatus",
 }
 _OPEN_ENDED = {"packet", "sentimentMark"}  # more fields may come; the rest are closed objects
 _DEFS = "#/$defs/"

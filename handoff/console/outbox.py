@@ -13,9 +13,16 @@ from typing import Any
 from aiohttp import web
 
 from handoff.console.queue_view import active_chats, breach_frame, mine_frame, queue_items
-from handoff.console.server_frames import ActiveFrame, QueueFrame, ServerFrame, refuse
+from handoff.console.server_frames import (
+    ActiveFrame,
+    EmailStatusFrame,
+    QueueFrame,
+    ServerFrame,
+    refuse,
+)
 from handoff.console.sessions import SessionAgent
 from handoff.conversations.store import bounded
+from handoff.email.outbox import email_fields
 from handoff.state import AppState
 from handoff.web.sockets import SocketWriter
 
@@ -63,6 +70,19 @@ class ConsoleOutbox(SocketWriter):
             self.dirty.update(self.opened)
             self.queue_dirty = True
             self.wake.set()
+            return
+        if "mail" in payload:
+            # An agent's message sent by email changed status (handoff/email/outbox.py).
+            if isinstance(cid, str) and cid in self.opened and payload.get("entry"):
+                status: EmailStatusFrame = {
+                    "type": "email_status",
+                    "conversation": cid,
+                    "entry": str(payload["entry"]),
+                    "status": payload["status"],
+                }
+                if payload.get("error"):
+                    status["error"] = str(payload["error"])
+                self.reply(status)
             return
         if "breach" in payload:
             frame = breach_frame(self.agent, payload)
@@ -113,7 +133,10 @@ class ConsoleOutbox(SocketWriter):
                 self.state.store.read(cid, self.opened[cid]), self.state.settings.storage_deadline
             )
             for entry in entries:
-                await self.ws.send_json({**entry.to_frame(), "conversation": cid})
+                frame = {**entry.to_frame(), "conversation": cid}
+                if "mail" in entry.fields or "channel" in entry.fields:
+                    frame.update(await email_fields(self.state, entry.fields))
+                await self.ws.send_json(frame)
                 self.opened[cid] = entry.id
             # A message in one of my chats starts or stops the wait for a reply it shows.
             self.mine_dirty |= bool(entries) and cid in (self.last_active or ())

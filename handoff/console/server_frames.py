@@ -52,6 +52,7 @@ def refuse(code: ErrorCode, message: str, **about: str) -> dict[str, Any]:
 
 ConversationId = Annotated[str, shared("conversationId")]
 EntryId = Annotated[str, shared("entryId")]
+EmailStatus = Literal["queued", "sent", "failed"]
 Seconds = Annotated[float, WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
 ResponseKindField = Annotated[str, WithJsonSchema({"enum": ["first", "next"]})]
 
@@ -196,6 +197,11 @@ EventFrame = TypedDict(
         "reason": NotRequired[str],
         "buttons": NotRequired[list[Annotated[dict[str, str], shared("button")]]],
         "data": NotRequired[Any],
+        # A customer's message that came by email (handoff/email/inbound.py).
+        "channel": NotRequired[Literal["email"]],
+        # An agent's message that also went out by email: whether it was delivered yet.
+        "email_status": NotRequired[EmailStatus],
+        "email_error": NotRequired[str],
     },
 )
 CustomerTypingFrame = TypedDict(
@@ -207,6 +213,17 @@ CustomerTypingFrame = TypedDict(
         "on": bool,
     },
 )
+
+
+class EmailStatusFrame(TypedDict):
+    """An agent's message sent by email changed status (queued: not delivered yet; sent: the
+    mail server took it; failed: refused, given up or bounced, `error` says why)."""
+
+    type: Literal["email_status"]
+    conversation: ConversationId
+    entry: EntryId
+    status: EmailStatus
+    error: NotRequired[str]
 
 
 class AckFrame(TypedDict):
@@ -251,6 +268,7 @@ ServerFrame = Annotated[
     | ClaimFailedFrame
     | EventFrame
     | CustomerTypingFrame
+    | EmailStatusFrame
     | AckFrame
     | PresenceSetFrame
     | DoneFrame

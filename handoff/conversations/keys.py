@@ -45,6 +45,8 @@
                                   or failed; a sending replica pushes it a lease ahead (MAIL_LEASE)
 {p}:mail:answered:{hash}  string  an automatic answer went to this sender lately (MAIL_ANSWER_GAP):
                                   two auto-responders never answer each other for ever
+{p}:tickets:taken         hash    ticket id -> the agent who took its conversation to answer it
+                                  (POST /api/tickets/{id}/take; trimmed with the tickets)
 {p}:conv:{cid}:sockets    zset    the customer's sockets by replica -> last seen (ms), and "left"
                                   -> when the last one closed (handoff/email/away.py)
 
@@ -225,6 +227,10 @@ class Keys:
 
     def mail_answered(self, sender_hash: str) -> str:
         return f"{self.prefix}:mail:answered:{sender_hash}"
+
+    @property
+    def tickets_taken(self) -> str:
+        return f"{self.prefix}:tickets:taken"
 
     def customer_sockets(self, cid: str) -> str:
         """Where the customer's sockets are, for email when they are away (email/away.py)."""

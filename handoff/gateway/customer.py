@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from handoff.email import away
 from handoff.gateway import tokens
 from handoff.gateway.frames import HELLO, Hello, Welcome, error
 from handoff.gateway.handlers import handle
@@ -107,10 +108,15 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
     unwatch = state.live.watch(cid, outbox.hint)
     writer = asyncio.create_task(outbox.run())
     try:
+        # Where the customer's sockets are: an agent's message to one gone a while also goes by
+        # email (handoff/email/away.py). Without Redis the mark waits for the next beat.
+        with contextlib.suppress(RedisError):
+            await away.arrived(state, cid)
         await _read_loop(ws, state, cid, outbox)
     finally:
         unwatch()
         outbox.stop()
+        await away.left(state, cid)
         done, _ = await asyncio.wait({writer}, timeout=1.0)
         if not done:
             writer.cancel()

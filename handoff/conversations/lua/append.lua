@@ -35,8 +35,10 @@ end
 redis.call('HSET', KEYS[3], 'updated_at', ARGV[2], 'last_id', id)
 local state = redis.call('HGET', KEYS[3], 'state')
 local sender = nil
+local channel = nil
 for i = 8, #ARGV, 2 do
   if ARGV[i] == 'from' then sender = ARGV[i + 1] end
+  if ARGV[i] == 'channel' then channel = ARGV[i + 1] end
 end
 local answered = nil
 if sender == 'customer' then
@@ -46,7 +48,8 @@ if sender == 'customer' then
     redis.call('HSETNX', KEYS[3], 'awaiting_since', ARGV[2])
   end
   -- Outside 'bot' a message is for a person: the bot-turn sweeper has nothing to do for it.
-  if state == 'bot' then
+  -- So is an email: its answer could never reach the customer (handoff/email/inbound.py).
+  if state == 'bot' and channel ~= 'email' then
     redis.call('ZADD', KEYS[4], 'NX', ARGV[2], ARGV[3])
   end
 end

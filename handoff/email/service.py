@@ -1,0 +1,98 @@
+"""Email inside the service: one cleanup context that starts, and stops together,
+
+    the sender          due mails of the Redis outbox to SMTP_URL (email/sender.py), unless off
+    the inbound server  aiosmtpd on INBOUND_SMTP_LISTEN (email/inbound.py), unless off
+    the socket marks    where this replica's customer sockets are (email/away.py), refreshed
+
+Why an SMTP server rather than IMAP polling: docs/email.md ("Inbound").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from aiosmtpd.smtp import SMTP
+
+from handoff.background import stop_tasks
+from handoff.email import away
+from handoff.email.inbound import InboundMailHandler
+from handoff.email.sender import MailSender
+from handoff.email.smtp_url import OFF, parse_smtp_url
+from handoff.state import AppState, app_state
+
+log = logging.getLogger("handoff.email")
+
+# The inbound server's address once it listens (port 0 in tests: the one it got).
+INBOUND_ADDRESS: web.AppKey[tuple[str, int]] = web.AppKey("harbor_inbound_smtp", tuple)
+
+
+def listen_address(value: str) -> tuple[str, int] | None:
+    """INBOUND_SMTP_LISTEN as (host, port), None for off; ValueError naming the variable."""
+    if value.strip().lower() == OFF:
+        return None
+    host, _, port = value.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"INBOUND_SMTP_LISTEN={value!r} must be off or host:port")
+    return host.strip("[]"), int(port)
+
+
+async def start_inbound(state: AppState, host: str, port: int) -> asyncio.Server:
+    settings = state.settings
+    handler = InboundMailHandler(state)
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: SMTP(
+            handler,
+            # A mail over the bound is refused at DATA with 552, before it is read in full.
+            data_size_limit=settings.max_inbound_mail_bytes,
+            enable_SMTPUTF8=True,
+            hostname=settings.reply_domain,
+            ident="Harbor Assist",
+            timeout=60,
+        ),
+        host,
+        port,
+    )
+
+
+async def _keep_marks(state: AppState, stopping: asyncio.Event) -> None:
+    while not stopping.is_set():
+        try:
+            await away.beat(state)
+        except Exception as error:  # Redis failing: marks age out, the next beat renews them
+            log.warning("customer socket marks not refreshed: %s", error)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=away.BEAT_SECONDS)
+
+
+async def email_context(app: web.Application) -> AsyncIterator[None]:
+    state = app_state(app)
+    settings = state.settings
+    # Both checked here too: settings made in code skip the environment's validation.
+    server = parse_smtp_url(settings.smtp_url)
+    inbound = listen_address(settings.inbound_smtp)
+    stopping = asyncio.Event()
+    tasks = [asyncio.create_task(_keep_marks(state, stopping), name="customer-marks")]
+    if server is not None:
+        sender = MailSender(state, server)
+        tasks.append(asyncio.create_task(sender.run(stopping), name="email-sender"))
+    listening: asyncio.Server | None = None
+    if inbound is not None:
+        listening = await start_inbound(state, *inbound)
+        bound = listening.sockets[0].getsockname()
+        app[INBOUND_ADDRESS] = (str(bound[0]), int(bound[1]))
+        log.info("receiving email on %s:%d", *app[INBOUND_ADDRESS])
+    try:
+        yield
+    finally:
+        stopping.set()
+        state.mail_wake.set()
+        if listening is not None:
+            listening.close()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(listening.wait_closed(), timeout=2.0)
+        await stop_tasks(tasks)
