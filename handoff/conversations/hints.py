@@ -2,7 +2,9 @@
 
 A hint only says "conversation X changed" or "a queue moved"; a socket that gets one re-reads
 the transcript from the last id it delivered. A missed hint therefore costs latency, never data:
-after the subscription reconnects (Redis restarted), every socket is told to resync.
+after the subscription reconnects (Redis restarted, or a failover moved the master: the
+subscriber's client does not reconnect by itself, conversations/redis_client.py), every socket is
+told to resync.
 """
 
 from __future__ import annotations
@@ -101,7 +103,10 @@ class LiveHub:
                 self.connected.clear()
                 log.warning("live channel lost (%s); reconnecting in %.1f s", error, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                # At most a second between attempts: after a failover (a new master named by
+                # Sentinel a few seconds after the old one died) sockets hear of changes again
+                # within a second of it, and one attempt a second per replica costs nothing.
+                delay = min(delay * 2, 1.0)
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
