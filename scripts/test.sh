@@ -45,6 +45,8 @@ service_lane() {
   # files), so they run on both cores (pytest-xdist; TEST_WORKERS=1 runs them in one process).
   stage "pytest: handoff unit tests" pytest_in "$APP" app -n "${TEST_WORKERS:-2}" \
     tests/app tests/understanding tests/vocabulary tests/orders
+  # The deployment files, offline (hadolint, kubernetes-validate, the Compose schema): seconds.
+  stage "pytest: images, manifests and compose file (deploy/)" pytest_in "$APP" deploy tests/deploy
   stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser
   stage "pytest: end-to-end tests on one real stack (and its fault test)" \
     pytest_in "$APP" e2e tests/e2e "$REAL_STACK_FAULTS"
