@@ -36,7 +36,7 @@ from handoff.conversations.keys import Keys
 from handoff.conversations.lifetimes import run_lifetimes_pass
 from handoff.conversations.redis_client import ReplicatedStore, connect
 from handoff.editor import api as editor
-from handoff.email import ticket_reply
+from handoff.email import catcher_api, follow_up, follow_up_rating, ticket_reply
 from handoff.email.service import email_context
 from handoff.gateway import customer, transcript, widget
 from handoff.queue.context import ContextSource
@@ -202,6 +202,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(archive_context)
     app.cleanup_ctx.append(email_context)  # the outbox's sender, the inbound SMTP server
     app.on_startup.append(sweeper.start_sweeping)  # an agent gone past the grace period
+    app.on_startup.append(follow_up.start_follow_ups)  # follow-up emails that are due
     app.on_shutdown.append(_close_sockets)
     # The one route table; every route is described in handoff/web/openapi.yaml (a test checks).
     app.add_routes(
@@ -242,6 +243,14 @@ def create_app(settings: Settings | None = None) -> web.Application:
             web.get("/api/conversations/{cid}/orders", order_panel.list_orders),
             web.get("/api/conversations/{cid}/orders/{order_number}", order_panel.get_order),
             web.get("/api/audit/order-lookups", order_panel.order_lookup_audit),
+            # admins: what make run's local mail catcher caught (MAIL_CATCHER), replies to it
+            web.get("/api/mail/caught", catcher_api.list_caught),
+            web.post("/api/mail/caught/{id}/reply", catcher_api.reply_as_customer),
+            web.get("/api/conversations/{cid}/follow-up", follow_up.get_follow_up),
+            web.post("/api/conversations/{cid}/follow-up", follow_up.post_follow_up),
+            web.delete("/api/conversations/{cid}/follow-up", follow_up.delete_follow_up),
+            # the follow-up email's one-click rating links (public, signed)
+            web.get("/rate/{token}", follow_up_rating.rate_page),
             # content editors (editor)
             web.get("/console/editor", editor.editor_page),
             web.get("/api/faq/topics", editor.list_topics),

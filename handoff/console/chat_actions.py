@@ -17,6 +17,7 @@ from handoff.console.accounts import Account
 from handoff.console.presence import is_online
 from handoff.console.sessions import SessionAgent, accounts_of
 from handoff.conversations.store import Appended, MoveResult, now_ms
+from handoff.email import follow_up
 from handoff.email.outbox import away_mail_id, queue_agent_message
 from handoff.queue.targets import answered_clock
 from handoff.state import AppState
@@ -279,8 +280,11 @@ async def close(
     *,
     notes: str,
     tags: list[str],
+    email_transcript: bool = False,
 ) -> CloseResult:
-    """End the agent's chat, keeping notes and tags; the customer is asked for a rating."""
+    """End the agent's chat, keeping notes and tags; the customer is asked for a rating. Then
+    the transcript is emailed if the agent asked, and a chat handed over for a delayed order
+    gets its follow-up scheduled (email/follow_up.py)."""
     now = now_ms()
     result = await state.store.move(
         cid,
@@ -300,4 +304,5 @@ async def close(
         return CloseResult.CHANGED
     assigned_at = int(conversation.get("assigned_at") or now)
     await state.queue.record_handling(max(0.0, (now - assigned_at) / 1000))
+    await follow_up.after_close(state, cid, conversation, email_transcript=email_transcript)
     return CloseResult.CLOSED

@@ -189,7 +189,7 @@ class ReturnToBotFrame(ClientFrame):
 
 
 class CloseFrame(ClientFrame):
-    wire_optional = frozenset({"notes", "tags"})
+    wire_optional = frozenset({"notes", "tags", "email_transcript"})
     type: Literal["close"]
     conversation: ConversationRef = ""
     notes: Annotated[
@@ -204,6 +204,11 @@ class CloseFrame(ClientFrame):
         Field(max_length=MAX_TAGS),
         Refusal("bad_close", "Tags are a list of up to 20 short words."),
     ] = Field(default_factory=list)
+    # Email the transcript to the customer once closed (email/follow_up.py), when they gave an
+    # address; read leniently like `on`.
+    email_transcript: Annotated[
+        bool, BeforeValidator(bool), WithJsonSchema({"type": "boolean"})
+    ] = False
 
 
 class PingFrame(ClientFrame):
@@ -291,12 +296,12 @@ _DEF_NAMES: dict[str, str] = {
     "ClaimFailedFrame": "claimFailed",
     "EventFrame": "event",
     "CustomerTypingFrame": "serverTyping",
+    "EmailStatusFrame": "emailStatus",
     "AckFrame": "ack",
     "PresenceSetFrame": "presenceSet",
     "DoneFrame": "done",
     "ErrorFrame": "error",
     "PongFrame": "pong",
-    "EmailStatusFrame": "emailStatus",
 }
 _OPEN_ENDED = {"packet", "sentimentMark"}  # more fields may come; the rest are closed objects
 _DEFS = "#/$defs/"

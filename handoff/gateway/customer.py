@@ -18,7 +18,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from handoff.email import away
-from handoff.gateway import tokens
+from handoff.gateway import proactive, tokens
 from handoff.gateway.frames import HELLO, Hello, Welcome, error
 from handoff.gateway.handlers import handle
 from handoff.gateway.outbox import Outbox
@@ -107,6 +107,9 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
     outbox = Outbox(ws, state, cid, last_seen, conversation.get("state", "queued"))
     unwatch = state.live.watch(cid, outbox.hint)
     writer = asyncio.create_task(outbox.run())
+    # A returning customer's order news, after the welcome: the order store's time is not the
+    # hello's (gateway/proactive.py). The outbox delivers the message like any other entry.
+    news = asyncio.create_task(proactive.tell_order_news(state, cid, conversation))
     try:
         # Where the customer's sockets are: an agent's message to one gone a while also goes by
         # email (handoff/email/away.py). Without Redis the mark waits for the next beat.
@@ -117,6 +120,8 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
         unwatch()
         outbox.stop()
         await away.left(state, cid)
+        # Bounded by the order store's timeout; finished rather than cut off mid-write.
+        await asyncio.wait({news}, timeout=state.settings.orders_timeout + 1.0)
         done, _ = await asyncio.wait({writer}, timeout=1.0)
         if not done:
             writer.cancel()
