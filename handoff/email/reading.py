@@ -173,17 +173,19 @@ def read_mail(raw: bytes, envelope_sender: str) -> InboundMail:
 
 
 def bounce_reason(raw: bytes) -> str:
-    """The diagnostic of a delivery status notification, as short as it comes."""
-    message = message_from_bytes(raw, policy=policy.default)
+    """The diagnostic of a delivery status notification (RFC 3464), as short as it comes."""
+    message = message_from_bytes(raw, policy=policy.compat32)
     for part in message.walk():
-        if part.get_content_type() == "message/delivery-status":
-            payload = part.get_payload()
-            blocks = payload if isinstance(payload, list) else [part]
-            for block in blocks:
-                if not isinstance(block, Message):
-                    continue
-                for header in ("Diagnostic-Code", "Status"):
-                    value = block.get(header)
-                    if value:
-                        return " ".join(str(value).split())[:300]
+        if not part.get_content_type().endswith("/delivery-status"):
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):  # message/delivery-status: parsed into header blocks
+            text = "\n".join(str(block) for block in payload)
+        else:
+            decoded = part.get_payload(decode=True)
+            text = decoded.decode("utf-8", "replace") if isinstance(decoded, bytes) else ""
+        for header in ("Diagnostic-Code", "Status"):
+            found = re.search(rf"^{header}:\s*(.+)$", text, re.M | re.I)
+            if found:
+                return " ".join(found.group(1).split())[:300]
     return "the recipient's mail server returned it"

@@ -1,0 +1,414 @@
+"""Email as the conversation's second channel, over real SMTP both ways and a real Redis.
+
+The customers' mail provider is an aiosmtpd server of the test's own (it takes, refuses or is
+down as each test needs); the customers' replies are sent with aiosmtplib to the service's own
+inbound SMTP server. No sleeps as barriers: each test waits for the mail, the frame or the
+status it expects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import pytest
+from aiohttp.test_utils import TestClient
+from aiosmtpd.smtp import SMTP
+
+from handoff.email import sender as mail_sender
+from handoff.email.addresses import read_recipient, reply_address
+from handoff.email.outbox import mail_status, queue_email
+from handoff.email.service import INBOUND_ADDRESS
+from handoff.state import AppState, app_state
+from tests.app.conftest import SECRET, AppFactory
+from tests.app.protocol import open_chat
+from tests.app.test_agents import accounts, agent_online, console, handoff_bot  # noqa: F401
+from tests.support.clients import frames_until, login
+
+DOMAIN = "reply.test"
+CUSTOMER = "kit@example.com"
+
+
+class MailProvider:
+    """A real SMTP server standing in for the customers' mail provider."""
+
+    def __init__(self) -> None:
+        self.mails: list[tuple[str, list[str], EmailMessage]] = []
+        self.arrived = asyncio.Event()
+        self.refuse = ""  # an SMTP reply to every RCPT, e.g. "550 5.1.1 no such user"
+        self.server: asyncio.base_events.Server | None = None
+        self.port = 0
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, _: Any
+    ) -> str:
+        if self.refuse:
+            return self.refuse
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.arrived.set()
+        return "250 OK"
+
+    async def start(self, port: int = 0) -> None:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(lambda: SMTP(self), "127.0.0.1", port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def next_mail(
+        self, count: int, timeout: float = 8.0
+    ) -> tuple[str, list[str], EmailMessage]:
+        """The `count`-th mail taken (1 = the first), waiting for it."""
+        deadline = time.monotonic() + timeout
+        while len(self.mails) < count:
+            self.arrived.clear()
+            left = deadline - time.monotonic()
+            assert left > 0, f"no mail #{count}; got {len(self.mails)}"
+            try:
+                await asyncio.wait_for(self.arrived.wait(), timeout=left)
+            except asyncio.TimeoutError:
+                continue
+        return self.mails[count - 1]
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[MailProvider]:
+    mail = MailProvider()
+    await mail.start()
+    yield mail
+    await mail.stop()
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mail_sender, "RETRY_FIRST_SECONDS", 0.1)
+    monkeypatch.setattr(mail_sender, "RETRY_MAX_SECONDS", 0.3)
+    monkeypatch.setattr(mail_sender, "POLL_SECONDS", 0.1)
+
+
+async def email_app(make_client: AppFactory, smtp_port: int, **more: Any) -> TestClient:
+    return await make_client(
+        smtp_url=f"smtp://127.0.0.1:{smtp_port}",
+        inbound_smtp="127.0.0.1:0",
+        reply_domain=DOMAIN,
+        email_after_away=0.0,
+        **more,
+    )
+
+
+async def mail_in(client: TestClient, message: EmailMessage, *, bounce: bool = False) -> Any:
+    host, port = client.app[INBOUND_ADDRESS]
+    if bounce:  # a null envelope sender, MAIL FROM:<>, as every bounce has
+        async with aiosmtplib.SMTP(hostname=host, port=port) as smtp:
+            return await smtp.sendmail("", [str(message["To"])], message.as_bytes())
+    return await aiosmtplib.send(message, hostname=host, port=port)
+
+
+def customer_mail(to: str, text: str, *, sender: str = CUSTOMER, **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = f"Kit <{sender}>"
+    message["To"] = to
+    message["Subject"] = headers.pop("Subject", "Re: Your conversation")
+    message["Message-ID"] = f"<{time.monotonic_ns()}@example.com>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(text)
+    return message
+
+
+async def conversation_for(state: AppState, email: str = CUSTOMER) -> str:
+    cid = await state.store.create("support", lifetime=3600, max_entries=100)
+    await state.store.set_fields(cid, {"customer_email": email})
+    return cid
+
+
+async def until(check: Callable[[], Awaitable[Any]], timeout: float = 8.0) -> Any:
+    """Poll a condition of the system (Redis state) until it holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.05)
+
+
+async def tickets_by(state: AppState, email: str) -> list[dict[str, str]]:
+    raw = await state.redis.xrange(state.keys.tickets)
+    return [dict(v) for _, v in raw if v.get("email") == email]
+
+
+# --- the whole loop: a ticket answered by email, the reply back in the chat -----------------
+
+
+async def test_a_ticket_is_answered_by_email_and_the_reply_comes_back_live(
+    make_client: AppFactory,
+    accounts: Any,  # noqa: F811
+    handoff_bot: Any,  # noqa: F811
+    provider: MailProvider,
+) -> None:
+    client = await email_app(make_client, provider.port)
+    await accounts.create("ray", "correct horse battery", display_name="Ray")
+    customer, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    await customer.send_json({"type": "message", "id": "h", "text": "a human please"})
+    await frames_until(customer, lambda f: f.get("event") == "offer_leave_message")
+    await customer.send_json({"type": "leave_message", "email": CUSTOMER, "text": "Call me"})
+    await frames_until(customer, lambda f: f.get("event") == "ticket_created")
+    await customer.close()  # the customer leaves the site
+
+    session = await login(client, "ray")
+    agent, _ = await console(client, session)
+    tickets = await (await client.get("/api/tickets", headers=session["headers"])).json()
+    ticket = tickets["tickets"][0]
+    taken = await client.post(f"/api/tickets/{ticket['id']}/take", headers=session["headers"])
+    assert taken.status == 200, await taken.text()
+    assert (await taken.json())["conversation"] == cid
+    listed = await (await client.get("/api/tickets", headers=session["headers"])).json()
+    assert listed["tickets"][0]["status"] == "taken"
+
+    await agent.send_json({"type": "open", "conversation": cid})
+    await agent.send_json(
+        {"type": "message", "conversation": cid, "id": "m1", "text": "Your parcel left today."}
+    )
+    acked = await frames_until(agent, lambda f: f["type"] == "ack")
+    entry = acked[-1]["entry"]
+    envelope_from, rcpts, mail = await provider.next_mail(1)
+    assert rcpts == [CUSTOMER]
+    assert mail["Reply-To"] == reply_address(SECRET, DOMAIN, cid, CUSTOMER)
+    assert mail["Message-ID"].endswith(f"@{DOMAIN}>")
+    assert read_recipient(envelope_from, DOMAIN) is not None  # the signed bounce address
+    body = mail.get_content()
+    assert "Your parcel left today." in body and "a human please" in body  # + so far
+    await frames_until(
+        agent,
+        lambda f: f["type"] == "email_status" and f["entry"] == entry and f["status"] == "sent",
+    )
+
+    reply = customer_mail(
+        mail["Reply-To"],
+        "Great, thanks!\n\nOn Mon, 7 Dec 2026, Ray wrote:\n> Your parcel left today.\n",
+        In_Reply_To=mail["Message-ID"],
+    )
+    await mail_in(client, reply)
+    seen = await frames_until(agent, lambda f: f["type"] == "event" and f.get("channel") == "email")
+    assert seen[-1]["text"] == "Great, thanks!" and seen[-1]["from"] == "customer"
+    # The agent's next message answers the customer's mail in the same thread.
+    await agent.send_json(
+        {"type": "message", "conversation": cid, "id": "m2", "text": "Glad to hear it."}
+    )
+    _, _, second = await provider.next_mail(2)
+    assert second["In-Reply-To"] == reply["Message-ID"]
+    assert mail["Message-ID"] in second["References"]
+
+
+async def test_a_customer_still_connected_gets_no_email(
+    make_client: AppFactory,
+    accounts: Any,  # noqa: F811
+    provider: MailProvider,
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    customer, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    await state.store.set_fields(cid, {"customer_email": CUSTOMER})
+    agent, session = await agent_online(client, accounts, "ann")
+    taken_id = await state.redis.xadd(state.keys.tickets, {"conversation": cid, "email": CUSTOMER})
+    assert (await client.post(f"/api/tickets/{taken_id}/take", headers=session["headers"])).ok
+    await agent.send_json({"type": "open", "conversation": cid})
+    await agent.send_json({"type": "message", "conversation": cid, "id": "a", "text": "Here?"})
+    await frames_until(customer, lambda f: f.get("text") == "Here?")
+    await customer.close()
+    await until(lambda: _away(state, cid))
+    await agent.send_json({"type": "message", "conversation": cid, "id": "b", "text": "Gone?"})
+    _, _, mail = await provider.next_mail(1)
+    assert mail.get_content().startswith("Gone?")  # the first mail is the second message
+    entries = await state.store.read_all(cid)
+    assert [e.text for e in entries if e.fields.get("mail")] == ["Gone?"]
+
+
+async def _away(state: AppState, cid: str) -> bool:
+    marks = await state.redis.zrange(state.keys.customer_sockets(cid), 0, -1)
+    return marks == ["left"]
+
+
+# --- faults of the outbound side --------------------------------------------------------------
+
+
+async def test_smtp_down_keeps_the_mail_queued_and_delivers_it_when_back(
+    make_client: AppFactory, fast_retries: None
+) -> None:
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = await email_app(make_client, port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)
+    mail_id = await queue_email(state, cid, kind="message", subject="Hello", body="Still there?")
+    status = await until(lambda: _status_with_error(state, mail_id))
+    assert status[0] == "queued"  # not delivered yet, and why
+    provider = MailProvider()
+    await provider.start(port)
+    try:
+        _, _, mail = await provider.next_mail(1)
+        assert mail.get_content().strip() == "Still there?"
+        assert (await until(lambda: _sent(state, mail_id))) == ("sent", "")
+        assert await state.redis.zcard(state.keys.mail_due) == 0
+    finally:
+        await provider.stop()
+
+
+async def _status_with_error(state: AppState, mail_id: str) -> tuple[str, str] | None:
+    status = await mail_status(state, mail_id)
+    return status if status[1] else None
+
+
+async def _sent(state: AppState, mail_id: str) -> tuple[str, str] | None:
+    status = await mail_status(state, mail_id)
+    return status if status[0] == "sent" else None
+
+
+async def test_a_refusing_server_fails_the_mail_and_a_bounce_fails_a_sent_one(
+    make_client: AppFactory, provider: MailProvider, fast_retries: None
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)
+    provider.refuse = "550 5.1.1 No such user here"
+    refused = await queue_email(state, cid, kind="message", subject="", body="one")
+    status = await until(lambda: _final(state, refused))
+    assert status[0] == "failed" and "550" in status[1]
+    provider.refuse = ""
+    sent = await queue_email(state, cid, kind="message", subject="", body="two")
+    envelope_from, _, original = await provider.next_mail(1)
+    await until(lambda: _sent(state, sent))
+    bounce = EmailMessage()
+    bounce["From"] = f"MAILER-DAEMON@{DOMAIN}"
+    bounce["To"] = envelope_from
+    bounce["Subject"] = "Undelivered Mail Returned to Sender"
+    bounce.set_content("Your message could not be delivered.")
+    bounce.add_attachment(
+        "Reporting-MTA: dns; mx.example.com\n\nFinal-Recipient: rfc822; kit@example.com\n"
+        "Action: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 mailbox unavailable\n",
+        subtype="delivery-status",
+    )
+    await mail_in(client, bounce, bounce=True)
+    status = await until(lambda: _final(state, sent))
+    assert status[0] == "failed" and "Bounced" in status[1] and "mailbox unavailable" in status[1]
+    assert original["Message-ID"]
+
+
+async def _final(state: AppState, mail_id: str) -> tuple[str, str] | None:
+    status = await mail_status(state, mail_id)
+    return status if status[0] == "failed" else None
+
+
+# --- the inbound side: forged, foreign, replayed, huge, HTML, files, automatic ---------------
+
+
+async def test_forged_foreign_and_replayed_reply_addresses_become_new_tickets(
+    make_client: AppFactory, provider: MailProvider
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    original = await conversation_for(state)
+    await state.store.append(original, "customer", "My secret order 7781 is late")
+    other = await conversation_for(state, "lee@example.com")
+    good = reply_address(SECRET, DOMAIN, original, CUSTOMER)
+    local, _, _ = good.partition("@")
+    forged = f"{local[:-1]}{'0' if local[-1] != '0' else '1'}@{DOMAIN}"
+    replayed = good.replace(original, other)  # the signature of one, the id of another
+    attempts = [
+        (good, "mallory@example.com"),  # the right address from another sender
+        (forged, CUSTOMER),
+        (replayed, "lee@example.com"),
+    ]
+    for number, (to, sender) in enumerate(attempts, start=1):
+        await mail_in(client, customer_mail(to, f"attempt {number}", sender=sender))
+    for number, (_, sender) in enumerate(attempts, start=1):
+        tickets = await until(lambda s=sender: tickets_by(state, s))
+        assert any(t["text"] == f"attempt {number}" for t in tickets)
+        assert all(t["conversation"] not in (original, other) for t in tickets)
+    assert [e.text for e in await state.store.read_all(original) if e.kind == "message"] == [
+        "My secret order 7781 is late"
+    ]
+    assert not [e for e in await state.store.read_all(other) if e.kind == "message"]
+    # Each sender got a receipt that reveals nothing of the conversation they aimed at.
+    receipts = [await provider.next_mail(n) for n in (1, 2, 3)]
+    assert sorted(r[1][0] for r in receipts) == sorted(
+        ["mallory@example.com", CUSTOMER, "lee@example.com"]
+    )
+    for _, _, receipt in receipts:
+        assert "7781" not in receipt.get_content()
+        assert receipt["Auto-Submitted"] == "auto-replied"
+        assert original not in receipt["Reply-To"]
+
+
+async def test_a_mail_over_the_size_limit_is_refused_at_data(
+    make_client: AppFactory, provider: MailProvider
+) -> None:
+    client = await email_app(make_client, provider.port, max_inbound_mail_bytes=20_000)
+    state = app_state(client.app)
+    cid = await conversation_for(state)
+    huge = customer_mail(reply_address(SECRET, DOMAIN, cid, CUSTOMER), "x" * 50_000)
+    with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
+        await mail_in(client, huge)
+    assert refused.value.code == 552
+    assert not [e for e in await state.store.read_all(cid) if e.kind == "message"]
+
+
+async def test_html_only_quoted_history_files_and_auto_replies(
+    make_client: AppFactory, provider: MailProvider
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)
+    to = reply_address(SECRET, DOMAIN, cid, CUSTOMER)
+    auto = customer_mail(to, "I am out of office until Monday.", Auto_Submitted="auto-replied")
+    await mail_in(client, auto)
+    html = EmailMessage()
+    html["From"], html["To"], html["Subject"] = CUSTOMER, to, "Re: order"
+    html["Message-ID"] = "<html-1@example.com>"
+    html.set_content(
+        "<html><body><p>The <b>blue</b> one, please.</p>"
+        '<div class="gmail_quote">On Sun, Ray wrote:<blockquote>old text</blockquote></div>'
+        "<script>alert(1)</script></body></html>",
+        subtype="html",
+    )
+    await mail_in(client, html)
+    with_file = customer_mail(
+        to, "Photo attached.\n\n-----Original Message-----\nFrom: support\nold", Subject="Re: x"
+    )
+    with_file.add_attachment(b"\x89PNG fake", maintype="image", subtype="png", filename="a.png")
+    await mail_in(client, with_file)
+
+    async def messages() -> list[str]:
+        entries = await state.store.read_all(cid)
+        return [e.text for e in entries if e.kind == "message" and e.fields.get("channel")]
+
+    texts = await until(lambda: _two(messages))
+    assert texts[0] == "The blue one, please."
+    assert texts[1] == "Photo attached.\n\n[1 attachment not accepted]"
+    assert not any("out of office" in t for t in texts)  # the auto-reply was ignored
+    _, rcpts, answer = await provider.next_mail(1)
+    assert rcpts == [CUSTOMER] and "attachments" in answer.get_content()
+
+
+async def _two(read: Callable[[], Awaitable[list[str]]]) -> list[str] | None:
+    texts = await read()
+    return texts if len(texts) >= 2 else None
