@@ -7,9 +7,9 @@ The wording follows shared/shop/policies.md: one state, one short answer.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
+from orders.dates import weekday_text
 from orders.store import Order
 
 ASK_ORDER_NUMBER = (
@@ -70,17 +70,6 @@ OFFER_BUTTONS: list[dict[str, Any]] = [
     {"title": "No thanks", "payload": "/deny"},
 ]
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-
-
-def format_date(day: date) -> str:
-    """ "Thursday, October 29, 2026", independent of the server's locale."""
-    return f"{_WEEKDAYS[day.weekday()]}, {_MONTHS[day.month - 1]} {day.day}, {day.year}"
-
 
 def _tracking(order: Order) -> str:
     if order.carrier and order.tracking_number:
@@ -116,7 +105,7 @@ def order_status_reply(order: Order) -> str:
         )
     if state == "shipped":
         estimate = (
-            f" Estimated delivery: {format_date(order.estimated_delivery)}."
+            f" Estimated delivery: {weekday_text(order.estimated_delivery)}."
             if order.estimated_delivery
             else ""
         )
@@ -124,11 +113,11 @@ def order_status_reply(order: Order) -> str:
     if state == "out_for_delivery":
         return f"Order {number} is out for delivery today with {_tracking(order)}."
     if state == "delivered":
-        when = f" on {format_date(order.delivered_at)}" if order.delivered_at else ""
+        when = f" on {weekday_text(order.delivered_at)}" if order.delivered_at else ""
         return f"Order {number} was delivered{when}."
     if state == "delayed":
         estimate = (
-            f"The new estimated delivery date is {format_date(order.estimated_delivery)}."
+            f"The new estimated delivery date is {weekday_text(order.estimated_delivery)}."
             if order.estimated_delivery
             else "We don't have a new delivery estimate yet."
         )

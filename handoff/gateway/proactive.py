@@ -39,6 +39,7 @@ from redis.exceptions import RedisError
 
 from handoff.assistant.turns import OFFER_BUTTONS
 from handoff.state import AppState
+from orders.dates import day_text
 from orders.store import Order, OrderStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,6 @@ EXCEPTION_STATES = frozenset(
     {"exception", "lost", "damaged", "delivery_failed", "returned_to_sender"}
 )
 IN_TRANSIT = frozenset({"shipped", "out_for_delivery"})
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,18 +57,13 @@ class OrderNews:
     text: str
 
 
-def _date(day: dt.date) -> str:
-    """ "November 26, 2026", whatever the server's locale."""
-    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
-
-
 def order_news(order: Order, today: dt.date) -> OrderNews | None:
     """What the customer should hear about their order before they ask, or None."""
     number = order.order_number
     offer = "Would you like to talk to a person about it?"
     if order.state == "delayed":
         estimate = (
-            f"The new estimated delivery date is {_date(order.estimated_delivery)}."
+            f"The new estimated delivery date is {day_text(order.estimated_delivery)}."
             if order.estimated_delivery
             else "We don't have a new delivery estimate yet."
         )
@@ -93,7 +85,7 @@ def order_news(order: Order, today: dt.date) -> OrderNews | None:
         return OrderNews(
             "exception",
             f"Welcome back. Before you ask: your order {number} was expected by "
-            f"{_date(order.estimated_delivery)} and has not been delivered yet. {offer}",
+            f"{day_text(order.estimated_delivery)} and has not been delivered yet. {offer}",
         )
     return None
 
