@@ -7,6 +7,7 @@ the customer goes over real SMTP to an aiosmtpd server standing for the service'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import os
@@ -47,8 +48,8 @@ class CatcherProcess:
     process: subprocess.Popen[bytes]
 
 
-@pytest.fixture
-def catcher(redis_url: str) -> Iterator[CatcherProcess]:
+@contextlib.contextmanager
+def started_catcher(redis_url: str) -> Iterator[CatcherProcess]:
     """`python -m handoff.email.catcher`, started as the launcher starts it: its Redis from the
     environment (REDIS_URL, REDIS_PREFIX), only --listen on the command line."""
     port = free_port()
@@ -65,6 +66,12 @@ def catcher(redis_url: str) -> Iterator[CatcherProcess]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def catcher(redis_url: str) -> Iterator[CatcherProcess]:
+    with started_catcher(redis_url) as running:
+        yield running
 
 
 @pytest.fixture
@@ -389,3 +396,11 @@ async def test_the_catcher_stops_cleanly_on_sigterm(catcher: CatcherProcess) -> 
     assert catcher.process.wait(timeout=10) == 0
     with pytest.raises(OSError):
         await asyncio.to_thread(send, catcher.port, shop_mail("late", "nobody takes this"))
+
+
+async def test_a_mail_the_catcher_cannot_keep_is_left_with_the_sender() -> None:
+    """Redis away: the catcher answers 451, so the sending server keeps the mail and retries."""
+    with started_catcher(f"redis://127.0.0.1:{free_port()}/0") as running:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            await asyncio.to_thread(send, running.port, shop_mail("kept?", "no"))
+        assert refused.value.smtp_code == 451
