@@ -75,6 +75,7 @@ def own_origins(settings: Settings) -> bool:
 DESCRIBED: dict[str, Callable[[Settings], bool]] = {
     "ALLOWED_ORIGINS": lambda s: s.allowed_origins == s.console_origins and own_origins(s),
     "SHOP_ORIGINS": lambda s: s.shop_origins == (),
+    "REDIS_SENTINELS": lambda s: s.redis_sentinels == (),
     "CONSOLE_ORIGINS": own_origins,
     "BUSINESS_HOURS": lambda s: s.business_hours_spec == "" and s.business_hours.windows() == {},
     "HANDOFF_BOOTSTRAP_ADMIN_PASSWORD": lambda s: not s.bootstrap_admin_password,
