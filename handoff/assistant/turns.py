@@ -79,6 +79,18 @@ class TurnOutcome:
     failed: bool = False
 
 
+def for_the_assistant(entry: Entry) -> bool:
+    """Whether the assistant answers this entry: a customer's message in the chat itself. A
+    message that came by email, or was left for the team with a ticket, is for a person: its
+    answer could never reach the customer in the widget (append.lua does not make it pending
+    either), so the bot's cursor moves past it."""
+    return (
+        entry.sender == "customer"
+        and entry.kind == "message"
+        and entry.fields.get("channel", "widget") == "widget"
+    )
+
+
 class BotTurns:
     def __init__(
         self,
@@ -150,10 +162,7 @@ class BotTurns:
         if conversation is None or conversation.get("state") != "bot":
             return False
         cursor = conversation.get("bot_cursor", "0-0")
-        return any(
-            e.sender == "customer" and e.kind == "message"
-            for e in await self.store.read(cid, cursor, count=50)
-        )
+        return any(for_the_assistant(e) for e in await self.store.read(cid, cursor, count=50))
 
     async def _next_turn(self, cid: str, lock: str, token: str) -> bool:
         conversation = await self.store.get(cid)
@@ -166,7 +175,7 @@ class BotTurns:
         read_cursor = conversation.get("bot_cursor", "")
         unless_moved = ("bot_cursor", read_cursor)
         entries = await self.store.read(cid, read_cursor or "0-0", count=50)
-        customer = [e for e in entries if e.sender == "customer" and e.kind == "message"]
+        customer = [e for e in entries if for_the_assistant(e)]
         if conversation.get("state") != "bot" or not customer:
             # Outside `bot` state messages are for the agent; the bot must never answer them
             # later, so the cursor moves past them.

@@ -24,6 +24,10 @@ class Tickets(QueueStats):
         # The email is the customer's own: agents find their past conversations by it, and
         # export and erasure find the conversation by it (handoff/archive/privacy.py).
         await self.store.set_fields(cid, {"customer_email": email.strip().lower()})
+        # What they wrote is part of the conversation: the agent who takes the ticket reads it
+        # in the transcript, and the emails quote it in "the conversation so far". For a
+        # person, not the assistant (channel "ticket": no bot turn).
+        await self.store.append(cid, "customer", text, channel="ticket")
         await self.store.append(
             cid,
             "system",

@@ -495,6 +495,14 @@ async def test_no_agent_online_offers_a_message_that_becomes_a_ticket(
     tickets = await (await client.get("/api/tickets", headers=session["headers"])).json()
     assert tickets["tickets"][0]["conversation"] == welcome["conversation"]
     assert tickets["tickets"][0]["email"] == "kit@example.com"
+    # What they left is in the conversation, for the agent who takes the ticket and for the
+    # emails' "conversation so far"; it is for a person, so the assistant never answers it.
+    entries = await app_state(client.server.app).store.read_all(welcome["conversation"])
+    left = next(e for e in entries if e.text == "Please call me back about order 1042")
+    assert left.sender == "customer" and left.fields.get("channel") == "ticket"
+    await customer.send_json({"type": "message", "id": "after", "text": "hello again"})
+    await frames_until(customer, lambda f: f.get("text") == "echo: hello again")
+    assert [text for _, text in handoff_bot.received] == ["a human please", "hello again"]
 
 
 async def test_open_is_limited_to_the_assigned_agent(

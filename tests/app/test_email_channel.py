@@ -399,7 +399,9 @@ async def test_html_only_quoted_history_files_and_auto_replies(
 
     async def messages() -> list[str]:
         entries = await state.store.read_all(cid)
-        return [e.text for e in entries if e.kind == "message" and e.fields.get("channel")]
+        return [
+            e.text for e in entries if e.kind == "message" and e.fields.get("channel") == "email"
+        ]
 
     texts = await until(lambda: _two(messages))
     assert texts[0] == "The blue one, please."

@@ -48,8 +48,9 @@ if sender == 'customer' then
     redis.call('HSETNX', KEYS[3], 'awaiting_since', ARGV[2])
   end
   -- Outside 'bot' a message is for a person: the bot-turn sweeper has nothing to do for it.
-  -- So is an email: its answer could never reach the customer (handoff/email/inbound.py).
-  if state == 'bot' and channel ~= 'email' then
+  -- So is one that came by email or was left with a ticket: its answer could never reach the
+  -- customer in the widget (turns.py `for_the_assistant`).
+  if state == 'bot' and (channel == nil or channel == 'widget') then
     redis.call('ZADD', KEYS[4], 'NX', ARGV[2], ARGV[3])
   end
 end
