@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -176,12 +176,16 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 async def _sweep_forever(state: AppState) -> None:
     while True:
         await asyncio.sleep(2.0)
-        try:
-            await state.turns.sweep()
-            for hook in state.sweep_hooks:
-                await hook()
-        except RedisError as error:
-            log.warning("sweeper skipped a round: %s", error)
+        # Each job on its own: one that fails (Redis away, or a defect in it) must not stop the
+        # others, such as requeueing the chats of an agent who vanished, nor the next rounds.
+        jobs: list[Callable[[], Awaitable[object]]] = [state.turns.sweep, *state.sweep_hooks]
+        for job in jobs:
+            try:
+                await job()
+            except RedisError as error:
+                log.warning("sweeper skipped %s this round: %s", job.__qualname__, error)
+            except Exception:
+                log.exception("sweeper job %s failed this round", job.__qualname__)
 
 
 async def _close_sockets(app: web.Application) -> None:
