@@ -29,6 +29,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
@@ -86,6 +87,15 @@ class ReplicatedRedis:
             if index:
                 args += ["--replicaof", "127.0.0.1", str(self.ports[0])]
             self._spawn(port, args)
+        for port in self.ports:
+            wait_for_port(port)
+        # Both replicas in sync before the Sentinels start: their first look at the primary
+        # then finds them (the next is 10 s later).
+        deadline = time.monotonic() + 20
+        with redis.Redis(port=self.ports[0]) as primary:
+            while primary.info("replication")["connected_slaves"] < 2:
+                assert time.monotonic() < deadline, "the replicas never synced"
+                time.sleep(0.05)
         for port in self.sentinel_ports:
             config = self.folder / f"sentinel-{port}.conf"  # Sentinel rewrites its file
             config.write_text(

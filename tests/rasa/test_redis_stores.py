@@ -42,6 +42,12 @@ class Servers:
             self.replica,
             [*base, "--port", str(self.replica), "--replicaof", "127.0.0.1", str(self.primary)],
         )
+        for port in (self.primary, self.replica):
+            wait_for_port(port)
+        # The replica in sync before the Sentinel starts: its first look at the primary then
+        # finds it (the next is 10 s later), so a failover has a replica to promote.
+        with redis.Redis(port=self.primary) as primary:
+            until(lambda: primary.info("replication")["connected_slaves"] == 1)
         config = self.folder / "sentinel.conf"
         config.write_text(
             f"bind 127.0.0.1\nport {self.sentinel}\ndir {self.folder}\n"
@@ -101,8 +107,9 @@ def test_rasa_stores_follow_the_master_sentinel_names(
             f"ha:lock:{CONVERSATION}",
             f"ha:tracker:{CONVERSATION}",
         ]
-        until(lambda: primary.info("replication")["connected_slaves"] == 1)
         primary.wait(1, 2000)
+    with redis.Redis(port=servers.sentinel, decode_responses=True) as sentinel:
+        until(lambda: len(sentinel.sentinel_slaves("harbor")) == 1)
 
     killed = servers.processes.pop(servers.primary)
     killed.kill()
