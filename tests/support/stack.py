@@ -73,6 +73,10 @@ def stack_env(var_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
     env.update({k: str(v) for k, v in ports.items()})
     env["HARBOR_VAR_DIR"] = str(var_dir)
     env["ORDERS_DATABASE_URL"] = f"sqlite:///{var_dir / 'orders.sqlite3'}"
+    # The email loop in a test's time (tests/e2e/test_email_channel.py): an agent's message to a
+    # customer with no socket goes by email at once, and a follow-up is due within seconds.
+    env["EMAIL_AFTER_AWAY_SECONDS"] = "0"
+    env["FOLLOW_UP_DAYS"] = "0.00005"
     return env, ports
 
 
