@@ -49,12 +49,18 @@ MASTER_NAME = "harbor"
 DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 5000
 MESSAGES_EACH = 30
-# From the SIGKILL to each party's first acknowledged message, the agent's first sight of a
-# customer message written after it, and the bot's first answer after it. Measured 2.5-4.5 s
-# on the development machine: Sentinel's 1 s to call the master down, its election and the
-# promotion, the other replica following the new master (an ack waits for it), the clients'
-# resend backoff. The bound leaves room for a busy machine.
-RESUMED_WITHIN = 15.0
+# From the SIGKILL to each party's first acknowledged message and the agent's first sight of a
+# customer message written after it. Measured 2.6 s on the development machine: Sentinel's 1 s
+# to call the master down, its election and the promotion (2.3 s after the kill), the other
+# replica following the new master (an ack waits for it), the clients' resend backoff. The
+# bound leaves room for a busy machine.
+RESUMED_WITHIN = 10.0
+# A bot turn in flight at the kill cannot release its conversation's turn lock, which the new
+# master has (replicated): the bot answers again once the lock expires and the sweeper (every
+# 2 s) retries. The lock lives BOT_TURN_TIMEOUT_SECONDS + 5 + BOT_TURN_WAIT_SECONDS: 2 + 5 + 1
+# here, 23 s with the defaults (docs/reliability.md, "Redis failover").
+BOT_TURN_WAIT = 1.0
+BOT_RESUMED_WITHIN = float(FAST_ENV["BOT_TURN_TIMEOUT_SECONDS"]) + 5 + BOT_TURN_WAIT + 2 + 5
 ACCEPT_WITHIN = 30.0
 KEYS = Keys("ha")
 
@@ -224,6 +230,7 @@ async def services(
             triage_enabled=False,
             redis_timeout=float(FAST_ENV["REDIS_TIMEOUT_SECONDS"]),
             bot_turn_timeout=float(FAST_ENV["BOT_TURN_TIMEOUT_SECONDS"]),
+            bot_turn_wait=BOT_TURN_WAIT,
             agent_grace_seconds=30.0,
             ip_connections_per_minute=100_000,
             customer_rate_per_minute=100_000,
@@ -407,8 +414,8 @@ async def test_acknowledged_messages_survive_a_failover_in_every_chat_state(
         if at_ > killed
     }
     # The bot's answer to a message written after the kill (the turn sweeper retries turns).
-    await in_bot.log.wait_for(lambda f: f.get("text") in bot_after, timeout=RESUMED_WITHIN)
-    resumed["bot answers"] = (
+    await in_bot.log.wait_for(lambda f: f.get("text") in bot_after, timeout=BOT_RESUMED_WITHIN)
+    bot_resumed = (
         first_arrival(
             in_bot.log.frames, in_bot.log.arrived_at, lambda f: f.get("text") in bot_after
         )
@@ -432,9 +439,16 @@ async def test_acknowledged_messages_survive_a_failover_in_every_chat_state(
         "s after the kill",
         f"{note}; slowest of {', '.join(f'{k} {v:.1f} s' for k, v in resumed.items())}",
     )
+    record_figure(
+        "faults.redis_failover.bot_answers",
+        bot_resumed,
+        "s after the kill",
+        f"{note}; the turn lock lives {BOT_RESUMED_WITHIN - 7:.0f} s",
+    )
     assert accepted == 4 * MESSAGES_EACH
     assert lost == 0 and duplicated == 0
     assert max(resumed.values()) < RESUMED_WITHIN, resumed
+    assert bot_resumed < BOT_RESUMED_WITHIN
     for client in (in_bot, queued, with_agent):
         await client.drop()
     await agent.drop()
