@@ -62,7 +62,7 @@ assistant_lane() {
       --fail-on-prediction-errors --out test-artifacts/rasa-test --no-plot > test-artifacts/rasa-test.log 2>&1
     status=\$?; tail -n 5 test-artifacts/rasa-test.log; exit \$status"
   stage "held-out gates: the assistant on messages it never saw" pytest_in "$RASA" gates tests/nlu
-  stage "pytest: fault tests (Redis, Rasa, replicas broken; races; retention; overload)" \
+  stage "pytest: fault tests (Redis, Rasa, replicas broken; Redis failover; races; retention; overload)" \
     pytest_in "$APP" faults tests/faults --ignore "$REAL_STACK_FAULTS"
 }
 
