@@ -11,7 +11,8 @@ replica keeps, per conversation, how many of the customer's sockets it holds
 The customer is here while some replica's mark is fresher than STALE_SECONDS (a replica that
 died stops refreshing and ages out); otherwise they have been away since the newest mark. A
 conversation without marks (its customer never had a socket since, or the marks expired) counts
-as away for ever.
+as away for ever. The marks live as long as a chat with the assistant is kept after its last
+write (RESUME_TOKEN_TTL_SECONDS), so they never outlive the conversation they describe.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import cast
 
 from redis.exceptions import RedisError
 
-from handoff.conversations.keys import CONVERSATION_LIFETIME
 from handoff.conversations.store import now_ms
 from handoff.state import AppState
 
@@ -57,7 +57,7 @@ async def left(state: AppState, cid: str) -> None:
         async with state.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(key, replica_name(state))
             pipe.zadd(key, {LEFT: now_ms()})
-            pipe.expire(key, CONVERSATION_LIFETIME)
+            pipe.expire(key, state.settings.resume_token_ttl)
             await pipe.execute()
 
 
@@ -69,7 +69,7 @@ async def beat(state: AppState) -> None:
     async with state.redis.pipeline(transaction=False) as pipe:
         for cid in list(state.customers_here):
             pipe.zadd(state.keys.customer_sockets(cid), {name: now})
-            pipe.expire(state.keys.customer_sockets(cid), CONVERSATION_LIFETIME)
+            pipe.expire(state.keys.customer_sockets(cid), state.settings.resume_token_ttl)
         await pipe.execute()
 
 
@@ -77,7 +77,7 @@ async def _mark(state: AppState, cid: str, member: str) -> None:
     key = state.keys.customer_sockets(cid)
     async with state.redis.pipeline(transaction=True) as pipe:
         pipe.zadd(key, {member: now_ms()})
-        pipe.expire(key, CONVERSATION_LIFETIME)
+        pipe.expire(key, state.settings.resume_token_ttl)
         await pipe.execute()
 
 
