@@ -14,25 +14,20 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     Field,
-    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
 )
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from handoff.business_hours import BusinessHours, parse_windows
@@ -40,6 +35,7 @@ from handoff.conversations.keys import CONVERSATION_LIFETIME, TRANSCRIPT_ENTRIES
 from handoff.conversations.redis_client import SentinelAddresses
 from handoff.email.smtp_url import check_smtp_url
 from handoff.queue.targets import Targets
+from handoff.settings_fields import Command, Names, Secret, SecretFile, Url, Urls, env
 from orders.store import default_database_url as default_orders_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,63 +43,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class SettingsError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
-
-
-class Secret(SecretStr):
-    """A string that shows as '**********' in logs, reprs and tracebacks; `reveal()` reads it."""
-
-    def reveal(self) -> str:
-        return self.get_secret_value()
-
-
-@dataclass(frozen=True)
-class SecretFile:
-    """Marks a secret that may come from NAME_FILE, else this file under HARBOR_VAR_DIR."""
-
-    name: str
-
-
-def _split(value: Any) -> Any:
-    """A comma-separated variable as a tuple; values given in code pass through."""
-    if isinstance(value, str):
-        return tuple(item.strip() for item in value.split(",") if item.strip())
-    return value
-
-
-def _command(value: Any) -> Any:
-    """A command line (program and leading arguments) from a variable, split like a shell."""
-    if not isinstance(value, str):
-        return value
-    try:
-        parts = tuple(shlex.split(value))
-    except ValueError as error:
-        raise ValueError(f"is not a valid command line: {error}") from None
-    if not parts or not parts[0]:
-        raise ValueError("must name a program")
-    if len(parts) == 1 and Path(parts[0]).name.startswith("python"):
-        # The Rasa environment's interpreter alone: run the project's FAQ tool with it.
-        parts = (*parts, "-m", "bot", "faq")
-    return parts
-
-
-Url = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
-Names = Annotated[tuple[str, ...], BeforeValidator(_split)]
-Urls = Annotated[tuple[Url, ...], BeforeValidator(_split)]
-Command = Annotated[tuple[str, ...], BeforeValidator(_command)]
-
-
-def env(
-    name: str,
-    default: Any = PydanticUndefined,
-    *,
-    factory: Callable[[dict[str, Any]], Any] | None = None,
-    **constraints: Any,
-) -> Any:
-    """A setting read from the variable `name`, with its one default: a value, or a `factory`
-    computing it from the settings defined above it (whether from the environment or code)."""
-    if factory is not None:
-        return Field(default_factory=factory, validation_alias=name, **constraints)
-    return Field(default, validation_alias=name, **constraints)
 
 
 def _own_origins(s: dict[str, Any]) -> tuple[str, ...]:
