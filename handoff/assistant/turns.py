@@ -79,6 +79,11 @@ class TurnOutcome:
     failed: bool = False
 
 
+# How long, and how often, a turn lock's release is retried when Redis fails under it.
+RELEASE_RETRY_SECONDS = 10.0
+RELEASE_RETRY_PAUSE = 0.5
+
+
 def for_the_assistant(entry: Entry) -> bool:
     """Whether the assistant answers this entry: a customer's message in the chat itself. A
     message that came by email, or was left for the team with a ticket, is for a person: its
@@ -153,9 +158,24 @@ class BotTurns:
             while await self._next_turn(cid, lock, token):
                 pass
         finally:
-            await self._release(keys=[lock], args=[token])
+            await self._let_go(lock, token)
         # A message may have landed between our last read and the release: look once more.
         return await self._has_pending(cid)
+
+    async def _let_go(self, lock: str, token: str) -> None:
+        """Release the turn lock. Through a Redis failover (a new master within a few seconds:
+        docs/reliability.md) keep trying for a while, or the conversation would stay locked,
+        its assistant silent, for the lock's whole lifetime."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RELEASE_RETRY_SECONDS
+        while True:
+            try:
+                await self._release(keys=[lock], args=[token])
+                return
+            except RedisError:
+                if loop.time() >= deadline:
+                    raise
+                await asyncio.sleep(RELEASE_RETRY_PAUSE)
 
     async def _has_pending(self, cid: str) -> bool:
         conversation = await self.store.get(cid)
