@@ -82,7 +82,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     try:
         # An acknowledged message waits for REDIS_ACK_REPLICAS replicas (0: for none).
         store = ReplicatedStore(redis, keys, settings.redis_ack_replicas, settings.redis_timeout)
-        live = LiveHub(pubsub_redis, keys.live)
+        live = LiveHub(pubsub_redis, keys.live, answer_within=settings.storage_deadline)
         metrics = Metrics()
         rasa = RasaClient(
             http, settings.rasa_urls, settings.rasa_token.reveal(), settings.bot_turn_timeout

@@ -18,17 +18,27 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[dict[str, Any]], None]
 
+# A subscriber's connection has no read timeout (it waits for hints), and a network that drops
+# packets between this replica and Redis (a partition) neither closes nor resets it. Without
+# asking, the hub would hear nothing after the network came back until TCP retransmitted, up to
+# minutes later, and its sockets would see changes only at their periodic resync. So after this
+# many silent seconds the hub pings on the channel; no answer within `answer_within` means the
+# connection is lost, and the hub subscribes again (and resyncs every socket).
+QUIET_SECONDS = 5.0
+
 
 class LiveHub:
-    def __init__(self, redis: Redis, channel: str) -> None:
+    def __init__(self, redis: Redis, channel: str, answer_within: float = 2.0) -> None:
         self.redis = redis
         self.channel = channel
+        self.answer_within = answer_within
         self._by_conversation: dict[str, set[Listener]] = defaultdict(set)
         self._everything: set[Listener] = set()
         self.connected = asyncio.Event()
@@ -78,6 +88,7 @@ class LiveHub:
         """Subscribe for the life of the app, reconnecting with backoff."""
         delay = 0.2
         first = True
+        loop = asyncio.get_running_loop()
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
@@ -87,10 +98,18 @@ class LiveHub:
                     self.resync_all()
                 first = False
                 delay = 0.2
+                heard, asked = loop.time(), None
                 while True:
-                    message = await pubsub.get_message(timeout=5.0)
+                    message = await pubsub.get_message(timeout=1.0)
+                    now = loop.time()
                     if message is None:
+                        if asked is not None and now - asked > self.answer_within:
+                            raise RedisConnectionError("no answer to PING on the live channel")
+                        if asked is None and now - heard > QUIET_SECONDS:
+                            await pubsub.ping()
+                            asked = now
                         continue
+                    heard, asked = now, None  # anything heard, a pong included, will do
                     try:
                         payload = json.loads(message["data"])
                     except (TypeError, ValueError):
