@@ -90,7 +90,8 @@ def connect(
     options: dict[str, Any] = {
         "decode_responses": True,
         "socket_connect_timeout": timeout,
-        # A subscriber waits for messages indefinitely; its liveness comes from health checks.
+        # A subscriber waits for messages indefinitely; the hub pings it when it is quiet
+        # (conversations/hints.py), which tells a silent network from a quiet channel.
         "socket_timeout": None if for_pubsub else timeout,
         "socket_keepalive": True,
         "health_check_interval": 10,

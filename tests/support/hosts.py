@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
 PREFIX = "harbor"
 _NAME = re.compile(rf"^{PREFIX}-(\d+)-[0-9a-f]+-")
 
@@ -95,6 +96,13 @@ def sweep_abandoned() -> list[str]:
     return swept
 
 
+def _die_with_the_test() -> None:
+    # Between fork and exec: the kernel kills the child if the thread that started it dies,
+    # even by SIGKILL, so a test killed mid-run leaves no service running in a dead lab.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _join_namespace(path: str) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     fd = os.open(path, os.O_RDONLY)
@@ -120,9 +128,13 @@ class Host:
         return self.addresses[network]
 
     def popen(self, argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
-        """Start `argv` inside this host (its own session, so the lab can kill its group)."""
+        """Start `argv` inside this host (its own session, so the lab can kill its group). It
+        dies with the thread that calls this: call it from the test's main thread."""
         process = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, *argv], start_new_session=True, **options
+            ["ip", "netns", "exec", self.netns, *argv],
+            start_new_session=True,
+            preexec_fn=_die_with_the_test,
+            **options,
         )
         self.lab.processes.append(process)
         return process
