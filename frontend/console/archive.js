@@ -421,6 +421,7 @@ export const ERASED_KINDS = [
   ["archived_conversations", "archived conversation", "archived conversations"],
   ["tickets", "ticket", "tickets"],
   ["unanswered_questions", "unanswered question", "unanswered questions"],
+  ["emails", "email", "emails"],
 ];
 
 /**

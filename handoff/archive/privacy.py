@@ -66,6 +66,25 @@ class Privacy:
                 found.append(cid)
         return found
 
+    async def _erase_by_conversation(self, pattern: str, due: str, cids: set[str]) -> int:
+        """Delete the records under `pattern` (emails to send, follow-ups) that belong to one of
+        the conversations, and their places in the `due` schedule; how many went. Each is a hash
+        with a `conversation` field; other keys under the pattern (claims) are left to expire."""
+        erased = 0
+        if not cids:
+            return erased
+        async for raw in self.redis.scan_iter(match=pattern, _type="HASH"):
+            key = _text(raw)
+            if _text(await self.redis.hget(key, "conversation") or "") not in cids:
+                continue
+            record_id = key.removeprefix(pattern.removesuffix("*"))
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.zrem(due, record_id)
+                await pipe.execute()
+            erased += 1
+        return erased
+
     async def _entries(self, key: str) -> list[tuple[str, dict[str, str]]]:
         raw = cast("list[tuple[Any, dict[Any, Any]]]", await self.redis.xrange(key) or [])
         return [(_text(i), {_text(k): _text(v) for k, v in item.items()}) for i, item in raw]
@@ -150,6 +169,7 @@ class Privacy:
                 self.keys.seen(cid),
                 self.keys.turn_lock(cid),
                 rasa_lock_key(self.keys.prefix, cid),
+                self.keys.customer_sockets(cid),
             ):
                 pipe.delete(key)
             pipe.delete(rasa_tracker_key(self.keys.prefix, cid))
@@ -165,6 +185,12 @@ class Privacy:
             # but nothing named after an erased conversation should outlive the erasure).
             async for key in self.redis.scan_iter(match=self.keys.ratelimit("*", f"{cid}*")):
                 await self.redis.delete(key)
+        mails = await self._erase_by_conversation(
+            self.keys.mail("*"), self.keys.mail_due, set(held.live)
+        )
+        await self._erase_by_conversation(
+            self.keys.follow_up("*"), self.keys.follow_ups_due, set(held.live)
+        )
         if held.tickets:
             await self.redis.xdel(self.keys.tickets, *[i for i, _ in held.tickets])
         if held.unanswered:
@@ -174,6 +200,7 @@ class Privacy:
             "assistant_trackers": trackers,
             "tickets": len(held.tickets),
             "unanswered_questions": len(held.unanswered),
+            "emails": mails,
             "archived_conversations": len(archived),
         }
         if self.archive is not None:
