@@ -35,6 +35,9 @@ class Holdings:
     live: dict[str, dict[str, Any]] = field(default_factory=dict)
     tickets: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     unanswered: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # The conversations' emails (sent or waiting, with their delivery status) and follow-ups.
+    emails: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    follow_ups: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
 def _text(value: Any) -> str:
@@ -66,24 +69,31 @@ class Privacy:
                 found.append(cid)
         return found
 
-    async def _erase_by_conversation(self, pattern: str, due: str, cids: set[str]) -> int:
-        """Delete the records under `pattern` (emails to send, follow-ups) that belong to one of
-        the conversations, and their places in the `due` schedule; how many went. Each is a hash
-        with a `conversation` field; other keys under the pattern (claims) are left to expire."""
-        erased = 0
+    async def _records_of(self, pattern: str, cids: set[str]) -> list[tuple[str, dict[str, str]]]:
+        """The records under `pattern` (emails, follow-ups: hashes with a `conversation` field)
+        that belong to one of the conversations, as (id, fields). Other keys under the pattern
+        (claims) are not records."""
+        found: list[tuple[str, dict[str, str]]] = []
         if not cids:
-            return erased
+            return found
         async for raw in self.redis.scan_iter(match=pattern, _type="HASH"):
             key = _text(raw)
-            if _text(await self.redis.hget(key, "conversation") or "") not in cids:
-                continue
-            record_id = key.removeprefix(pattern.removesuffix("*"))
+            stored = cast("dict[Any, Any]", await self.redis.hgetall(key))
+            fields = {_text(k): _text(v) for k, v in stored.items()}
+            if fields.get("conversation") in cids:
+                found.append((key.removeprefix(pattern.removesuffix("*")), fields))
+        return found
+
+    async def _erase_records(
+        self, pattern: str, due: str, records: list[tuple[str, dict[str, str]]]
+    ) -> int:
+        """Delete the records and their places in the `due` schedule; how many went."""
+        for record_id, _ in records:
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(key)
+                pipe.delete(pattern.removesuffix("*") + record_id)
                 pipe.zrem(due, record_id)
                 await pipe.execute()
-            erased += 1
-        return erased
+        return len(records)
 
     async def _entries(self, key: str) -> list[tuple[str, dict[str, str]]]:
         raw = cast("list[tuple[Any, dict[Any, Any]]]", await self.redis.xrange(key) or [])
@@ -117,6 +127,8 @@ class Privacy:
                 subject, message.get("text", "")
             ):
                 held.unanswered.append((entry_id, message))
+        held.emails = await self._records_of(self.keys.mail("*"), set(held.live))
+        held.follow_ups = await self._records_of(self.keys.follow_up("*"), set(held.live))
         return held
 
     async def _archived(self, subject: Subject) -> list[dict[str, Any]]:
@@ -153,6 +165,8 @@ class Privacy:
             "archived_conversations": await self._archived(subject),
             "tickets": [{"id": i, **t} for i, t in held.tickets],
             "unanswered_questions": [{"id": i, **m} for i, m in held.unanswered],
+            "emails": [{"id": i, **m} for i, m in held.emails],
+            "follow_ups": [{"id": i, **f} for i, f in held.follow_ups],
         }
 
     async def erase(self, subject: Subject, actor: str) -> dict[str, int]:
@@ -185,11 +199,9 @@ class Privacy:
             # but nothing named after an erased conversation should outlive the erasure).
             async for key in self.redis.scan_iter(match=self.keys.ratelimit("*", f"{cid}*")):
                 await self.redis.delete(key)
-        mails = await self._erase_by_conversation(
-            self.keys.mail("*"), self.keys.mail_due, set(held.live)
-        )
-        await self._erase_by_conversation(
-            self.keys.follow_up("*"), self.keys.follow_ups_due, set(held.live)
+        mails = await self._erase_records(self.keys.mail("*"), self.keys.mail_due, held.emails)
+        await self._erase_records(
+            self.keys.follow_up("*"), self.keys.follow_ups_due, held.follow_ups
         )
         if held.tickets:
             await self.redis.xdel(self.keys.tickets, *[i for i, _ in held.tickets])

@@ -1,5 +1,6 @@
-"""Erasure reaches the email channel: a customer's mails waiting to be sent, their follow-up and
-the marks of where their sockets were go with their conversation."""
+"""Export and erasure reach the email channel: a customer's mails (waiting or sent), their
+follow-up and the marks of where their sockets were are exported with their conversation and go
+with it."""
 
 from __future__ import annotations
 
@@ -50,6 +51,14 @@ async def test_erasing_a_customer_takes_their_mails_follow_up_and_socket_marks(
     kept = await queue_email(state, other, kind="agent", subject="Yours", body="Hello")
 
     session = await login(client, "ops")
+    exported = await client.post(
+        "/api/privacy/export", json={"email": EMAIL}, headers=session["headers"]
+    )
+    assert exported.status == 200, await exported.text()
+    document = await exported.json()
+    assert [m["id"] for m in document["emails"]] == [mail_id]
+    assert document["emails"][0]["subject"] == "Your lamp"
+    assert [f["conversation"] for f in document["follow_ups"]] == [cid]
     answer = await client.post(
         "/api/privacy/erase", json={"email": EMAIL}, headers=session["headers"]
     )
