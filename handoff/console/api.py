@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from handoff.console.access import CONSOLE_ROLES, viewable_conversation
 from handoff.console.queue_view import chat_title, queue_items
 from handoff.console.sessions import require_agent
+from handoff.email.outbox import email_fields
 from handoff.queue.stats import SAMPLE_SERIES, median_of_histogram, within_target_shares
 from handoff.state import AppState, app_state
 from vocabulary.pii import mask
@@ -52,7 +53,11 @@ async def get_conversation(request: web.Request) -> web.Response:
         for k, v in conversation.items()
         if k not in HIDDEN_FIELDS and k != "packet" and not k.startswith("triage:")
     }
-    entries = [e.to_frame() for e in await state.store.read_all(cid)]
+    # As the socket's event frames show them: with an agent message's email delivery status.
+    entries = [
+        {**e.to_frame(), **await email_fields(state, e.fields)}
+        for e in await state.store.read_all(cid)
+    ]
     return web.json_response(
         {
             "conversation": cid,

@@ -199,6 +199,12 @@ async def test_a_ticket_is_answered_by_email_and_the_reply_comes_back_live(
         agent,
         lambda f: f["type"] == "email_status" and f["entry"] == entry and f["status"] == "sent",
     )
+    # A console loading the chat afresh (a reload, another agent) sees the status too.
+    loaded = await (
+        await client.get(f"/api/conversations/{cid}", headers=session["headers"])
+    ).json()
+    sent = next(e for e in loaded["entries"] if e["id"] == entry)
+    assert sent["email_status"] == "sent"
 
     reply = customer_mail(
         mail["Reply-To"],
