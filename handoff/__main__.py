@@ -1,10 +1,17 @@
-"""`python -m handoff`: serve the handoff service with settings from the environment."""
+"""`python -m handoff`: serve the handoff service with settings from the environment.
+
+The service runs on uvloop's event loop (libuv): most of the relay's work per message is socket
+reads and writes, which it does with less CPU than asyncio's own loop (docs/benchmarks.md,
+"Serving"). Tests build the app on their own loops (pytest-aiohttp); nothing in the app depends
+on which loop runs it.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 
+import uvloop
 from aiohttp import web
 
 from handoff.app import create_app
@@ -26,6 +33,7 @@ def main() -> int:
         port=settings.port,
         access_log=None,
         shutdown_timeout=5.0,
+        loop=uvloop.new_event_loop(),
     )
     return 0
 

@@ -29,6 +29,7 @@ from handoff.web.sockets import (
     origin_allowed,
     over_budget,
     receive_json,
+    send_frame,
     serve_socket,
 )
 
@@ -69,7 +70,7 @@ async def _hello(state: AppState, agent: SessionAgent) -> HelloFrame:
 
 async def _serve(ws: web.WebSocketResponse, state: AppState, agent: SessionAgent) -> None:
     await beat(state, agent.name)
-    await ws.send_json(await _hello(state, agent))
+    await send_frame(ws, await _hello(state, agent))
     outbox = ConsoleOutbox(ws, state, agent)
     unwatch = state.live.watch_all(outbox.hint)
     writer = asyncio.create_task(outbox.run())

@@ -21,10 +21,11 @@ from handoff.console.server_frames import (
     refuse,
 )
 from handoff.console.sessions import SessionAgent
+from handoff.conversations.entry import Entry
 from handoff.conversations.store import bounded
 from handoff.email.outbox import email_fields
 from handoff.state import AppState
-from handoff.web.sockets import SocketWriter
+from handoff.web.sockets import SocketWriter, send_frame
 
 QUEUE_DEBOUNCE = 0.025
 
@@ -46,6 +47,8 @@ class ConsoleOutbox(SocketWriter):
         # My chats as last sent, without the ticking seconds; dirty when one of them moved.
         self.last_mine: list[Any] | None = None
         self.mine_dirty = False
+        # My chats whose customer waits for a reply, as of the last `mine` read.
+        self.waits_running: set[str] = set()
         self.last_queue_at = 0.0  # loop time of the last queue refresh
         # Set when the agent's sessions may have ended (logout or a new password anywhere).
         self.session_check = False
@@ -117,13 +120,13 @@ class ConsoleOutbox(SocketWriter):
             self.session_check = False
             if not await self.state.redis.exists(self.state.keys.session(self.agent.sid)):
                 self.stopped = True
-                await self.ws.send_json(
-                    refuse("session_ended", "Your session has ended; log in again.")
+                await send_frame(
+                    self.ws, refuse("session_ended", "Your session has ended; log in again.")
                 )
                 await self.ws.close(code=4401, message=b"session ended")
                 return
         while self.frames and not self.stopped:
-            await self.ws.send_json(self.frames.pop(0))
+            await send_frame(self.ws, self.frames.pop(0))
         while self.dirty and not self.stopped:
             cid = self.dirty.pop()
             if cid not in self.opened:
@@ -136,10 +139,15 @@ class ConsoleOutbox(SocketWriter):
                 frame = {**entry.to_frame(), "conversation": cid}
                 if "mail" in entry.fields or "channel" in entry.fields:
                     frame.update(await email_fields(self.state, entry.fields))
-                await self.ws.send_json(frame)
+                await send_frame(self.ws, frame)
                 self.opened[cid] = entry.id
-            # A message in one of my chats starts or stops the wait for a reply it shows.
-            self.mine_dirty |= bool(entries) and cid in (self.last_active or ())
+            # A message in one of my chats starts or stops the wait for a reply it shows; more
+            # messages from a customer whose wait already runs change nothing (lua/append.lua
+            # starts the clock with HSETNX), so they do not re-read every chat of the agent.
+            if cid in (self.last_active or ()) and not (
+                cid in self.waits_running and all(_from_customer(e) for e in entries)
+            ):
+                self.mine_dirty |= bool(entries)
             if len(entries) == 500:
                 self.dirty.add(cid)
         if self.queue_dirty and not self.stopped:
@@ -166,12 +174,12 @@ class ConsoleOutbox(SocketWriter):
             comparable = [{k: v for k, v in i.items() if k != "waiting_seconds"} for i in items]
             if self.last_queue.get(team) != comparable:
                 self.last_queue[team] = comparable
-                await self.ws.send_json(frame)
+                await send_frame(self.ws, frame)
         active = await active_chats(self.state, self.agent.name)
         if active != self.last_active:
             if self.last_active is not None:
                 changed: ActiveFrame = {"type": "active", "conversations": active}
-                await self.ws.send_json(changed)
+                await send_frame(self.ws, changed)
             self.last_active = active
         await self._send_mine()
 
@@ -183,6 +191,11 @@ class ConsoleOutbox(SocketWriter):
             {**chat, "due": chat["due"] and {**chat["due"], "left_seconds": 0}}
             for chat in frame["chats"]
         ]
+        self.waits_running = {chat["conversation"] for chat in frame["chats"] if chat["due"]}
         if comparable != self.last_mine:
             self.last_mine = comparable
-            await self.ws.send_json(frame)
+            await send_frame(self.ws, frame)
+
+
+def _from_customer(entry: Entry) -> bool:
+    return entry.kind == "message" and entry.sender == "customer"

@@ -18,6 +18,11 @@ from vocabulary.reasons import agent_text
 LABEL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LABEL_CHARS = 4  # 20 bits: about a million labels, plenty to tell a day's visitors apart
 NAME_CHARS = 60
+# What a queue card and a chat in "my chats" are made of (conversations(); the first field is
+# one every conversation has, so a gone conversation is told apart from an empty one).
+_CLOCK_FIELDS = ("priority", "queued_at", "answered_queued_at", "awaiting_since")
+QUEUE_CARD_FIELDS = ("state", "customer_name", "packet", "reason", *_CLOCK_FIELDS)
+MY_CHAT_FIELDS = ("state", "customer_name", *_CLOCK_FIELDS)
 
 
 def visitor_label(cid: str) -> str:
@@ -61,8 +66,10 @@ async def queue_items(state: AppState, team: str) -> list[QueueItem]:
     """The team's waiting chats, served first first (the summary has personal data masked)."""
     items: list[QueueItem] = []
     now = now_ms()
-    for cid, score in await state.store.waiting(team):
-        conversation = await state.store.get(cid) or {}
+    waiting = await state.store.waiting(team)
+    found = await conversations(state, [cid for cid, _ in waiting], QUEUE_CARD_FIELDS)
+    for (cid, score), conversation in zip(waiting, found, strict=True):
+        conversation = conversation or {}
         packet = packet_of(conversation)
         queued_at = int(conversation.get("queued_at") or now)
         reason = conversation.get("reason") or packet.get("reason", "")
@@ -85,6 +92,23 @@ async def queue_items(state: AppState, team: str) -> list[QueueItem]:
     return items
 
 
+async def conversations(
+    state: AppState, cids: list[str], names: tuple[str, ...]
+) -> list[dict[str, str] | None]:
+    """Some fields of each conversation (None for one that is gone), in one round trip: a
+    console refreshes every waiting chat, or every chat of an agent, at once."""
+    if not cids:
+        return []
+    async with state.redis.pipeline(transaction=False) as pipe:
+        for cid in cids:
+            pipe.hmget(state.keys.conversation(cid), list(names))
+        rows: list[list[Any]] = await pipe.execute()
+    return [
+        {n: str(v) for n, v in zip(names, row, strict=True) if v is not None} if row[0] else None
+        for row in rows
+    ]
+
+
 async def active_chats(state: AppState, name: str) -> list[str]:
     """The chats assigned to the agent."""
     return sorted(str(c) for c in await state.redis.smembers(state.keys.agent_chats(name)))
@@ -94,8 +118,10 @@ async def mine_frame(state: AppState, name: str) -> MineFrame:
     """The agent's assigned chats with their titles and the reply each customer waits for."""
     chats: list[MyChat] = []
     now = now_ms()
-    for cid in await active_chats(state, name):
-        conversation = await state.store.get(cid)
+    mine = await active_chats(state, name)
+    for cid, conversation in zip(
+        mine, await conversations(state, mine, MY_CHAT_FIELDS), strict=True
+    ):
         if conversation is None:
             continue
         chats.append(

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+
+from handoff.background import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,7 @@ class LiveHub:
                         continue
                     heard, asked = now, None  # anything heard, a pong included, will do
                     try:
-                        payload = json.loads(message["data"])
+                        payload = orjson.loads(message["data"])
                     except (TypeError, ValueError):
                         continue
                     if isinstance(payload, dict):
@@ -119,6 +121,7 @@ class LiveHub:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as error:
+                stop_if_cancelled()
                 self.connected.clear()
                 log.warning("live channel lost (%s); reconnecting in %.1f s", error, delay)
                 await asyncio.sleep(delay)

@@ -20,6 +20,7 @@ refused like a Redis error, so the client resends it, and the resend is stored o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import unquote, urlparse
@@ -29,9 +30,11 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.utils import get_lib_version
 
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import Appended, ConversationStore
@@ -74,6 +77,11 @@ class SentinelBackedRedis(Redis):
             await self.sentinels.aclose()
 
 
+@functools.cache
+def _redis_version() -> str:
+    return str(get_lib_version())
+
+
 def connect(
     url: str,
     timeout: float,
@@ -106,6 +114,11 @@ def connect(
         # yet known to this connection) into a ConnectionError: retried on a new connection.
         "retry_on_error": [RedisConnectionError, RedisTimeoutError, ConnectionResetError],
         "max_connections": 2000,
+        # redis-py reads its own version from the installed package's metadata for every new
+        # connection unless told: a connection opened under load (the pool grows with the
+        # requests in flight) then costs a walk of site-packages, a tenth of the service's CPU
+        # in the relay profile (bench/results/2026-12-06-serving-profile.md).
+        "driver_info": DriverInfo(lib_version=_redis_version()),
     }
     if not sentinels:
         return Redis.from_url(url, **options)

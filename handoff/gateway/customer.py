@@ -28,6 +28,7 @@ from handoff.web.sockets import (
     origin_allowed,
     over_budget,
     receive_json,
+    send_frame,
     serve_socket,
 )
 from handoff.web.wire import CLIENT_ID, PROTOCOL_VERSION, Refused
@@ -69,7 +70,7 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
         await ws.close(code=4408, message=b"hello expected")
         return
     except ValueError as bad:
-        await ws.send_json(error("bad_frame", str(bad)))
+        await send_frame(ws, error("bad_frame", str(bad)))
         await ws.close(code=4400, message=b"bad hello")
         return
     if data is None:
@@ -77,7 +78,7 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
     try:
         hello = HELLO.read(data)
     except Refused as refused:
-        await ws.send_json(error(refused.code, refused.message, **refused.extra))
+        await send_frame(ws, error(refused.code, refused.message, **refused.extra))
         await ws.close(code=4400, message=b"hello expected")
         return
     try:
@@ -86,11 +87,11 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
         )
     except tokens.TokenRefused:
         state.metrics.refused("token")
-        await ws.send_json(error("token_refused", "This chat can't be resumed. Start a new one."))
+        await send_frame(ws, error("token_refused", "This chat can't be resumed. Start a new one."))
         await ws.close(code=4401, message=b"token refused")
         return
     except (RedisError, asyncio.TimeoutError):
-        await ws.send_json(error("unavailable", "Chat is unavailable; retrying shortly."))
+        await send_frame(ws, error("unavailable", "Chat is unavailable; retrying shortly."))
         await ws.close(code=1013, message=b"try again later")
         return
     welcome = Welcome.model_validate(
@@ -103,7 +104,7 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
             "max_message_chars": state.settings.max_message_chars,
         }
     )
-    await ws.send_json(welcome.frame())
+    await send_frame(ws, welcome.frame())
     outbox = Outbox(ws, state, cid, last_seen, conversation.get("state", "queued"))
     unwatch = state.live.watch(cid, outbox.hint)
     writer = asyncio.create_task(outbox.run())

@@ -16,7 +16,7 @@ from aiohttp import web
 from handoff.conversations.store import Entry, bounded
 from handoff.gateway.frames import ServerTyping
 from handoff.state import AppState
-from handoff.web.sockets import SocketWriter
+from handoff.web.sockets import SocketWriter, send_frame
 
 # Entries one transcript read returns at most; a full read means there may be more.
 READ_BATCH = 500
@@ -82,7 +82,7 @@ class Outbox(SocketWriter):
         if self.stopped:
             return
         while self.frames:
-            await self.ws.send_json(self.frames.pop(0))
+            await send_frame(self.ws, self.frames.pop(0))
         wanted = self.entries_wanted
         if wanted == self.entries_read:
             entries = []
@@ -94,7 +94,7 @@ class Outbox(SocketWriter):
             )
             self.entries_read = wanted
         for entry in entries:
-            await self.ws.send_json(customer_frame(entry))
+            await send_frame(self.ws, customer_frame(entry))
             self.last_sent = entry.id
             if entry.fields.get("event") == "state" and entry.fields.get("state"):
                 self.conversation_state = entry.fields["state"]
@@ -118,7 +118,7 @@ class Outbox(SocketWriter):
         frame = status.to_frame()
         if frame != self.last_queue_frame:
             self.last_queue_frame = frame
-            await self.ws.send_json(frame)
+            await send_frame(self.ws, frame)
 
 
 def customer_frame(entry: Entry) -> dict[str, Any]:

@@ -10,6 +10,7 @@
   re-reads what changed. A periodic re-read every `RESYNC_SECONDS` covers a hint lost in a
   Redis failover.
 - `serve_socket`: open, register, count and serve one socket.
+- `send_frame`: write one frame, encoded once (orjson).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiohttp import WSMsgType, web
 from prometheus_client import Gauge
 from redis.exceptions import RedisError
@@ -122,16 +124,41 @@ async def receive_json(ws: web.WebSocketResponse, timeout: float | None) -> dict
     if msg.type != WSMsgType.TEXT:
         raise ValueError("Frames must be JSON text, not binary.")
     try:
-        data = json.loads(msg.data)
+        # orjson reads a well-formed frame in one pass, and refuses what the checks below refuse
+        # (a lone surrogate, deep nesting) or what it reads differently (NaN, huge numbers); those
+        # are read again by the standard library, whose verdict and messages are the protocol's.
+        data = orjson.loads(msg.data)
+    except orjson.JSONDecodeError:
+        data = _read_strictly(msg.data)
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ValueError("A frame must be a JSON object with a string 'type'.")
+    return data
+
+
+def _read_strictly(text: str) -> Any:
+    try:
+        data = json.loads(text)
         # JSON may escape a lone surrogate ("\ud800"), which no storage can encode as UTF-8.
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except RecursionError:
         raise ValueError("A frame must not be nested this deeply.") from None
     except UnicodeEncodeError:
         raise ValueError("A frame must be valid Unicode text.") from None
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise ValueError("A frame must be a JSON object with a string 'type'.")
     return data
+
+
+def encode_frame(frame: Any) -> bytes:
+    """A frame as UTF-8 JSON text. orjson, except for what only the standard library writes
+    (keys that are not strings, integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(frame)
+    except TypeError:
+        return json.dumps(frame).encode()
+
+
+async def send_frame(ws: web.WebSocketResponse, frame: Any) -> None:
+    """Write one frame (a text frame, as `send_json` does), encoded once."""
+    await ws.send_frame(encode_frame(frame), WSMsgType.TEXT)
 
 
 def error_frame(code: str, message: str, **extra: Any) -> dict[str, Any]:
