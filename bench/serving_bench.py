@@ -1,6 +1,7 @@
 """Serving speed of the handoff service, printed as Markdown tables.
 
     .venv-app/bin/python bench/serving_bench.py [--quick] [--sections bot,relay,escalation,scaling]
+                                                [--baseline REF | --baseline none]
 
 Everything it needs is started here, on free ports, and stopped at the end:
 
@@ -20,8 +21,15 @@ Everything it needs is started here, on free ports, and stopped at the end:
 * **scaling** — the relay load on one replica and on two sharing one Redis (customers and agents
   spread over both, so half the chats cross replicas).
 
+Every handoff figure is measured twice in the same run: with this checkout's code, and with the
+code of a baseline commit (`--baseline`, by default main before the serving work of issue 20),
+exported with `git archive` into the temporary folder and run by the same Python environment
+(without hiredis when the baseline's requirements do not list it, as they did not). Both run
+side by side on the same machine, interleaved rate by rate, so the ratios hold on a busy machine
+where the absolute times do not. The summary at the end puts the issue's figures next to its goals.
+
 The load generator is this process; the service is another. With few cores they compete for
-CPU, which the tables say next to `nproc`.
+CPU, which the tables say next to `nproc`; the generator's own CPU time per message is reported.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import os
@@ -72,6 +81,52 @@ ROUTINE_QUESTIONS = (
 Frame = dict[str, Any]
 # --profile DIR: run the handoff replicas under cProfile, one stats file each.
 PROFILE_DIR: Path | None = None
+# The code measured against: main before hiredis, orjson, uvloop and the console's batched reads.
+BASELINE_REF = "ee738c9"
+# The issue's figures, by row, as (goal, {code name: figure}); printed at the end.
+SUMMARY: dict[str, tuple[str, dict[str, str]]] = {}
+
+
+@dataclass(frozen=True)
+class Code:
+    """The code a handoff replica runs: this checkout, or a commit exported beside it."""
+
+    name: str
+    folder: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+CURRENT = Code("this checkout", REPO_ROOT)
+
+
+def export_baseline(ref: str, tmp: Path) -> Code:
+    """The handoff code of commit `ref`, in a folder of its own (git archive: no worktree)."""
+    commit = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", ref],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    folder = tmp / f"baseline-{commit}"
+    folder.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", commit], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    # Neither the built front end nor the triage model is committed (`make setup` builds them):
+    # the checkout's serve both codes.
+    build = REPO_ROOT / "handoff" / "static" / "build"
+    shutil.copytree(build, folder / "handoff" / "static" / "build", dirs_exist_ok=True)
+    env = {"TRIAGE_MODEL_DIR": str(REPO_ROOT / "models" / "triage")}
+    if "hiredis" not in (folder / "requirements" / "app.in").read_text():
+        # redis-py uses hiredis whenever it can import it; the baseline did not install it.
+        blocker = tmp / "without-hiredis"
+        (blocker / "hiredis").mkdir(parents=True, exist_ok=True)
+        (blocker / "hiredis" / "__init__.py").write_text(
+            'raise ImportError("the baseline parses replies with redis-py\'s own parser")\n'
+        )
+        env["PYTHONPATH"] = str(blocker)
+    return Code(f"baseline {commit}", folder, env)
 
 
 @dataclass(frozen=True)
@@ -237,17 +292,17 @@ class Service:
         return 0
 
 
-def spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def spawn(
+    argv: list[str], env: dict[str, str], log: Path, cwd: Path = REPO_ROOT
+) -> subprocess.Popen[bytes]:
     """Start a process whose output goes to a log file in its own folder."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
-        return subprocess.Popen(
-            argv, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
+        return subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
 async def start_service(
-    redis_url: str, rasa_url: str, var_dir: Path, secret: str, **env: str
+    redis_url: str, rasa_url: str, var_dir: Path, secret: str, code: Code = CURRENT, **env: str
 ) -> Service:
     port = free_port()
     environment = {
@@ -264,13 +319,14 @@ async def start_service(
         "SOCKET_FRAMES_PER_SECOND": "1000000",
         "AGENT_GRACE_SECONDS": "600",
         "BOT_TURN_TIMEOUT_SECONDS": "60",
+        **code.env,
         **env,
     }
     argv = [str(APP_PYTHON), "-m", "handoff"]
     if PROFILE_DIR is not None:
         # cProfile writes when the service exits on SIGTERM (aiohttp shuts down cleanly).
         argv[1:1] = ["-m", "cProfile", "-o", str(PROFILE_DIR / f"handoff-{port}.prof")]
-    process = spawn(argv, environment, var_dir / f"handoff-{port}.log")
+    process = spawn(argv, environment, var_dir / f"handoff-{port}.log", code.folder)
     url = f"http://127.0.0.1:{port}"
     await wait_http(f"{url}/livez", 120, process)
     return Service(process, url)
@@ -487,12 +543,19 @@ async def build_floor(
 
 
 async def relay_run(
-    floor: RelayFloor, services: list[Service], rate: int, seconds: float, tag: str
+    floor: RelayFloor,
+    services: list[Service],
+    rate: int,
+    seconds: float,
+    tag: str,
+    floors: Sequence[RelayFloor] = (),
 ) -> Sample:
     """Open loop: messages due by the clock are sent every tick, round robin over customers."""
-    # An overloaded run leaves a backlog: wait until the agents have been quiet for a second.
+    # An overloaded run leaves a backlog: wait until the agents (of every floor open, as the
+    # other code's backlog takes CPU too) have been quiet for a second.
     for _ in range(300):  # at most a minute
-        if time.perf_counter() - floor.last_frame_at >= 1.0:
+        now = time.perf_counter()
+        if all(now - f.last_frame_at >= 1.0 for f in (floor, *floors)):
             break
         await asyncio.sleep(0.2)
     cpu_before = sum(s.cpu_seconds() for s in services)
@@ -681,7 +744,11 @@ async def gateway_conversation(
         await customer.close()
 
 
-async def bot_turns(scale: Scale, tmp: Path) -> None:
+async def gateway_at(url: str, session: aiohttp.ClientSession, turns: int, sample: Sample) -> None:
+    await gateway_conversation(session, url, turns, sample)
+
+
+async def bot_turns(scale: Scale, tmp: Path, codes: Sequence[Code]) -> None:
     emit("### Bot turn: gateway websocket vs Rasa's REST webhook (real Rasa, trained model)")
     emit()
     started = time.monotonic()
@@ -711,10 +778,27 @@ async def bot_turns(scale: Scale, tmp: Path) -> None:
                 s, no_triage.url, n, out
             ),
         }
+        # The other codes' gateways, triage on, beside the stack's on the same Rasa and Redis.
+        for code in codes:
+            if code is CURRENT:
+                continue
+            other = await start_service(
+                stack.redis_url,
+                stack.rasa_url,
+                tmp / code.name.replace(" ", "-"),
+                secret,
+                code,
+                RASA_TOKEN=token,
+            )
+            services.append(other)
+            paths[f"gateway websocket, triage on, {code.name}"] = functools.partial(
+                gateway_at, other.url
+            )
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             for run in paths.values():  # warm up Rasa's graph and each path
                 await run(session, 4, Sample())
             rows = []
+            by_level: dict[int, dict[str, tuple[Sample, Sample]]] = {}
             for level in scale.levels:
                 turns = scale.turns_at[level]
                 results: dict[str, Sample] = {}
@@ -725,6 +809,7 @@ async def bot_turns(scale: Scale, tmp: Path) -> None:
                     sample.elapsed = time.perf_counter() - t0
                     results[name] = sample
                 base = next(iter(results.values()))
+                by_level[level] = {name: (sample, base) for name, sample in results.items()}
                 for name, sample in results.items():
                     rows.append(
                         [
@@ -766,108 +851,206 @@ async def bot_turns(scale: Scale, tmp: Path) -> None:
             + " Rasa, the action server and Redis share them too."
         )
         emit()
+        summarise_bot_turns(by_level, codes)
     finally:
         for service in services:
             stop(service.process)
         stop(stack.launcher, signal.SIGINT)
 
 
+def summarise_bot_turns(
+    by_level: dict[int, dict[str, tuple[Sample, Sample]]], codes: Sequence[Code]
+) -> None:
+    """The issue's bot-turn rows: the gateway (triage on) of each code ÷ the webhook."""
+
+    def path_of(code: Code) -> str:
+        suffix = "" if code is CURRENT else f", {code.name}"
+        return f"gateway websocket, triage on{suffix}"
+
+    def figure(level: int, code: Code, what: str) -> str:
+        found = by_level.get(level, {}).get(path_of(code))
+        if found is None:
+            return "–"
+        sample, base = found
+        if what == "p50":
+            return ratio(sample.p50_ms, base.p50_ms)
+        if what == "p99":
+            return ratio(sample.p99_ms, base.p99_ms)
+        return ratio(base.rate, sample.rate)
+
+    levels = sorted(by_level)
+    for what, label, goal in (
+        ("p50", "p50", "≤ 1.1×"),
+        ("rate", "time per message", "≤ 1.1×"),
+        ("p99", "p99", "≤ 1.2×"),
+    ):
+        summarise(
+            f"bot turn, gateway ÷ Rasa webhook, {label}, {' / '.join(map(str, levels))} "
+            "conversations",
+            goal,
+            {code.name: " / ".join(figure(n, code, what) for n in levels) for code in codes},
+        )
+
+
 # --- relay, escalation and scaling with a scripted Rasa ----------------------------------------
 
 
 async def with_replicas(
-    count: int, tmp: Path, name: str, rasa: ScriptedRasa
+    count: int, tmp: Path, name: str, rasa: ScriptedRasa, code: Code
 ) -> tuple[list[Service], subprocess.Popen[bytes], str]:
     redis_process, redis_url = start_redis(tmp / f"{name}-redis")
     secret = secrets.token_hex(32)
     replicas = [
-        await start_service(redis_url, rasa.url, tmp / f"{name}-{i}", secret) for i in range(count)
+        await start_service(redis_url, rasa.url, tmp / f"{name}-{i}", secret, code)
+        for i in range(count)
     ]
     return replicas, redis_process, redis_url
 
 
-async def relay_and_escalation(scale: Scale, tmp: Path, sections: set[str]) -> None:
+@dataclass
+class Deployment:
+    """One code's replicas on their own Redis, with the relay floor built on them."""
+
+    code: Code
+    replicas: list[Service]
+    redis_process: subprocess.Popen[bytes]
+    redis_url: str
+    floor: RelayFloor | None = None
+    runs: dict[int, Sample] = field(default_factory=dict)
+    ping: Sample = field(default_factory=Sample)
+    per_socket: float = math.nan
+    rss: int = 0
+
+    async def stop(self) -> None:
+        if self.floor is not None:
+            await self.floor.close()
+        for replica in self.replicas:
+            stop(replica.process)
+        stop(self.redis_process)
+
+
+async def deploy(
+    codes: Sequence[Code], count: int, tmp: Path, prefix: str, rasa: ScriptedRasa
+) -> list[Deployment]:
+    deployments = []
+    for i, code in enumerate(codes):
+        replicas, redis_process, redis_url = await with_replicas(
+            count, tmp, f"{prefix}{i}", rasa, code
+        )
+        deployments.append(Deployment(code, replicas, redis_process, redis_url))
+    return deployments
+
+
+async def relay_rates(scale: Scale, deployments: list[Deployment], tag: str) -> None:
+    """Every rate on every deployment, interleaved: a busy spell on a shared machine hits
+    both codes, and the order alternates from one rate to the next."""
+    floors = [d.floor for d in deployments if d.floor is not None]
+    for n, rate in enumerate(scale.rates):
+        order = deployments if n % 2 == 0 else deployments[::-1]
+        for d in order:
+            assert d.floor is not None
+            d.runs[rate] = await relay_run(
+                d.floor, d.replicas, rate, scale.seconds, f"{tag}{rate}", floors
+            )
+
+
+async def relay_and_escalation(
+    scale: Scale, tmp: Path, sections: set[str], codes: Sequence[Code]
+) -> None:
     rasa = ScriptedRasa()
     await rasa.start()
-    one_replica: dict[int, Sample] = {}
+    one: list[Deployment] = []
     try:
-        replicas, redis_process, redis_url = await with_replicas(1, tmp, "one", rasa)
-        service = replicas[0]
-        try:
-            if "escalation" in sections:
-                calls_before = rasa.webhook_calls
-                sample = await escalation_run(service, redis_url, scale.escalations)
-                by_rasa = rasa.webhook_calls - calls_before
-                floor_ping = await idle_ping(service)
-                emit("### Escalation → the agent's console sees it")
-                emit()
-                emit(
-                    table(
-                        ["escalations", "p50 ms", "p99 ms", "p50 ÷ ping", "p99 ÷ ping"],
-                        [
-                            [
-                                f"{len(sample.latencies)}/{scale.escalations}",
-                                ms(sample.p50_ms),
-                                ms(sample.p99_ms),
-                                ratio(sample.p50_ms, floor_ping.p50_ms),
-                                ratio(sample.p99_ms, floor_ping.p99_ms),
-                            ]
-                        ],
-                    )
-                )
-                emit()
-                emit(
-                    "From the customer's `message` asking for a person to a logged-in agent's "
-                    "socket receiving the `queue` frame that lists the chat (triage on; "
-                    f"{scale.escalations - by_rasa} of {scale.escalations} escalated by triage "
-                    "before Rasa). Baseline: a customer `ping` → `pong` round trip on the idle "
-                    f"service, p50 {ms(floor_ping.p50_ms)} ms, p99 {ms(floor_ping.p99_ms)} ms. "
-                    "Aim: p99 ≤ 100 ms. " + machine_note()
-                )
-                emit()
-            if sections & {"relay", "scaling"}:
+        one = await deploy(codes, 1, tmp, "one", rasa)
+        if "escalation" in sections:
+            print_escalation(scale, [(d, await escalation(d, rasa, scale)) for d in one])
+        if sections & {"relay", "scaling"}:
+            for d in one:
+                service = d.replicas[0]
                 rss_before = service.rss_bytes()
-                floor = await build_floor(
-                    replicas, redis_url, scale.sockets, scale.agents_capacity, "one"
+                d.floor = await build_floor(
+                    d.replicas, d.redis_url, scale.sockets, scale.agents_capacity, "one"
                 )
                 await asyncio.sleep(1.0)
-                rss_after = service.rss_bytes()
-                try:
-                    ping = await ping_baseline(floor, 200)
-                    for rate in scale.rates:
-                        one_replica[rate] = await relay_run(
-                            floor, replicas, rate, scale.seconds, f"a{rate}"
-                        )
-                finally:
-                    await floor.close()
-                if "relay" in sections:
-                    per_socket = (rss_after - rss_before) / (scale.sockets + len(floor.agents))
-                    print_relay(scale, one_replica, ping, per_socket, rss_after)
-        finally:
-            for replica in replicas:
-                stop(replica.process)
-            stop(redis_process)
+                d.rss = service.rss_bytes()
+                d.per_socket = (d.rss - rss_before) / (scale.sockets + len(d.floor.agents))
+                d.ping = await ping_baseline(d.floor, 200)
+            await relay_rates(scale, one, "a")
+            if "relay" in sections:
+                print_relay(scale, one)
+    finally:
+        for d in one:
+            await d.stop()
+    try:
         if "scaling" in sections:
-            replicas, redis_process, redis_url = await with_replicas(2, tmp, "two", rasa)
-            two_replicas: dict[int, Sample] = {}
+            two = await deploy(codes, 2, tmp, "two", rasa)
             try:
-                floor = await build_floor(
-                    replicas, redis_url, scale.sockets, scale.agents_capacity, "two"
-                )
-                try:
-                    for rate in scale.rates:
-                        two_replicas[rate] = await relay_run(
-                            floor, replicas, rate, scale.seconds, f"b{rate}"
-                        )
-                finally:
-                    await floor.close()
+                for d in two:
+                    d.floor = await build_floor(
+                        d.replicas, d.redis_url, scale.sockets, scale.agents_capacity, "two"
+                    )
+                await relay_rates(scale, two, "b")
             finally:
-                for replica in replicas:
-                    stop(replica.process)
-                stop(redis_process)
-            print_scaling(scale, one_replica, two_replicas)
+                for d in two:
+                    await d.stop()
+            print_scaling(scale, one, two)
     finally:
         await rasa.stop()
+
+
+async def escalation(d: Deployment, rasa: ScriptedRasa, scale: Scale) -> tuple[Sample, int, Sample]:
+    """(escalation latencies, how many Rasa escalated rather than triage, an idle ping)."""
+    calls_before = rasa.webhook_calls
+    sample = await escalation_run(d.replicas[0], d.redis_url, scale.escalations)
+    return sample, rasa.webhook_calls - calls_before, await idle_ping(d.replicas[0])
+
+
+def print_escalation(
+    scale: Scale, results: list[tuple[Deployment, tuple[Sample, int, Sample]]]
+) -> None:
+    emit("### Escalation → the agent's console sees it")
+    emit()
+    rows = [
+        [
+            d.code.name,
+            f"{len(sample.latencies)}/{scale.escalations}",
+            ms(sample.p50_ms),
+            ms(sample.p99_ms),
+            ratio(sample.p50_ms, ping.p50_ms),
+            ratio(sample.p99_ms, ping.p99_ms),
+            f"{scale.escalations - by_rasa}",
+            f"{ms(ping.p50_ms)} / {ms(ping.p99_ms)}",
+        ]
+        for d, (sample, by_rasa, ping) in results
+    ]
+    emit(
+        table(
+            [
+                "code",
+                "escalations",
+                "p50 ms",
+                "p99 ms",
+                "p50 ÷ ping",
+                "p99 ÷ ping",
+                "by triage",
+                "idle ping p50 / p99 ms",
+            ],
+            rows,
+        )
+    )
+    emit()
+    emit(
+        "From the customer's `message` asking for a person to a logged-in agent's socket "
+        "receiving the `queue` frame that lists the chat (triage on; `by triage`: escalated "
+        "before Rasa). Baseline: a customer `ping` → `pong` round trip on the idle service. "
+        "Aim: p99 ≤ 100 ms. " + machine_note()
+    )
+    emit()
+    summarise(
+        "escalation → agent's console, p99",
+        "≤ 100 ms",
+        {d.code.name: f"{ms(sample.p99_ms)} ms" for d, (sample, _, _) in results},
+    )
 
 
 async def idle_ping(service: Service) -> Sample:
@@ -879,82 +1062,120 @@ async def idle_ping(service: Service) -> Sample:
     return sample
 
 
-def print_relay(
-    scale: Scale, runs: dict[int, Sample], ping: Sample, per_socket: float, rss: int
-) -> None:
+def summarise(row: str, goal: str, figures: dict[str, str]) -> None:
+    SUMMARY[row] = (goal, figures)
+
+
+def cpu_range(runs: dict[int, Sample]) -> str:
+    values = [s.service_cpu_ms for s in runs.values() if not math.isnan(s.service_cpu_ms)]
+    return f"{min(values):.2f}–{max(values):.2f} ms" if values else "–"
+
+
+def print_relay(scale: Scale, deployments: list[Deployment]) -> None:
     emit(f"### Relay customer → agent, {scale.sockets} open customer sockets, all assigned")
     emit()
-    rows = [
-        [
-            str(rate),
-            f"{sample.expected / sample.elapsed:.0f}",
-            f"{len(sample.latencies)}/{sample.expected}",
-            ms(sample.p50_ms),
-            ms(sample.p99_ms),
-            ratio(sample.p50_ms, ping.p50_ms),
-            ratio(sample.p99_ms, ping.p99_ms),
-            ms(sample.service_cpu_ms),
-            ms(sample.generator_cpu_ms),
-        ]
-        for rate, sample in runs.items()
-    ]
+    rows = []
+    for rate in scale.rates:
+        base = deployments[0].runs.get(rate)
+        for d in deployments:
+            sample = d.runs.get(rate)
+            if sample is None:
+                continue
+            rows.append(
+                [
+                    str(rate),
+                    d.code.name,
+                    f"{sample.expected / sample.elapsed:.0f}",
+                    f"{len(sample.latencies)}/{sample.expected}",
+                    ms(sample.p50_ms),
+                    ms(sample.p99_ms),
+                    ratio(sample.p99_ms, d.ping.p99_ms),
+                    ratio(sample.p99_ms, base.p99_ms) if base else "–",
+                    f"{sample.service_cpu_ms:.2f}",
+                    ratio(sample.service_cpu_ms, base.service_cpu_ms) if base else "–",
+                    f"{sample.generator_cpu_ms:.2f}",
+                ]
+            )
     emit(
         table(
             [
                 "target messages/s",
+                "code",
                 "sent messages/s",
                 "delivered",
                 "p50 ms",
                 "p99 ms",
-                "p50 ÷ ping",
                 "p99 ÷ ping",
+                "p99 ÷ first code",
                 "service CPU ms/message",
+                "CPU ÷ first code",
                 "generator CPU ms/message",
             ],
             rows,
         )
     )
     emit()
+    sockets = "; ".join(
+        f"{d.code.name}: RSS {d.rss / 2**20:.0f} MiB with the sockets open, "
+        f"**{d.per_socket / 1024:.1f} KiB per open socket**, idle `ping` → `pong` p50 "
+        f"{ms(d.ping.p50_ms)} ms, p99 {ms(d.ping.p99_ms)} ms"
+        for d in deployments
+    )
     emit(
-        f"Each rate runs {scale.seconds:.0f} s, open loop, round robin over the customers; "
-        "latency is the customer's send until the agent's socket receives the `event`; "
-        "`delivered` counts what arrived within 15 s of the last send. "
-        f"Baseline: `ping` → `pong` on the same loaded-but-idle sockets, p50 {ms(ping.p50_ms)} "
-        f"ms, p99 {ms(ping.p99_ms)} ms. Aim: p99 ≤ 20 ms at 500 messages/s. "
-        f"Service RSS {rss / 2**20:.0f} MiB with the sockets open, "
-        f"**{per_socket / 1024:.1f} KiB per open socket** (RSS growth from opening them and "
-        "their chats, over customer and agent sockets). " + machine_note()
+        f"Each rate runs {scale.seconds:.0f} s, open loop, round robin over the customers, on "
+        "each code in turn (the order alternates by rate); latency is the customer's send until "
+        "the agent's socket receives the `event`; `delivered` counts what arrived within 15 s "
+        f"of the last send. Aim: p99 ≤ 20 ms at 500 messages/s. {sockets} (RSS growth from "
+        "opening the sockets and their chats, over customer and agent sockets). " + machine_note()
     )
     emit()
+    names = {d.code.name: d for d in deployments}
+    if 500 in scale.rates:
+        summarise(
+            "relay at 500 msg/s, one replica, p99",
+            "≤ 20 ms",
+            {n: f"{ms(d.runs[500].p99_ms)} ms" for n, d in names.items() if 500 in d.runs},
+        )
+    summarise(
+        "service CPU per relayed message (one replica, each rate)",
+        "≤ 0.4 ms",
+        {n: cpu_range(d.runs) for n, d in names.items()},
+    )
+    summarise(
+        "memory per open socket",
+        "≤ 16 KiB",
+        {n: f"{d.per_socket / 1024:.1f} KiB" for n, d in names.items()},
+    )
 
 
-def print_scaling(scale: Scale, one: dict[int, Sample], two: dict[int, Sample]) -> None:
+def print_scaling(scale: Scale, one: list[Deployment], two: list[Deployment]) -> None:
     emit("### Scaling: the relay load on one replica and on two sharing one Redis")
     emit()
     rows = []
     for rate in scale.rates:
-        a, b = one.get(rate), two.get(rate)
-        if a is None or b is None:
-            continue
-        rows.append(
-            [
-                str(rate),
-                f"{ms(a.p50_ms)} / {ms(a.p99_ms)}",
-                f"{ms(b.p50_ms)} / {ms(b.p99_ms)}",
-                f"{len(a.latencies)}/{a.expected} · {len(b.latencies)}/{b.expected}",
-                ratio(b.p50_ms, a.p50_ms),
-                ratio(b.p99_ms, a.p99_ms),
-                f"{ms(a.service_cpu_ms)} / {ms(b.service_cpu_ms)}",
-            ]
-        )
+        for a, b in zip(one, two, strict=True):
+            x, y = a.runs.get(rate), b.runs.get(rate)
+            if x is None or y is None:
+                continue
+            rows.append(
+                [
+                    str(rate),
+                    a.code.name,
+                    f"{ms(x.p50_ms)} / {ms(x.p99_ms)}",
+                    f"{ms(y.p50_ms)} / {ms(y.p99_ms)}",
+                    f"{len(x.latencies)}/{x.expected} · {len(y.latencies)}/{y.expected}",
+                    ratio(y.p99_ms, x.p99_ms),
+                    f"{x.service_cpu_ms:.2f} / {y.service_cpu_ms:.2f}",
+                ]
+            )
     emit(
         table(
             [
                 "target messages/s",
+                "code",
                 "1 replica p50 / p99 ms",
                 "2 replicas p50 / p99 ms",
                 "delivered (1 · 2)",
-                "p50 2÷1",
                 "p99 2÷1",
                 "service CPU ms/message (1 / 2)",
             ],
@@ -969,6 +1190,25 @@ def print_scaling(scale: Scale, one: dict[int, Sample], two: dict[int, Sample]) 
         + " Two replicas on the same two cores add processes, not cores: this shows that "
         "sharing one Redis works and what it costs, not the gain of a second machine."
     )
+    emit()
+    top = max(scale.rates)
+    summarise(
+        f"relay at {top} msg/s, two replicas, p99",
+        "≤ 50 ms",
+        {d.code.name: f"{ms(d.runs[top].p99_ms)} ms" for d in two if top in d.runs},
+    )
+
+
+def print_summary(codes: Sequence[Code]) -> None:
+    if not SUMMARY:
+        return
+    emit("### Summary: issue 20's figures, each code in this run")
+    emit()
+    rows = [
+        [row, goal, *[figures.get(code.name, "–") for code in codes]]
+        for row, (goal, figures) in SUMMARY.items()
+    ]
+    emit(table(["figure", "goal", *[code.name for code in codes]], rows))
     emit()
 
 
@@ -987,6 +1227,13 @@ async def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="run the handoff replicas under cProfile and write their stats into DIR",
     )
+    parser.add_argument(
+        "--baseline",
+        default=BASELINE_REF,
+        metavar="REF",
+        help=f"the commit whose code every figure is compared with (default {BASELINE_REF}, "
+        "main before the serving work); 'none' measures this checkout only",
+    )
     args = parser.parse_args(argv)
     if args.profile is not None:
         global PROFILE_DIR
@@ -1002,11 +1249,35 @@ async def main(argv: Sequence[str] | None = None) -> int:
     emit()
     with tempfile.TemporaryDirectory(prefix="serving-bench-") as folder:
         tmp = Path(folder)
+        codes = [CURRENT]
+        if args.baseline != "none":
+            codes.insert(0, export_baseline(args.baseline, tmp))
+        emit(
+            "Code measured: "
+            + "; ".join(f"**{code.name}** ({code.folder})" for code in codes)
+            + f"; this checkout is at commit {git_head()}."
+        )
+        emit()
         if "bot" in sections:
-            await bot_turns(scale, tmp)
+            await bot_turns(scale, tmp, codes)
         if sections & {"relay", "escalation", "scaling"}:
-            await relay_and_escalation(scale, tmp, sections)
+            await relay_and_escalation(scale, tmp, sections, codes)
+        print_summary(codes)
     return 0
+
+
+def git_head() -> str:
+    head = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return head + (" with uncommitted changes" if dirty else "")
 
 
 if __name__ == "__main__":
