@@ -25,7 +25,7 @@ from handoff.assistant.overload import TurnLine
 from handoff.assistant.rasa import RasaClient
 from handoff.assistant.triage import TriageModel
 from handoff.assistant.turns import BotTurns, TurnOutcome
-from handoff.background import stop_tasks
+from handoff.background import stop_if_cancelled, stop_tasks
 from handoff.console import accounts, reply_aids, sessions, sweeper
 from handoff.console import api as console_api
 from handoff.console import customer as customer_history
@@ -183,8 +183,10 @@ async def _sweep_forever(state: AppState) -> None:
             try:
                 await job()
             except RedisError as error:
+                stop_if_cancelled()
                 log.warning("sweeper skipped %s this round: %s", job.__qualname__, error)
             except Exception:
+                stop_if_cancelled()
                 log.exception("sweeper job %s failed this round", job.__qualname__)
 
 

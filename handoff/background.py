@@ -16,3 +16,16 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[object]]) -> None:
     for task in stopping:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+
+def stop_if_cancelled() -> None:
+    """Called by a loop that goes on after a Redis error: end it if the task is being cancelled.
+
+    redis-py can turn a task's cancellation into a ConnectionError (the cancel lands inside a
+    socket read), which such a loop would take for a Redis blip and carry on, for ever: the
+    service's shutdown then waits on it (stop_tasks). Python 3.11 still counts the request
+    (`Task.cancelling()`), so the loop can honour it.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

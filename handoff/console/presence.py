@@ -8,11 +8,11 @@ Only online agents take chats: by a claim, a transfer to them or auto-assign.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Literal, get_args
 
 from redis.exceptions import RedisError
 
+from handoff.background import stop_if_cancelled
 from handoff.console.sessions import SessionAgent
 from handoff.conversations.store import now_ms
 from handoff.state import AppState
@@ -41,8 +41,10 @@ async def beat(state: AppState, name: str) -> None:
 async def keep_beating(state: AppState, name: str) -> None:
     """The heartbeat of one open console, until cancelled; a Redis blip skips a beat."""
     while True:
-        with contextlib.suppress(RedisError):
+        try:
             await beat(state, name)
+        except RedisError:
+            stop_if_cancelled()
         await asyncio.sleep(heartbeat_interval(state))
 
 
