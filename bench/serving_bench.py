@@ -945,13 +945,29 @@ async def relay_rates(scale: Scale, deployments: list[Deployment], tag: str) -> 
     """Every rate on every deployment, interleaved: a busy spell on a shared machine hits
     both codes, and the order alternates from one rate to the next."""
     floors = [d.floor for d in deployments if d.floor is not None]
+    services = [replica for d in deployments for replica in d.replicas]
     for n, rate in enumerate(scale.rates):
         order = deployments if n % 2 == 0 else deployments[::-1]
         for d in order:
             assert d.floor is not None
+            await cpu_quiet(services)
             d.runs[rate] = await relay_run(
                 d.floor, d.replicas, rate, scale.seconds, f"{tag}{rate}", floors
             )
+
+
+async def cpu_quiet(services: Sequence[Service], most: float = 0.1, within: float = 30.0) -> None:
+    """Wait until the services together use at most `most` of a core (at most `within` s).
+
+    Seating a thousand chats, or an overloaded run, leaves work behind (the archive copies every
+    chat written, the backlog drains): measured meanwhile, it would be charged to the next run,
+    which may be another code's."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        before = sum(s.cpu_seconds() for s in services)
+        await asyncio.sleep(1.0)
+        if sum(s.cpu_seconds() for s in services) - before <= most:
+            return
 
 
 async def relay_and_escalation(
