@@ -4,18 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterable
 
+log = logging.getLogger(__name__)
 
-async def stop_tasks(tasks: Iterable[asyncio.Task[object]]) -> None:
-    """Cancel every task, then wait for each to end; a task that failed or was cancelled is
-    already logged or deliberately stopped, and must not stop the others from ending."""
+# How long a cancelled background task has to end before shutdown goes on without it.
+STOP_GRACE_SECONDS = 10.0
+
+
+async def stop_tasks(
+    tasks: Iterable[asyncio.Task[object]], grace: float = STOP_GRACE_SECONDS
+) -> None:
+    """Cancel every task, then wait for them to end; a task that failed or was cancelled is
+    already logged or deliberately stopped, and must not stop the others from ending.
+
+    A task still running `grace` seconds after its cancel (one that swallowed it) is named in
+    the log with where it stands, cancelled once more and left behind: a shutdown must not hang
+    on it, and the log says which task to fix."""
     stopping = list(tasks)
     for task in stopping:
         task.cancel()
-    for task in stopping:
+    if not stopping:
+        return
+    done, pending = await asyncio.wait(stopping, timeout=grace)
+    for task in pending:
+        where = "".join(
+            f"\n  {frame.f_code.co_filename}:{frame.f_lineno}" for frame in task.get_stack()
+        )
+        log.error("task %s did not stop %.0f s after its cancel:%s", task.get_name(), grace, where)
+        task.cancel()
+    for task in done:
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+            task.result()  # retrieved, so asyncio does not warn of an exception never read
 
 
 def stop_if_cancelled() -> None:

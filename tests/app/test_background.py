@@ -52,3 +52,19 @@ async def test_without_it_the_loop_would_outlive_its_cancel() -> None:
     given_up.set()
     task.cancel()  # lands in the next attempt's call, swallowed again; the loop then ends
     await asyncio.wait_for(asyncio.shield(task), timeout=5)
+
+
+async def test_shutdown_goes_on_without_a_task_that_will_not_stop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    started, given_up = asyncio.Event(), asyncio.Event()
+    stubborn = asyncio.create_task(
+        retrying_loop(started, honour=False, given_up=given_up), name="stubborn"
+    )
+    polite = asyncio.create_task(asyncio.sleep(3600), name="polite")
+    await started.wait()
+    await asyncio.wait_for(stop_tasks([stubborn, polite], grace=0.3), timeout=5)
+    assert polite.cancelled()
+    assert "task stubborn did not stop" in caplog.text and "test_background.py" in caplog.text
+    given_up.set()  # let it end, so the test leaves nothing running
+    await asyncio.wait_for(asyncio.shield(stubborn), timeout=5)
