@@ -190,6 +190,15 @@ def _checked_slots(slots: Mapping[str, object]) -> HandoffSlots:
     return checked
 
 
+def verified_order(slots: object) -> str | None:
+    """The order number that slots (a handoff payload's or a stored packet's) say the customer
+    proved is theirs; None when they say none."""
+    if isinstance(slots, Mapping) and slots.get("order_verified") is True:
+        number = slots.get("order_number")
+        return number if isinstance(number, str) and number else None
+    return None
+
+
 def _shown(value: object) -> str:
     """A value for an error message: short, since it may be a whole untrusted payload."""
     text = repr(value)

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from handoff.archive.store import ArchiveStore, ConversationFacts, EntryRecord
 from handoff.conversations.entry import json_or_none
 from handoff.conversations.store import load_script
+from vocabulary.payload import verified_order
 
 log = logging.getLogger("handoff.archive")
 
@@ -61,13 +62,8 @@ def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
             return None
 
     packet = json_or_none(fields.get("packet"))
-    slots = packet.get("slots", {}) if isinstance(packet, dict) else {}
     # Only a verified order identifies the customer (the packet carries no unverified one).
-    order = (
-        slots.get("order_number")
-        if isinstance(slots, dict) and slots.get("order_verified")
-        else None
-    )
+    order = verified_order(packet.get("slots")) if isinstance(packet, dict) else None
     tags = json_or_none(fields.get("tags"))
     started = number("created_at") or number("updated_at") or 0
     return ConversationFacts(

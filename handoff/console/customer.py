@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from handoff.archive.api import listed
 from handoff.console.access import viewable_conversation
-from handoff.console.queue_view import packet_of
+from handoff.console.orders import proved_order
 from handoff.state import app_state
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,7 @@ TICKETS_SEARCHED = 2000
 def identity_of(conversation: dict[str, str]) -> dict[str, str] | None:
     """The customer as far as the chat proves it, or None."""
     email = (conversation.get("customer_email") or "").strip().lower()
-    order = conversation.get("verified_order") or ""
-    if not order:
-        slots = packet_of(conversation).get("slots")
-        if isinstance(slots, dict) and slots.get("order_verified") is True:
-            order = str(slots.get("order_number") or "")
+    order = proved_order(conversation) or ""
     if not email and not order:
         return None
     # An email came with a verified order (escalation), or was left with a message (a ticket).

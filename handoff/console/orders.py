@@ -43,6 +43,7 @@ from handoff.conversations.store import now_ms
 from handoff.state import AppState, app_state
 from orders.numbers import is_order_number, order_numbers_in
 from orders.store import Order, OrderStoreUnavailable
+from vocabulary.payload import verified_order
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,7 @@ def proved_order(conversation: dict[str, str]) -> str | None:
     if verified:
         return verified
     packet = json_or_none(conversation.get("packet"))
-    slots = packet.get("slots") if isinstance(packet, dict) else None
-    if isinstance(slots, dict) and slots.get("order_verified") is True:
-        return _canonical(slots.get("order_number"))
-    return None
+    return _canonical(verified_order(packet.get("slots"))) if isinstance(packet, dict) else None
 
 
 def proved_by_customer(conversation: dict[str, str], order_number: str) -> bool:

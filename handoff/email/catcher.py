@@ -42,6 +42,7 @@ from redis.typing import EncodableT, FieldT
 
 from handoff.conversations.keys import CAUGHT_MAIL_KEPT, Keys
 from handoff.conversations.store import now_ms
+from handoff.email.smtp_url import host_port
 
 log = logging.getLogger("handoff.email.catcher")
 
@@ -65,14 +66,6 @@ HEADERS = {
 }
 # What a caught mail is, as stored and as the API lists it (every value a string).
 FIELDS = ("at", "envelope_from", "envelope_to", *HEADERS, "text", "truncated", "size")
-
-
-def host_port(listen: str) -> tuple[str, int]:
-    """`host:port` (IPv6 as `[::1]:2525`) as a pair; ValueError naming what is wrong."""
-    host, colon, port = listen.strip().rpartition(":")
-    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{listen!r} is not host:port")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def _header(message: Message, name: str) -> str:
@@ -154,7 +147,7 @@ class Catcher:
 
 async def serve(listen: str, redis: Redis, keys: Keys, stop: asyncio.Event) -> None:
     """Take mail on `listen` until `stop` is set."""
-    host, port = host_port(listen)
+    host, port = host_port(listen, "--listen")
     handler = Catcher(redis, keys)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
@@ -203,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     # aiosmtpd logs every command at INFO, addresses included: personal data stays out of logs.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     try:
-        host_port(args.listen)
+        host_port(args.listen, "--listen")
     except ValueError as error:
-        print(f"error: --listen {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(args.listen, args.redis_url, args.prefix))

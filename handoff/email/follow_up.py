@@ -42,6 +42,7 @@ from handoff.email.follow_up_rating import SCORE_WORDS, SCORES, rating_token
 from handoff.email.outbox import NoAddress, queue_email
 from handoff.gateway.transcript import transcript_text
 from handoff.state import AppState, app_state
+from orders.dates import weekday_text
 from vocabulary.reasons import ORDER_DELAYED
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ async def schedule(state: AppState, cid: str, *, days: float, by: str) -> dict[s
     if not await state.store.set_fields(cid, {"follow_up": fid}):
         await _cancel(state, fid)  # the conversation expired meanwhile
         raise NoEmail
-    when = _day(due)
+    # Said as the assistant says an order's dates to customers, whatever the server's locale.
+    when = weekday_text(dt.datetime.fromtimestamp(due / 1000, dt.timezone.utc).date())
     await state.store.append(
         cid,
         "system",
@@ -294,10 +296,6 @@ def follow_up_body(state: AppState, fid: str, conversation: dict[str, str]) -> s
         "If something is still wrong, reply to this email: it reaches our team, with your "
         "chat in front of them.\n"
     )
-
-
-def _day(at_ms: int) -> str:
-    return dt.datetime.fromtimestamp(at_ms / 1000, dt.timezone.utc).strftime("%A %d %B %Y")
 
 
 async def start_follow_ups(app: web.Application) -> None:

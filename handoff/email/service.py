@@ -21,7 +21,7 @@ from handoff.background import stop_tasks
 from handoff.email import away
 from handoff.email.inbound import InboundMailHandler
 from handoff.email.sender import MailSender
-from handoff.email.smtp_url import OFF, parse_smtp_url
+from handoff.email.smtp_url import OFF, host_port, parse_smtp_url
 from handoff.state import AppState, app_state
 
 log = logging.getLogger("handoff.email")
@@ -34,10 +34,7 @@ def listen_address(value: str) -> tuple[str, int] | None:
     """INBOUND_SMTP_LISTEN as (host, port), None for off; ValueError naming the variable."""
     if value.strip().lower() == OFF:
         return None
-    host, _, port = value.strip().rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"INBOUND_SMTP_LISTEN={value!r} must be off or host:port")
-    return host.strip("[]"), int(port)
+    return host_port(value, "INBOUND_SMTP_LISTEN")
 
 
 async def start_inbound(state: AppState, host: str, port: int) -> asyncio.Server:

@@ -74,3 +74,13 @@ def check_smtp_url(url: str) -> str:
     """The setting's validator: the URL unchanged when it parses (start-up fails otherwise)."""
     parse_smtp_url(url)
     return url
+
+
+def host_port(value: str, name: str) -> tuple[str, int]:
+    """`host:port` (IPv6 as `[::1]:2525`; port 0 for any free port) as a pair, for the service's
+    inbound mail and the local catcher alike; ValueError naming `name` when it is not one."""
+    host, colon, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{name}={value!r} must be host:port")
+    return host, int(port)

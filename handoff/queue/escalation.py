@@ -71,18 +71,15 @@ class LiveQueue(Waiting, Tickets):
             )
             await self.count("unstaffed")
             return False
-        customer = [
-            e
-            for e in await self.store.read_all(cid)
-            if e.sender == "customer" and e.kind == "message"
-        ]
+        entries = await self.store.read_all(cid)
+        customer = [e for e in entries if e.sender == "customer" and e.kind == "message"]
         verified = claimed_order(details)
         context = (
             await self.context.gather(cid, customer, reason, verified)
             if self.context is not None
             else Context(verified_order=verified)
         )
-        packet = await build_packet(self.store, cid, reason, priority, source, details, context)
+        packet = build_packet(entries, conversation, reason, priority, source, details, context)
         result = await self.store.move(
             cid,
             allowed=["bot"],

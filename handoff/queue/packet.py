@@ -9,9 +9,10 @@ import json
 from typing import Any
 
 from handoff.conversations.entry import Entry
-from handoff.conversations.store import ConversationStore, now_ms
+from handoff.conversations.store import now_ms
 from handoff.queue.context import Context
 from handoff.queue.summary import summarise
+from vocabulary.payload import verified_order
 from vocabulary.reasons import agent_text
 
 # The assistant's slots may hold what verified the customer; the agent never needs those.
@@ -20,26 +21,21 @@ PRIVATE_SLOTS = frozenset({"email", "postal_code"})
 
 def claimed_order(details: dict[str, Any]) -> str | None:
     """The order the assistant's handoff payload says the customer proved is theirs."""
-    slots = details.get("slots")
-    if isinstance(slots, dict) and slots.get("order_verified") is True:
-        number = slots.get("order_number")
-        return number if isinstance(number, str) and number else None
-    return None
+    return verified_order(details.get("slots"))
 
 
-async def build_packet(
-    store: ConversationStore,
-    cid: str,
+def build_packet(
+    entries: list[Entry],
+    conversation: dict[str, str],
     reason: str,
     priority: int,
     source: str,
     details: dict[str, Any],
     context: Context,
 ) -> dict[str, Any]:
-    """The packet for `cid`, handed over for `reason` by `source` ("bot", "triage", "gateway");
-    `details` is what that source said (the assistant's payload, or the triggering message)."""
-    entries = await store.read_all(cid)
-    conversation = await store.get(cid) or {}
+    """The packet of a conversation (its transcript `entries` and its fields), handed over for
+    `reason` by `source` ("bot", "triage", "gateway"); `details` is what that source said (the
+    assistant's payload, or the triggering message)."""
     raw_intents = details.get("intents")
     intents = raw_intents if isinstance(raw_intents, list) else []
     slots: dict[str, Any] = details["slots"] if isinstance(details.get("slots"), dict) else {}
