@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -217,21 +216,28 @@ def test_a_second_publisher_is_told_who_is_publishing(project: Path) -> None:
 def test_a_waiting_publisher_goes_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARBOR_VAR_DIR", str(tmp_path / "var"))
     editor_project = Project(tmp_path)
-    released = threading.Event()
+    # Barriers, not sleeps: ana holds the lock until ben reports that he waits, and marks
+    # her publish finished while still holding it, so ben can only enter after that mark.
+    ana_holds = threading.Event()
+    ben_waits = threading.Event()
+    ana_finished = threading.Event()
     messages: list[str] = []
 
     def first() -> None:
         with publish_lock(editor_project, "ana", wait=False, report=lambda *_: None):
-            time.sleep(1.0)
-        released.set()
+            ana_holds.set()
+            assert ben_waits.wait(30)
+            ana_finished.set()
+
+    def ben_reports(step: str, pct: int, msg: str) -> None:
+        messages.append(msg)
+        ben_waits.set()
 
     holder = threading.Thread(target=first)
     holder.start()
-    time.sleep(0.3)
-    with publish_lock(
-        editor_project, "ben", wait=True, report=lambda step, pct, msg: messages.append(msg)
-    ):
-        assert released.is_set()
+    assert ana_holds.wait(30)
+    with publish_lock(editor_project, "ben", wait=True, report=ben_reports):
+        assert ana_finished.is_set()
         holder_info = json.loads((tmp_path / "var/faq-publish/publisher.json").read_text())
         assert holder_info["actor"] == "ben"
     holder.join()
