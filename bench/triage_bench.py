@@ -206,7 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         " = anger | annoyance | disappointment | disgust)\n"
     )
     print(TABLE_HEAD)
-    print(Counts.of(angry, ge_actual).row("triage anger or frustration"))
+    print(
+        Counts.of([v.displeased for v in ge_verdicts], ge_actual).row(
+            "**triage displeasure** (the mood the agent sees; threshold chosen on GoEmotions dev)"
+        )
+    )
+    print(Counts.of(angry, ge_actual).row("triage anger or frustration (escalation reasons)"))
     print(Counts.of([v.escalate for v in ge_verdicts], ge_actual).row("triage escalate (any)"))
     print(
         Counts.of([c <= vader_t for c in ge_compound], ge_actual).row(

@@ -8,6 +8,7 @@ its own sigmoid, so a message can be angry *and* a legal risk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,8 +49,35 @@ def train_logistic(
     Deterministic: no sampling, zeros to start.
     """
     x = np.asarray(vectors, np.float64)
+    weights, bias = fit_logistic(
+        lambda w: x @ w,
+        lambda error: x.T @ error,
+        x.shape[1],
+        targets,
+        l2=l2,
+        steps=steps,
+        learning_rate=learning_rate,
+        positive_weight=positive_weight,
+    )
+    return LogisticHead(weights.astype(np.float32), bias.astype(np.float32))
+
+
+def fit_logistic(
+    product: Callable[[np.ndarray], np.ndarray],
+    transposed_product: Callable[[np.ndarray], np.ndarray],
+    dims: int,
+    targets: np.ndarray,
+    *,
+    l2: float,
+    steps: int,
+    learning_rate: float,
+    positive_weight: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Full-batch Adam on the L2-regularised mean log loss, for any design matrix X given by
+    `product(w) = X @ w` and `transposed_product(e) = X.T @ e` (dense vectors here, hashed
+    sparse n-grams in the triage's displeasure model). Returns (weights, bias) in float64."""
     y = np.asarray(targets, np.float64)
-    n, dims = x.shape
+    n = y.shape[0]
     weights = np.zeros((dims, y.shape[1]))
     bias = np.zeros(y.shape[1])
     sample = np.where(y > 0, positive_weight, 1.0)
@@ -58,12 +86,12 @@ def train_logistic(
     squares = [np.zeros_like(weights), np.zeros_like(bias)]
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for step in range(1, steps + 1):
-        error = (_sigmoid(x @ weights + bias) - y) * sample / n
-        grads = [x.T @ error + l2 * weights, error.sum(axis=0)]
+        error = (_sigmoid(product(weights) + bias) - y) * sample / n
+        grads = [transposed_product(error) + l2 * weights, error.sum(axis=0)]
         for i, (param, grad) in enumerate(zip((weights, bias), grads, strict=True)):
             moments[i] = beta1 * moments[i] + (1 - beta1) * grad
             squares[i] = beta2 * squares[i] + (1 - beta2) * grad * grad
             corrected = moments[i] / (1 - beta1**step)
             scale = np.sqrt(squares[i] / (1 - beta2**step)) + eps
             param -= learning_rate * corrected / scale
-    return LogisticHead(weights.astype(np.float32), bias.astype(np.float32))
+    return weights, bias

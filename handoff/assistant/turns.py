@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from handoff.assistant.overload import AssistantBusy, TurnLine
 from handoff.assistant.rasa import BotReply, BotUnavailable, RasaClient, replica_for
 from handoff.assistant.triage import Verdict
+from handoff.assistant.triage.displeasure import DISPLEASURE
 from handoff.background import stop_tasks
 from handoff.conversations.entry import Entry
 from handoff.conversations.keys import Keys
@@ -243,6 +244,8 @@ class BotTurns:
             self._triage_thread, triage.assess, entry.text, context
         )
         scores = {label: round(score, 3) for label, score in verdict.scores.items()}
+        # Kept beside the labels for the agent's mood trend (handoff.queue.packet), not a label.
+        scores[DISPLEASURE] = round(verdict.displeasure, 3)
         await self.redis.hset(self.keys.conversation(cid), f"triage:{entry.id}", json.dumps(scores))
         # An escalating verdict always names its reason and priority.
         reason, priority = verdict.reason, verdict.priority

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handoff.assistant.triage.displeasure import DISPLEASURE
 from handoff.conversations.entry import Entry
 from handoff.conversations.store import now_ms
 from handoff.queue.context import Context
@@ -17,6 +18,9 @@ from vocabulary.reasons import agent_text
 
 # The assistant's slots may hold what verified the customer; the agent never needs those.
 PRIVATE_SLOTS = frozenset({"email", "postal_code"})
+# The triage scores a customer message's mood is the highest of: the escalation labels that
+# are feelings, and displeasure (annoyance that does not escalate still shows).
+UPSET_SCORES = ("anger", "frustration", "distress", DISPLEASURE)
 
 
 def claimed_order(details: dict[str, Any]) -> str | None:
@@ -77,8 +81,6 @@ def sentiment_trend(entries: list[Entry], conversation: dict[str, str]) -> list[
         if not raw:
             continue
         scores = json.loads(raw)
-        upset = max(
-            (float(scores.get(k, 0.0)) for k in ("anger", "frustration", "distress")), default=0.0
-        )
+        upset = max(float(scores.get(k, 0.0)) for k in UPSET_SCORES)
         trend.append({"id": entry.id, "upset": round(upset, 3)})
     return trend

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from handoff.assistant.triage.displeasure import DISPLEASED_FROM
 from handoff.assistant.turns import TAKE_OFFER
 from handoff.conversations.entry import Entry
 from orders.numbers import order_numbers_in
@@ -52,7 +53,7 @@ TOPIC_CHARS = 80
 TOPICS_LISTED = 4
 # A customer message's upset score (0..1, the triage's highest of anger, frustration, distress)
 # from which their mood reads "upset", and below which "calm".
-UPSET_FROM = 0.6
+UPSET_FROM = DISPLEASED_FROM
 CALM_BELOW = 0.3
 
 ANSWERED = "answered"

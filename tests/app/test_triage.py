@@ -204,9 +204,7 @@ def test_held_out_escalation_quality_does_not_regress(model: TriageModel) -> Non
 
 
 # On messages written apart from the training data the goals are F1 0.95 with at most 2 % of
-# routine messages escalated. F1 is held to the goal (0.954 measured); routine escalations to
-# the level measured (5 of 200: the goal is missed since the multi-problem and compensation
-# training data landed, which took F1 from 0.917; docs/triage.md says so).
+# routine messages escalated: 0.959 and 4 of 200 measured (bench/results/2026-12-06-triage.md).
 def test_escalation_on_messages_written_apart_from_the_training_data(model: TriageModel) -> None:
     held_out = read_messages(HELDOUT_APART_FILE)
     verdicts = model.assess_many(m.text for m in held_out)
@@ -218,8 +216,8 @@ def test_escalation_on_messages_written_apart_from_the_training_data(model: Tria
     f1 = 2 * tp / (2 * tp + fp + fn)
     # One message of margin each: onnxruntime's int8 kernels differ in the last bits between
     # CPU families, which can flip a borderline message.
-    assert f1 >= 0.948, f"F1 {f1:.3f}"  # goal 0.95, met: 0.954 measured
-    assert fp <= 6, f"{fp} of {routine} routine messages escalated"  # goal 2 %: 5 measured
+    assert f1 >= 0.95, f"F1 {f1:.3f}"  # goal 0.95: 0.959 measured
+    assert fp <= 5, f"{fp} of {routine} routine messages escalated"  # goal 2 % (4): 4 measured
     crisis = [v for m, v in pairs if "crisis" in m.labels]
     assert sum(v.escalate for v in crisis) >= 0.75 * len(crisis), crisis  # 13 of 15 measured
 

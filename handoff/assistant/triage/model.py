@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import TriageThresholds, model_dir
 from .cues import CUE_LABELS, CUE_SCORE, DOC_ATTR, cue_scores
+from .displeasure import DISPLEASED_FROM, DispleasureModel
 from .reasons import ANGER, COMPLEX, FRUSTRATION, PRIORITY, TRIAGE_LABELS
 from .sentence_head import SentenceHead
 
@@ -99,6 +100,13 @@ class Verdict:
     priority: int | None
     scores: dict[str, float] = field(default_factory=dict, hash=False)
     cues: tuple[str, ...] = ()
+    # How displeased the customer sounds on the mood scale (0 calm .. 1 upset; see
+    # .displeasure): what the agent sees, never a reason to escalate by itself.
+    displeasure: float = 0.0
+
+    @property
+    def displeased(self) -> bool:
+        return self.displeasure >= DISPLEASED_FROM
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +115,7 @@ class Verdict:
             "priority": self.priority,
             "scores": dict(self.scores),
             "cues": list(self.cues),
+            "displeasure": self.displeasure,
         }
 
 
@@ -158,11 +167,13 @@ class TriageModel:
         thresholds: TriageThresholds,
         path: Path | None = None,
         sentence_head: SentenceHead | None = None,
+        displeasure: DispleasureModel | None = None,
     ) -> None:
         self._nlp = nlp
         self.thresholds = thresholds
         self.path = path
         self.sentence_head = sentence_head
+        self.displeasure = displeasure
 
     @classmethod
     def load(cls, path: Path | None = None) -> TriageModel:
@@ -171,51 +182,68 @@ class TriageModel:
         Thresholds come from the dataclass defaults, then ``thresholds.json`` next to the
         model, then ``TRIAGE_THRESHOLD_<LABEL>`` environment variables. The sentence head and
         the encoder's weights load with it (understanding.weights.EncoderMissing if the
-        weights were never set up).
+        weights were never set up), and so does the displeasure model shipped in
+        ``data/triage/displeasure.npz``.
         """
         directory = Path(path) if path is not None else model_dir()
         if not (directory / "config.cfg").is_file():
             raise TriageModelMissing(directory)
         # deferred: importing this package (the service does, at start-up) must not load spaCy.
+        from .displeasure import load_displeasure
         from .loading import load_pipeline
 
         nlp, head = load_pipeline(directory)
-        return cls(nlp, TriageThresholds.resolve(directory), directory, head)
+        return cls(nlp, TriageThresholds.resolve(directory), directory, head, load_displeasure())
 
     def assess(self, text: str, context: Sequence[str] = ()) -> Verdict:
         """Triage one message; ``context`` is the customer's earlier messages, oldest first."""
         doc = self._nlp(normalise(text))
         extra = (REPEATED_MESSAGE_CUE,) if repeats_earlier_message(text, context) else ()
-        head = self.sentence_head.probabilities([text])[0] if self.sentence_head else None
-        return self._verdict(text, doc, extra, head)
+        heads, moods = self._sentence_views([text], None)
+        return self._verdict(text, doc, extra, heads[0], moods[0])
 
     def assess_many(self, texts: Iterable[str], batch_size: int = 128) -> list[Verdict]:
         """Triage messages without conversation context, batched for throughput."""
         originals = list(texts)
         docs = self._nlp.pipe((normalise(t) for t in originals), batch_size=batch_size)
-        heads: list[Any] = (
-            list(self.sentence_head.probabilities(originals))
-            if self.sentence_head and originals
-            else [None] * len(originals)
-        )
+        heads, moods = self._sentence_views(originals, None)
         return [
-            self._verdict(t, doc, (), head)
-            for t, doc, head in zip(originals, docs, heads, strict=True)
+            self._verdict(t, doc, (), head, mood)
+            for t, doc, head, mood in zip(originals, docs, heads, moods, strict=True)
         ]
 
     def assess_encoded(self, texts: Sequence[str], vectors: np.ndarray) -> list[Verdict]:
         """As assess_many, with the texts' sentence vectors already computed (training scores
         the same messages under several blends and folds)."""
         docs = self._nlp.pipe(normalise(t) for t in texts)
-        heads: list[Any] = (
-            list(self.sentence_head.head.probabilities(vectors))
-            if self.sentence_head
-            else [None] * len(texts)
-        )
-        return [self._verdict(t, d, (), h) for t, d, h in zip(texts, docs, heads, strict=True)]
+        heads, moods = self._sentence_views(texts, vectors)
+        return [
+            self._verdict(t, d, (), h, m)
+            for t, d, h, m in zip(texts, docs, heads, moods, strict=True)
+        ]
+
+    def _sentence_views(
+        self, texts: Sequence[str], vectors: np.ndarray | None
+    ) -> tuple[list[Any], list[float]]:
+        """Per text, the sentence head's label probabilities (None without a head) and the
+        displeasure score, from one encoding of the texts."""
+        if self.sentence_head is None or not texts:
+            return [None] * len(texts), [0.0] * len(texts)
+        if vectors is None:
+            vectors = self.sentence_head.vectors(texts)
+        heads = list(self.sentence_head.head.probabilities(vectors))
+        if self.displeasure is None:
+            return heads, [0.0] * len(texts)
+        moods = self.displeasure.scores(texts, vectors)
+        return heads, [round(float(m), 4) for m in moods]
 
     def _verdict(
-        self, text: str, doc: Doc, extra_cues: tuple[str, ...], head: np.ndarray | None
+        self,
+        text: str,
+        doc: Doc,
+        extra_cues: tuple[str, ...],
+        head: np.ndarray | None,
+        displeasure: float,
     ) -> Verdict:
         cues: tuple[str, ...] = tuple(doc._.get(DOC_ATTR)) + extra_cues
         classifier = {label: float(doc.cats.get(label, 0.0)) for label in TRIAGE_LABELS}
@@ -247,7 +275,7 @@ class TriageModel:
             if scores[label] >= self.thresholds.for_label(label)
         }
         if not margins:
-            return Verdict(False, None, None, scores, cues)
+            return Verdict(False, None, None, scores, cues, displeasure)
         # Most urgent first; between equally urgent labels (anger/frustration) the clearer one.
         reason = min(margins, key=lambda label: (PRIORITY[label], -margins[label]))
-        return Verdict(True, reason, PRIORITY[reason], scores, cues)
+        return Verdict(True, reason, PRIORITY[reason], scores, cues, displeasure)

@@ -29,9 +29,9 @@ class SentenceHead:
     head: LogisticHead
     blend: float  # share of the head in the blend; the bag of words gives the rest
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """(texts, TRIAGE_LABELS) probabilities."""
-        return self.head.probabilities(self.encoder.encode(stand_ins(texts)))
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """The texts' sentence vectors, as the head reads them."""
+        return self.encoder.encode(stand_ins(texts))
 
 
 def stand_ins(texts: Iterable[str]) -> list[str]:
