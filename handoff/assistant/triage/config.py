@@ -28,6 +28,9 @@ THRESHOLD_ENV_PREFIX = "TRIAGE_THRESHOLD_"
 THRESHOLDS_FILE = "thresholds.json"
 FINGERPRINT_FILE = "fingerprint.txt"
 HEAD_FILE = "sentence_head.npz"
+# A copy of the shipped displeasure weights (data/triage/displeasure.npz), so a trained model
+# directory is all a replica needs.
+DISPLEASURE_FILE = "displeasure.npz"
 
 
 class TriageConfigError(ValueError):
@@ -49,13 +52,13 @@ class TriageThresholds:
     (``python -m handoff.assistant.triage.train`` prints them); see docs/triage.md.
     """
 
-    crisis: float = 0.5
-    risk: float = 0.43
-    distress: float = 0.51
-    anger: float = 0.52
-    frustration: float = 0.44
-    complex: float = 0.5
-    human_request: float = 0.51
+    crisis: float = 0.34
+    risk: float = 0.52
+    distress: float = 0.43
+    anger: float = 0.42
+    frustration: float = 0.45
+    complex: float = 0.45
+    human_request: float = 0.39
 
     def __post_init__(self) -> None:
         for label, value in self.to_dict().items():

@@ -14,7 +14,8 @@ message's sentence vector (the same encoder, already computed for the escalation
 weights ship in ``data/triage/displeasure.npz``, built by
 ``python -m handoff.assistant.triage.displeasure_build`` from GoEmotions' train split, with the
 blend and the threshold chosen on its dev split; its test split is only ever scored
-(``bench/triage_bench.py``).
+(``bench/triage_bench.py``). Triage training copies them into the model it writes (they are
+part of its fingerprint), and the service reads them from there.
 
 The score is on the mood scale the handoff summary reads (0 calm .. 1 upset): the chosen
 threshold maps to ``DISPLEASED_FROM``, so "displeased" and "upset" are one mark.
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
     from understanding.linear import LogisticHead
 
-MODEL_FILE = REPO_ROOT / "data" / "triage" / "displeasure.npz"
+SHIPPED_WEIGHTS = REPO_ROOT / "data" / "triage" / "displeasure.npz"
 # Hashed feature space for word unigrams and bigrams: 2**18 buckets keep collisions rare for
 # the ~300,000 distinct n-grams of the training comments at 1 MB of float32 weights.
 BUCKETS = 2**18
@@ -153,12 +154,13 @@ class DispleasureModelMissing(FileNotFoundError):
 
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"no displeasure weights at {path}: they ship with the repository; rebuild them with "
-            "`python -m handoff.assistant.triage.displeasure_build`"
+            f"no displeasure weights at {path}: train the triage model again (`make "
+            "triage-model`), which copies them from data/triage/displeasure.npz (rebuilt by "
+            "`python -m handoff.assistant.triage.displeasure_build`)"
         )
 
 
-def load_displeasure(path: Path = MODEL_FILE) -> DispleasureModel:
+def load_displeasure(path: Path = SHIPPED_WEIGHTS) -> DispleasureModel:
     import numpy as np
 
     from understanding.linear import LogisticHead

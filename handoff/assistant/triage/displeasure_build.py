@@ -25,7 +25,7 @@ from understanding.encoder import load_encoder
 from understanding.linear import LogisticHead, fit_logistic, train_logistic
 
 from .config import REPO_ROOT
-from .displeasure import BUCKETS, MODEL_FILE, DispleasureModel, SparseRows, word_features
+from .displeasure import BUCKETS, SHIPPED_WEIGHTS, DispleasureModel, SparseRows, word_features
 from .sentence_head import stand_ins
 
 DISPLEASED_EMOTIONS = ("anger", "annoyance", "disappointment", "disgust")
@@ -147,7 +147,7 @@ def build(goemotions: Path) -> DispleasureModel:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--goemotions", type=Path, default=DEFAULT_GOEMOTIONS)
-    parser.add_argument("--out", type=Path, default=MODEL_FILE)
+    parser.add_argument("--out", type=Path, default=SHIPPED_WEIGHTS)
     args = parser.parse_args(argv)
     if not (args.goemotions / "train.tsv").is_file():
         print(f"error: no GoEmotions train split in {args.goemotions}", file=sys.stderr)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import TriageThresholds, model_dir
+from .config import DISPLEASURE_FILE, TriageThresholds, model_dir
 from .cues import CUE_LABELS, CUE_SCORE, DOC_ATTR, cue_scores
 from .displeasure import DISPLEASED_FROM, DispleasureModel
 from .reasons import ANGER, COMPLEX, FRUSTRATION, PRIORITY, TRIAGE_LABELS
@@ -182,8 +182,7 @@ class TriageModel:
         Thresholds come from the dataclass defaults, then ``thresholds.json`` next to the
         model, then ``TRIAGE_THRESHOLD_<LABEL>`` environment variables. The sentence head and
         the encoder's weights load with it (understanding.weights.EncoderMissing if the
-        weights were never set up), and so does the displeasure model shipped in
-        ``data/triage/displeasure.npz``.
+        weights were never set up), and so does the displeasure model training copied there.
         """
         directory = Path(path) if path is not None else model_dir()
         if not (directory / "config.cfg").is_file():
@@ -193,7 +192,8 @@ class TriageModel:
         from .loading import load_pipeline
 
         nlp, head = load_pipeline(directory)
-        return cls(nlp, TriageThresholds.resolve(directory), directory, head, load_displeasure())
+        displeasure = load_displeasure(directory / DISPLEASURE_FILE)
+        return cls(nlp, TriageThresholds.resolve(directory), directory, head, displeasure)
 
     def assess(self, text: str, context: Sequence[str] = ()) -> Verdict:
         """Triage one message; ``context`` is the customer's earlier messages, oldest first."""

@@ -46,6 +46,7 @@ from understanding.weights import WHEEL_SHA256, cache_root
 from . import cue_matcher  # noqa: F401
 from .config import (
     DEFAULT_MODEL_DIR,
+    DISPLEASURE_FILE,
     FINGERPRINT_FILE,
     HEAD_FILE,
     REPO_ROOT,
@@ -53,6 +54,7 @@ from .config import (
     TriageThresholds,
 )
 from .cues import FACTORY
+from .displeasure import SHIPPED_WEIGHTS
 from .model import TriageModel, normalise
 from .reasons import TRIAGE_LABELS
 from .sentence_head import SentenceHead, stand_ins
@@ -131,6 +133,7 @@ def fingerprint(data_files: Iterable[Path], package_dir: Path = PACKAGE_DIR) -> 
         *sorted(package_dir.glob("*.py")),
         *sorted(ENCODER_DIR.glob("*.py")),
         VOCABULARY_REASONS,
+        SHIPPED_WEIGHTS,
     ]
     for path in [*sorted(data_files), *sources]:
         digest.update(path.name.encode() + b"\0")
@@ -257,6 +260,7 @@ def _write_model(
         (staging / THRESHOLDS_FILE).write_text(
             json.dumps(thresholds.to_dict(), indent=2) + "\n", encoding="utf-8"
         )
+        shutil.copyfile(SHIPPED_WEIGHTS, staging / DISPLEASURE_FILE)
         (staging / FINGERPRINT_FILE).write_text(digest + "\n", encoding="utf-8")
         _swap_in(staging, out_dir)
     finally:
