@@ -29,14 +29,12 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import numpy as np
+
+from understanding.linear import LogisticHead
 
 from .config import REPO_ROOT
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from understanding.linear import LogisticHead
 
 SHIPPED_WEIGHTS = REPO_ROOT / "data" / "triage" / "displeasure.npz"
 # Hashed feature space for word unigrams and bigrams: 2**18 buckets keep collisions rare for
@@ -69,8 +67,6 @@ class SparseRows:
     count: int
 
     def dot(self, weights: np.ndarray) -> np.ndarray:
-        import numpy as np
-
         return np.bincount(
             self.rows, weights=self.values * weights[self.buckets], minlength=self.count
         )
@@ -78,8 +74,6 @@ class SparseRows:
 
 def word_features(texts: Sequence[str], idf: np.ndarray) -> SparseRows:
     """Sublinear term frequency × idf per bucket, each row of unit length."""
-    import numpy as np
-
     rows: list[np.ndarray] = []
     buckets: list[np.ndarray] = []
     values: list[np.ndarray] = []
@@ -101,8 +95,6 @@ def word_features(texts: Sequence[str], idf: np.ndarray) -> SparseRows:
 
 def to_mood_scale(probability: np.ndarray, threshold: float) -> np.ndarray:
     """Piecewise-linear and monotone: 0 → 0, the threshold → DISPLEASED_FROM, 1 → 1."""
-    import numpy as np
-
     p = np.asarray(probability, np.float64)
     below = DISPLEASED_FROM * p / threshold
     above = DISPLEASED_FROM + (1 - DISPLEASED_FROM) * (p - threshold) / (1 - threshold)
@@ -122,8 +114,6 @@ class DispleasureModel:
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """P(displeased) per text; ``vectors`` are the texts' sentence vectors."""
-        import numpy as np
-
         words = word_features(texts, self.idf).dot(self.word_weights) + self.word_bias
         word_p = 1.0 / (1.0 + np.exp(-np.clip(words, -30, 30)))
         sentence_p = self.sentence.probabilities(vectors)[:, 0]
@@ -134,8 +124,6 @@ class DispleasureModel:
         return to_mood_scale(self.probabilities(texts, vectors), self.threshold)
 
     def save(self, path: Path) -> None:
-        import numpy as np
-
         # float16 halves the file; the weights' precision is far below what it keeps.
         np.savez_compressed(
             path,
@@ -161,10 +149,6 @@ class DispleasureModelMissing(FileNotFoundError):
 
 
 def load_displeasure(path: Path = SHIPPED_WEIGHTS) -> DispleasureModel:
-    import numpy as np
-
-    from understanding.linear import LogisticHead
-
     if not path.is_file():
         raise DispleasureModelMissing(path)
     with np.load(path) as saved:

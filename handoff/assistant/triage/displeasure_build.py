@@ -25,7 +25,14 @@ from understanding.encoder import load_encoder
 from understanding.linear import LogisticHead, fit_logistic, train_logistic
 
 from .config import REPO_ROOT
-from .displeasure import BUCKETS, SHIPPED_WEIGHTS, DispleasureModel, SparseRows, word_features
+from .displeasure import (
+    BUCKETS,
+    SHIPPED_WEIGHTS,
+    DispleasureModel,
+    SparseRows,
+    ngram_buckets,
+    word_features,
+)
 from .sentence_head import stand_ins
 
 DISPLEASED_EMOTIONS = ("anger", "annoyance", "disappointment", "disgust")
@@ -57,8 +64,6 @@ def read_split(directory: Path, split: str) -> Comments:
 def inverse_document_frequency(texts: Sequence[str]) -> np.ndarray:
     """Smoothed idf per bucket: ln((1 + n) / (1 + df)) + 1, so unseen buckets weigh most but
     carry no weight (their learnt weight stays zero)."""
-    from .displeasure import ngram_buckets
-
     df = np.zeros(BUCKETS)
     for text in texts:
         df[np.unique(np.asarray(ngram_buckets(text), np.int64))] += 1

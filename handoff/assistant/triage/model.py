@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import DISPLEASURE_FILE, TriageThresholds, model_dir
 from .cues import CUE_LABELS, CUE_SCORE, DOC_ATTR, cue_scores
-from .displeasure import DISPLEASED_FROM, DispleasureModel
+from .displeasure import DISPLEASED_FROM, DispleasureModel, load_displeasure
 from .reasons import ANGER, COMPLEX, FRUSTRATION, PRIORITY, TRIAGE_LABELS
 from .sentence_head import SentenceHead
 
@@ -188,7 +188,6 @@ class TriageModel:
         if not (directory / "config.cfg").is_file():
             raise TriageModelMissing(directory)
         # deferred: importing this package (the service does, at start-up) must not load spaCy.
-        from .displeasure import load_displeasure
         from .loading import load_pipeline
 
         nlp, head = load_pipeline(directory)
