@@ -21,16 +21,17 @@ GATES: dict[tuple[str, str], tuple[float, float]] = {
     ("styles", "fragment"): (90.0, 3.0),
     ("styles", "typos"): (90.0, 3.0),
     ("styles", "nonnative"): (85.0, 5.0),
-    ("styles", "indirect"): (85.0, 5.0),
-    ("paraphrases", "all"): (80.0, 3.0),  # goal 90 % right: missed, 83.0 % (docs/assistant.md)
+    ("styles", "indirect"): (80.0, 5.0),  # 82.5 % measured at threshold 0.55 (87.5 at 0.5)
+    # goal 90 % right: missed, 80.0 % at threshold 0.55 (83.0 at 0.5; docs/assistant.md)
+    ("paraphrases", "all"): (78.0, 3.0),
     ("out_of_scope", "general"): (85.0, 5.0),
 }
-# CLINC150 oos_test: an FAQ answer at most this often (goal 3 %: missed, 3.7 % measured), and
-# declined at least this often (goal 85 %: met, 85.1 % measured). The gates sit half a point
+# CLINC150 oos_test: an FAQ answer at most this often (goal 3 %: met, 2.8 % measured), and
+# declined at least this often (goal 85 %: missed, 84.5 % measured). The gates sit half a point
 # (five messages) off the measured figures: onnxruntime's int8 kernels differ between CPU
 # families (VNNI, AVX-512, AVX2) in the last bits, which can flip a borderline message or two.
-CLINC_MAX_FAQ_ANSWER = 4.2
-CLINC_MIN_DECLINED = 84.6
+CLINC_MAX_FAQ_ANSWER = 3.3
+CLINC_MIN_DECLINED = 84.0
 
 
 @pytest.fixture(scope="module")
@@ -64,5 +65,6 @@ def test_near_domain_questions_never_get_a_neighbouring_answer_often(
 ) -> None:
     near = results["out_of_scope"]["near_domain"]
     # Products the shop does not sell, specifications, jobs: declined or handed to a person.
-    # Goal: never a neighbouring topic's answer; 4 of 20 measured (docs/assistant.md).
-    assert near.share(near.wrong) <= 25.0, near.misses
+    # Goal: never a neighbouring topic's answer; 1 of 20 measured (4 of 20 before the near-shop
+    # out-of-scope training data; docs/assistant.md).
+    assert near.share(near.wrong) <= 10.0, near.misses

@@ -6,6 +6,7 @@ import random
 from collections import Counter
 
 import pytest
+import yaml
 from sklearn.metrics import matthews_corrcoef
 
 from bench.nlu_bench import (
@@ -138,7 +139,12 @@ def test_benchmark_pipeline_is_config_yml_without_the_fallback() -> None:
     assert "bot.nlu.component.MessageUnderstanding" in names
     assert "FallbackClassifier" not in names  # applied after prediction, with a swept threshold
     assert pipeline.dropped == ()
-    assert (pipeline.threshold, pipeline.ambiguity) == (0.5, 0.1)
+    config = yaml.safe_load((REPO_ROOT / "config.yml").read_text(encoding="utf-8"))
+    fallback = next(c for c in config["pipeline"] if c["name"] == "FallbackClassifier")
+    assert (pipeline.threshold, pipeline.ambiguity) == (
+        fallback["threshold"],
+        fallback["ambiguity_threshold"],
+    )
 
 
 def test_datasets_without_oos_have_no_oos_labels() -> None:
