@@ -39,6 +39,11 @@ pytest_in() {  # pytest_in <env bin> <report name> <args...>
 # The real-stack fault test shares the end-to-end tests' stack (tests/conftest.py), so it runs
 # with them; the rest of the fault suite starts small clusters of its own.
 REAL_STACK_FAULTS=tests/faults/test_assistant_dependencies.py
+# The service's lane is the longer one (unit, browser and end-to-end suites: about 400 s warm,
+# against about 230 s for the assistant's), so the longest browser modules run at the end of
+# the assistant's lane. Each browser module starts its own Chromium and stack, so they can.
+BROWSER_IN_ASSISTANT_LANE=(tests/browser/test_editor_page.py tests/browser/test_history.py
+  tests/browser/test_response_targets.py)
 
 service_lane() {
   # The handoff unit tests are independent (each worker has its own Redis and temporary
@@ -47,7 +52,8 @@ service_lane() {
     tests/app tests/understanding tests/vocabulary tests/orders
   # The deployment files, offline (hadolint, kubernetes-validate, the Compose schema): seconds.
   stage "pytest: images, manifests and compose file (deploy/)" pytest_in "$APP" deploy tests/deploy
-  stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser
+  stage "pytest: browser tests (headless Chromium)" pytest_in "$APP" browser tests/browser \
+    "${BROWSER_IN_ASSISTANT_LANE[@]/#/--ignore=}"
   stage "pytest: end-to-end tests on one real stack (and its fault test)" \
     pytest_in "$APP" e2e tests/e2e "$REAL_STACK_FAULTS"
 }
@@ -64,6 +70,8 @@ assistant_lane() {
   stage "held-out gates: the assistant on messages it never saw" pytest_in "$RASA" gates tests/nlu
   stage "pytest: fault tests (Redis, Rasa, replicas broken; Redis failover; races; retention; overload)" \
     pytest_in "$APP" faults tests/faults --ignore "$REAL_STACK_FAULTS"
+  stage "pytest: browser tests, the editor's, history and response targets (headless Chromium)" \
+    pytest_in "$APP" browser-assistant-lane "${BROWSER_IN_ASSISTANT_LANE[@]}"
 }
 
 stage "lint (ruff)" make -s lint
