@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -28,7 +29,7 @@ from bot.evaluate.heldout import (
 from bot.evaluate.tally import Tally, is_right
 from bot.model import ensure_model
 from bot.prediction import OUT_OF_SCOPE, Prediction
-from bot.rasa_agent import predict
+from bot.rasa_agent import predict, quiet_rasa
 
 DECLINE = "decline"
 REPHRASE = "rephrase"
@@ -103,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list every wrong answer")
     args = parser.parse_args(argv)
     model = args.model or str(ensure_model())
+    quiet_rasa(logging.ERROR)  # the output is its table, not a debug line per parsed message
     results = evaluate(model)
     print(table(results))
     if args.misses:
