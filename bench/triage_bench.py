@@ -6,8 +6,9 @@ Measures, in one run:
 
 * the escalate decision on the held-out split of data/triage (never used for training or
   for choosing thresholds), per reason as well, next to a VADER baseline;
-* the anger|frustration decision on the GoEmotions *test* split against the proxy label
-  "frustrated = anger | annoyance | disappointment | disgust", next to VADER;
+* on the GoEmotions *test* split, against the proxy label "displeased = anger | annoyance |
+  disappointment | disgust": the displeasure score (the mood the agent sees) and the
+  anger|frustration escalation reasons, next to VADER;
 * model load time and per-message latency (p50 / p99) of ``TriageModel.assess``.
 
 VADER escalates when its compound score is <= a threshold; the threshold is chosen for best
@@ -34,6 +35,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench import machine  # noqa: E402
 from handoff.assistant.triage import TriageModel  # noqa: E402
 from handoff.assistant.triage.config import model_dir as default_model_dir  # noqa: E402
+from handoff.assistant.triage.displeasure_build import read_split  # noqa: E402
 from handoff.assistant.triage.train import (  # noqa: E402
     HELDOUT_APART_FILE,
     HELDOUT_FILE,
@@ -42,7 +44,6 @@ from handoff.assistant.triage.train import (  # noqa: E402
 )
 
 GOEMOTIONS_DIR = REPO_ROOT / "bench" / "data" / "goemotions"
-FRUSTRATED_EMOTIONS = ("anger", "annoyance", "disappointment", "disgust")
 VADER_GRID = tuple(round(-1.0 + 0.01 * i, 2) for i in range(201))
 
 
@@ -88,14 +89,9 @@ TABLE_HEAD = (
 
 
 def read_goemotions(split: str, directory: Path) -> list[tuple[str, bool]]:
-    emotions = (directory / "emotions.txt").read_text(encoding="utf-8").split()
-    frustrated = {emotions.index(name) for name in FRUSTRATED_EMOTIONS}
-    rows = []
-    with (directory / f"{split}.tsv").open(encoding="utf-8") as lines:
-        for line in lines:
-            text, labels, _comment_id = line.rstrip("\n").split("\t")
-            rows.append((text, bool({int(x) for x in labels.split(",")} & frustrated)))
-    return rows
+    """(comment, displeased) pairs, as the displeasure model's build reads them."""
+    comments = read_split(directory, split)
+    return list(zip(comments.texts, (bool(d) for d in comments.displeased), strict=True))
 
 
 def vader_scorer() -> Callable[[str], float]:
@@ -202,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     positives = sum(ge_actual)
     print(
-        f"\n### GoEmotions test split ({len(ge_test)} Reddit comments, {positives} 'frustrated'"
+        f"\n### GoEmotions test split ({len(ge_test)} Reddit comments, {positives} 'displeased'"
         " = anger | annoyance | disappointment | disgust)\n"
     )
     print(TABLE_HEAD)

@@ -22,14 +22,14 @@ class LogisticHead:
     bias: np.ndarray
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        return _sigmoid(vectors @ self.weights + self.bias)
+        return sigmoid(vectors @ self.weights + self.bias)
 
     @classmethod
     def from_arrays(cls, weights: np.ndarray, bias: np.ndarray) -> LogisticHead:
         return cls(np.asarray(weights, np.float32), np.asarray(bias, np.float32))
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
 
 
@@ -86,7 +86,7 @@ def fit_logistic(
     squares = [np.zeros_like(weights), np.zeros_like(bias)]
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for step in range(1, steps + 1):
-        error = (_sigmoid(product(weights) + bias) - y) * sample / n
+        error = (sigmoid(product(weights) + bias) - y) * sample / n
         grads = [transposed_product(error) + l2 * weights, error.sum(axis=0)]
         for i, (param, grad) in enumerate(zip((weights, bias), grads, strict=True)):
             moments[i] = beta1 * moments[i] + (1 - beta1) * grad

@@ -81,6 +81,12 @@ def round_trip_yaml() -> YAML:
     return yaml
 
 
+def without_entity_markup(example: str) -> str:
+    """A phrasing as the customer typed it: Rasa's `[HG-10078](order_number)` and
+    `[text]{"entity": …}` annotations reduced to their text."""
+    return re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}", r"\1\2", example)
+
+
 def parse_examples(block: str) -> list[str]:
     """Phrasings of a Rasa `examples: |` block ("- text" per line)."""
     phrasings = []

@@ -25,7 +25,14 @@ from typing import Any
 import yaml
 
 from bot import model
-from bot.faq.library import INTENT_PREFIX, FaqLibrary, Topic, normalise, parse_examples
+from bot.faq.library import (
+    INTENT_PREFIX,
+    FaqLibrary,
+    Topic,
+    normalise,
+    parse_examples,
+    without_entity_markup,
+)
 from bot.faq.project import Project
 from bot.prediction import FALLBACK, OUT_OF_SCOPE, Prediction, to_prediction
 from bot.rasa_agent import quiet_rasa, use_project_settings
@@ -97,12 +104,8 @@ def other_intent_examples(project: Project) -> dict[str, str]:
         for item in document.get("nlu") or []:
             if isinstance(item, dict) and "intent" in item:
                 for example in parse_examples(item.get("examples", "")):
-                    found.setdefault(normalise(_strip_entities(example)), str(item["intent"]))
+                    found.setdefault(normalise(without_entity_markup(example)), str(item["intent"]))
     return found
-
-
-def _strip_entities(example: str) -> str:
-    return re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}", r"\1\2", example)
 
 
 def check_topics(

@@ -18,8 +18,8 @@ from vocabulary.reasons import agent_text
 
 # The assistant's slots may hold what verified the customer; the agent never needs those.
 PRIVATE_SLOTS = frozenset({"email", "postal_code"})
-# The triage scores a customer message's mood is the highest of: the escalation labels that
-# are feelings, and displeasure (annoyance that does not escalate still shows).
+# A customer message's mood is the highest of these triage scores: the escalation labels that
+# are feelings, and displeasure (so annoyance that did not escalate still shows).
 UPSET_SCORES = ("anger", "frustration", "distress", DISPLEASURE)
 
 

@@ -51,7 +51,8 @@ QUOTE_CHARS = 200
 TOPIC_CHARS = 80
 # How many topics the summary lists (the most recent); the packet keeps them all.
 TOPICS_LISTED = 4
-# A customer message's upset score (0..1, the triage's highest of anger, frustration, distress)
+# A customer message's upset score (0..1, the triage's highest of anger, frustration, distress
+# and displeasure; handoff.queue.packet.UPSET_SCORES)
 # from which their mood reads "upset", and below which "calm".
 UPSET_FROM = DISPLEASED_FROM
 CALM_BELOW = 0.3

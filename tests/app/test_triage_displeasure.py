@@ -27,7 +27,7 @@ from handoff.assistant.triage.displeasure import (
 from handoff.assistant.triage.reasons import TRIAGE_LABELS
 from handoff.conversations.entry import Entry
 from handoff.queue.packet import sentiment_trend
-from handoff.queue.summary import mood_of
+from handoff.queue.summary import CALM_BELOW, mood_of
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +68,22 @@ def test_a_grumble_shows_in_the_mood_but_stays_with_the_bot(
     assert annoyed.displeasure >= neutral.displeasure + 0.2, (annoyed, neutral)
 
 
+def test_plain_questions_and_answers_read_calm_to_the_agent(model: TriageModel) -> None:
+    # The calm anchor: a plain question sits at the bottom of the mood scale, so a quiet chat's
+    # summary says "calm", not "uneasy".
+    plain = [
+        "hello",
+        "can i change my delivery address",
+        "where is order 55102?",
+        "do you deliver on sundays",
+        "my email is ana@example.com",
+        "yes please",
+    ]
+    moods = [verdict.displeasure for verdict in model.assess_many(plain)]
+    assert max(moods) < CALM_BELOW, dict(zip(plain, moods, strict=True))
+    assert mood_of(moods) == "calm"
+
+
 def test_the_verdict_carries_displeasure_in_its_json(model: TriageModel) -> None:
     verdict = model.assess("honestly this is a joke")
     payload = json.loads(json.dumps(verdict.to_dict()))
@@ -88,10 +104,13 @@ def test_the_agents_mood_trend_reads_displeasure_beside_the_feelings() -> None:
 
 
 def test_the_mood_scale_puts_the_chosen_threshold_at_the_displeased_mark() -> None:
-    threshold = load_displeasure().threshold
-    scaled = to_mood_scale(np.array([0.0, threshold, 1.0, threshold / 2]), threshold)
-    assert scaled.tolist() == pytest.approx([0.0, DISPLEASED_FROM, 1.0, DISPLEASED_FROM / 2])
-    ramp = to_mood_scale(np.linspace(0, 1, 101), threshold)
+    shipped = load_displeasure()
+    calm, threshold = shipped.calm, shipped.threshold
+    assert 0 < calm < threshold < 1
+    middle = (calm + threshold) / 2
+    scaled = to_mood_scale(np.array([0.0, calm, middle, threshold, 1.0]), calm, threshold)
+    assert scaled.tolist() == pytest.approx([0.0, 0.0, DISPLEASED_FROM / 2, DISPLEASED_FROM, 1.0])
+    ramp = to_mood_scale(np.linspace(calm, 1, 101), calm, threshold)
     assert np.all(np.diff(ramp) > 0)
 
 

@@ -55,4 +55,6 @@ def test_the_triage_handoff_packet_quotes_the_complaint_with_rasas_details(
     assert [i["name"] for i in packet["intents"]][-1] == "check_order_status", packet["intents"]
     assert {"entity": "order_number", "value": "HG-10001"} in packet["entities"]
     assert packet["asked"][-1]["outcome"] == "handed over before the assistant answered"
-    assert packet["mood"].endswith("upset"), packet["mood"]
+    assert packet["mood"] == "calm, then upset", packet["sentiment"]
+    # The service stored the triage's displeasure beside the labels (the mood trend reads it).
+    assert 0.0 <= packet["scores"]["displeasure"] <= 1.0, packet["scores"]

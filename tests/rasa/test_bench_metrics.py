@@ -6,7 +6,6 @@ import random
 from collections import Counter
 
 import pytest
-import yaml
 from sklearn.metrics import matthews_corrcoef
 
 from bench.nlu_bench import (
@@ -22,6 +21,7 @@ from bench.nlu_bench import (
     score,
     scores_at,
 )
+from bot.fallback import configured_fallback
 from bot.prediction import Prediction
 from tests.rasa.trackers import REPO_ROOT
 
@@ -139,12 +139,8 @@ def test_benchmark_pipeline_is_config_yml_without_the_fallback() -> None:
     assert "bot.nlu.component.MessageUnderstanding" in names
     assert "FallbackClassifier" not in names  # applied after prediction, with a swept threshold
     assert pipeline.dropped == ()
-    config = yaml.safe_load((REPO_ROOT / "config.yml").read_text(encoding="utf-8"))
-    fallback = next(c for c in config["pipeline"] if c["name"] == "FallbackClassifier")
-    assert (pipeline.threshold, pipeline.ambiguity) == (
-        fallback["threshold"],
-        fallback["ambiguity_threshold"],
-    )
+    fallback = configured_fallback(REPO_ROOT / "config.yml")
+    assert (pipeline.threshold, pipeline.ambiguity) == (fallback.threshold, fallback.ambiguity)
 
 
 def test_datasets_without_oos_have_no_oos_labels() -> None:

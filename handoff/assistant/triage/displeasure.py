@@ -17,8 +17,10 @@ blend and the threshold chosen on its dev split; its test split is only ever sco
 (``bench/triage_bench.py``). Triage training copies them into the model it writes (they are
 part of its fingerprint), and the service reads them from there.
 
-The score is on the mood scale the handoff summary reads (0 calm .. 1 upset): the chosen
-threshold maps to ``DISPLEASED_FROM``, so "displeased" and "upset" are one mark.
+The score is on the mood scale the handoff summary reads (0 calm .. 1 upset): a typical calm
+message (the median of GoEmotions dev comments nobody found displeasing) maps to 0 and the
+chosen threshold to ``DISPLEASED_FROM``, so "displeased" and "upset" are one mark and a plain
+"can i change my address" reads calm, not uneasy.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from understanding.linear import LogisticHead
+from understanding.linear import LogisticHead, sigmoid
 
 from .config import REPO_ROOT
 
@@ -93,10 +95,10 @@ def word_features(texts: Sequence[str], idf: np.ndarray) -> SparseRows:
     )
 
 
-def to_mood_scale(probability: np.ndarray, threshold: float) -> np.ndarray:
-    """Piecewise-linear and monotone: 0 → 0, the threshold → DISPLEASED_FROM, 1 → 1."""
+def to_mood_scale(probability: np.ndarray, calm: float, threshold: float) -> np.ndarray:
+    """Piecewise-linear, monotone: up to `calm` → 0, `threshold` → DISPLEASED_FROM, 1 → 1."""
     p = np.asarray(probability, np.float64)
-    below = DISPLEASED_FROM * p / threshold
+    below = DISPLEASED_FROM * np.clip(p - calm, 0.0, None) / (threshold - calm)
     above = DISPLEASED_FROM + (1 - DISPLEASED_FROM) * (p - threshold) / (1 - threshold)
     return np.where(p < threshold, below, above)
 
@@ -110,18 +112,19 @@ class DispleasureModel:
     word_bias: float
     sentence: LogisticHead
     blend: float  # share of the sentence view
+    calm: float  # blended probability of a typical calm message (mood 0)
     threshold: float  # blended probability that reads displeased
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """P(displeased) per text; ``vectors`` are the texts' sentence vectors."""
         words = word_features(texts, self.idf).dot(self.word_weights) + self.word_bias
-        word_p = 1.0 / (1.0 + np.exp(-np.clip(words, -30, 30)))
+        word_p = sigmoid(words)
         sentence_p = self.sentence.probabilities(vectors)[:, 0]
         return self.blend * sentence_p + (1.0 - self.blend) * word_p
 
     def scores(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """Displeasure on the mood scale (≥ DISPLEASED_FROM: displeased)."""
-        return to_mood_scale(self.probabilities(texts, vectors), self.threshold)
+        return to_mood_scale(self.probabilities(texts, vectors), self.calm, self.threshold)
 
     def save(self, path: Path) -> None:
         # float16 halves the file; the weights' precision is far below what it keeps.
@@ -133,6 +136,7 @@ class DispleasureModel:
             sentence_weights=self.sentence.weights,
             sentence_bias=self.sentence.bias,
             blend=np.float64(self.blend),
+            calm=np.float64(self.calm),
             threshold=np.float64(self.threshold),
         )
 
@@ -152,13 +156,17 @@ def load_displeasure(path: Path = SHIPPED_WEIGHTS) -> DispleasureModel:
     if not path.is_file():
         raise DispleasureModelMissing(path)
     with np.load(path) as saved:
-        if saved["idf"].shape != (BUCKETS,):
+        shapes = (saved["idf"].shape, saved["word_weights"].shape)
+        if shapes != ((BUCKETS,), (BUCKETS,)) or saved["sentence_weights"].ndim != 2:
             raise ValueError(f"{path} was built for another feature space: rebuild it")
+        if "calm" not in saved:
+            raise ValueError(f"{path} has no calm anchor (an older build): rebuild it")
         return DispleasureModel(
             idf=saved["idf"].astype(np.float64),
             word_weights=saved["word_weights"].astype(np.float64),
             word_bias=float(saved["word_bias"]),
             sentence=LogisticHead.from_arrays(saved["sentence_weights"], saved["sentence_bias"]),
             blend=float(saved["blend"]),
+            calm=float(saved["calm"]),
             threshold=float(saved["threshold"]),
         )

@@ -30,10 +30,13 @@ def _f1(tp: int, fp: int, fn: int) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def best_threshold(scores: Sequence[float], truth: Sequence[bool]) -> tuple[float, float]:
-    """The threshold with the best F1; the middle of the best plateau, for stability."""
+def best_threshold(
+    scores: Sequence[float], truth: Sequence[bool], grid: Sequence[float] = THRESHOLD_GRID
+) -> tuple[float, float]:
+    """(threshold, F1) with the best F1 on `grid`; the middle of the best plateau, for
+    stability."""
     results = []
-    for threshold in THRESHOLD_GRID:
+    for threshold in grid:
         tp = sum(1 for s, t in zip(scores, truth, strict=True) if s >= threshold and t)
         fp = sum(1 for s, t in zip(scores, truth, strict=True) if s >= threshold and not t)
         fn = sum(1 for s, t in zip(scores, truth, strict=True) if s < threshold and t)

@@ -125,7 +125,8 @@ def read_messages(path: Path) -> list[LabelledMessage]:
 
 def fingerprint(data_files: Iterable[Path], package_dir: Path = PACKAGE_DIR) -> str:
     """sha256 over the training data, this package's and the encoder's Python sources, the
-    shared reasons table, the encoder's weights and the spaCy version."""
+    shared reasons table, the encoder's weights, the displeasure weights (copied into the model)
+    and the spaCy version."""
     digest = hashlib.sha256()
     digest.update(f"spacy {about.__version__}\nencoder {WHEEL_SHA256}\n".encode())
     # The label order the head is trained in lives in the shared vocabulary.
