@@ -8,7 +8,8 @@ the last id it sent, and refreshes the queues (debounced) when a queue or a stat
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -28,6 +29,7 @@ from handoff.state import AppState
 from handoff.web.sockets import SocketWriter, send_frame
 
 QUEUE_DEBOUNCE = 0.025
+T = TypeVar("T")
 
 
 class ConsoleOutbox(SocketWriter):
@@ -115,10 +117,17 @@ class ConsoleOutbox(SocketWriter):
         self.dirty.update(self.opened)
         self.queue_dirty = True
 
+    async def _read(self, call: Awaitable[T]) -> T:
+        """Every Redis read of the writer is bounded by the storage deadline: against a stalled
+        Redis one read can outlast its socket timeout several times over, and the agent's acks
+        and refusals queued meanwhile would wait behind it."""
+        return await bounded(call, self.state.settings.storage_deadline)
+
     async def _flush(self) -> None:
         if self.session_check and not self.stopped:
             self.session_check = False
-            if not await self.state.redis.exists(self.state.keys.session(self.agent.sid)):
+            session = self.state.keys.session(self.agent.sid)
+            if not await self._read(self.state.redis.exists(session)):
                 self.stopped = True
                 await send_frame(
                     self.ws, refuse("session_ended", "Your session has ended; log in again.")
@@ -132,13 +141,11 @@ class ConsoleOutbox(SocketWriter):
             if cid not in self.opened:
                 continue
             # Bounded: frames queued meanwhile (acks, errors) wait behind this read.
-            entries = await bounded(
-                self.state.store.read(cid, self.opened[cid]), self.state.settings.storage_deadline
-            )
+            entries = await self._read(self.state.store.read(cid, self.opened[cid]))
             for entry in entries:
                 frame = {**entry.to_frame(), "conversation": cid}
                 if "mail" in entry.fields or "channel" in entry.fields:
-                    frame.update(await email_fields(self.state, entry.fields))
+                    frame.update(await self._read(email_fields(self.state, entry.fields)))
                 await send_frame(self.ws, frame)
                 self.opened[cid] = entry.id
             # A message in one of my chats starts or stops the wait for a reply it shows; more
@@ -168,14 +175,14 @@ class ConsoleOutbox(SocketWriter):
         if self.agent.role == "admin":
             teams = tuple(dict.fromkeys((*teams, *self.state.settings.teams)))
         for team in teams:
-            items = await queue_items(self.state, team)
+            items = await self._read(queue_items(self.state, team))
             frame: QueueFrame = {"type": "queue", "team": team, "items": items}
             # The waiting times tick on their own; only a change of the queue is sent.
             comparable = [{k: v for k, v in i.items() if k != "waiting_seconds"} for i in items]
             if self.last_queue.get(team) != comparable:
                 self.last_queue[team] = comparable
                 await send_frame(self.ws, frame)
-        active = await active_chats(self.state, self.agent.name)
+        active = await self._read(active_chats(self.state, self.agent.name))
         if active != self.last_active:
             if self.last_active is not None:
                 changed: ActiveFrame = {"type": "active", "conversations": active}
@@ -185,7 +192,7 @@ class ConsoleOutbox(SocketWriter):
 
     async def _send_mine(self) -> None:
         self.mine_dirty = False
-        frame = await mine_frame(self.state, self.agent.name)
+        frame = await self._read(mine_frame(self.state, self.agent.name))
         # The time left ticks on its own in the console; only a change of a wait is sent.
         comparable = [
             {**chat, "due": chat["due"] and {**chat["due"], "left_seconds": 0}}

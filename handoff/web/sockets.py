@@ -42,6 +42,7 @@ class SocketWriter:
         self.ws = ws
         self.frames: list[dict[str, Any]] = []
         self.wake = asyncio.Event()
+        self.direct = asyncio.Event()  # set when a direct frame is queued
         self.stopped = False
 
     def stop(self) -> None:
@@ -52,6 +53,7 @@ class SocketWriter:
 
     def send(self, frame: dict[str, Any]) -> None:
         self.frames.append(frame)
+        self.direct.set()
         self.wake.set()
 
     async def _flush(self) -> None:
@@ -60,6 +62,22 @@ class SocketWriter:
     def _resync(self) -> None:
         """Mark everything for re-reading; called when no hint came for RESYNC_SECONDS."""
 
+    async def _pause_reads(self, seconds: float) -> None:
+        """Wait `seconds` before reading Redis again, delivering direct frames (acks,
+        `unavailable` refusals: they need no Redis) as they come, so a client hears them now,
+        not after the storage is back."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        while not self.stopped:
+            self.direct.clear()
+            while self.frames and not self.stopped:
+                await send_frame(self.ws, self.frames.pop(0))
+            left = until - loop.time()
+            if left <= 0:
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.direct.wait(), timeout=left)
+
     async def run(self) -> None:
         while not self.stopped and not self.ws.closed:
             self.wake.clear()
@@ -67,7 +85,7 @@ class SocketWriter:
                 await self._flush()
             except RedisError as error:
                 log.warning("%s delivery paused: %s", self.label, error)
-                await asyncio.sleep(1.0)
+                await self._pause_reads(1.0)
                 self.wake.set()
                 continue
             except ConnectionResetError:
