@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from handoff.conversations.keys import Keys
 from handoff.state import app_state
 from tests.app.conftest import AppFactory
 from tests.app.protocol import AGENT, CheckedSocket, open_chat
+from tests.support import polling
 from tests.support.clients import PASSWORD, frames_until, login
 from tests.support.fake_rasa import FakeRasa, handoff_on
 
@@ -46,15 +48,7 @@ async def accounts(redis_url: str) -> AsyncIterator[Accounts]:
     await redis.aclose()
 
 
-async def until(check: Any, seconds: float = 15.0) -> Any:
-    """The first truthy result of `check()`, asked again until `seconds` have passed."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = await check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "not archived in time"
-        await asyncio.sleep(0.2)
+until = partial(polling.until, seconds=15.0, every=0.2)
 
 
 async def test_a_closed_chat_is_archived_whole_and_agents_find_it(

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
 import aiosmtplib
@@ -29,6 +30,7 @@ from handoff.state import AppState, app_state
 from tests.app.conftest import SECRET, AppFactory
 from tests.app.protocol import open_chat
 from tests.app.test_agents import accounts, agent_online, console, handoff_bot  # noqa: F401
+from tests.support import polling
 from tests.support.clients import frames_until, login
 
 DOMAIN = "reply.test"
@@ -137,15 +139,7 @@ async def conversation_for(state: AppState, email: str = CUSTOMER) -> str:
     return cid
 
 
-async def until(check: Callable[[], Awaitable[Any]], timeout: float = 8.0) -> Any:
-    """Poll a condition of the system (Redis state) until it holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.05)
+until = partial(polling.until, seconds=8.0)
 
 
 async def tickets_by(state: AppState, email: str) -> list[dict[str, str]]:

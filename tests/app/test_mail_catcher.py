@@ -18,6 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
 import pytest
@@ -33,6 +34,7 @@ from handoff.email.catcher_api import NotDelivered, customer_reply, deliver
 from handoff.settings import ROOT
 from tests.app.conftest import AppFactory
 from tests.app.protocol import open_chat
+from tests.support import polling
 from tests.support.clients import PASSWORD, frames_until, login
 from tests.support.servers import free_port, wait_for_port
 
@@ -350,15 +352,7 @@ async def test_the_email_loop_closes_on_a_laptop(
     await ws.close()
 
 
-async def until(probe: Any, timeout: float = 10.0) -> Any:
-    """Ask `probe` until it answers something, within `timeout` (the sender works on its own)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        found = await probe()
-        if found is not None:
-            return found
-        assert asyncio.get_running_loop().time() < deadline, "not there in time"
-        await asyncio.sleep(0.05)
+until = partial(polling.until, seconds=10.0)
 
 
 async def test_replies_refused_by_the_inbound_mail_and_bad_requests_are_said(

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-import time
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
+from functools import partial
 from typing import Any
 
 import aiohttp
 import pytest
 
+from tests.support import polling
 from tests.support.clients import Agent, login
 from tests.support.stack import RunningStack
 
@@ -32,15 +33,7 @@ pytestmark = pytest.mark.e2e
 CUSTOMER = "pat.nguyen@example.net"
 
 
-async def until(check: Any, seconds: float = 60.0) -> Any:
-    """The first truthy answer of `check()`, asked again until `seconds` have passed."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = await check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.5)
+until = partial(polling.until, seconds=60.0, every=0.5)
 
 
 async def leave_a_message(stack: RunningStack) -> str:

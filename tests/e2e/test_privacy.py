@@ -6,13 +6,14 @@ is recorded without the customer's data. (Retention purging: tests/app/test_arch
 from __future__ import annotations
 
 import asyncio
-import time
+from functools import partial
 from typing import Any
 
 import aiohttp
 import pytest
 from redis import Redis
 
+from tests.support import polling
 from tests.support.clients import login
 from tests.support.stack import RunningStack
 from vocabulary.rasa_keys import rasa_tracker_key
@@ -42,14 +43,7 @@ async def customer_leaves_a_message(stack: RunningStack) -> str:
     return str(welcome["conversation"])
 
 
-async def until(check: Any, seconds: float = 30.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = await check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.5)
+until = partial(polling.until, seconds=30.0, every=0.5)
 
 
 def test_an_admin_exports_then_erases_a_customer_everywhere(stack: RunningStack) -> None:
