@@ -69,6 +69,7 @@ def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
     return ConversationFacts(
         id=cid,
         at=number("updated_at") or started,
+        started_at=started or None,
         state=fields.get("state") or None,
         closed_at=number("closed_at"),
         handoff_reason=fields.get("reason") or None,
@@ -188,10 +189,16 @@ class Archiver:
             last_ids.append(entries[-1].entry_id if entries else fields.get("archived_id") or "")
         if present:
             await asyncio.to_thread(self.store.record, facts, records)
+        # One round trip for the whole batch's marks, not one per conversation.
+        pipe = self.redis.pipeline(transaction=False)
         for (cid, score, _), last in zip(present, last_ids, strict=True):
             await self._mark(
-                keys=[self.keys.conversation(cid), self.keys.due], args=[cid, last, repr(score)]
+                keys=[self.keys.conversation(cid), self.keys.due],
+                args=[cid, last, repr(score)],
+                client=pipe,
             )
+        if present:
+            await pipe.execute()
         return len(present)
 
     async def backlog(self, now_ms: int | None = None) -> tuple[int, float]:

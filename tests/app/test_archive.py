@@ -112,6 +112,40 @@ def test_a_conversation_is_archived_whole_and_once_however_often_it_is_delivered
     assert archive.conversation("c" * 32)["notes"] == "Refund issued for the late lamp."  # type: ignore[index]
 
 
+def test_in_one_delivery_the_latest_facts_win_column_by_column(archive: ArchiveStore) -> None:
+    cid = "r" * 32
+    archive.record(
+        [
+            ConversationFacts(cid, NOW, state="queued", team="orders"),
+            ConversationFacts(cid, NOW + 10, state="assigned", agent="ana"),
+            # Sent back to the queue: the same columns as the first, after the second.
+            ConversationFacts(cid, NOW + 20, state="queued", team="returns"),
+        ]
+    )
+    stored = archive.conversation(cid)
+    assert stored is not None
+    assert (stored["state"], stored["team"], stored["agent"]) == ("queued", "returns", "ana")
+
+
+def test_a_large_batch_is_archived_whole_and_a_late_first_copy_keeps_its_start_day(
+    archive: ArchiveStore,
+) -> None:
+    # More conversations than one IN (...) list holds; each first copied a day after it began
+    # (the database was down), and delivered twice.
+    ids = [f"{n:032d}" for n in range(700)]
+    began = NOW - DAY_MS
+    facts = [ConversationFacts(cid, NOW, started_at=began, state="bot") for cid in ids]
+    records = [entry(cid, n, f"message {n}", at=began) for cid in ids for n in (1, 2)]
+    archive.record(facts, records)
+    archive.record(facts, records)
+    for cid in (ids[0], ids[499], ids[500], ids[-1]):
+        stored = archive.conversation(cid)
+        assert stored is not None and stored["started_at"] == began
+        assert [e["text"] for e in stored["transcript"]] == ["message 1", "message 2"]
+    days = archive.daily(2, now_ms=NOW)
+    assert [d["conversations"] for d in days] == [700, 0]
+
+
 def test_agents_find_past_conversations_by_order_email_text_tag_and_date(
     archive: ArchiveStore,
 ) -> None:
