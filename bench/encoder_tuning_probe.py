@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import random
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from sklearn.linear_model import LogisticRegression
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,6 +141,19 @@ class Probe:
             mask[i, : len(row)] = 1
         return ids, mask
 
+    def save(self, target: Path) -> None:
+        """The tuned weights under the names of the original safetensors, beside copies of
+        the files the graph builder and the tokenizer read."""
+        folder = installed(None)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "vocab.txt", "README.md"):
+            shutil.copyfile(folder / name, target / name)
+        tensors = {
+            name.replace("__", "."): value.detach().contiguous()
+            for name, value in self.model.weights.items()
+        }
+        save_file(tensors, str(target / "model.safetensors"))
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         with torch.no_grad():
             return torch.cat(
@@ -194,6 +208,13 @@ class Probe:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument(
+        "--save",
+        type=Path,
+        help="also write the tuned model folder here (config, vocabulary, safetensors), to "
+        "build its graphs with understanding.graph and measure the whole assistant on it",
+    )
+    parser.add_argument("--no-score", action="store_true", help="tune (and save) only")
     args = parser.parse_args()
     torch.manual_seed(0)
     random.seed(0)
@@ -204,12 +225,19 @@ def main() -> int:
     )
     print("| encoder | top-1 | served right | served wrong | nearest phrasing |")
     print("|---|---|---|---|---|")
-    probe.score("all-MiniLM-L6-v2 untuned (float32)")
+    if not args.no_score:
+        probe.score("all-MiniLM-L6-v2 untuned (float32)")
     seconds = probe.tune()
-    probe.score(
+    label = (
         f"tuned, {args.steps} steps of 16 pairs "
         f"({seconds:.0f} s, {seconds / args.steps:.2f} s a step)"
     )
+    if args.save:
+        probe.save(args.save)
+    if not args.no_score:
+        probe.score(label)
+    else:
+        print(label)
     return 0
 
 
