@@ -44,11 +44,11 @@ class RasaClient:
     def _params(self) -> dict[str, str]:
         return {"token": self.token} if self.token else {}
 
-    async def send(
-        self, cid: str, text: str, metadata: dict[str, Any] | None = None
-    ) -> list[BotReply]:
+    async def send(self, cid: str, text: str) -> list[BotReply]:
         url = f"{replica_for(cid, self.urls)}/webhooks/rest/webhook"
-        body = {"sender": cid, "message": text, "metadata": metadata or {}}
+        # No `metadata`: nothing in the assistant reads it, and Rasa answered a turn that
+        # carried {"message_id": …} 6-14 ms slower (bench/results/2026-12-06-serving-profile.md).
+        body = {"sender": cid, "message": text}
         try:
             async with self.session.post(url, json=body, timeout=self.timeout) as response:
                 if response.status != 200:

@@ -286,7 +286,7 @@ class BotTurns:
         async with self.line.place(replica, tell_busy, wait_bound):
             await self.store.publish({"c": cid, "typing": "bot", "on": True})
             try:
-                return await self.rasa.send(cid, entry.text, {"message_id": entry.id})
+                return await self.rasa.send(cid, entry.text)
             finally:
                 await self.store.publish({"c": cid, "typing": "bot", "on": False})
 
