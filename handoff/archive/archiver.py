@@ -24,7 +24,8 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from handoff.archive.store import ArchiveStore, ConversationFacts, EntryRecord
+from handoff.archive.store import ArchiveStore
+from handoff.archive.writing import ConversationFacts, EntryRecord
 from handoff.conversations.entry import json_or_none
 from handoff.conversations.store import load_script
 from vocabulary.payload import verified_order

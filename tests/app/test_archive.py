@@ -12,13 +12,8 @@ from sqlalchemy import MetaData, inspect
 
 from handoff.archive.database import current_revision, head_revision, migrate, open_engine
 from handoff.archive.schema import metadata
-from handoff.archive.store import (
-    DAY_MS,
-    ArchiveStore,
-    ConversationFacts,
-    EntryRecord,
-    Subject,
-)
+from handoff.archive.store import DAY_MS, ArchiveStore, Subject
+from handoff.archive.writing import ConversationFacts, EntryRecord
 from tests.support.postgres import postgres_server
 
 NOW = 1_765_000_000_000  # a fixed "now" (ms) for the date filters and daily figures

@@ -21,7 +21,8 @@ from redis.asyncio import Redis
 
 from handoff.archive.database import migrate, open_engine
 from handoff.archive.service import archiver_for
-from handoff.archive.store import ArchiveStore, ConversationFacts
+from handoff.archive.store import ArchiveStore
+from handoff.archive.writing import ConversationFacts
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
 from handoff.state import app_state

@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.exc import OperationalError
 
-from handoff.archive.store import ConversationFacts
+from handoff.archive.writing import ConversationFacts
 from handoff.console.accounts import Accounts
 from handoff.state import AppState, app_state
 from tests.app.conftest import AppFactory

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from handoff.archive.store import ConversationFacts
+from handoff.archive.writing import ConversationFacts
 from handoff.state import app_state
 from tests.browser.support import (
     Stack,
