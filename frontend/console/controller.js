@@ -71,6 +71,9 @@ const TYPING_SHOWN_MS = 15000;
 const TYPING_IDLE_MS = 2500;
 /** Suggested answers wait for a burst of messages to settle. */
 const SUGGEST_DELAY_MS = 150;
+/** How long a chat just opened waits for its reply box to become usable before the keyboard
+ * goes there (longer, and it could take the focus from wherever the agent went meanwhile). */
+const COMPOSER_WAIT_MS = 5000;
 /** What the privacy export is saved as when the answer names no file. */
 const EXPORT_FILE = "harbor-export.json";
 
@@ -377,7 +380,33 @@ export function createController(deps) {
     loadEarlier();
     void orders.list(cid);
     void followUps.load(cid);
-    focusOn("composer-input");
+    composerWanted = { cid, until: Date.now() + COMPOSER_WAIT_MS };
+    focusComposerIfWanted();
+  }
+
+  /**
+   * The chat whose reply box gets the keyboard as soon as it can take it. A chat just opened
+   * may not be the agent's yet in the store (the socket's `active` frame can come after the
+   * HTTP answer that took the ticket), and a disabled box cannot be focused: the focus follows
+   * when the box is enabled, unless another chat was opened or the wait is over.
+   * @type {{cid: string, until: number} | null}
+   */
+  let composerWanted = null;
+  // After the render of each change (the page's listener runs in the same dispatch).
+  store.subscribe(() => queueMicrotask(focusComposerIfWanted));
+
+  function focusComposerIfWanted() {
+    const wanted = composerWanted;
+    if (!wanted) return;
+    if (store.get().selected !== wanted.cid || Date.now() > wanted.until) {
+      composerWanted = null;
+      return;
+    }
+    const box = document.getElementById("composer-input");
+    if (box instanceof HTMLTextAreaElement && !box.disabled) {
+      box.focus();
+      composerWanted = null;
+    }
   }
 
   // --- the archive ---------------------------------------------------------------------------
