@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
@@ -20,6 +20,8 @@ from handoff.archive.schema import conversations, entries
 # Ids per IN (...) list: far below SQLite's limit on a statement's parameters (32,766; 999 on
 # builds older than 3.32), and short enough for PostgreSQL's planner.
 IN_CHUNK = 500
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,10 @@ PLAIN_COLUMNS = (
 )
 
 
-def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
-    for at in range(0, len(ids), IN_CHUNK):
-        yield list(ids[at : at + IN_CHUNK])
+def _chunks(items: Sequence[T]) -> Iterable[list[T]]:
+    """`items` in lists of at most IN_CHUNK, for IN (...) lists."""
+    for at in range(0, len(items), IN_CHUNK):
+        yield list(items[at : at + IN_CHUNK])
 
 
 def _column_values(facts: ConversationFacts) -> dict[str, Any]:
@@ -184,10 +187,8 @@ def _insert_entries(db: Connection, records: list[EntryRecord]) -> None:
     if not wanted:
         return
     stored: set[tuple[str, str]] = set()
-    keys = sorted(wanted)
-    for at in range(0, len(keys), IN_CHUNK):
+    for chunk in _chunks(sorted(wanted)):
         # Both lists bounded by the chunk; the pairs read back are matched exactly below.
-        chunk = keys[at : at + IN_CHUNK]
         rows = db.execute(
             select(entries.c.conversation_id, entries.c.entry_id).where(
                 entries.c.conversation_id.in_(sorted({cid for cid, _ in chunk})),
