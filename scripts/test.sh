@@ -4,7 +4,7 @@
 #
 # Order: the cheap checks, then the models (the tests read them), then two lanes at once, one per
 # core: the service's suites (unit, browser, the real stack), and the assistant's suites (unit,
-# data, test conversations, held-out gates) followed by the fault suite's small clusters. Each
+# test conversations, held-out gates) followed by the fault suite's small clusters. Each
 # test starts its own Redis, servers and stack on free ports, so the lanes share nothing; the
 # second lane's output is shown when it ends. TEST_LANES=1 runs everything in one line.
 set -uo pipefail
