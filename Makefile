@@ -55,9 +55,15 @@ format:
 	@$(APP_ENV)/ruff format $(PY_DIRS)
 	@$(APP_ENV)/ruff check --fix $(PY_DIRS)
 
+# mypy's incremental cache lives beside the environments, one per environment (named after it,
+# so a new lock file starts a new cache): a fresh clone checks in about a second what takes 20 s
+# cold. mypy validates each cached module by its source's hash, so another clone's cache is safe.
+MYPY_CACHE := $(or $(HARBOR_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/harbor-assist)/mypy
 types:
-	@$(APP_ENV)/mypy handoff orders understanding vocabulary
-	@$(RASA_ENV)/mypy bot actions orders understanding vocabulary
+	@$(APP_ENV)/mypy --cache-dir "$(MYPY_CACHE)/$(notdir $(realpath .venv-app))" \
+		handoff orders understanding vocabulary
+	@$(RASA_ENV)/mypy --cache-dir "$(MYPY_CACHE)/$(notdir $(realpath .venv-rasa))" \
+		bot actions orders understanding vocabulary
 
 bench: setup
 	@bash scripts/bench.sh
