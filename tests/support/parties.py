@@ -380,10 +380,12 @@ class Parties:
                 index += 1
             left = deadline - time.monotonic()
             if left <= 0 or self._task.done():
-                last = [json.dumps(r)[:300] for r in self.reports[-12:]]
+                # Everything since `start` but the pongs, which drown what went wrong.
+                seen = [r for r in self.reports[start:] if r.get("frame", {}).get("type") != "pong"]
+                last = [json.dumps(r)[:300] for r in seen[-40:]]
                 raise AssertionError(
-                    f"no matching report within {timeout} s on {self.host.name}; last:\n"
-                    + "\n".join(last)
+                    f"no matching report within {timeout} s on {self.host.name}; since report "
+                    f"{start} (pongs left out):\n" + "\n".join(last)
                 )
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
