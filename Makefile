@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 RASA_ENV := .venv-rasa/bin
 APP_ENV := .venv-app/bin
+# The per-user cache every clone shares (environments, models, mypy's cache), as scripts/venv.sh.
+CACHE_ROOT := $(or $(HARBOR_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/harbor-assist)
 PY_DIRS := $(wildcard handoff bot actions orders understanding vocabulary tests bench scripts)
 # The Rasa environment's OpenBLAS mistakes recent CPUs for old ones and runs the sentence
 # encoder five times slower; every command below inherits the right kernel family.
@@ -58,7 +60,7 @@ format:
 # mypy's incremental cache lives beside the environments, one per environment (named after it,
 # so a new lock file starts a new cache): a fresh clone checks in about a second what takes 20 s
 # cold. mypy validates each cached module by its source's hash, so another clone's cache is safe.
-MYPY_CACHE := $(or $(HARBOR_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/harbor-assist)/mypy
+MYPY_CACHE := $(CACHE_ROOT)/mypy
 types:
 	@$(APP_ENV)/mypy --cache-dir "$(MYPY_CACHE)/$(notdir $(realpath .venv-app))" \
 		handoff orders understanding vocabulary
@@ -82,4 +84,4 @@ clean:
 	rm -rf var models results .rasa test-artifacts
 
 clean-cache:
-	rm -rf "$${HARBOR_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/harbor-assist}"
+	rm -rf "$(CACHE_ROOT)"

@@ -190,15 +190,14 @@ class Archiver:
             last_ids.append(entries[-1].entry_id if entries else fields.get("archived_id") or "")
         if present:
             await asyncio.to_thread(self.store.record, facts, records)
-        # One round trip for the whole batch's marks, not one per conversation.
-        pipe = self.redis.pipeline(transaction=False)
-        for (cid, score, _), last in zip(present, last_ids, strict=True):
-            await self._mark(
-                keys=[self.keys.conversation(cid), self.keys.due],
-                args=[cid, last, repr(score)],
-                client=pipe,
-            )
-        if present:
+            # One round trip for the whole batch's marks, not one per conversation.
+            pipe = self.redis.pipeline(transaction=False)
+            for (cid, score, _), last in zip(present, last_ids, strict=True):
+                await self._mark(
+                    keys=[self.keys.conversation(cid), self.keys.due],
+                    args=[cid, last, repr(score)],
+                    client=pipe,
+                )
             await pipe.execute()
         return len(present)
 

@@ -8,8 +8,7 @@ the last id it sent, and refreshes the queues (debounced) when a queue or a stat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 
@@ -23,13 +22,11 @@ from handoff.console.server_frames import (
 )
 from handoff.console.sessions import SessionAgent
 from handoff.conversations.entry import Entry
-from handoff.conversations.store import bounded
 from handoff.email.outbox import email_fields
 from handoff.state import AppState
 from handoff.web.sockets import SocketWriter, send_frame
 
 QUEUE_DEBOUNCE = 0.025
-T = TypeVar("T")
 
 
 class ConsoleOutbox(SocketWriter):
@@ -38,7 +35,7 @@ class ConsoleOutbox(SocketWriter):
     label = "console"
 
     def __init__(self, ws: web.WebSocketResponse, state: AppState, agent: SessionAgent) -> None:
-        super().__init__(ws)
+        super().__init__(ws, state.settings.storage_deadline)
         self.state = state
         self.agent = agent
         self.opened: dict[str, str] = {}  # conversation -> last entry id sent
@@ -116,12 +113,6 @@ class ConsoleOutbox(SocketWriter):
         self.session_check = True
         self.dirty.update(self.opened)
         self.queue_dirty = True
-
-    async def _read(self, call: Awaitable[T]) -> T:
-        """Every Redis read of the writer is bounded by the storage deadline: against a stalled
-        Redis one read can outlast its socket timeout several times over, and the agent's acks
-        and refusals queued meanwhile would wait behind it."""
-        return await bounded(call, self.state.settings.storage_deadline)
 
     async def _flush(self) -> None:
         if self.session_check and not self.stopped:

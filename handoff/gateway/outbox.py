@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from handoff.conversations.store import Entry, bounded
+from handoff.conversations.store import Entry
 from handoff.gateway.frames import ServerTyping
 from handoff.state import AppState
 from handoff.web.sockets import SocketWriter, send_frame
@@ -35,7 +35,7 @@ class Outbox(SocketWriter):
         last_seen: str,
         conversation_state: str = "queued",
     ):
-        super().__init__(ws)
+        super().__init__(ws, state.settings.storage_deadline)
         self.state = state
         self.cid = cid
         self.last_sent = last_seen or "0-0"
@@ -87,11 +87,7 @@ class Outbox(SocketWriter):
         if wanted == self.entries_read:
             entries = []
         else:
-            # Bounded: frames queued meanwhile (acks, errors) wait behind this read.
-            entries = await bounded(
-                self.state.store.read(self.cid, self.last_sent, READ_BATCH),
-                self.state.settings.storage_deadline,
-            )
+            entries = await self._read(self.state.store.read(self.cid, self.last_sent, READ_BATCH))
             self.entries_read = wanted
         for entry in entries:
             await send_frame(self.ws, customer_frame(entry))
@@ -108,11 +104,13 @@ class Outbox(SocketWriter):
             await self._send_queue_status()
 
     async def _send_queue_status(self) -> None:
-        current, team = await self.state.store.fields_of(self.cid, "state", "team")
+        current, team = await self._read(self.state.store.fields_of(self.cid, "state", "team"))
         if current != "queued":
             self.last_queue_frame = None
             return
-        status = await self.state.queue.status(self.cid, team or "", self.queue_hinted_at)
+        status = await self._read(
+            self.state.queue.status(self.cid, team or "", self.queue_hinted_at)
+        )
         if status is None:
             return
         frame = status.to_frame()

@@ -20,26 +20,29 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import WSMsgType, web
 from prometheus_client import Gauge
 from redis.exceptions import RedisError
 
+from handoff.conversations.store import bounded
 from handoff.state import AppState
 from handoff.web.limits import FrameBudget
 
 log = logging.getLogger(__name__)
 
 RESYNC_SECONDS = 20.0
+T = TypeVar("T")
 
 
 class SocketWriter:
     label = "socket"
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, storage_deadline: float) -> None:
         self.ws = ws
+        self.storage_deadline = storage_deadline
         self.frames: list[dict[str, Any]] = []
         self.wake = asyncio.Event()
         self.direct = asyncio.Event()  # set when a direct frame is queued
@@ -58,6 +61,12 @@ class SocketWriter:
 
     async def _flush(self) -> None:
         raise NotImplementedError
+
+    async def _read(self, call: Awaitable[T]) -> T:
+        """Every Redis read of a writer is bounded by the storage deadline: against a stalled
+        Redis one read can outlast its socket timeout several times over, and the acks and
+        refusals queued meanwhile would wait behind it."""
+        return await bounded(call, self.storage_deadline)
 
     def _resync(self) -> None:
         """Mark everything for re-reading; called when no hint came for RESYNC_SECONDS."""
