@@ -172,7 +172,7 @@ class Settings(BaseSettings):
     mail_from: str = env("MAIL_FROM", "Harbor Goods support <support@harbor-goods.example>")
     reply_domain: str = env("REPLY_DOMAIN", "harbor-goods.example")
     inbound_smtp: str = env("INBOUND_SMTP_LISTEN", "off")
-    max_inbound_mail_bytes: int = env("MAX_INBOUND_MAIL_BYTES", 1_000_000, ge=10_000)
+    max_inbound_mail_bytes: int = env("MAX_INBOUND_MAIL_BYTES", 25_000_000, ge=10_000)
     # An agent's messages to a customer gone this long (no socket) also go out by email.
     email_after_away: float = env("EMAIL_AFTER_AWAY_SECONDS", 120.0, ge=0)
     follow_up_days: float = env("FOLLOW_UP_DAYS", 3.0, gt=0)
