@@ -38,6 +38,7 @@ from handoff.console.access import CONSOLE_ROLES, viewable_conversation
 from handoff.console.sessions import require_agent
 from handoff.conversations.keys import FOLLOW_UP_LEASE, FOLLOW_UP_RATING_DAYS
 from handoff.conversations.store import now_ms
+from handoff.email.compose import shop_name
 from handoff.email.follow_up_rating import SCORE_WORDS, SCORES, rating_token
 from handoff.email.outbox import NoAddress, queue_email
 from handoff.gateway.transcript import transcript_text
@@ -178,13 +179,14 @@ async def send_transcript(state: AppState, cid: str) -> str | None:
     if not email:
         return None
     text = transcript_text(await state.store.read_all(cid))
+    shop = shop_name(state.settings.mail_from)
     body = (
-        "Hello,\n\nHere is the transcript of your chat with Harbor Goods, as you asked.\n\n"
+        f"Hello,\n\nHere is the transcript of your chat with {shop}, as you asked.\n\n"
         f"{text}\nIf anything is still open, reply to this email: it reaches our team.\n"
     )
     try:
         mail_id = await queue_email(
-            state, cid, kind="transcript", subject="Your chat with Harbor Goods", body=body
+            state, cid, kind="transcript", subject=f"Your chat with {shop}", body=body
         )
     except (NoAddress, KeyError):
         return None
@@ -240,7 +242,7 @@ async def _send(state: AppState, fid: str) -> int:
             state,
             cid,
             kind="follow_up",
-            subject="Was your question to Harbor Goods resolved?",
+            subject=f"Was your question to {shop_name(state.settings.mail_from)} resolved?",
             body=follow_up_body(state, fid, conversation),
         )
     except (NoAddress, KeyError):  # the conversation went, or its address, meanwhile
@@ -291,7 +293,8 @@ def follow_up_body(state: AppState, fid: str, conversation: dict[str, str]) -> s
     )
     return (
         f"Hello {name or 'there'},\n\n"
-        "A few days ago you chatted with us at Harbor Goods. Was your question resolved?\n\n"
+        f"A few days ago you chatted with {shop_name(state.settings.mail_from)}. "
+        "Was your question resolved?\n\n"
         f"One click on your answer is enough:\n\n{links}\n\n"
         "If something is still wrong, reply to this email: it reaches our team, with your "
         "chat in front of them.\n"

@@ -40,6 +40,7 @@ from aiohttp import web
 from redis.exceptions import WatchError
 
 from handoff.conversations.store import now_ms
+from handoff.email.compose import shop_name
 from handoff.gateway.handlers import SATISFIED_SCORE
 from handoff.queue.stats import day_of
 from handoff.state import AppState, app_state
@@ -179,16 +180,18 @@ async def _tell_conversation(state: AppState, fid: str, recorded: Recorded, now:
 async def rate_page(request: web.Request) -> web.Response:
     """`GET /rate/{token}`: record the answer, thank the customer (text only)."""
     state = app_state(request.app)
+    shop = shop_name(state.settings.mail_from)
     read = read_rating_token(state.settings.secret.reveal(), request.match_info["token"])
     if read is None:
-        return _not_found()
+        return _not_found(shop)
     fid, score = read
     if request.method == "HEAD":
-        return _page("Thank you", [], status=200)
+        return _page(shop, "Thank you", [], status=200)
     recorded = await record_rating(state, fid, score)
     if recorded is None:
-        return _not_found()
+        return _not_found(shop)
     return _page(
+        shop,
         "Thank you for your answer",
         [
             f"You told us your problem was {SCORE_WORDS[score]} ({score} of 5).",
@@ -198,22 +201,23 @@ async def rate_page(request: web.Request) -> web.Response:
     )
 
 
-def _not_found() -> web.Response:
+def _not_found(shop: str) -> web.Response:
     # The same words whether the link was forged, belongs to nothing or has expired.
     return _page(
+        shop,
         "This link does not work",
         ["It may have expired. If you still need help, reply to our email or start a chat."],
         status=404,
     )
 
 
-def _page(title: str, lines: list[str], status: int = 200) -> web.Response:
+def _page(shop: str, title: str, lines: list[str], status: int = 200) -> web.Response:
     """A small page of text; everything in it is escaped, and it runs no script."""
     paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)} - Harbor Goods</title>"
+        f"<title>{html.escape(title)} - {html.escape(shop)}</title>"
         "<style>body{font:16px/1.5 system-ui,sans-serif;color:#1d2327;margin:0}"
         "main{max-width:36rem;margin:3rem auto;padding:0 1rem}h1{font-size:1.5rem}</style>"
         f"</head><body><main><h1>{html.escape(title)}</h1>{paragraphs}</main></body></html>"

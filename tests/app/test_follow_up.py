@@ -39,6 +39,8 @@ DELAYED = {
     "intents": [],
     "slots": {"order_number": "HG-10029", "order_verified": True, "order_state": "delayed"},
 }
+# Another shop than the default MAIL_FROM's, so its name in an email comes from MAIL_FROM.
+SHOP_FROM = "Lumen & Co <help@lumen.example>"
 LINK = re.compile(r"(http://\S+/rate/(\S+))")
 
 
@@ -176,7 +178,7 @@ async def test_no_customer_email_is_refused_clearly(
 async def test_a_delayed_order_chat_gets_its_follow_up_and_transcript_at_close(
     make_client: AppFactory, accounts: Accounts, rasa: tuple[FakeRasa, str]
 ) -> None:
-    client = await make_client(follow_up_days=4.0)
+    client = await make_client(follow_up_days=4.0, mail_from=SHOP_FROM)
     agent, customer, session, cid = await delayed_chat(client, accounts, rasa[0])
     await agent.send_json({"type": "message", "conversation": cid, "id": "a1", "text": "Sorry!"})
     await frames_until(customer, lambda f: f.get("text") == "Sorry!")
@@ -189,6 +191,10 @@ async def test_a_delayed_order_chat_gets_its_follow_up_and_transcript_at_close(
     (transcript,) = await mails(client, "transcript")
     assert transcript["to"] == NORA and transcript["conversation"] == cid
     assert "You: a person please" in transcript["body"] and "Ann: Sorry!" in transcript["body"]
+    # The shop's name is MAIL_FROM's, whatever the shop.
+    assert transcript["subject"] == "Your chat with Lumen & Co"
+    assert "your chat with Lumen & Co, as you asked" in transcript["body"]
+    assert "Harbor" not in transcript["subject"] + transcript["body"]
 
 
 async def test_other_chats_get_no_follow_up_at_close(
@@ -214,8 +220,8 @@ async def test_other_chats_get_no_follow_up_at_close(
 async def test_a_due_follow_up_is_queued_once_by_two_instances(
     make_client: AppFactory, accounts: Accounts, rasa: tuple[FakeRasa, str]
 ) -> None:
-    first = await make_client()
-    second = await make_client()
+    first = await make_client(mail_from=SHOP_FROM)
+    second = await make_client(mail_from=SHOP_FROM)
     agent, customer, _session, cid = await delayed_chat(first, accounts, rasa[0])
     await close_chat(agent, cid)
     fid = await make_due(first, cid)
@@ -224,7 +230,8 @@ async def test_a_due_follow_up_is_queued_once_by_two_instances(
     sent = await asyncio.gather(*(send_due(s) for s in states + states))
     assert sum(sent) == 1
     (mail,) = await mails(first, "follow_up")
-    assert mail["to"] == NORA and "Was your question to Harbor Goods resolved?" in mail["subject"]
+    assert mail["to"] == NORA and mail["subject"] == "Was your question to Lumen & Co resolved?"
+    assert "you chatted with Lumen & Co." in mail["body"] and "Harbor" not in mail["body"]
     links = LINK.findall(mail["body"])
     assert [token.split(".")[1] for _, token in links] == ["1", "2", "3", "4", "5"]
     assert all(token.startswith(f"{fid}.") for _, token in links)
