@@ -219,6 +219,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
             web.get("/console", static_page("console.html")),
             web.static("/static/", STATIC, append_version=False),
             web.get("/livez", health.livez),
+            web.get("/readyz", health.readyz),
             web.get("/healthz", health.healthz),
             web.get("/metrics", health.metrics_page),
             web.get("/api/openapi.json", openapi.openapi_json),

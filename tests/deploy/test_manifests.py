@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from handoff.settings import Settings
-from tests.deploy.conftest import KUBERNETES, find, manifest_files
+from tests.deploy.conftest import KUBERNETES, ROOT, find, manifest_files
 
 # The oldest Kubernetes still supported upstream when written, and the newest the validator knows.
 TARGETS = ("1.31.0", "1.34.0")
@@ -47,10 +47,15 @@ def port_number(container_: dict[str, Any], port: int | str) -> int:
     return next(p["containerPort"] for p in container_["ports"] if p["name"] == port)
 
 
-# kind, workload, container: (path, port) of its real health endpoint (tests/deploy/test_images.py
-# checks where each is defined).
-HTTP_HEALTH = {
-    ("Deployment", "handoff", "handoff"): ("/livez", 8080),
+# kind, workload, container: (path, port) of its real health endpoint by probe (tests/deploy/
+# test_images.py checks where each is defined); a path alone serves every probe.
+HTTP_HEALTH: dict[tuple[str, str, str], tuple[str | dict[str, str], int]] = {
+    # Alive is not ready: a replica cut off from Redis stays up (it recovers by itself) but
+    # leaves the load balancer (/readyz, handoff/web/health.py).
+    ("Deployment", "handoff", "handoff"): (
+        {"startupProbe": "/livez", "readinessProbe": "/readyz", "livenessProbe": "/livez"},
+        8080,
+    ),
     ("StatefulSet", "rasa", "rasa"): ("/", 5005),
     ("Deployment", "actions", "actions"): ("/health", 5055),
 }
@@ -59,14 +64,21 @@ HTTP_HEALTH = {
 @pytest.mark.parametrize("where", sorted(HTTP_HEALTH), ids=lambda w: w[1])
 def test_probes_ask_the_real_endpoint_on_the_real_port(resources: list, where: tuple) -> None:
     kind, name, container_name = where
-    path, port = HTTP_HEALTH[where]
+    paths, port = HTTP_HEALTH[where]
     spec = container(find(resources, kind, name), container_name)
     assert "readinessProbe" in spec and "livenessProbe" in spec
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         if probe in spec:
             http = spec[probe]["httpGet"]
+            path = paths if isinstance(paths, str) else paths[probe]
             assert http["path"] == path, (name, probe)
             assert port_number(spec, http["port"]) == port, (name, probe)
+
+
+def test_the_services_probe_paths_are_routed() -> None:
+    routes = (ROOT / "handoff" / "app.py").read_text()
+    for path in ("/livez", "/readyz"):
+        assert f'web.get("{path}"' in routes, path
 
 
 def test_the_nlg_sidecar_is_probed_on_loopback(resources: list) -> None:
