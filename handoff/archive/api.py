@@ -12,8 +12,8 @@ import datetime as dt
 
 from aiohttp import web
 
-from handoff.archive.privacy import Privacy
-from handoff.archive.store import ArchiveStore, Subject
+from handoff.archive.privacy import ArchiveUnavailable, Privacy
+from handoff.archive.store import ArchiveStore, SearchCursor, Subject
 from handoff.console.access import CONSOLE_ROLES
 from handoff.console.api import masked_packet
 from handoff.console.sessions import require_agent
@@ -50,7 +50,22 @@ def _filter(request: web.Request, name: str) -> str | None:
     return value or None
 
 
+def _cursor(request: web.Request) -> SearchCursor | None:
+    raw = request.query.get("before", "").strip()
+    if not raw:
+        return None
+    try:
+        return SearchCursor.decode(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text="'before' is not the 'next' of an earlier answer: search again from the first "
+            "page."
+        ) from None
+
+
 async def search_archive(request: web.Request) -> web.Response:
+    """A page of past conversations, newest activity first; `next` (or null) is the `before` of
+    the following page, with the same filters."""
     await require_agent(request, roles=CONSOLE_ROLES)
     archive = archive_of(request)
     filters = {
@@ -62,16 +77,23 @@ async def search_archive(request: web.Request) -> web.Response:
     if filters["order_number"] and not any(c.isdigit() for c in filters["order_number"]):
         raise web.HTTPBadRequest(text="An order number has digits, like HG-10042.")
     since, until = _day_ms(request, "from"), _day_ms(request, "to", end_of_day=True)
-    found = await asyncio.to_thread(
-        archive.search,
+    before = _cursor(request)
+    page = await asyncio.to_thread(
+        archive.search_page,
         text=filters["text"],
         order_number=filters["order_number"],
         email=filters["email"],
         tag=filters["tag"],
         since_ms=since,
         until_ms=until,
+        before=before,
     )
-    return web.json_response({"conversations": [listed(c) for c in found]})
+    return web.json_response(
+        {
+            "conversations": [listed(c) for c in page.conversations],
+            "next": page.next.encode() if page.next else None,
+        }
+    )
 
 
 async def archived_conversation(request: web.Request) -> web.Response:
@@ -100,8 +122,7 @@ def listed(conversation: dict[str, object]) -> dict[str, object]:
 
 
 def privacy_of(request: web.Request) -> Privacy:
-    state = app_state(request.app)
-    return Privacy(state.redis, state.keys, state.archive, state.settings.teams)
+    return Privacy.of_service(app_state(request.app))
 
 
 async def _subject(request: web.Request) -> Subject:
@@ -136,7 +157,10 @@ async def privacy_erase(request: web.Request) -> web.Response:
     """Erase everything held about one customer, everywhere; the erasure is recorded."""
     admin = await require_agent(request, roles=("admin",))
     subject = await _subject(request)
-    erased = await privacy_of(request).erase(subject, actor=admin.name)
+    try:
+        erased = await privacy_of(request).erase(subject, actor=admin.name)
+    except ArchiveUnavailable as error:
+        raise web.HTTPServiceUnavailable(text=str(error)) from None
     return web.json_response({"erased": erased})
 
 

@@ -1,19 +1,31 @@
 """The conversation archive on real databases (SQLite in a temporary folder, and a PostgreSQL
 server this test starts): the migrated schema is what the code uses, writes are idempotent,
-agents find past conversations, export and erasure find a customer's data, retention purges."""
+agents find past conversations and page through every one of them (also through the console
+API), export and erasure find a customer's data, retention purges."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import MetaData, inspect
 
 from handoff.archive.database import current_revision, head_revision, migrate, open_engine
 from handoff.archive.schema import metadata
-from handoff.archive.store import DAY_MS, ArchiveStore, Subject
+from handoff.archive.store import DAY_MS, ArchiveStore, SearchCursor, Subject
 from handoff.archive.writing import ConversationFacts, EntryRecord
+from handoff.console.accounts import Accounts
+from handoff.conversations.keys import Keys
+from handoff.state import app_state
+from tests.app.conftest import AppFactory
+from tests.support.clients import PASSWORD, login
 from tests.support.postgres import postgres_server
 
 NOW = 1_765_000_000_000  # a fixed "now" (ms) for the date filters and daily figures
@@ -164,6 +176,110 @@ def test_agents_find_past_conversations_by_order_email_text_tag_and_date(
     assert ids(since_ms=NOW - DAY_MS) == ["b", "d"]  # b's last activity is the later
     assert ids(until_ms=NOW - DAY_MS) == ["a"]
     assert ids(order_number="10042", since_ms=NOW - DAY_MS) == ["b"]
+
+
+def tied(count: int, now: int = NOW) -> tuple[list[ConversationFacts], list[str]]:
+    """`count` conversations tagged "paging" whose last activity falls on three moments, each
+    shared by several (as a busy minute's closes are), and their ids in the order a search must
+    list them: newest activity first, then the greater id first."""
+    facts = [
+        ConversationFacts(f"{n:032x}", now - (n % 3) * 1000, state="closed", tags=["paging"])
+        for n in range(count)
+    ]
+    # Stored in no particular order: a database may list ties in the order they were written.
+    random.Random(count).shuffle(facts)
+    return facts, [f.id for f in sorted(facts, key=lambda f: (f.at, f.id), reverse=True)]
+
+
+def pages(archive: ArchiveStore, size: int, **filters: Any) -> list[list[str]]:
+    """Every page of a search, following each page's cursor to the end."""
+    found: list[list[str]] = []
+    before: SearchCursor | None = None
+    while True:
+        page = archive.search_page(before=before, limit=size, **filters)
+        found.append([c["id"] for c in page.conversations])
+        if page.next is None:
+            return found
+        assert len(found) < 100, "the cursor does not move on"
+        before = SearchCursor.decode(page.next.encode())  # as a client sends it back
+
+
+def test_a_search_pages_through_every_result_once_even_when_many_share_a_moment(
+    archive: ArchiveStore,
+) -> None:
+    facts, ordered = tied(11)
+    archive.record(facts)
+    # Someone else's conversations in between, at the same moments: a filter still pages.
+    archive.record([ConversationFacts(f"{n:032x}", NOW, state="bot") for n in range(100, 104)])
+
+    for size in (1, 2, 4, 11, 50):
+        found = pages(archive, size, tag="paging")
+        assert [cid for page in found for cid in page] == ordered, size
+        assert all(len(page) == size for page in found[:-1]) and 0 < len(found[-1]) <= size
+    # The first page of search() is what the console lists first; a page that ends exactly at
+    # the last result says there is no other.
+    assert [c["id"] for c in archive.search(tag="paging", limit=4)] == ordered[:4]
+    assert len(pages(archive, 11, tag="paging")) == 1
+    # Unfiltered, the others come first (the newest), and the paging is the same.
+    everyone = [cid for page in pages(archive, 3) for cid in page]
+    assert len(everyone) == len(set(everyone)) == 15
+    assert [cid for cid in everyone if cid in ordered] == ordered
+
+
+def test_a_search_cursor_is_refused_unless_the_archive_made_it() -> None:
+    cursor = SearchCursor(NOW, "a" * 32)
+    assert SearchCursor.decode(cursor.encode()) == cursor
+    made = [f"{NOW}.{'g' * 32}", f"-5.{'a' * 32}", f"{NOW}", f"{NOW}.{'a' * 31}", "1e3." + "a" * 32]
+    for text in [
+        "",
+        "not a cursor!",
+        "é" * 10,
+        "A" * 500,
+        cursor.encode() + "$",
+        *(base64.urlsafe_b64encode(m.encode()).decode() for m in made),
+        base64.urlsafe_b64encode(b"\xff\xfe." + b"a" * 32).decode(),
+    ]:
+        with pytest.raises(ValueError):
+            SearchCursor.decode(text)
+
+
+async def test_the_console_pages_through_a_search_and_refuses_a_cursor_it_did_not_give(
+    make_client: AppFactory, redis_url: str
+) -> None:
+    client = await make_client()
+    state = app_state(client.server.app)
+    deadline = time.monotonic() + 15
+    while state.archive is None:  # the service opens its archive in the background
+        assert time.monotonic() < deadline, "the archive never opened"
+        await asyncio.sleep(0.05)
+    # Now, not NOW: the service's retention purge must leave them alone.
+    facts, ordered = tied(61, now=int(time.time() * 1000))
+    state.archive.record(facts)
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    await Accounts(redis, Keys("ha")).create("pia", PASSWORD)
+    await redis.aclose()
+    headers = (await login(client, "pia"))["headers"]
+
+    async def page(query: str) -> dict[str, Any]:
+        answer = await client.get(f"/api/archive/conversations?{query}", headers=headers)
+        assert answer.status == 200, await answer.text()
+        body: dict[str, Any] = await answer.json()
+        return body
+
+    first = await page("tag=paging")
+    assert [c["id"] for c in first["conversations"]] == ordered[:50]
+    assert isinstance(first["next"], str)
+    second = await page(f"tag=paging&before={first['next']}")
+    assert [c["id"] for c in second["conversations"]] == ordered[50:]
+    assert second["next"] is None
+
+    for forged in ("garbage", first["next"][:-4], "x" * 300):
+        refused = await client.get(
+            f"/api/archive/conversations?tag=paging&before={forged}", headers=headers
+        )
+        assert refused.status == 400
+        assert "'before'" in await refused.text()
+        assert "search again from the first page" in await refused.text()
 
 
 def test_daily_figures_count_conversations_and_handoffs_per_day(archive: ArchiveStore) -> None:
