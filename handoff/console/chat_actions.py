@@ -178,10 +178,11 @@ async def send_message(
 
 
 async def _record_response(state: AppState, cid: str, stored: Appended) -> None:
-    """The reply stopped a response clock (the store decided which, with the message): its
-    time against the target for the dashboard, and a late one counted as a breach unless the
-    sweeper counted it already. The first response time (from entering the queue to the first
-    message of a person, once per time in the queue) also goes into the day's median."""
+    """The reply stopped a response clock (the store decided which, with the message): in
+    time, a wait within its target for the dashboard; late, a breach, counted (in the share and
+    the metric) only if the sweeper has not already counted it. The first response time (from
+    entering the queue to the first message of a person, once per time in the queue) also goes
+    into the day's median."""
     settings = state.settings
     clock = answered_clock(
         stored.answered,
@@ -195,10 +196,8 @@ async def _record_response(state: AppState, cid: str, stored: Appended) -> None:
     now = now_ms()
     if clock.kind == "first":
         await state.queue.record_sample("first_response_s", (now - clock.started_at) / 1000)
-    if await state.queue.record_response(clock, now):
-        (marked,) = await state.store.fields_of(cid, clock.breach_marker())
-        if await state.queue.mark_breach(cid, clock, marked):
-            state.metrics.response_breached(clock.kind, clock.priority)
+    if await state.queue.record_response(cid, clock, now):
+        state.metrics.response_breached(clock.kind, clock.priority)
 
 
 async def transfer(

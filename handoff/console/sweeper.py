@@ -85,7 +85,9 @@ BREACH_FIELDS = (*CLOCK_FIELDS, "team", "agent", "customer_name", "breached_firs
 async def sweep_breaches(state: AppState) -> int:
     """Report every chat whose customer has waited past the target for a reply: the breach is
     marked on the conversation (so among all replicas' sweepers, and a late reply, one counts
-    it), counted in the metric and hinted to the consoles that see the chat (`breach` frame).
+    it, in the dashboard's share and the metric) and hinted to the consoles that see the chat
+    (`breach` frame). Counting it here, not at the reply, is what puts a wait that is never
+    answered (the customer left the queue or closed the chat) into the share.
 
     Every chat a person may owe a reply is in a team queue or an agent's chats, so one round
     reads those sets and then every such chat in one pipeline: a few hundred small reads every
@@ -102,16 +104,19 @@ async def sweep_breaches(state: AppState) -> int:
         for assigned in await pipe.execute():
             chats.update(str(c) for c in assigned)
     ordered = sorted(c for c in chats if is_conversation_id(c))
+    # The time is taken before the chats are read: a clock seen running and overdue at `now`
+    # was still running once `now` had passed, so a reply that stops it after the read is late
+    # as well (targets.ResponseClock.overdue) and never counted within its target too.
+    now = now_ms()
     async with state.redis.pipeline(transaction=False) as pipe:
         for cid in ordered:
             pipe.hmget(keys.conversation(cid), list(BREACH_FIELDS))
         rows = await pipe.execute()
-    now = now_ms()
     marked = 0
     for cid, row in zip(ordered, rows, strict=True):
         conversation = {f: str(v) for f, v in zip(BREACH_FIELDS, row, strict=True) if v is not None}
         clock = clock_of(state, conversation)
-        if clock is None or now < clock.due_at:
+        if clock is None or not clock.overdue(now):
             continue
         seen = conversation.get(clock.breach_marker())
         if not await state.queue.mark_breach(cid, clock, seen):

@@ -49,25 +49,34 @@ class QueueStats(QueueParts):
             await pipe.execute()
         await self.record_sample("handling_s", seconds)
 
-    async def record_response(self, clock: ResponseClock, at_ms: int) -> bool:
-        """A reply that stopped `clock` at `at_ms`: counted today as within its target or not
-        (`first_response_within` / `first_response_breached`, and the same for `next`), for the
-        dashboard's share. True when it came too late."""
-        late = at_ms > clock.due_at
-        await self.count(f"{clock.kind}_response_{'breached' if late else 'within'}")
-        return late
+    async def record_response(self, cid: str, clock: ResponseClock, at_ms: int) -> bool:
+        """A reply that stopped `clock` at `at_ms` (append.lua reports each stopped clock to one
+        reply only). In time, the wait counts today as within its target; late, its breach is
+        marked unless the sweeper of some replica marked it first (`mark_breach`, which counts
+        it). True when this reply marked the breach, for the caller's metric."""
+        if not clock.overdue(at_ms):
+            await self.count(f"{clock.kind}_response_within")
+            return False
+        (marked,) = await self.store.fields_of(cid, clock.breach_marker())
+        return await self.mark_breach(cid, clock, marked)
 
     async def mark_breach(self, cid: str, clock: ResponseClock, marked: str | None) -> bool:
-        """Mark the clock's breach on the conversation; True for the one caller (of any
-        replica, the sweeper's round or the late reply) that marked it first, so a breach is
-        counted and alerted once. `marked` is the marker field's value as the caller read it."""
+        """Mark the clock's breach on the conversation and count it today as breached
+        (`first_response_breached` / `next_response_breached`). True for the one caller (of any
+        replica, the sweeper's round or the late reply) that marked it first: the mark is a
+        compare-and-set in Redis, so each wait enters the dashboard's share once, whether it
+        is answered late, abandoned or never answered. `marked` is the marker field's value as
+        the caller read it."""
         since = str(clock.started_at)
         if marked == since:
             return False
         field = clock.breach_marker()
-        return await self.store.set_fields(
+        if not await self.store.set_fields(
             cid, {field: since}, unless_changed=(field, marked or "")
-        )
+        ):
+            return False
+        await self.count(f"{clock.kind}_response_breached")
+        return True
 
     async def average_handling_seconds(self) -> float:
         samples = [float(x) for x in await self.redis.lrange(self.keys.handling_times, 0, -1)]
@@ -99,9 +108,9 @@ def median_of_histogram(counts: dict[int, int]) -> float | None:
 
 
 def within_target_shares(counters: dict[str, int]) -> dict[str, float | None]:
-    """Of the replies counted (a period's or a day's counters), the share that came within
-    their target: `first_response_within_target` and `next_response_within_target` (None when
-    there was no such reply)."""
+    """Of the waits counted (a period's or a day's counters: each answered in time, or
+    breached whether answered late or not at all), the share answered within the target:
+    `first_response_within_target` and `next_response_within_target` (None when there was none)."""
     shares: dict[str, float | None] = {}
     for kind in RESPONSE_KINDS:
         within = counters.get(f"{kind}_response_within", 0)

@@ -74,12 +74,18 @@ class ResponseClock:
     def due_at(self) -> int:
         return self.started_at + int(self.target_seconds * 1000)
 
+    def overdue(self, now: int) -> bool:
+        """True once the target has passed: the one rule by which the sweeper marks a breach
+        and a reply counts as late, so a wait is never both within and breached."""
+        return now >= self.due_at
+
     def left_seconds(self, now: int) -> int:
         """Whole seconds until the target (negative once overdue), rounded towards overdue."""
         return (self.due_at - now) // 1000
 
     def breach_marker(self) -> str:
-        """The conversation field that remembers this clock's breach was counted."""
+        """The conversation field that remembers this clock's breach was counted (its value is
+        the wait's start, so a later wait of the same kind is a new clock)."""
         return f"breached_{self.kind}"
 
 

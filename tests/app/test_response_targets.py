@@ -1,6 +1,7 @@
-"""Response-time targets and chat titles: the clocks the store keeps with each message, the
-reply recorded within or past its target, a breach counted and alerted once (also with two
-service instances on one Redis), the dashboard's share, and what the console calls a chat.
+"""Response-time targets and chat titles: the clocks the store keeps with each message, each
+wait counted once in the dashboard's share (within its target when answered in time, else
+breached, also when nobody ever answers it), a breach counted and alerted once (also with two
+service instances on one Redis), and what the console calls a chat.
 
 Real Redis and the scripted Rasa peer; tiny targets make a breach come within a second.
 """
@@ -185,7 +186,7 @@ async def test_a_breach_is_alerted_and_counted_once_with_two_instances(
     }
     customer_side = await make_client(**tiny)
     agent_side = await make_client(**tiny)
-    agent, _ = await agent_online(agent_side, accounts, "pia")
+    agent, session = await agent_online(agent_side, accounts, "pia")
     other_team, _ = await agent_online(agent_side, accounts, "quin", teams=["billing"])
     customer, welcome = await queued_chat(customer_side)
     cid = welcome["conversation"]
@@ -195,19 +196,25 @@ async def test_a_breach_is_alerted_and_counted_once_with_two_instances(
     assert breach["conversation"] == cid and breach["kind"] == "first"
     assert breach["state"] == "queued" and breach["title"] == f"Visitor {visitor_label(cid)}"
     assert breach["target_seconds"] == 1 and breach["priority"] == 4
-    # Both instances' sweepers, again and at once: nothing more is marked or counted.
+    # Both instances' sweepers, again and at once: nothing more is marked or counted, in the
+    # metric or in the dashboard's share (its counters are the Redis both instances share).
     states = [app_state(c.server.app) for c in (customer_side, agent_side)]
     marked = await asyncio.gather(*(sweep_breaches(s) for s in states * 3))
     assert sum(marked) == 0
     assert breaches(customer_side, "first") + breaches(agent_side, "first") == 1
+    assert (await stats(agent_side, session))["counters"]["first_response_breached"] == 1
     # Claimed and still unanswered: the same wait goes on, it is not a new breach; the late
-    # first reply is recorded as breached, not counted again.
+    # first reply finds the breach counted and counts nothing: one wait, counted once.
     await agent.send_json({"type": "claim", "conversation": cid})
     await frames_until(agent, lambda f: f["type"] == "claimed")
     assert sum(await asyncio.gather(*(sweep_breaches(s) for s in states))) == 0
     await agent.send_json({"type": "message", "conversation": cid, "id": "r1", "text": "Hi"})
     await frames_until(agent, lambda f: f["type"] == "ack")
     assert breaches(customer_side, "first") + breaches(agent_side, "first") == 1
+    figures = await stats(customer_side, session)
+    assert figures["counters"]["first_response_breached"] == 1
+    assert "first_response_within" not in figures["counters"]
+    assert figures["first_response_within_target"] == 0.0
     # A new wait (the customer's next message) breaches on its own, alerting the agent only.
     await customer.send_json({"type": "message", "id": "c2", "text": "and now?"})
     frames = await frames_until(
@@ -215,10 +222,32 @@ async def test_a_breach_is_alerted_and_counted_once_with_two_instances(
     )
     assert frames[-1]["state"] == "assigned"
     assert breaches(customer_side, "next") + breaches(agent_side, "next") == 1
+    assert (await stats(agent_side, session))["counters"]["next_response_breached"] == 1
     # The agent of another team saw neither breach (its socket got its own frames meanwhile).
     await other_team.send_json({"type": "ping"})
     seen = await frames_until(other_team, lambda f: f["type"] == "pong")
     assert not [f for f in seen if f["type"] == "breach"]
+
+
+async def test_a_breached_wait_the_customer_abandons_counts_against_the_share(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: Any
+) -> None:
+    client = await make_client(
+        first_response_targets=((0, 1.0),), next_response_targets=((0, 1.0),)
+    )
+    agent, session = await agent_online(client, accounts, "sol")
+    customer, _ = await queued_chat(client)
+    # Past its 1 s target in the queue; then the customer gives up waiting.
+    await frames_until(agent, lambda f: f["type"] == "breach", timeout=10)
+    await customer.send_json({"type": "cancel_queue"})
+    await frames_until(customer, lambda f: f.get("state") == "bot")
+    assert await sweep_breaches(app_state(client.server.app)) == 0
+    # Nobody answered that wait: the share shows it as a miss (0 of 1), not as no data.
+    figures = await stats(client, session)
+    assert figures["counters"]["first_response_breached"] == 1
+    assert "first_response_within" not in figures["counters"]
+    assert figures["first_response_within_target"] == 0.0
+    assert figures["daily"][-1]["first_response_breached"] == 1
 
 
 async def test_the_name_is_the_title_once_the_customer_is_verified(
