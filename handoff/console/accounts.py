@@ -63,6 +63,16 @@ class Account:
         }
 
 
+@dataclass(frozen=True)
+class PasswordMatch:
+    """A right password: the account, and the stored hash it was checked against. A session is
+    opened only while that hash is still the account's (sessions.py, lua/open_session.lua), so a
+    password change during the check leaves the login without a session."""
+
+    account: Account
+    password_hash: str
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -174,8 +184,9 @@ class Accounts:
             capacity=int(raw.get("capacity") or self.default_capacity),
         )
 
-    async def verify_password(self, name: str, password: str) -> Account | None:
-        """The account if the password is right; None otherwise (same cost either way)."""
+    async def verify_password(self, name: str, password: str) -> PasswordMatch | None:
+        """The account and the hash checked if the password is right; None otherwise (same cost
+        either way)."""
         stored = ""
         if isinstance(name, str) and NAME.match(name):
             stored = str(await self.redis.hget(self.keys.agent(name), "password") or "")
@@ -184,7 +195,8 @@ class Accounts:
         ok = await asyncio.to_thread(check_password, password, stored or _DUMMY_HASH)
         if not ok or not stored:
             return None
-        return await self.get(name)
+        account = await self.get(name)
+        return None if account is None else PasswordMatch(account, stored)
 
     async def set_password(self, name: str, password: str) -> int:
         """Set a new password and end every session of the account; how many were ended."""

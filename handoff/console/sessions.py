@@ -5,20 +5,29 @@ HTTPS) naming a Redis hash {user, csrf}. Every state-changing request except the
 must echo the session's CSRF token in `X-CSRF-Token`. Wrong passwords are rate-limited per user
 name and per address. Logging out, changing a password or removing an account ends all the
 user's sessions, and their open console sockets close within a moment (see Accounts.end_sessions).
+
+Those find the sessions on the account's list of sessions, so every script that writes a
+session keeps it listed and keeps the list alive as long as the session (lua/session_list.lua):
+a session in use slides both (lua/keep_session.lua). A login opens its session only while the
+password it checked is still the account's (lua/open_session.lua); one that a password change
+overtook is refused like a wrong password.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
+import itertools
 import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any, cast
 
 from aiohttp import web
 
-from handoff.console.accounts import Account, AccountError, Accounts
+from handoff.console.accounts import Account, AccountError, Accounts, PasswordMatch
 from handoff.conversations.store import now_ms
 from handoff.state import AppState, app_state
 
@@ -49,6 +58,13 @@ class SessionAgent:
         return self.account.display_name
 
 
+@functools.cache
+def session_script(name: str) -> str:
+    """A script that writes a session, after the rule that keeps it listed (session_list.lua)."""
+    scripts = resources.files("handoff.console").joinpath("lua")
+    return scripts.joinpath("session_list.lua").read_text() + scripts.joinpath(name).read_text()
+
+
 def accounts_of(state: AppState) -> Accounts:
     return Accounts(
         state.redis, state.keys, state.settings.default_team, state.settings.agent_capacity
@@ -74,8 +90,11 @@ async def session_agent(request: web.Request) -> SessionAgent | None:
     account = await accounts_of(state).get(raw["user"])
     if account is None:
         return None
-    # Sliding expiry: a session in use stays alive.
-    await state.redis.expire(key, state.settings.session_ttl)
+    # Sliding expiry: a session in use stays alive, and so does the list that ends it.
+    keep = state.redis.register_script(session_script("keep_session.lua"))
+    listed = state.keys.agent_sessions(account.name)
+    if not await keep(keys=[key, listed], args=[sid, state.settings.session_ttl]):
+        return None  # ended since it was read (logout elsewhere, password changed)
     return SessionAgent(account=account, sid=sid, csrf=raw.get("csrf", ""))
 
 
@@ -150,28 +169,20 @@ async def login(request: web.Request) -> web.Response:
     if not username or not isinstance(password, str):
         raise _json_error(web.HTTPBadRequest, "bad_login", "Send JSON {username, password}.")
     peer = request.remote or "unknown"
-    account = await _checked_password(state, username, password, peer)
-    if account is None:
+    match = await _checked_password(state, username, password, peer)
+    opened = None if match is None else await _open_session(state, match, peer)
+    if match is None or opened is None:
+        # A password changed while this one was checked is no longer the account's: the same
+        # answer as a wrong one, and the new password logs in.
         raise _json_error(
             web.HTTPUnauthorized, "bad_credentials", "The user name or password is wrong."
         )
-    sid = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32)
-    ttl = state.settings.session_ttl
-    async with state.redis.pipeline(transaction=True) as pipe:
-        pipe.hset(
-            state.keys.session(sid),
-            mapping={"user": account.name, "csrf": csrf, "created_at": now_ms(), "ip": peer},
-        )
-        pipe.expire(state.keys.session(sid), ttl)
-        pipe.sadd(state.keys.agent_sessions(account.name), sid)
-        pipe.expire(state.keys.agent_sessions(account.name), ttl)
-        await pipe.execute()
-    response = web.json_response(_public(account, csrf))
+    sid, csrf = opened
+    response = web.json_response(_public(match.account, csrf))
     response.set_cookie(
         COOKIE,
         sid,
-        max_age=ttl,
+        max_age=state.settings.session_ttl,
         path="/",
         httponly=True,
         samesite="Strict",
@@ -180,10 +191,23 @@ async def login(request: web.Request) -> web.Response:
     return response
 
 
+async def _open_session(state: AppState, match: PasswordMatch, peer: str) -> tuple[str, str] | None:
+    """A new session's id and CSRF token; None if the account's password (or the account)
+    changed since it was checked, and then nothing was written."""
+    sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    name = match.account.name
+    fields: dict[str, str | int] = {"user": name, "csrf": csrf, "created_at": now_ms(), "ip": peer}
+    open_session = state.redis.register_script(session_script("open_session.lua"))
+    keys = [state.keys.agent(name), state.keys.session(sid), state.keys.agent_sessions(name)]
+    args = [match.password_hash, sid, state.settings.session_ttl, *itertools.chain(*fields.items())]
+    return (sid, csrf) if await open_session(keys=keys, args=args) else None
+
+
 async def _checked_password(
     state: AppState, username: str, password: str, peer: str
-) -> Account | None:
-    """The account if the password is right; 429 past the attempts allowed a minute.
+) -> PasswordMatch | None:
+    """The account and its checked hash if the password is right; 429 past the attempts
+    allowed a minute.
 
     Each attempt is counted before the password is checked, per user name and per address,
     so parallel guesses cannot slip past the limit; a right password takes its attempt back.
@@ -198,11 +222,11 @@ async def _checked_password(
             "too_many_attempts",
             "Too many wrong passwords. Wait a minute before trying again.",
         )
-    account = await accounts_of(state).verify_password(username, password)
-    if account is not None:
+    match = await accounts_of(state).verify_password(username, password)
+    if match is not None:
         await limits.undo("login-user", username)
         await limits.undo("login-ip", peer)
-    return account
+    return match
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -199,6 +199,60 @@ async def test_logout_and_password_change_end_every_session_and_socket(
     )
 
 
+async def _end_every_session(client: TestClient, how: str, name: str) -> dict[str, Any]:
+    """The agent, on a browser of their own, logs out everywhere or changes their password."""
+    own = await login(client, name)
+    if how == "logout":
+        response = await client.post("/api/logout", headers=own["headers"])
+    else:
+        response = await client.post(
+            "/api/password",
+            json={"current_password": PASSWORD, "new_password": "a new long passphrase"},
+            headers=own["headers"],
+        )
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+@pytest.mark.parametrize("how", ["logout", "password"])
+async def test_a_session_in_use_is_ended_long_after_its_login(
+    make_client: AppFactory, accounts: Accounts, how: str
+) -> None:
+    """A stolen cookie kept in use outlives the day it was logged in with; logging out
+    everywhere or changing the password must still end it. The account's list of sessions is
+    given a short life here, standing in for the session lifetime that passed since the login."""
+    client = await make_client()
+    await accounts.create("fay", PASSWORD)
+    stolen = await login(client, "fay")
+    listed = accounts.keys.agent_sessions("fay")
+    lifetime = 0.3
+    await accounts.redis.pexpire(listed, round(lifetime * 1000))
+    until = time.monotonic() + lifetime
+    assert (await client.get("/api/me", headers=stolen["cookie"])).status == 200
+    # The list's own lifetime passes, without a use that would list the session again.
+    await asyncio.sleep(until - time.monotonic() + 0.1)
+    ended = await _end_every_session(client, how, "fay")
+    assert ended["sessions_ended"] == 2
+    assert (await client.get("/api/me", headers=stolen["cookie"])).status == 401
+
+
+async def test_a_session_missing_from_its_accounts_list_is_listed_again_when_used(
+    make_client: AppFactory, accounts: Accounts
+) -> None:
+    """Sessions whose list had already expired (as it did twelve hours after a login, before
+    the list slid with its sessions) are listed again on their next use, so ending every
+    session reaches them too."""
+    client = await make_client()
+    await accounts.create("gus", PASSWORD)
+    stolen = await login(client, "gus")
+    await accounts.redis.delete(accounts.keys.agent_sessions("gus"))
+    assert (await client.get("/api/me", headers=stolen["cookie"])).status == 200
+    ended = await _end_every_session(client, "password", "gus")
+    assert ended["sessions_ended"] == 2
+    assert (await client.get("/api/me", headers=stolen["cookie"])).status == 401
+
+
 async def test_password_change_needs_the_current_password(
     make_client: AppFactory, accounts: Accounts
 ) -> None:

@@ -339,6 +339,35 @@ async def test_a_login_while_every_session_is_being_ended_is_ended_too(
         assert me.status == 401, f"a session of {browser['sid'][:6]}... survived the logout"
 
 
+async def test_a_login_that_checked_the_old_password_gets_no_session_after_the_change(
+    make_replica: ReplicaFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone logs in with the agent's password (an old colleague, a leaked note); while it is
+    checked, the agent changes it. The login must not end with a session the change was meant
+    to rule out: it is refused like a wrong password, and the new password logs in."""
+    client = await make_replica(background=False)
+    state = app_state(client.app)
+    await accounts_of(state).create("ana", PASSWORD)
+    new_password = "a brand new passphrase"
+
+    async def the_agent_changes_the_password() -> None:
+        assert await accounts_of(state).set_password("ana", new_password) == 0
+
+    ran = before_command(
+        monkeypatch,
+        state.redis,
+        names(state.keys.agent_sessions("ana")),  # the write of the session, after the check
+        the_agent_changes_the_password,
+    )
+    response = await client.post("/api/login", json={"username": "ana", "password": PASSWORD})
+    assert ran()
+    assert response.status == 401 and (await response.json())["error"] == "bad_credentials"
+    assert "ha_session" not in response.cookies
+    left = [key async for key in state.redis.scan_iter(state.keys.session("*"))]
+    assert left == [], "a session was opened with the old password"
+    await login(client, "ana", new_password)
+
+
 async def test_a_heartbeat_just_after_the_sweeper_looked_keeps_the_agent_and_their_chats(
     make_replica: ReplicaFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
