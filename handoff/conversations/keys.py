@@ -45,6 +45,9 @@
                                   or failed; a sending replica pushes it a lease ahead (MAIL_LEASE)
 {p}:mail:answered:{hash}  string  an automatic answer went to this sender lately (MAIL_ANSWER_GAP):
                                   two auto-responders never answer each other for ever
+{p}:mail:in:{hash}        string  the new conversation an inbound mail (sender, Message-ID) became,
+                                  "" while it starts one (MAIL_LEASE, then as long as a chat is
+                                  kept): a mail delivered twice is one ticket (email/inbound.py)
 {p}:tickets:taken         hash    ticket id -> the agent who took its conversation to answer it
                                   (POST /api/tickets/{id}/take; trimmed with the tickets)
 {p}:conv:{cid}:sockets    zset    the customer's sockets by replica -> last seen (ms), and "left"
@@ -227,6 +230,9 @@ class Keys:
 
     def mail_answered(self, sender_hash: str) -> str:
         return f"{self.prefix}:mail:answered:{sender_hash}"
+
+    def mail_received(self, message_hash: str) -> str:
+        return f"{self.prefix}:mail:in:{message_hash}"
 
     @property
     def tickets_taken(self) -> str:

@@ -1,8 +1,9 @@
 """Customers' emails into conversations: the inbound SMTP server's handler (aiosmtpd).
 
     RCPT  only addresses at REPLY_DOMAIN (550 otherwise); at most MAX_RECIPIENTS
-    DATA  over MAX_INBOUND_MAIL_BYTES: 552 from aiosmtpd before anything is read;
-          storage down: 451, and the sending server tries again later (nothing lost)
+    DATA  over MAX_INBOUND_MAIL_BYTES: 552 naming the limit (email/service.py), before the
+          mail is kept; storage down, or the same mail being stored by another delivery:
+          451, and the sending server tries again later (nothing lost)
 
 What a mail becomes (docs/email.md):
 
@@ -28,13 +29,14 @@ Auto-Submitted, so two auto-responders never answer each other for ever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from handoff.conversations.keys import MAIL_ANSWER_GAP
+from handoff.conversations.keys import MAIL_ANSWER_GAP, MAIL_LEASE
 from handoff.email.addresses import (
     bounce_signed,
     read_recipient,
@@ -63,6 +65,11 @@ def refused_files_note(count: int) -> str:
     return f"[{count} attachment{'s' if count != 1 else ''} not accepted]"
 
 
+class StillReceiving(Exception):
+    """The same mail is being stored by another delivery right now: answered 451, so the
+    sending server delivers it again later and finds it stored."""
+
+
 class InboundMailHandler:
     """aiosmtpd's handler: what the server does at RCPT and DATA."""
 
@@ -89,8 +96,8 @@ class InboundMailHandler:
                 receive(self.state, envelope.mail_from or "", list(envelope.rcpt_tos), raw),
                 timeout=self.state.settings.storage_deadline * 3,
             )
-        except (RedisError, asyncio.TimeoutError) as error:
-            log.warning("inbound mail deferred, storage unavailable: %s", error)
+        except (RedisError, asyncio.TimeoutError, StillReceiving) as error:
+            log.warning("inbound mail deferred: %r", error)
             return "451 4.3.0 Temporarily unable to take this message; try again later"
         return "250 OK: received"
 
@@ -125,6 +132,12 @@ async def receive(state: AppState, envelope_sender: str, recipients: list[str], 
     return "ticket"
 
 
+def _received_key(mail: InboundMail) -> str:
+    """The mail's key among those received: its sender's with its Message-ID, so another
+    sender cannot reuse a Message-ID to have a customer's mail taken for a repeat."""
+    return sender_key(mail.sender) + hashlib.sha256(mail.message_id.encode()).hexdigest()[:32]
+
+
 def _mail_client_id(mail: InboundMail) -> str:
     """A client message id from the Message-ID: a mail delivered twice is stored once."""
     if not mail.message_id:
@@ -140,7 +153,7 @@ def _text_of(mail: InboundMail) -> str:
 
 
 async def attach(state: AppState, cid: str, conv_state: str, mail: InboundMail) -> None:
-    """The customer's reply as a message of their conversation."""
+    """The customer's reply as a message of their conversation (stored once per Message-ID)."""
     text = _text_of(mail)
     _, new = await state.store.append(
         cid, "customer", text, client_id=_mail_client_id(mail), channel="email"
@@ -151,32 +164,62 @@ async def attach(state: AppState, cid: str, conv_state: str, mail: InboundMail) 
     await _thread(state, cid, mail)
     if conv_state in {"bot", "closed"}:
         # Nobody is on this conversation: it becomes a ticket, as a message left in the widget.
-        await state.queue.leave_message(cid, mail.sender, text)
+        await state.queue.open_ticket(cid, mail.sender, text)
     if mail.attachments:
         await answer(state, cid, mail, NO_FILES, "files")
 
 
 async def new_ticket(state: AppState, mail: InboundMail) -> str:
-    """A new conversation for a mail that belongs to none, with a ticket and a receipt."""
-    settings = state.settings
-    cid = await state.store.create(
-        settings.default_team,
-        lifetime=settings.resume_token_ttl,
-        max_entries=settings.max_transcript_entries,
-        channel="email",
-    )
-    state.metrics.conversations.inc()
-    await state.queue.count("conversations")
+    """A new conversation for a mail that belongs to none, with a ticket and a receipt. The
+    same mail delivered again is stored once: nothing more happens."""
+    cid = await _conversation_for(state, mail)
     text = _text_of(mail)
-    await state.store.append(
+    _, new = await state.store.append(
         cid, "customer", text, client_id=_mail_client_id(mail), channel="email"
     )
+    if not new:
+        log.info("inbound mail delivered again: already in conversation %s", cid)
+        return cid
     subject = mail.subject if mail.subject.lower().startswith("re:") else f"Re: {mail.subject}"
     await state.store.set_fields(cid, {"mail_subject": subject if mail.subject else ""})
     await _thread(state, cid, mail)
-    await state.queue.leave_message(cid, mail.sender, text)
+    await state.queue.open_ticket(cid, mail.sender, text)
     receipt = RECEIPT if not mail.attachments else f"{RECEIPT}\n\n{NO_FILES}"
     await answer(state, cid, mail, receipt, "receipt")
+    return cid
+
+
+async def _conversation_for(state: AppState, mail: InboundMail) -> str:
+    """The conversation a mail for no conversation goes to: the one an earlier delivery of the
+    same mail (same sender and Message-ID) started, else a new one. StillReceiving while
+    another delivery of it is starting one."""
+    received = state.keys.mail_received(_received_key(mail)) if mail.message_id else ""
+    # "" marks the mail as being received; a delivery that dies here frees it within the lease.
+    if received and not await state.redis.set(received, "", nx=True, ex=MAIL_LEASE):
+        earlier = await state.redis.get(received)
+        if not earlier:
+            raise StillReceiving
+        if await state.store.state_of(str(earlier)) is not None:
+            return str(earlier)
+        # That conversation is gone meanwhile: the mail starts a new one.
+    settings = state.settings
+    try:
+        cid = await state.store.create(
+            settings.default_team,
+            lifetime=settings.resume_token_ttl,
+            max_entries=settings.max_transcript_entries,
+            channel="email",
+        )
+        if received:
+            # No longer than the conversation is kept without a write.
+            await state.redis.set(received, cid, ex=settings.resume_token_ttl)
+    except BaseException:
+        if received:  # the sending server delivers again later (451): that one starts it
+            with contextlib.suppress(RedisError):
+                await state.redis.delete(received)
+        raise
+    state.metrics.conversations.inc()
+    await state.queue.count("conversations")
     return cid
 
 

@@ -4,7 +4,8 @@ Standard library only (`email`, `html.parser`). The text a customer wrote is the
 part when there is one, else the HTML part turned into text; the quoted history their mail
 client added below it ("On … wrote:", lines starting with ">", Outlook's "-----Original
 Message-----" and "From: … Sent: …" blocks, a "-- " signature) is cut off. Parts that are files
-(a Content-Disposition of attachment, or any non-text part) are counted and never read.
+(a Content-Disposition of attachment, or any non-text part not drawn inline by Content-ID) are
+counted and never read.
 """
 
 from __future__ import annotations
@@ -131,11 +132,15 @@ def is_bounce(message: Message, envelope_sender: str) -> bool:
 
 
 def _is_attachment(part: Message) -> bool:
+    """A file the sender attached. An inline part with a Content-ID is drawn inside the HTML
+    (a signature's logo, a social icon): part of how the mail looks, not a file to refuse."""
     if part.is_multipart():
         return False
     disposition = str(part.get("Content-Disposition", "")).split(";")[0].strip().lower()
     if disposition == "attachment":
         return True
+    if part.get("Content-ID") is not None:
+        return False
     return part.get_content_maintype() != "text" and part.get_content_type() != "message/rfc822"
 
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import AnyStr
 
 from aiohttp import web
 from aiosmtpd.smtp import SMTP
@@ -37,14 +38,40 @@ def listen_address(value: str) -> tuple[str, int] | None:
     return host_port(value, "INBOUND_SMTP_LISTEN")
 
 
+def size_text(size: int) -> str:
+    """A mail size as a mail provider states its limits: "25 MB", "20 kB"."""
+    return f"{size / 1_000_000:g} MB" if size >= 1_000_000 else f"{size / 1000:g} kB"
+
+
+def too_big_reply(limit: int) -> str:
+    """The 552 a mail over the limit gets: the sending server quotes it in the bounce the
+    customer reads, so it says what the limit is and what to do."""
+    return (
+        f"552 5.3.4 Message too big: this service takes mail up to {size_text(limit)}. "
+        "Please send your text again without the attachments."
+    )
+
+
+class InboundSMTP(SMTP):
+    """aiosmtpd's server, with a 552 that names the size limit (its own says only "Too much
+    mail data", at SIZE in MAIL FROM and after DATA alike)."""
+
+    async def push(self, status: AnyStr) -> None:
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+        if text.startswith("552 ") and self.data_size_limit:
+            text = too_big_reply(self.data_size_limit)
+        await super().push(text)
+
+
 async def start_inbound(state: AppState, host: str, port: int) -> asyncio.Server:
     settings = state.settings
     handler = InboundMailHandler(state)
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: SMTP(
+        lambda: InboundSMTP(
             handler,
-            # A mail over the bound is refused at DATA with 552, before it is read in full.
+            # A mail over the bound is refused with 552 (at MAIL FROM when it states its SIZE);
+            # its bytes past the bound are read and dropped, never kept.
             data_size_limit=settings.max_inbound_mail_bytes,
             enable_SMTPUTF8=True,
             hostname=settings.reply_domain,

@@ -8,6 +8,16 @@ from handoff.queue.stats import QueueStats
 
 class Tickets(QueueStats):
     async def leave_message(self, cid: str, email: str, text: str) -> str:
+        """The customer's message left in the widget: stored in the conversation, and a ticket."""
+        # What they wrote is part of the conversation: the agent who takes the ticket reads it
+        # in the transcript, and the emails quote it in "the conversation so far". For a
+        # person, not the assistant (channel "ticket": no bot turn).
+        await self.store.append(cid, "customer", text, channel="ticket")
+        return await self.open_ticket(cid, email, text)
+
+    async def open_ticket(self, cid: str, email: str, text: str) -> str:
+        """A ticket for a customer message already stored in the conversation (an email that
+        came in, email/inbound.py, stores its own, once per Message-ID)."""
         ticket_id = await self.redis.xadd(
             self.keys.tickets,
             {
@@ -24,10 +34,6 @@ class Tickets(QueueStats):
         # The email is the customer's own: agents find their past conversations by it, and
         # export and erasure find the conversation by it (handoff/archive/privacy.py).
         await self.store.set_fields(cid, {"customer_email": email.strip().lower()})
-        # What they wrote is part of the conversation: the agent who takes the ticket reads it
-        # in the transcript, and the emails quote it in "the conversation so far". For a
-        # person, not the assistant (channel "ticket": no bot turn).
-        await self.store.append(cid, "customer", text, channel="ticket")
         await self.store.append(
             cid,
             "system",

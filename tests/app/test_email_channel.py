@@ -147,6 +147,26 @@ async def tickets_by(state: AppState, email: str) -> list[dict[str, str]]:
     return [dict(v) for _, v in raw if v.get("email") == email]
 
 
+async def customer_messages(state: AppState, cid: str) -> list[tuple[str, str]]:
+    """The conversation's customer messages as (text, channel)."""
+    entries = await state.store.read_all(cid)
+    return [
+        (e.text, e.fields.get("channel", ""))
+        for e in entries
+        if e.kind == "message" and e.sender == "customer"
+    ]
+
+
+async def outbox(state: AppState, kind: str, to: str = CUSTOMER) -> list[dict[str, str]]:
+    """The mails of a kind queued to `to` (queued before the inbound SMTP server says 250)."""
+    found = []
+    async for key in state.redis.scan_iter(match=state.keys.mail("*")):
+        mail = await state.redis.hgetall(key)
+        if mail.get("kind") == kind and mail.get("to") == to:
+            found.append(mail)
+    return found
+
+
 # --- the whole loop: a ticket answered by email, the reply back in the chat -----------------
 
 
@@ -344,6 +364,12 @@ async def test_forged_foreign_and_replayed_reply_addresses_become_new_tickets(
         tickets = await until(lambda s=sender: tickets_by(state, s))
         assert any(t["text"] == f"attempt {number}" for t in tickets)
         assert all(t["conversation"] not in (original, other) for t in tickets)
+    for number, (_, sender) in enumerate(attempts, start=1):
+        (ticket,) = await tickets_by(state, sender)
+        # The customer's text is in the new conversation once, as the email it came as.
+        assert await customer_messages(state, ticket["conversation"]) == [
+            (f"attempt {number}", "email")
+        ]
     assert [e.text for e in await state.store.read_all(original) if e.kind == "message"] == [
         "My secret order 7781 is late"
     ]
@@ -369,7 +395,28 @@ async def test_a_mail_over_the_size_limit_is_refused_at_data(
     with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
         await mail_in(client, huge)
     assert refused.value.code == 552
+    # The sender's bounce quotes this: it says what the limit is and what to do.
+    assert "up to 20 kB" in refused.value.message and "without the attachments" in (
+        refused.value.message
+    )
     assert not [e for e in await state.store.read_all(cid) if e.kind == "message"]
+
+
+async def test_a_reply_with_a_phone_photo_is_taken_by_default(
+    make_client: AppFactory, provider: MailProvider
+) -> None:
+    client = await email_app(make_client, provider.port)  # MAX_INBOUND_MAIL_BYTES as shipped
+    state = app_state(client.app)
+    cid = await conversation_for(state)
+    reply = customer_mail(reply_address(SECRET, DOMAIN, cid, CUSTOMER), "The box was crushed.")
+    photo = bytes(range(256)) * (4 * 1024 * 1024 // 256)  # 4 MB, a phone camera's photo
+    reply.add_attachment(photo, maintype="image", subtype="jpeg", filename="box.jpg")
+    await mail_in(client, reply)
+    assert await customer_messages(state, cid) == [
+        ("The box was crushed.\n\n[1 attachment not accepted]", "email")
+    ]
+    (told,) = await outbox(state, "answer")
+    assert "can't accept attachments" in told["body"]
 
 
 async def test_html_only_quoted_history_files_and_auto_replies(
@@ -414,3 +461,141 @@ async def test_html_only_quoted_history_files_and_auto_replies(
 async def _two(read: Callable[[], Awaitable[list[str]]]) -> list[str] | None:
     texts = await read()
     return texts if len(texts) >= 2 else None
+
+
+async def test_a_signature_logo_drawn_inline_is_not_a_refused_file(
+    make_client: AppFactory, provider: MailProvider
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)
+    mail = customer_mail(reply_address(SECRET, DOMAIN, cid, CUSTOMER), "Size M, please.")
+    mail.add_alternative(
+        '<p>Size M, please.</p><p><img src="cid:logo@kit"> Kit Ltd</p>', subtype="html"
+    )
+    html = mail.get_payload()[1]
+    html.add_related(b"\x89PNG logo", maintype="image", subtype="png", cid="<logo@kit>")
+    await mail_in(client, mail)
+    assert await customer_messages(state, cid) == [("Size M, please.", "email")]
+    # The server's 250 came after everything the mail set off: no "files not accepted".
+    assert await outbox(state, "answer") == []
+
+
+# --- new mail to the shop: one ticket per mail, however often it is delivered -----------------
+
+
+async def test_a_new_mail_becomes_one_ticket_with_its_text_once_even_delivered_twice(
+    make_client: AppFactory, provider: MailProvider
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    mail = customer_mail(f"help@{DOMAIN}", "Where is order 4410?", Subject="Order 4410")
+    await mail_in(client, mail)
+    await mail_in(client, mail)  # the sending server lost our 250 and delivers it again
+    (ticket,) = await tickets_by(state, CUSTOMER)
+    cid = ticket["conversation"]
+    assert ticket["text"] == "Where is order 4410?"
+    assert await customer_messages(state, cid) == [("Where is order 4410?", "email")]
+    (receipt,) = await outbox(state, "answer")
+    assert receipt["conversation"] == cid and receipt["subject"] == "Re: Order 4410"
+    # Two deliveries at the same moment: one stores it; the other is stored once too, or told
+    # to come back later (451), as a sending server does, and then finds it stored.
+    again = customer_mail(f"help@{DOMAIN}", "And order 4411?", Subject="Order 4411")
+    outcomes = await asyncio.gather(
+        mail_in(client, again), mail_in(client, again), return_exceptions=True
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            assert isinstance(outcome, aiosmtplib.SMTPResponseException), outcome
+            assert outcome.code == 451
+            await mail_in(client, again)
+    tickets = await tickets_by(state, CUSTOMER)
+    assert sorted(t["text"] for t in tickets) == ["And order 4411?", "Where is order 4410?"]
+    second = next(t["conversation"] for t in tickets if t["text"] == "And order 4411?")
+    assert await customer_messages(state, second) == [("And order 4411?", "email")]
+
+
+async def test_a_reply_to_a_chat_nobody_is_on_is_stored_once_with_its_ticket(
+    make_client: AppFactory, provider: MailProvider
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)  # with the assistant: nobody is on it
+    reply = customer_mail(reply_address(SECRET, DOMAIN, cid, CUSTOMER), "Still waiting.")
+    await mail_in(client, reply)
+    await mail_in(client, reply)
+    assert await customer_messages(state, cid) == [("Still waiting.", "email")]
+    (ticket,) = await tickets_by(state, CUSTOMER)
+    assert ticket["conversation"] == cid
+
+
+# --- mail loops: automatic mail is never attached nor answered --------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Precedence": "bulk"},
+        {"Precedence": "auto_reply"},
+        {"X_Autoreply": "yes"},
+        {"List_Id": "Deals <deals.shop.example>"},
+    ],
+    ids=["precedence-bulk", "precedence-auto-reply", "x-autoreply", "list-id"],
+)
+async def test_automatic_mail_is_neither_attached_nor_answered(
+    make_client: AppFactory, provider: MailProvider, headers: dict[str, str]
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)
+    for to in (reply_address(SECRET, DOMAIN, cid, CUSTOMER), f"help@{DOMAIN}"):
+        await mail_in(client, customer_mail(to, "I am away until Monday.", **headers))
+    # The same mail without the header is taken: the header alone made the difference.
+    await mail_in(client, customer_mail(f"help@{DOMAIN}", "Back now."))
+    assert await customer_messages(state, cid) == []
+    assert [t["text"] for t in await tickets_by(state, CUSTOMER)] == ["Back now."]
+    assert len(await outbox(state, "answer")) == 1
+
+
+async def test_an_unsigned_bounce_changes_no_mail_and_reaches_nobody(
+    make_client: AppFactory, provider: MailProvider
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)
+    sent = await queue_email(state, cid, kind="message", subject="", body="Your refund is done.")
+    envelope_from, _, _ = await provider.next_mail(1)
+    await until(lambda: _sent(state, sent))
+    local = envelope_from.partition("@")[0]
+    forged = f"{local[:-1]}{'0' if local[-1] != '0' else '1'}@{DOMAIN}"
+    for to, sender in ((forged, f"MAILER-DAEMON@{DOMAIN}"), (f"help@{DOMAIN}", "")):
+        bounce = EmailMessage()
+        bounce["From"] = sender or f"Mail Delivery System <MAILER-DAEMON@{DOMAIN}>"
+        bounce["To"] = to
+        bounce["Subject"] = "Undelivered Mail Returned to Sender"
+        bounce.set_content("Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable")
+        await mail_in(client, bounce, bounce=True)
+    assert await mail_status(state, sent) == ("sent", "")
+    assert await tickets_by(state, f"mailer-daemon@{DOMAIN}") == []
+    assert await customer_messages(state, cid) == []
+
+
+async def test_automatic_answers_go_to_a_sender_at_most_once_an_hour(
+    make_client: AppFactory, provider: MailProvider
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)
+    to = reply_address(SECRET, DOMAIN, cid, CUSTOMER)
+    for number in (1, 2):
+        with_file = customer_mail(to, f"Photo {number}.")
+        with_file.add_attachment(b"\x89PNG", maintype="image", subtype="png", filename="a.png")
+        await mail_in(client, with_file)
+        await mail_in(client, customer_mail(f"help@{DOMAIN}", f"New question {number}"))
+    # Every mail is taken; one "files" note and one receipt are all the sender got.
+    assert len(await customer_messages(state, cid)) == 2
+    texts = [t["text"] for t in await tickets_by(state, CUSTOMER)]
+    assert "New question 1" in texts and "New question 2" in texts
+    answers = await outbox(state, "answer")
+    assert len(answers) == 2
+    assert sum("can't accept attachments" in a["body"] for a in answers) == 1
