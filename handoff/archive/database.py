@@ -3,6 +3,13 @@
 SQLite (the default, a file under var/) and PostgreSQL (by URL) are both supported and tested.
 The schema is migrated by Alembic at every start, inside one transaction, so a new release's
 service brings an old archive forward before it writes to it.
+
+Every replica migrates as it starts, and replicas start together (a rollout, four pods on an
+empty database). So the migration runs under a lock that every migrator takes first, in the
+same transaction: on PostgreSQL an advisory lock on a fixed key (pg_advisory_xact_lock, let go
+by the commit or rollback, or when a replica dies), on SQLite the database's own write lock
+(BEGIN IMMEDIATE). The first to get it migrates; the others wait, then find the schema at head
+and do nothing. Without it, two replicas both ran CREATE TABLE and one failed.
 """
 
 from __future__ import annotations
@@ -14,10 +21,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The advisory lock's key: any fixed bigint, the same in every replica and release ("harbor" in
+# ASCII). Only migrations take it, so it cannot block the archive's own writes.
+MIGRATION_LOCK_KEY = 0x686172626F72
+# A migrator waits for the lock, and a migration's statements run, under this bound rather than
+# an archive write's statement_timeout (open_engine): a replica waiting behind a long migration
+# must not give up after five seconds.
+MIGRATION_TIMEOUT_MS = 300_000
 
 
 def alembic_config() -> Config:
@@ -54,11 +68,26 @@ def open_engine(url: str, timeout_seconds: float = 5.0) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (no-op when it is there)."""
+    """Bring the schema to the newest revision (no-op when it is there). Safe to run from
+    several processes at once: one migrates, the others wait and find it done."""
     config = alembic_config()
     with engine.begin() as connection:
+        hold_migration_lock(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def hold_migration_lock(connection: Connection) -> None:
+    """Take the migrators' lock in the connection's transaction (it ends with it)."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {MIGRATION_TIMEOUT_MS}")
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    elif dialect == "sqlite":
+        # The file's write lock for the whole migration: a second migrator on the same file
+        # (the service and `python -m handoff.archive` started together) waits for it, up to
+        # the connection's busy timeout. Replicas on other hosts never share a SQLite file.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def current_revision(engine: Engine) -> str | None:
