@@ -6,8 +6,10 @@ The agent must see a summary built from the whole conversation (the message that
 quoted, not "hello"; what was asked; the order named and whether it is verified; the mood), the
 details Rasa found although the assistant never answered, the order itself, the customer by
 name with their earlier conversations, ratings and the messages they left, and suggested
-answers only when one is worth reading. The order panel's faults are in test_order_panel.py,
-the response-time targets in test_response_targets.py.
+answers only when one is worth reading. A customer who proved an order is theirs through the
+assistant's order-status questions is the chat's title, by name, wherever the console names the
+chat. The order panel's faults are in test_order_panel.py, the response-time targets in
+test_response_targets.py.
 
 The stack is the browser tests' own (support.running_stack): the app in-process with a scripted
 Rasa and demo orders in SQLite. The triage is off there, so the test makes its decision (queue
@@ -21,7 +23,16 @@ from typing import Any
 
 import pytest
 
+from actions.parsing import find_order_number, parse_verification
+from actions.replies import (
+    ASK_ORDER_NUMBER,
+    ASK_VERIFICATION,
+    INVALID_ORDER_NUMBER,
+    NO_MATCH_TRY_AGAIN,
+    order_status_reply,
+)
 from handoff.archive.writing import ConversationFacts
+from handoff.console.queue_view import visitor_label
 from handoff.state import app_state
 from tests.browser.support import (
     Stack,
@@ -44,6 +55,7 @@ COMPLAINT = (
     "I am really fed up"
 )
 VERIFIED_EMAIL = "lucas.muller37@example.com"  # HG-10008's, in orders/orders.csv
+VERIFIED_NAME = "Lucas Müller"  # HG-10008's customer
 
 
 async def replies(sender: str, text: str) -> list[dict[str, Any]]:
@@ -68,10 +80,51 @@ def parse(text: str) -> dict[str, Any]:
     return shop_parse(text)
 
 
+class OrderStatusForm:
+    """The shop's assistant with its order-status questions as actions/order_status.py asks
+    them, with its own parsing and wording: the order number, then the email or postal code on
+    the order, compared with the stack's order store. On a match the customer gets the order's
+    status and the tracker holds `verified_order_number`, as after the real action; the service
+    learns who the customer is from there."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        # Conversation -> the question asked: "" for the order number, else the order number
+        # whose proof is awaited.
+        self.asked: dict[str, str] = {}
+
+    async def __call__(self, sender: str, text: str) -> list[dict[str, Any]]:
+        """The assistant's answer: the form's turn, else the other scripted replies."""
+        turn = await self.reply(sender, text)
+        return turn if turn is not None else await replies(sender, text)
+
+    async def reply(self, sender: str, text: str) -> list[dict[str, Any]] | None:
+        """The form's turn, or None when the message is not for it."""
+        if sender not in self.asked:
+            if "where is my order" not in text.lower():
+                return None
+            self.asked[sender] = ""
+            return [{"recipient_id": sender, "text": ASK_ORDER_NUMBER}]
+        if not self.asked[sender]:
+            number = find_order_number(text)
+            if number is None:
+                return [{"recipient_id": sender, "text": INVALID_ORDER_NUMBER}]
+            self.asked[sender] = number
+            return [{"recipient_id": sender, "text": ASK_VERIFICATION}]
+        state = app_state(self.stack.app) if self.stack.app is not None else None
+        assert state is not None
+        order = await state.orders.find_async(self.asked.pop(sender))
+        proof = parse_verification(text)
+        if order is None or proof is None or not proof.matches(order.email, order.postal_code):
+            return [{"recipient_id": sender, "text": NO_MATCH_TRY_AGAIN}]
+        self.stack.rasa.slots[sender] = {"verified_order_number": order.order_number}
+        return [{"recipient_id": sender, "text": order_status_reply(order)}]
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     for running in running_stack(tmp_path_factory.mktemp("redis-context"), ACCOUNTS):
-        running.rasa.replies = replies
+        running.rasa.replies = OrderStatusForm(running)
         running.rasa.parse = parse
         yield running
 
@@ -211,7 +264,9 @@ def test_a_customer_who_proved_nothing_is_not_named_and_has_no_history(
     page = agent.page
     shopper = shopper_page(browser, stack)
     cid = handed_over_by_triage(stack, shopper, verified=None)
-    page.locator(f'.queue-item[data-conversation="{cid}"] .queue-claim').click()
+    card = page.locator(f'.queue-item[data-conversation="{cid}"]')
+    expect(card.locator(".card-title")).to_have_text(f"Visitor {visitor_label(cid)}")
+    card.locator(".queue-claim").click()
     expect(page.locator(f'#mine-list li[data-key="{cid}"]')).to_have_count(1)
     summary = page.locator("#packet .packet-summary")
     expect(summary).to_contain_text("Order mentioned: HG-10008 (not verified).")
@@ -221,3 +276,37 @@ def test_a_customer_who_proved_nothing_is_not_named_and_has_no_history(
     expect(page.locator("#earlier")).to_have_count(0)
     expect(page.locator("#customer-name")).to_have_count(0)
     agent.assert_inert()
+
+
+def test_a_customer_who_verified_with_the_assistant_is_the_chat_title_by_name(
+    stack: Stack, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    agent = console_login(browser, stack, "alex", online=True)
+    page = agent.page
+    shopper = shopper_page(browser, stack)
+    log = shopper.page.locator(".ha-log")
+    # The order-status questions, answered in the widget: the number, then the order's email.
+    say(shopper, "Where is my order?")
+    expect(log).to_contain_text(ASK_ORDER_NUMBER)
+    say(shopper, "HG-10008")
+    expect(log).to_contain_text(ASK_VERIFICATION)
+    say(shopper, VERIFIED_EMAIL)
+    state = app_state(stack.app) if stack.app is not None else None
+    assert state is not None
+    order = stack.run(state.orders.find_async("HG-10008"))
+    assert order is not None
+    expect(log).to_contain_text(order_status_reply(order))
+    # Then a person: the chat is titled by the verified customer's name wherever it is named.
+    say(shopper, "I want a person")
+    expect(log).to_contain_text("queue")
+    cid = conversation_of(shopper)
+    card = page.locator(f'.queue-item[data-conversation="{cid}"]')
+    expect(card.locator(".card-title")).to_have_text(VERIFIED_NAME)
+    card.locator(".queue-claim").click()
+    mine = page.locator(f'#mine-list li[data-key="{cid}"]')
+    expect(mine.locator(".mine-title")).to_have_text(VERIFIED_NAME)
+    expect(page.locator("#chat-title")).to_have_text(VERIFIED_NAME)
+    agent.assert_inert()
+    shopper.assert_inert()
