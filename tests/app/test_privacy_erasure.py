@@ -1,0 +1,190 @@
+"""Export and erasure find every conversation of a customer and no one else's: an order number
+however it was written, an email address only whole, every archived conversation that mentions
+them however many there are; an erasure that cannot reach the archive erases nothing and says
+so; the conversation's rate-limit counters go with it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from handoff.archive.store import ArchiveStore
+from handoff.archive.writing import ConversationFacts, EntryRecord
+from handoff.console.accounts import Accounts
+from handoff.state import AppState, app_state
+from tests.app.conftest import AppFactory
+from tests.app.protocol import open_chat
+from tests.support import polling
+from tests.support.clients import PASSWORD, frames_until, login
+
+NOW = int(time.time() * 1000)
+
+
+async def admin_of(client: TestClient, *, archive_open: bool = True) -> dict[str, Any]:
+    """An admin's session headers (once the archive is open, when it is to be)."""
+    state = app_state(client.server.app)
+    if archive_open:
+        await polling.until(
+            lambda: _is_open(state), seconds=15
+        )  # erasure records itself in the archive
+    await Accounts(state.redis, state.keys).create("ops", PASSWORD, role="admin")
+    return (await login(client, "ops"))["headers"]
+
+
+async def _is_open(state: AppState) -> bool:
+    return state.archive is not None
+
+
+async def live_chat(state: AppState, *texts: str) -> str:
+    settings = state.settings
+    cid = str(
+        await state.store.create(
+            settings.default_team,
+            lifetime=settings.resume_token_ttl,
+            max_entries=settings.max_transcript_entries,
+        )
+    )
+    for text in texts:
+        await state.store.append(cid, "customer", text)
+    return cid
+
+
+def archived(archive: ArchiveStore, cid: str, text: str, at: int = NOW) -> None:
+    archive.record(
+        [ConversationFacts(cid, at, state="closed")],
+        [EntryRecord(cid, f"{at}-0", at, "customer", "message", text)],
+    )
+
+
+async def post(client: TestClient, path: str, headers: dict[str, str], **body: str) -> Any:
+    response = await client.post(path, json=body, headers=headers)
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
+async def test_an_order_number_is_found_however_it_was_written_and_only_whole(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client()
+    headers = await admin_of(client)
+    state = app_state(client.server.app)
+    assert state.archive is not None
+    theirs = {
+        await live_chat(state, "where is hg 10042?"),
+        await live_chat(state, "order HG10042 is late"),
+        await live_chat(state, "It's #10042"),
+        await live_chat(state, "hello", "my order: 10042."),
+    }
+    not_theirs = {
+        await live_chat(state, "order HG-210042 please"),
+        await live_chat(state, "tracking UP10042 and zip 10043"),
+    }
+    archived(state.archive, "a" * 32, "the lamp from hg10042 arrived cracked")
+    archived(state.archive, "b" * 32, "refund for Hg 10042 please")
+    archived(state.archive, "c" * 32, "call me on 5551004299")  # the digits inside a number
+
+    # The service's archiver copies the live chats too, as it goes: the archive holds the
+    # subject's live chats (at some point) and the two archived ones, never someone else's.
+    document = await post(client, "/api/privacy/export", headers, order_number="hg-10042")
+    assert set(document["live_conversations"]) == theirs
+    found = {c["id"] for c in document["archived_conversations"]}
+    assert found - theirs == {"a" * 32, "b" * 32}
+
+    erased = (await post(client, "/api/privacy/erase", headers, order_number="10042"))["erased"]
+    assert erased["live_conversations"] == 4 and erased["archived_conversations"] >= 2
+    for cid in theirs:
+        assert not await state.redis.exists(state.keys.conversation(cid))
+        assert state.archive.conversation(cid) is None, "its archived copy goes too"
+    for cid in not_theirs:
+        assert await state.redis.exists(state.keys.conversation(cid)), "someone else's chat"
+    assert state.archive.conversation("a" * 32) is None
+    assert state.archive.conversation("b" * 32) is None
+    assert state.archive.conversation("c" * 32) is not None, "someone else's archived chat"
+
+
+async def test_an_email_address_is_found_only_whole(make_client: AppFactory) -> None:
+    client = await make_client()
+    headers = await admin_of(client)
+    state = app_state(client.server.app)
+    assert state.archive is not None
+    theirs = await live_chat(state, "write to AM@example.com please")
+    others = {
+        await live_chat(state, "I'm sam@example.com"),
+        await live_chat(state, "am@example.com.au is mine"),
+    }
+    archived(state.archive, "d" * 32, "reach me at am@example.com.")
+    archived(state.archive, "e" * 32, "reach me at pam@example.com")
+
+    document = await post(client, "/api/privacy/export", headers, email="am@example.com")
+    assert set(document["live_conversations"]) == {theirs}
+    found = {c["id"] for c in document["archived_conversations"]}
+    assert found - {theirs} == {"d" * 32}, f"not {others}, nor pam's"
+
+
+async def test_every_archived_conversation_mentioning_the_customer_is_erased(
+    make_client: AppFactory,
+) -> None:
+    # More than one page of the archive's search (200): the erasure goes on to the last.
+    client = await make_client()
+    headers = await admin_of(client)
+    state = app_state(client.server.app)
+    assert state.archive is not None
+    mentioning = [f"{n:032x}" for n in range(230)]
+    state.archive.record(
+        [ConversationFacts(cid, NOW - n, state="closed") for n, cid in enumerate(mentioning)],
+        [
+            EntryRecord(cid, f"{NOW - n}-0", NOW - n, "customer", "message", "order hg 10042")
+            for n, cid in enumerate(mentioning)
+        ],
+    )
+    exported = await post(client, "/api/privacy/export", headers, order_number="HG-10042")
+    assert len(exported["archived_conversations"]) == 230
+
+    erased = (await post(client, "/api/privacy/erase", headers, order_number="HG-10042"))["erased"]
+    assert erased["archived_conversations"] == 230
+    assert state.archive.search(text="10042") == []
+
+
+async def test_an_erasure_with_the_archive_down_erases_nothing_and_says_so(
+    make_client: AppFactory,
+) -> None:
+    # A database nobody answers on: the archive never opens.
+    client = await make_client(archive_database_url="postgresql+psycopg2://x@127.0.0.1:9/none")
+    headers = await admin_of(client, archive_open=False)
+    state = app_state(client.server.app)
+    cid = await live_chat(state, "my email is kim@example.com")
+
+    response = await client.post(
+        "/api/privacy/erase", json={"email": "kim@example.com"}, headers=headers
+    )
+    assert response.status == 503
+    assert "archive" in (await response.json())["message"]
+    assert await state.redis.exists(state.keys.conversation(cid)), "nothing is erased"
+
+
+async def test_an_erased_conversations_rate_limit_counters_go_with_it(
+    make_client: AppFactory,
+) -> None:
+    client = await make_client()
+    headers = await admin_of(client)
+    state = app_state(client.server.app)
+    customer, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    await customer.send_json({"type": "message", "id": "m1", "text": "I'm lee@example.com"})
+    await frames_until(customer, lambda f: f.get("text") == "echo: I'm lee@example.com")
+    other, other_welcome = await open_chat(client)
+    await other.send_json({"type": "message", "id": "m1", "text": "hello"})
+    await frames_until(other, lambda f: f.get("text") == "echo: hello")
+    # The previous window's counter is alive too (counters live two windows).
+    window = int(time.time()) // state.limits.window
+    await state.redis.set(state.keys.ratelimit("conv-msg", f"{cid}:{window - 1}"), 3, ex=120)
+
+    def counters_of(conversation: str) -> Any:
+        return state.redis.keys(state.keys.ratelimit("*", f"{conversation}:*"))
+
+    assert len(await counters_of(cid)) == 2
+    await post(client, "/api/privacy/erase", headers, email="lee@example.com")
+    assert await counters_of(cid) == []
+    assert len(await counters_of(other_welcome["conversation"])) == 1, "another chat's counter"
