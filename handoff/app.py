@@ -67,7 +67,7 @@ def redis_client(settings: Settings, *, for_pubsub: bool = False) -> Redis:
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    keys = Keys(settings.redis_prefix)
+    keys = Keys(settings.redis_prefix, closed_lifetime=settings.closed_conversation_ttl)
     redis = redis_client(settings)
     pubsub_redis = redis_client(settings, for_pubsub=True)
     http = aiohttp.ClientSession(

@@ -31,9 +31,13 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from handoff.business_hours import BusinessHours, parse_windows
-from handoff.conversations.keys import CONVERSATION_LIFETIME, TRANSCRIPT_ENTRIES_KEPT
+from handoff.conversations.keys import (
+    CLOSED_CONVERSATION_TTL,
+    CONVERSATION_LIFETIME,
+    TRANSCRIPT_ENTRIES_KEPT,
+)
 from handoff.conversations.redis_client import SentinelAddresses
-from handoff.email.smtp_url import check_smtp_url
+from handoff.email.smtp_url import check_smtp_url, parse_smtp_url
 from handoff.queue.targets import Targets
 from handoff.settings_fields import Command, Names, Secret, SecretFile, Url, Urls, env
 from orders.store import default_database_url as default_orders_url
@@ -178,6 +182,12 @@ class Settings(BaseSettings):
     follow_up_days: float = env("FOLLOW_UP_DAYS", 3.0, gt=0)
     # The local SMTP catcher `make run` starts: admins read what it caught in the console.
     mail_catcher: bool = env("MAIL_CATCHER", False)
+    # How long a closed chat stays in Redis after its last write, for agents and reports (the
+    # archive keeps it after that): at least an hour, and with email on at least FOLLOW_UP_DAYS,
+    # so a follow-up finds its conversation. After the email settings, which it is checked with.
+    closed_conversation_ttl: int = env(
+        "CLOSED_CONVERSATION_TTL_SECONDS", CLOSED_CONVERSATION_TTL, ge=3600
+    )
 
     @field_validator("default_team")
     @classmethod
@@ -201,6 +211,18 @@ class Settings(BaseSettings):
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError):
                 raise ValueError("is not a time zone name like America/New_York") from None
+        return value
+
+    @field_validator("closed_conversation_ttl")
+    @classmethod
+    def _outlasts_follow_ups(cls, value: int, info: ValidationInfo) -> int:
+        smtp, days = info.data.get("smtp_url"), info.data.get("follow_up_days")
+        email_on = smtp is not None and parse_smtp_url(smtp) is not None
+        if email_on and days is not None and value < days * 86400:
+            raise ValueError(
+                f"must be at least FOLLOW_UP_DAYS ({days:g} days, {int(days * 86400)}) while "
+                "SMTP_URL sends email: a follow-up is skipped when its chat is gone"
+            )
         return value
 
     @classmethod

@@ -62,7 +62,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Closed conversations stay readable for agents and reports for 30 days, then expire.
+# Closed conversations stay readable for agents and reports this long after their last write,
+# then expire (the archive keeps them): the default of CLOSED_CONVERSATION_TTL_SECONDS, which a
+# deployment shortens to fit its Redis (docs/deployment.md, "Capacity").
 CLOSED_CONVERSATION_TTL = 30 * 24 * 3600
 # A conversation with the assistant lives this long after its last write, as long as a customer
 # can come back to it: the default of RESUME_TOKEN_TTL_SECONDS, and what a conversation stored
@@ -111,7 +113,11 @@ MAIL_ANSWER_GAP = 3600
 
 @dataclass(frozen=True)
 class Keys:
+    """The names of the keys under one prefix, and the one lifetime a deployment sets that every
+    conversation script applies (the closed retention: lua/lifetime.lua gets it from here)."""
+
     prefix: str = "ha"
+    closed_lifetime: int = CLOSED_CONVERSATION_TTL
 
     def conversation(self, cid: str) -> str:
         return f"{self.prefix}:conv:{cid}"

@@ -30,7 +30,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff.conversations.entry import Entry
 from handoff.conversations.keys import (
-    CLOSED_CONVERSATION_TTL,
     CONVERSATION_LIFETIME,
     TRANSCRIPT_ENTRIES_KEPT,
     Keys,
@@ -164,7 +163,7 @@ class ConversationStore:
         seconds, kept at least that long from now; None if there is no such conversation."""
         if not is_conversation_id(cid):
             return None
-        raw = await self._resume(keys=self._held(cid), args=[lifetime, CLOSED_CONVERSATION_TTL])
+        raw = await self._resume(keys=self._held(cid), args=[lifetime, self.keys.closed_lifetime])
         pairs = [str(x) for x in raw or []]
         return dict(zip(pairs[::2], pairs[1::2], strict=True)) or None
 
@@ -259,7 +258,7 @@ class ConversationStore:
                 cid,
                 self.keys.live,
                 CONVERSATION_LIFETIME,
-                CLOSED_CONVERSATION_TTL,
+                self.keys.closed_lifetime,
                 TRANSCRIPT_ENTRIES_KEPT,
                 *fields,
             ],
@@ -362,7 +361,7 @@ class ConversationStore:
                 old_team,
                 "1" if cursor_to_now else "",
                 CONVERSATION_LIFETIME,
-                CLOSED_CONVERSATION_TTL,
+                self.keys.closed_lifetime,
                 TRANSCRIPT_ENTRIES_KEPT,
                 len(conv_fields),
                 *flat_conv,
