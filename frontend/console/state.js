@@ -42,7 +42,16 @@ import { ordersReducer } from "./orders.js";
  *   data?: Record<string, any>,
  *   buttons?: {title?: string}[],
  *   pending?: boolean,
+ *   channel?: string,
+ *   email_status?: string,
+ *   email_error?: string,
  * }} Entry
+ * `channel` "email": a customer's message that came by email. `email_status` (queued | sent |
+ * failed) and `email_error`: an agent's message that also went out by email, as it stands.
+ */
+
+/**
+ * @typedef {{status: string, error: string}} EmailStatus
  */
 
 /**
@@ -57,10 +66,12 @@ import { ordersReducer } from "./orders.js";
  *   unread: number,
  *   history: number,
  *   title: string,
+ *   emailStatus: Record<string, EmailStatus>,
  * }} Conversation
  * `seen`: the ids of the entries shown, so a replayed entry is shown once. `history`: how many
  * times a load over HTTP brought entries not seen before; the transcript is drawn into a fresh
- * log element when it changes (transcript.js).
+ * log element when it changes (transcript.js). `emailStatus`: by entry id, the newest email
+ * status the socket told of an entry not shown yet (it is applied when the entry comes).
  */
 
 /**
@@ -213,6 +224,7 @@ export function blankConversation() {
     unread: 0,
     history: 0,
     title: "",
+    emailStatus: {},
   };
 }
 
@@ -256,6 +268,39 @@ export function isNewEntry(state, cid, entry) {
   return !!entry.id && !conversationOf(state, cid).seen[entry.id];
 }
 
+/** How far along an email is: a status never goes back (a late frame or load is older news). */
+const EMAIL_PROGRESS = { queued: 0, sent: 1, failed: 2 };
+
+/**
+ * The entry with an email status it was told, unless it already has one further along (sent
+ * before queued, failed before sent: a bounce comes after the mail was sent). The same entry
+ * object when nothing changes, so its row is not drawn again.
+ * @param {Entry} entry
+ * @param {EmailStatus | undefined} update
+ * @returns {Entry}
+ */
+export function withEmailStatus(entry, update) {
+  if (!update || !(update.status in EMAIL_PROGRESS)) return entry;
+  const status = /** @type {keyof typeof EMAIL_PROGRESS} */ (update.status);
+  const before = /** @type {keyof typeof EMAIL_PROGRESS | undefined} */ (entry.email_status);
+  if (before && before in EMAIL_PROGRESS && EMAIL_PROGRESS[before] > EMAIL_PROGRESS[status]) return entry;
+  if (before === status && (entry.email_error || "") === update.error) return entry;
+  /** @type {Entry} */
+  const next = { ...entry, email_status: status };
+  if (update.error) next.email_error = update.error;
+  else delete next.email_error;
+  return next;
+}
+
+/**
+ * The email status an entry carries (from the server), if any.
+ * @param {Entry} entry
+ * @returns {EmailStatus | undefined}
+ */
+function carriedEmailStatus(entry) {
+  return entry.email_status ? { status: entry.email_status, error: entry.email_error || "" } : undefined;
+}
+
 /**
  * Adds entries to a conversation, each at most once (by id). An agent's own reply shown before
  * the server stored it (no id yet, `client_id` "agent-…") is replaced in place by the stored one.
@@ -266,11 +311,25 @@ export function isNewEntry(state, cid, entry) {
  */
 export function addEntries(c, entries, countUnread) {
   /** @type {Conversation} */
-  const next = { ...c, entries: c.entries.slice(), seen: { ...c.seen } };
+  const next = { ...c, entries: c.entries.slice(), seen: { ...c.seen }, emailStatus: { ...c.emailStatus } };
   let added = 0;
-  for (const entry of entries) {
-    if (!entry || !entry.id || next.seen[entry.id]) continue;
-    next.seen[entry.id] = true;
+  let updated = 0;
+  for (const given of entries) {
+    if (!given || !given.id) continue;
+    if (next.seen[given.id]) {
+      // Shown already: a load over HTTP may still bring its email's newer status.
+      const at = next.entries.findIndex((e) => e.id === given.id);
+      const changed = at >= 0 ? withEmailStatus(next.entries[at], carriedEmailStatus(given)) : null;
+      if (changed && changed !== next.entries[at]) {
+        next.entries[at] = changed;
+        updated += 1;
+      }
+      continue;
+    }
+    // A status the socket told before the entry came.
+    const entry = withEmailStatus(given, next.emailStatus[given.id]);
+    delete next.emailStatus[given.id];
+    next.seen[entry.id || ""] = true;
     added += 1;
     if (entry.event === "state" && entry.state) next.state = entry.state;
     if (isCustomerMessage(entry)) {
@@ -283,7 +342,31 @@ export function addEntries(c, entries, countUnread) {
     if (shown >= 0) next.entries[shown] = entry;
     else next.entries.push(entry);
   }
-  return added ? { conversation: next, added } : { conversation: c, added: 0 };
+  return added || updated ? { conversation: next, added } : { conversation: c, added: 0 };
+}
+
+/**
+ * An `email_status` frame: the agent's message it names shows how its email went; one not
+ * shown yet gets it when it comes.
+ * @param {Conversation} c
+ * @param {string} entryId
+ * @param {EmailStatus} update
+ * @returns {Conversation}
+ */
+export function applyEmailStatus(c, entryId, update) {
+  if (!(update.status in EMAIL_PROGRESS)) return c;
+  const at = c.entries.findIndex((e) => e.id === entryId);
+  if (at < 0) {
+    const known = c.emailStatus[entryId];
+    const merged = withEmailStatus(known ? { email_status: known.status, email_error: known.error } : {}, update);
+    const status = { status: merged.email_status || "", error: merged.email_error || "" };
+    return { ...c, emailStatus: { ...c.emailStatus, [entryId]: status } };
+  }
+  const changed = withEmailStatus(c.entries[at], update);
+  if (changed === c.entries[at]) return c;
+  const entries = c.entries.slice();
+  entries[at] = changed;
+  return { ...c, entries };
 }
 
 /**
@@ -380,10 +463,17 @@ export function applyFrame(state, f, at) {
       const cid = String(f.conversation);
       const c = conversationOf(state, cid);
       const result = addEntries(c, [/** @type {Entry} */ (f)], state.selected !== cid);
-      return result.added ? withConversation(state, cid, result.conversation) : state;
+      return result.conversation !== c ? withConversation(state, cid, result.conversation) : state;
     }
     case "typing":
       return withConversation(state, String(f.conversation), { typing: !!f.on });
+    case "email_status": {
+      const cid = String(f.conversation);
+      const update = { status: String(f.status || ""), error: f.error ? String(f.error) : "" };
+      const c = conversationOf(state, cid);
+      const next = applyEmailStatus(c, String(f.entry), update);
+      return next === c ? state : withConversation(state, cid, next);
+    }
     case "ack": {
       const cid = String(f.conversation);
       const clientId = `agent-${f.id}`;

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { conversationOf, initialState, lastSeenId, reduce } from "./state.js";
+import { emailStatusText } from "./transcript.js";
 
 /** @typedef {import("./state.js").ConsoleState} ConsoleState */
 
@@ -192,4 +193,75 @@ test("signing out forgets everything", () => {
   let state = frames(signedIn(), { type: "hello", presence: "online", capacity: 3, active: ["a"] });
   state = reduce(state, { type: "signed-out" });
   assert.deepEqual(state, initialState("login"));
+});
+
+/**
+ * What the transcript says of each message's email, in order.
+ * @param {ConsoleState} state
+ * @param {string} cid
+ */
+function emailWords(state, cid) {
+  return conversationOf(state, cid).entries.map((e) => emailStatusText(e));
+}
+
+const agentMessage = (/** @type {string} */ id, /** @type {Record<string, string>} */ email) => ({
+  ...message(id, `reply ${id}`, "agent"),
+  ...email,
+});
+
+const emailStatus = (/** @type {string} */ entry, /** @type {string} */ status, error = "") => ({
+  type: "email_status",
+  conversation: "c1",
+  entry,
+  status,
+  ...(error ? { error } : {}),
+});
+
+test("an agent's message sent by email shows how its email went, live", () => {
+  let state = frames(signedIn(), { type: "hello", presence: "online", capacity: 3, active: ["c1"] });
+  state = frames(state, message("1", "hello?"), agentMessage("2", { email_status: "queued" }));
+  assert.deepEqual(emailWords(state, "c1"), ["", "Sending by email…"]);
+  state = frames(state, emailStatus("2", "queued", "Connection refused"));
+  assert.deepEqual(emailWords(state, "c1"), ["", "Not delivered yet — retrying"]);
+  state = frames(state, emailStatus("2", "sent"));
+  assert.deepEqual(emailWords(state, "c1"), ["", "Emailed"]);
+  // A status older than the one shown (frames of two replicas crossing) changes nothing.
+  const before = state;
+  state = frames(state, emailStatus("2", "queued", "Connection refused"));
+  assert.equal(conversationOf(state, "c1"), conversationOf(before, "c1"));
+  // Sent, then bounced back by the customer's provider.
+  state = frames(state, emailStatus("2", "failed", "Bounced: 550 5.1.1 mailbox unavailable"));
+  assert.deepEqual(emailWords(state, "c1"), ["", "Bounced: 550 5.1.1 mailbox unavailable"]);
+});
+
+test("a refused email says why, and a status told before its message is shown when it comes", () => {
+  let state = frames(signedIn(), { type: "hello", presence: "online", capacity: 3, active: ["c1"] });
+  state = frames(state, emailStatus("3", "failed", "Refused: 550 5.1.1 No such user"));
+  assert.deepEqual(emailWords(state, "c1"), []);
+  state = frames(state, agentMessage("3", { email_status: "queued" }));
+  assert.deepEqual(emailWords(state, "c1"), ["Failed: 550 5.1.1 No such user"]);
+  state = frames(state, agentMessage("4", { email_status: "failed", email_error: "Email is off on this service." }));
+  assert.equal(emailWords(state, "c1")[1], "Failed: Email is off on this service.");
+});
+
+test("a reload brings the email's status it has now, and a customer's email is marked as one", () => {
+  let state = frames(signedIn(), { type: "hello", presence: "online", capacity: 3, active: ["c1"] });
+  state = frames(state, agentMessage("2", { email_status: "queued" }));
+  // The page loaded the chat again (select with reload): the socket missed the status change.
+  state = reduce(state, {
+    type: "history",
+    conversation: "c1",
+    data: {
+      entries: [
+        agentMessage("2", { email_status: "sent" }),
+        { ...message("5", "Thanks!"), channel: "email" },
+      ],
+    },
+  });
+  const entries = conversationOf(state, "c1").entries;
+  assert.deepEqual(emailWords(state, "c1"), ["Emailed", ""]);
+  assert.deepEqual(
+    entries.map((e) => e.channel || ""),
+    ["", "email"],
+  );
 });

@@ -33,6 +33,28 @@ export function eventLabel(e) {
 }
 
 /**
+ * How an agent's message that also went out by email is doing, in words (never colour alone):
+ * "" for a message that did not go by email.
+ * @param {Entry} e
+ * @returns {string}
+ */
+export function emailStatusText(e) {
+  const error = (e.email_error || "").trim();
+  switch (e.email_status) {
+    case "queued":
+      // An error while still queued: an attempt failed, and the sender tries again.
+      return error ? "Not delivered yet — retrying" : "Sending by email…";
+    case "sent":
+      return "Emailed";
+    case "failed":
+      if (/^Bounced:/.test(error)) return error;
+      return error ? `Failed: ${error.replace(/^Refused:\s*/, "")}` : "Failed";
+    default:
+      return "";
+  }
+}
+
+/**
  * @param {Entry} e
  * @returns {string}
  */
@@ -49,12 +71,17 @@ function entryView(e) {
     return html`<div class="entry-event" data-client-id=${e.client_id} data-id=${e.id}>${eventLabel(e)}</div>`;
   }
   const buttons = Array.isArray(e.buttons) ? e.buttons : [];
+  const emailed = emailStatusText(e);
   return html`<div class=${`entry entry-${e.from}${e.pending ? " pending" : ""}`} data-client-id=${e.client_id}
     data-id=${e.id}>
     <div class="entry-meta">
       <span class="who">${speaker(e)}</span>
       ${e.from === "bot" ? html`<span class="badge badge-bot">BOT</span>` : null}
+      ${e.from === "customer" && e.channel === "email" ? html`<span class="badge entry-channel">by email</span>` : null}
       <span class="at">${clockTime(e.at)}</span>
+      ${emailed
+        ? html`<span class=${`entry-email entry-email-${e.email_status}`}>${emailed}</span>`
+        : null}
     </div>
     <div class="entry-text">${e.text}</div>
     ${buttons.length

@@ -139,6 +139,11 @@ def test_a_ticket_answered_by_email_and_the_customers_reply_in_the_chat(
     composer.fill("Sorry about that! A new lamp ships today.")
     composer.press("Enter")
     expect(transcript.get_by_text("A new lamp ships today.")).to_be_visible()
+    # The customer is away, so it went by email too; the catcher took it, and the message
+    # says so in words, live.
+    log = page.get_by_role("log", name="Transcript")
+    answer = log.locator(".entry-agent", has_text="A new lamp ships today.")
+    expect(answer.locator(".entry-meta")).to_contain_text("Emailed")
 
     # A mail from outside with markup in it, straight to the catcher: shown as text.
     odd = EmailMessage()
@@ -177,8 +182,13 @@ def test_a_ticket_answered_by_email_and_the_customers_reply_in_the_chat(
     expect(page.locator("#mail-reply-status")).to_contain_text("Sent as the customer to reply+")
     page.get_by_role("tab", name="Chats").click()
     # In the transcript itself: the suggestions box may quote the same message ("for “…”").
-    log = page.get_by_role("log", name="Transcript")
     expect(log.get_by_text("Great, <b>thank you</b>!", exact=True)).to_be_visible()
+    reply = log.locator(".entry-customer", has_text="Great, <b>thank you</b>!")
+    expect(reply.locator(".entry-meta")).to_contain_text("by email")
+    # A reload shows the email's status as it stands, from the chat's load.
+    page.reload()
+    page.locator("#mine-list li button").first.click()
+    expect(answer.locator(".entry-meta")).to_contain_text("Emailed")
     screenshot(page, "mail-reply-in-chat")
     admin.assert_inert()
 
