@@ -13,6 +13,10 @@ Slots it sets (declared in domain.yml):
     handoff_offered, handoff_reason      set on every run: an offer (delayed order, 3 failures,
                                          store down) or None, so an old offer never lingers
 The proof the customer typed (order_verification) is cleared as soon as it has been compared.
+
+After a match the answer is followed by the verified-order notice (vocabulary/verification.py),
+a custom message naming the order and never the proof: the handoff service records who the
+customer is from it, whether or not the chat ever reaches a person.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from actions.handoff import ORDER_LOOKUP_UNAVAILABLE
 from actions.parsing import find_order_number, parse_verification
 from orders.store import OrderStore, OrderStoreUnavailable
 from vocabulary.reasons import ORDER_DELAYED, VERIFICATION_FAILED
+from vocabulary.verification import verified_message
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +168,8 @@ class ActionCheckOrder(Action):
             )
         else:
             dispatcher.utter_message(text=replies.order_status_reply(order))
+        # For the service only (it never shows it): the order, not the email or postal code.
+        dispatcher.utter_message(json_message=dict(verified_message(order.order_number)))
         return [
             *_forget_request(),
             SlotSet("verified_order_number", order.order_number),

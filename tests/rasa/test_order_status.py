@@ -25,6 +25,7 @@ from tests.rasa.trackers import (
     slot,
     user,
 )
+from vocabulary.verification import read_verified_message
 
 Domain = dict[str, Any]
 
@@ -130,6 +131,50 @@ def test_a_verified_order_gets_the_reply_for_its_state(
     assert result.slot("verified_order_number") == order_number
     assert result.slot("handoff_offered") is None
     assert result.messages[0].get("buttons") in (None, [])
+
+
+def notices(result: ActionResult) -> list[str | None]:
+    """The orders named by the action's verified-order notices (for the service, not shown)."""
+    return [read_verified_message(m.get("custom")) for m in result.messages if m.get("custom")]
+
+
+@pytest.mark.parametrize(
+    ("order_number", "proof"),
+    [("HG-10008", "Lucas.Muller37@example.com"), ("HG-10029", "nora.silva53@example.com"),
+     ("HG-10064", "08612")],
+)  # fmt: skip
+def test_a_match_tells_the_service_which_order_was_verified_and_nothing_of_the_proof(
+    sqlite_store: OrderStore, domain: Domain, order_number: str, proof: str
+) -> None:
+    result = check_order(sqlite_store, domain, order_number, proof)
+    # The answer first, then the notice on its own: nothing for the customer to see in it.
+    assert result.messages[0]["text"] == result.texts[0]
+    (notice,) = [m for m in result.messages if m.get("custom")]
+    assert notice["custom"] == {"verified_order": {"order_number": order_number}}
+    assert not notice.get("text") and not notice.get("buttons")
+    order = sqlite_store.find(order_number)
+    assert order is not None
+    sent = repr(notice).lower()
+    assert order.email.lower() not in sent and order.postal_code not in sent
+
+
+def test_no_match_and_no_store_tell_the_service_nothing(
+    sqlite_store: OrderStore, closed_port: int, domain: Domain
+) -> None:
+    down = OrderStore(f"postgresql+psycopg2://postgres@127.0.0.1:{closed_port}/orders")
+    for result in (
+        check_order(sqlite_store, domain, "HG-10008", "someone.else@example.com"),
+        check_order(sqlite_store, domain, "HG-99999", "lucas.muller37@example.com"),
+        check_order(down, domain, "HG-10008", "lucas.muller37@example.com"),
+        check_order(
+            sqlite_store,
+            domain,
+            "HG-10008",
+            "lucas.muller37@example.com",
+            order_lookup_blocked=True,
+        ),
+    ):
+        assert notices(result) == []
 
 
 def test_a_delayed_order_gives_the_new_estimate_and_offers_a_person(
