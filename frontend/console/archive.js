@@ -1,8 +1,9 @@
 // The console's view of the conversation archive (handoff/archive, docs/archive.md): the History
 // tab's search and the conversation it opens, the "earlier conversations" beside a live chat, and
 // the admins' privacy tools. What the API answers is turned into state here, by pure functions
-// the reducer (state.js) calls and Node tests (archive.test.js); the controller does the fetching.
-import { UNREACHABLE } from "../common/api.js";
+// the reducer (state.js) calls and Node tests (archive.test.js); the controller does the fetching,
+// but for the History tab's older pages (createHistoryPager, which it wires in).
+import { ApiError, UNREACHABLE } from "../common/api.js";
 import { sentence, stateLabel } from "./words.js";
 
 /**
@@ -43,6 +44,8 @@ import { sentence, stateLabel } from "./words.js";
  *   filters: SearchFilters,
  *   status: "idle" | "searching" | "done" | "error",
  *   results: ArchivedSummary[],
+ *   next: string,
+ *   olderError: string,
  *   error: string,
  *   seq: number,
  *   formVersion: number,
@@ -52,12 +55,14 @@ import { sentence, stateLabel } from "./words.js";
  *   openError: string,
  * }} HistoryState
  * `seq`: the number of the latest search; an answer to an older one is dropped (a slow search
- * must not overwrite a newer one's results). `formVersion`: bumped when the filters are set from
+ * must not overwrite a newer one's results). `next`: the server's cursor to the page of older
+ * results after those listed ("" when they are all listed); `olderError`: why that page failed. `formVersion`: bumped when the filters are set from
  * elsewhere (a live chat's "earlier conversations"), so the form is drawn again with them; what
  * the agent types stays in the form's own fields until it is sent.
  *
- * @typedef {{name: string, email: string, verified_order: string, known_by: string}} Customer
+ * @typedef {{name: string, email?: string, verified_order: string, known_by: string}} Customer
  *   Who a live chat's customer is, as far as they proved it (GET /api/conversations/{id}/customer).
+ *   An `email` there is never shown (customerWho).
  * @typedef {{id: string, at?: string, status?: string, text?: string, conversation?: string}} Ticket
  *   A message the customer left when nobody could take the chat.
  * @typedef {{count: number, average: number | null}} Ratings
@@ -83,13 +88,14 @@ import { sentence, stateLabel } from "./words.js";
 /**
  * @typedef {(
  *   | {type: "history-search", filters: SearchFilters, seq: number, fromElsewhere?: boolean}
- *   | {type: "history-results", seq: number, conversations: ArchivedSummary[]}
- *   | {type: "history-failed", seq: number, message: string}
+ *   | {type: "history-results", seq: number, conversations: ArchivedSummary[], next?: string, older?: boolean}
+ *   | {type: "history-failed", seq: number, message: string, older?: boolean}
  *   | {type: "history-open", id: string}
  *   | {type: "history-opened", id: string, conversation: Record<string, any>}
  *   | {type: "history-open-failed", id: string, message: string}
  *   | {type: "history-close"}
  * )} HistoryAction
+ * `older`: the answer is the page after the results listed (appended to them), not a new search.
  * @typedef {(
  *   | {type: "earlier-loading", conversation: string, query: string, at: number}
  *   | {type: "earlier", conversation: string, query: string, conversations: ArchivedSummary[], at: number,
@@ -126,6 +132,8 @@ export function initialHistory() {
     filters: noFilters(),
     status: "idle",
     results: [],
+    next: "",
+    olderError: "",
     error: "",
     seq: 0,
     formVersion: 0,
@@ -168,6 +176,51 @@ export function cleanFilters(filters) {
 }
 
 /**
+ * The query string of the page after `next` (the last answer's cursor), with the same filters.
+ * @param {Partial<SearchFilters>} filters
+ * @param {string} next
+ * @returns {string}
+ */
+export function olderQuery(filters, next) {
+  const params = new URLSearchParams(searchQuery(filters));
+  params.set("before", next);
+  return params.toString();
+}
+
+/**
+ * The line over the results: what was found, and whether there is more than is listed.
+ * @param {HistoryState} h
+ * @returns {string}
+ */
+export function searchStatusText(h) {
+  if (h.status === "searching") return "Searching the archive…";
+  if (h.status !== "done") return "";
+  const n = h.results.length;
+  if (!n) return "No past conversations match this search.";
+  const found = `${n === 1 ? "1 conversation" : `${n} conversations`} found, newest first`;
+  return h.next ? `${found}; older ones follow.` : `${found}.`;
+}
+
+/**
+ * A page of older results after those listed: each conversation once (one whose activity moved
+ * between the pages is where it was first listed).
+ * @param {ArchivedSummary[]} listed
+ * @param {Record<string, any>[]} page
+ * @returns {ArchivedSummary[]}
+ */
+export function appendPage(listed, page) {
+  const seen = new Set(listed.map((c) => c.id));
+  /** @type {ArchivedSummary[]} */
+  const added = [];
+  for (const c of page.map(summaryOf)) {
+    if (seen.has(c.id)) continue;
+    seen.add(c.id);
+    added.push(c);
+  }
+  return added.length ? [...listed, ...added] : listed;
+}
+
+/**
  * What is wrong with the filters before asking the server, or "" (the server checks the rest and
  * its 400 message is shown as it is).
  * @param {SearchFilters} filters
@@ -201,22 +254,49 @@ export function archiveErrorText(status, message) {
 }
 
 /**
- * Whose earlier conversations to show beside a live chat: the customer's email (that of the order
- * they verified to the assistant, set at escalation, or the one they left with a message), else
- * the verified order of the handoff packet (an unverified one is never in it). By the email, a
- * customer is recognised across all their orders. Null when the chat does not say who they are.
+ * The order the customer of a live chat proved is theirs: the conversation's `verified_order`
+ * (set at escalation), else the handoff packet's verified order (an unverified one is never in
+ * it); "" when they proved none.
+ * @param {Record<string, any> | null | undefined} packet
+ * @param {Record<string, any> | null | undefined} fields
+ * @returns {string}
+ */
+export function verifiedOrderOf(packet, fields) {
+  const field = fields && typeof fields.verified_order === "string" ? fields.verified_order.trim() : "";
+  if (field) return field;
+  const slots = packet && packet.slots && typeof packet.slots === "object" ? packet.slots : null;
+  if (slots && slots.order_verified === true && typeof slots.order_number === "string") return slots.order_number.trim();
+  return "";
+}
+
+/**
+ * Whose earlier conversations to show beside a live chat; null when the chat does not prove who
+ * the customer is. Only a verified order does: then by the customer's email (the verified
+ * order's, set with it at escalation: by it a customer is recognised across all their orders),
+ * else by the order itself. An email merely typed when leaving a message proves nothing (anyone
+ * can type anyone's address), so without a verified order it is not looked up.
  * @param {Record<string, any> | null | undefined} packet
  * @param {Record<string, any> | null | undefined} fields
  * @returns {Partial<SearchFilters> | null}
  */
 export function customerFilter(packet, fields) {
+  const order = verifiedOrderOf(packet, fields);
+  if (!order) return null;
   const email = fields && typeof fields.customer_email === "string" ? fields.customer_email.trim() : "";
-  if (email) return { email };
-  const slots = packet && packet.slots && typeof packet.slots === "object" ? packet.slots : null;
-  if (slots && slots.order_verified === true && typeof slots.order_number === "string" && slots.order_number.trim()) {
-    return { order: slots.order_number.trim() };
-  }
-  return null;
+  return email ? { email } : { order };
+}
+
+/**
+ * How the customer is known, for the byline of their history: "verified order HG-10042". Never
+ * by their email, even when the service's answer has one: the verified order's email is what proves
+ * the order is theirs, not something for agents to read (their name is shown beside this).
+ * @param {Customer | null | undefined} customer what the service said
+ * @param {string} order the chat's verified order (verifiedOrderOf), until the service answers
+ * @returns {string}
+ */
+export function customerWho(customer, order) {
+  const verified = (customer && customer.verified_order) || order;
+  return verified ? `verified order ${verified}` : "this customer";
 }
 
 /**
@@ -458,16 +538,23 @@ export function historyReducer(h, action) {
         ...h,
         filters: action.filters,
         status: "searching",
+        next: "",
+        olderError: "",
         error: "",
         seq: action.seq,
         formVersion: action.fromElsewhere ? h.formVersion + 1 : h.formVersion,
       };
-    case "history-results":
+    case "history-results": {
       if (action.seq !== h.seq) return h;
-      return { ...h, status: "done", results: action.conversations.map(summaryOf), error: "" };
+      const next = action.next || "";
+      if (action.older) return { ...h, results: appendPage(h.results, action.conversations), next, olderError: "" };
+      return { ...h, status: "done", results: action.conversations.map(summaryOf), next, olderError: "", error: "" };
+    }
     case "history-failed":
       if (action.seq !== h.seq) return h;
-      return { ...h, status: "error", results: [], error: action.message };
+      // An older page that failed leaves the list as it was, and the button to try again.
+      if (action.older) return { ...h, olderError: action.message };
+      return { ...h, status: "error", results: [], next: "", error: action.message };
     case "history-open":
       return { ...h, open: action.id, opened: null, openStatus: "loading", openError: "" };
     case "history-opened":
@@ -481,6 +568,56 @@ export function historyReducer(h, action) {
     default:
       return h;
   }
+}
+
+/**
+ * @typedef {{showOlderHistory: () => Promise<string>}} HistoryPagingActions
+ *   `showOlderHistory` lists the next page of the History tab's search after its results, and
+ *   resolves with the id of the first conversation it added ("" when none was: no more pages,
+ *   already asked, a failure, or a newer search meanwhile).
+ */
+
+/**
+ * The History tab's "Show older", for the controller: the page after the listed results, with
+ * the filters they were searched with. An answer after a sign-out (`current()` changed) or for a
+ * search since replaced (its `seq`) is dropped.
+ * @param {{
+ *   api: (method: string, path: string, body?: unknown) => Promise<any>,
+ *   dispatch: (action: HistoryAction) => void,
+ *   history: () => HistoryState,
+ *   current: () => number,
+ * }} deps
+ * @returns {HistoryPagingActions}
+ */
+export function createHistoryPager(deps) {
+  /** The cursor being fetched: a second click meanwhile does not ask for the same page again. */
+  let asked = "";
+  return {
+    async showOlderHistory() {
+      const h = deps.history();
+      if (h.status !== "done" || !h.next || h.next === asked) return "";
+      const seq = h.seq;
+      const started = deps.current();
+      asked = h.next;
+      try {
+        const data = await deps.api("GET", `/api/archive/conversations?${olderQuery(h.filters, h.next)}`);
+        if (started !== deps.current()) return "";
+        const before = deps.history();
+        const page = Array.isArray(data.conversations) ? data.conversations : [];
+        deps.dispatch({ type: "history-results", seq, conversations: page, next: typeof data.next === "string" ? data.next : "", older: true });
+        const after = deps.history();
+        return after.seq === seq ? (after.results[before.results.length] || { id: "" }).id : "";
+      } catch (err) {
+        if (started === deps.current()) {
+          const message = err instanceof ApiError ? archiveErrorText(err.status, err.message) : archiveErrorText(-1, String(err));
+          deps.dispatch({ type: "history-failed", seq, message, older: true });
+        }
+        return "";
+      } finally {
+        asked = "";
+      }
+    },
+  };
 }
 
 /**

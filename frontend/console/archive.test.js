@@ -1,11 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { ApiError } from "../common/api.js";
 import {
   ratingsText,
   EARLIER_FRESH_MS,
   archiveErrorText,
   cleanFilters,
+  createHistoryPager,
   customerFilter,
+  customerWho,
   earlierDue,
   earlierQuery,
   earlierShown,
@@ -14,8 +17,11 @@ import {
   filtersProblem,
   gistOf,
   outcomeText,
+  olderQuery,
   privacySubject,
   searchQuery,
+  searchStatusText,
+  verifiedOrderOf,
 } from "./archive.js";
 import { initialState, reduce } from "./state.js";
 
@@ -140,19 +146,139 @@ test("an archived entry's stored fields become the live entry's: agent name, eve
   assert.equal(state.state, "queued");
 });
 
-test("a live chat's customer: their email first (a verified order's, or one left), else the verified order, else nobody", () => {
+test("a live chat's customer is looked up only when they verified an order: by its email, else by the order", () => {
   const verified = { slots: { order_number: "HG-10042", order_verified: true, order_state: "delayed" } };
-  assert.deepEqual(customerFilter(verified, { customer_email: "dana@example.com" }), { email: "dana@example.com" });
+  // Escalation set the verified order's email (and the order) on the conversation.
+  const escalated = { customer_email: "dana@example.com", verified_order: "HG-10042" };
+  assert.deepEqual(customerFilter(verified, escalated), { email: "dana@example.com" });
+  assert.deepEqual(customerFilter(null, escalated), { email: "dana@example.com" }, "the field alone says it is verified");
+  assert.deepEqual(customerFilter(verified, { customer_email: " dana@example.com " }), { email: "dana@example.com" });
   assert.deepEqual(customerFilter(verified, {}), { order: "HG-10042" });
+  assert.deepEqual(customerFilter({}, { verified_order: " HG-10042 " }), { order: "HG-10042" });
   assert.equal(earlierQuery(verified, null), "order=HG-10042");
-  // An unverified order does not say whose chat it is (the packet should not carry one anyway).
+  // An email typed when leaving a message is not an identity: anyone can type anyone's address.
+  const left = { customer_email: "dana@example.com", state: "closed" };
+  assert.equal(customerFilter({ slots: {} }, left), null);
+  assert.equal(customerFilter(null, left), null);
+  assert.equal(earlierQuery({ slots: {} }, left), "");
+  // Nor is an order the assistant did not verify (the packet should not carry one anyway).
   const unverified = { slots: { order_number: "HG-10042", order_verified: false } };
-  assert.deepEqual(customerFilter(unverified, { customer_email: " dana@example.com " }), { email: "dana@example.com" });
-  assert.equal(earlierQuery(unverified, { customer_email: "dana@example.com" }), "email=dana%40example.com");
-  assert.equal(customerFilter({ slots: { order_verified: true } }, {}), null);
+  assert.equal(customerFilter(unverified, left), null);
+  assert.equal(customerFilter({ slots: { order_number: "HG-10042", order_verified: "yes" } }, left), null);
+  assert.equal(customerFilter({ slots: { order_verified: true } }, left), null);
   assert.equal(customerFilter(null, null), null);
-  assert.equal(customerFilter({}, { customer_email: "" }), null);
-  assert.equal(earlierQuery({ slots: {} }, { state: "assigned" }), "");
+  assert.equal(verifiedOrderOf(verified, { verified_order: "HG-7" }), "HG-7", "the conversation's own field first");
+  assert.equal(verifiedOrderOf(unverified, left), "");
+});
+
+test("a customer is known by name and verified order, never by an email", () => {
+  const customer = { name: "Lucas Müller", email: "lucas@example.com", verified_order: "HG-10008", known_by: "verified order" };
+  assert.equal(customerWho(customer, ""), "verified order HG-10008");
+  assert.equal(customerWho({ ...customer, email: undefined }, "HG-1"), "verified order HG-10008");
+  assert.equal(customerWho(null, "HG-10008"), "verified order HG-10008", "before the service answers");
+  const left = { name: "", email: "dana@example.com", verified_order: "", known_by: "email left with a message" };
+  assert.equal(customerWho(left, ""), "this customer");
+  assert.doesNotMatch(customerWho(customer, "HG-10008") + customerWho(left, ""), /@/);
+});
+
+test("older results: the same filters with the cursor; the status says whether more follow", () => {
+  const filters = cleanFilters({ q: " kayak ", tag: "damaged" });
+  assert.equal(olderQuery(filters, "MTc2NTAwMDAwMDAwMC5hYWFh"), "q=kayak&tag=damaged&before=MTc2NTAwMDAwMDAwMC5hYWFh");
+  assert.equal(olderQuery({}, "a-b_c"), "before=a-b_c");
+  let state = reduce(signedIn(), { type: "history-search", filters, seq: 1 });
+  assert.equal(searchStatusText(state.history), "Searching the archive…");
+  const fifty = Array.from({ length: 50 }, (_, n) => ({ id: `c${n}` }));
+  state = reduce(state, { type: "history-results", seq: 1, conversations: fifty, next: "cursor-1" });
+  assert.equal(state.history.next, "cursor-1");
+  assert.equal(searchStatusText(state.history), "50 conversations found, newest first; older ones follow.");
+  assert.doesNotMatch(searchStatusText(state.history), /first 50/);
+  state = reduce(state, { type: "history-results", seq: 1, conversations: [{ id: "c49" }, { id: "c50" }], older: true });
+  assert.equal(state.history.results.length, 51, "appended, each conversation once");
+  assert.deepEqual(state.history.results.slice(48).map((c) => c.id), ["c48", "c49", "c50"]);
+  assert.equal(searchStatusText(state.history), "51 conversations found, newest first.");
+  assert.equal(state.history.next, "");
+  // A new search forgets the cursor at once: no "Show older" for the results it replaces.
+  state = reduce(state, { type: "history-search", filters: cleanFilters({}), seq: 2 });
+  assert.equal(state.history.next, "");
+  state = reduce(state, { type: "history-results", seq: 2, conversations: [{ id: "x" }] });
+  assert.equal(searchStatusText(state.history), "1 conversation found, newest first.");
+  state = reduce(state, { type: "history-results", seq: 2, conversations: [] });
+  assert.equal(searchStatusText(state.history), "No past conversations match this search.");
+});
+
+/**
+ * A console store with the real reducer, and a fake API whose answers the test releases.
+ * @param {number} listed how many results the first page has
+ */
+function pagerRig(listed) {
+  let state = reduce(signedIn(), { type: "history-search", filters: cleanFilters({ tag: "damaged" }), seq: 1 });
+  const first = Array.from({ length: listed }, (_, n) => ({ id: `c${n}` }));
+  state = reduce(state, { type: "history-results", seq: 1, conversations: first, next: "page-2" });
+  /** @type {{path: string, answer: (data: any) => void, fail: (err: unknown) => void}[]} */
+  const asked = [];
+  let epoch = 0;
+  const rig = {
+    asked,
+    get: () => state,
+    signOut: () => (epoch += 1),
+    /** @param {any} action */
+    dispatch: (action) => (state = reduce(state, action)),
+    pager: createHistoryPager({
+      api: (_method, path) =>
+        new Promise((answer, fail) => {
+          asked.push({ path, answer, fail });
+        }),
+      dispatch: (action) => rig.dispatch(action),
+      history: () => state.history,
+      current: () => epoch,
+    }),
+  };
+  return rig;
+}
+
+test("Show older: one request per page, appended, the first new row named for the keyboard", async () => {
+  const rig = pagerRig(50);
+  const shown = rig.pager.showOlderHistory();
+  assert.equal(await rig.pager.showOlderHistory(), "", "a second click while it loads asks nothing");
+  assert.equal(rig.asked.length, 1);
+  assert.equal(rig.asked[0].path, "/api/archive/conversations?tag=damaged&before=page-2");
+  rig.asked[0].answer({ conversations: [{ id: "c50" }, { id: "c51" }], next: "page-3" });
+  assert.equal(await shown, "c50");
+  assert.equal(rig.get().history.results.length, 52);
+  assert.equal(rig.get().history.next, "page-3");
+  // The last page: no cursor, so no more pages to ask for.
+  const last = rig.pager.showOlderHistory();
+  rig.asked[1].answer({ conversations: [{ id: "c52" }], next: null });
+  assert.equal(await last, "c52");
+  assert.equal(rig.get().history.next, "");
+  assert.equal(await rig.pager.showOlderHistory(), "");
+  assert.equal(rig.asked.length, 2);
+});
+
+test("Show older: a failure keeps the list and says why; an answer for a replaced search or after sign-out is dropped", async () => {
+  const rig = pagerRig(50);
+  const failed = rig.pager.showOlderHistory();
+  rig.asked[0].fail(new ApiError("'before' is not the 'next' of an earlier answer: search again from the first page.", 400, {}));
+  assert.equal(await failed, "");
+  assert.equal(rig.get().history.results.length, 50);
+  assert.equal(rig.get().history.next, "page-2", "the button stays, to try again");
+  assert.match(rig.get().history.olderError, /search again from the first page/);
+  assert.equal(rig.get().history.status, "done");
+
+  const retried = rig.pager.showOlderHistory();
+  rig.dispatch({ type: "history-search", filters: cleanFilters({ q: "lamp" }), seq: 2 });
+  rig.dispatch({ type: "history-results", seq: 2, conversations: [{ id: "lamp" }] });
+  rig.asked[1].answer({ conversations: [{ id: "c50" }], next: null });
+  assert.equal(await retried, "");
+  assert.deepEqual(rig.get().history.results.map((c) => c.id), ["lamp"], "not mixed into the new search");
+  assert.equal(rig.get().history.olderError, "");
+
+  const other = pagerRig(50);
+  const late = other.pager.showOlderHistory();
+  other.signOut();
+  other.asked[0].answer({ conversations: [{ id: "c50" }], next: null });
+  assert.equal(await late, "");
+  assert.equal(other.get().history.results.length, 50);
 });
 
 test("earlier conversations: not the chat itself, the newest five, looked up again after a while", () => {

@@ -12,6 +12,7 @@ import {
   FILTER_NAMES,
   archiveErrorText,
   cleanFilters,
+  createHistoryPager,
   earlierDue,
   earlierQuery,
   filtersProblem,
@@ -62,7 +63,7 @@ import { takeTicket } from "./tickets.js";
  *   eraseData: (email: string, order: string) => Promise<boolean>,
  *   loadErasures: () => void,
  * } & import("./orders.js").OrderActions & import("./mail.js").MailActions
- *   & import("./follow_up.js").FollowUpActions} Actions
+ *   & import("./follow_up.js").FollowUpActions & import("./archive.js").HistoryPagingActions} Actions
  */
 
 /** How long the customer's typing indicator stays without a new `typing` frame. */
@@ -467,7 +468,7 @@ export function createController(deps) {
     try {
       const data = await api("GET", `/api/archive/conversations${query ? `?${query}` : ""}`);
       if (started !== epoch) return;
-      dispatch({ type: "history-results", seq, conversations: Array.isArray(data.conversations) ? data.conversations : [] });
+      dispatch({ type: "history-results", seq, conversations: Array.isArray(data.conversations) ? data.conversations : [], next: data.next || "" });
     } catch (err) {
       const why = failure(err);
       if (started === epoch) dispatch({ type: "history-failed", seq, message: archiveErrorText(why[0], why[1]) });
@@ -667,6 +668,7 @@ export function createController(deps) {
       void loadStats();
     },
     searchHistory: (filters) => void searchHistory(filters),
+    ...createHistoryPager({ api, dispatch, history: () => store.get().history, current: () => epoch }),
     openArchived: (id) => void openArchived(id),
     closeArchived() {
       const open = store.get().history.open;

@@ -1,14 +1,15 @@
 // The History tab: past conversations from the archive. A search form (text, order number,
-// customer email, tag, dates), the results as a keyed list, and the conversation opened from it:
+// customer email, tag, dates), the results as a keyed list a page at a time ("Show older" adds
+// the next), and the conversation opened from it:
 // its transcript drawn like a live one (read-only, not a live region: nothing in it is news), the
 // handoff packet, the wrap-up and the rating. Also the "Customer history" of the live chat on
-// screen, for the packet column: who the customer is, their earlier conversations with their
-// ratings, and the messages they left.
+// screen, for the packet column: who the customer is (by name and verified order), their earlier
+// conversations with their ratings, and the messages they left.
 import { fieldOf } from "../common/forms.js";
-import { html } from "../common/view.js";
+import { html, useState } from "../common/view.js";
 import {
   FILTER_NAMES,
-  customerFilter,
+  customerWho,
   dateTimeText,
   earlierShown,
   gistOf,
@@ -16,6 +17,8 @@ import {
   ratingText,
   ratingsText,
   reasonText,
+  searchStatusText,
+  verifiedOrderOf,
 } from "./archive.js";
 import { PacketDetails } from "./packet.js";
 import { conversationOf } from "./state.js";
@@ -83,14 +86,40 @@ function ResultItem(props) {
 
 /** @param {{history: HistoryState}} props */
 function SearchStatus(props) {
+  return html`<p id="history-status" class="history-status" role="status">${searchStatusText(props.history)}</p>`;
+}
+
+/**
+ * "Show older": the next page of the search, added after the results. The keyboard then goes on
+ * from the first conversation added, where the reader's next line is (also when the button goes
+ * with the last page); a reader who went elsewhere meanwhile keeps their place. A failure leaves
+ * the list and the button, and says why.
+ * @param {{history: HistoryState, act: Actions}} props
+ */
+function ShowOlder(props) {
   const h = props.history;
-  const n = h.results.length;
-  let text = "";
-  if (h.status === "searching") text = "Searching the archive…";
-  else if (h.status === "done") {
-    text = n ? `${n === 1 ? "1 conversation" : `${n} conversations`} found, newest first${n >= 50 ? " (the first 50)" : ""}.` : "No past conversations match this search.";
+  const busyState = useState(false);
+  const busy = busyState[0];
+  if (h.status !== "done" || !h.next) return null;
+
+  /** @param {Event} event */
+  async function older(event) {
+    const button = event.currentTarget;
+    if (busy) return;
+    busyState[1](true);
+    const first = await props.act.showOlderHistory();
+    busyState[1](false);
+    const active = document.activeElement;
+    if (!first || (active !== button && active !== document.body && active !== null)) return;
+    const row = document.querySelector(`#history-results button[data-id="${CSS.escape(first)}"]`);
+    if (row instanceof HTMLElement) row.focus();
   }
-  return html`<p id="history-status" class="history-status" role="status">${text}</p>`;
+
+  return html`<div class="history-more">
+    <button type="button" id="history-older" class="btn btn-ghost" aria-busy=${busy ? "true" : undefined}
+      onClick=${older}>${busy ? "Loading older conversations…" : "Show older"}</button>
+    ${h.olderError ? html`<p id="history-older-error" class="form-error" role="alert">${h.olderError}</p>` : null}
+  </div>`;
 }
 
 /** @param {{history: HistoryState, act: Actions}} props */
@@ -244,6 +273,7 @@ export function History(props) {
             </li>`,
           )}
         </ul>
+        <${ShowOlder} history=${h} act=${act} />
       </div>
       <${Detail} history=${h} act=${act} />
     </div>
@@ -251,25 +281,8 @@ export function History(props) {
 }
 
 /**
- * How the customer is known, for the history's byline: "verified order HG-10042
- * (lucas@example.com)", "the email they left (dana@example.com)", "order HG-10042".
- * @param {import("./archive.js").Customer | null | undefined} customer what the service said
- * @param {Partial<SearchFilters> | null} filter what the chat says, until the service answers
- */
-export function customerWho(customer, filter) {
-  if (customer && customer.email) {
-    return customer.known_by === "verified order" && customer.verified_order
-      ? `verified order ${customer.verified_order} (${customer.email})`
-      : `the email they left (${customer.email})`;
-  }
-  if (customer && customer.verified_order) return `verified order ${customer.verified_order}`;
-  if (filter && filter.order) return `order ${filter.order}`;
-  return `the email they left${filter && filter.email ? ` (${filter.email})` : ""}`;
-}
-
-/**
- * Beside a live chat: the customer's earlier conversations (by the verified order, or the email
- * they left), each opening in the History tab.
+ * Beside a live chat: who the customer is (their name and the order they verified; never an
+ * email) and their earlier conversations, each opening in the History tab.
  * @param {{state: ConsoleState, act: Actions, query: string}} props
  */
 export function EarlierConversations(props) {
@@ -282,9 +295,11 @@ export function EarlierConversations(props) {
   const earlier = stored && stored.query === query ? stored : undefined;
   const items = earlierShown(earlier, cid, query);
   const c = conversationOf(state, cid);
-  const filter = customerFilter(c.packet, c.fields);
   const customer = earlier && earlier.customer;
-  const who = customerWho(customer, filter);
+  const who = customerWho(customer, verifiedOrderOf(c.packet, c.fields));
+  // The chat's own fields name them until the service answers (both come from the verified order).
+  const fields = c.fields || {};
+  const name = (customer && customer.name) || (typeof fields.customer_name === "string" ? fields.customer_name : "");
   const tickets = (earlier && earlier.tickets) || [];
   const rated = ratingsText(earlier && earlier.ratings);
   let note = "";
@@ -294,8 +309,8 @@ export function EarlierConversations(props) {
   else if (!items.length) note = `No earlier conversations for ${who}.`;
   return html`<section class="packet-section earlier" id="earlier" aria-labelledby="earlier-title">
     <h3 id="earlier-title">Customer history</h3>
-    ${customer && customer.name ? html`<p class="customer-name" id="customer-name">${customer.name}</p>` : null}
-    <p class="muted small">By ${who}</p>
+    ${name ? html`<p class="customer-name" id="customer-name">${name}</p>` : null}
+    <p class="muted small" id="customer-who">By ${who}</p>
     ${rated ? html`<p class="small" id="customer-ratings">${rated}</p>` : null}
     ${note ? html`<p class="empty" id="earlier-note">${note}</p>` : null}
     <ul class="list" id="earlier-list" aria-label="Earlier conversations">

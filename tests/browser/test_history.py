@@ -1,6 +1,7 @@
 """The console's views of the conversation archive in Chromium: the History tab (search by order
 number and by text, with the keyboard; a past conversation's transcript, packet, notes, tags and
-rating; the archive's refusals), a live chat's "Earlier conversations" of the same customer,
+rating; the archive's refusals; "Show older" paging through more results than a page holds), a
+live chat's "Earlier conversations" of the same customer,
 the admins' Privacy tab (export as a downloaded file, erasure behind a confirmation, the erasure
 log without the customer), agents without it, and the dashboard's year from the archive.
 
@@ -11,12 +12,16 @@ what it needs to be archived, through the same API the console uses, before look
 from __future__ import annotations
 
 import json
+import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from handoff.archive.store import ArchiveStore
+from handoff.archive.writing import ConversationFacts
 from handoff.state import app_state
 from tests.browser.support import (
     Stack,
@@ -429,5 +434,73 @@ def test_dashboard_reaches_a_year_from_the_archive(stack: Stack, browser: Any) -
     period.select_option("7")
     expect(title).to_have_text("Conversations, handoffs and tickets per day")
     expect(chart.locator("rect")).to_have_count(21)
+    agent.assert_inert()
+    agent.context.close()
+
+
+def opened_archive(stack: Stack) -> ArchiveStore:
+    """The stack's archive, once the service has opened it (it does so in the background)."""
+    assert stack.app is not None
+    deadline = time.monotonic() + 30
+    while (archive := app_state(stack.app).archive) is None:
+        assert time.monotonic() < deadline, "the archive never opened"
+        time.sleep(0.05)
+    return archive
+
+
+def test_show_older_pages_through_every_past_conversation(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    # More than two pages of one tag's conversations, closed at four moments a minute apart,
+    # several at each (ties the paging must neither skip nor repeat), stored straight into the
+    # archive: the console only reads them.
+    now = int(time.time() * 1000)
+    facts = [
+        ConversationFacts(
+            secrets.token_hex(16),
+            now - (n % 4) * 60_000,
+            state="closed",
+            tags=["paged"],
+            notes=f"Paging check {n}",
+        )
+        for n in range(107)
+    ]
+    opened_archive(stack).record(facts)
+    ordered = [f.id for f in sorted(facts, key=lambda f: (f.at, f.id), reverse=True)]
+
+    agent = login(browser, stack, "alex")
+    page = agent.page
+    page.get_by_role("tab", name="History").click()
+    search(page, tag="paged")
+    status = page.locator("#history-status")
+    results = page.locator("#history-results button")
+    expect(status).to_have_text("50 conversations found, newest first; older ones follow.")
+    expect(results).to_have_count(50)
+    older = page.get_by_role("button", name="Show older")
+    assert axe_violations(page) == []  # the list with the button under it
+
+    # With the keyboard: the next page is added and the keyboard goes on from its first row.
+    tab_to(page, older)
+    page.keyboard.press("Enter")
+    expect(results).to_have_count(100)
+    expect(status).to_have_text("100 conversations found, newest first; older ones follow.")
+    expect(page.locator(f'#history-results button[data-id="{ordered[50]}"]')).to_be_focused()
+    page.keyboard.press("ArrowUp")  # the row before it is the first page's last
+    expect(page.locator(f'#history-results button[data-id="{ordered[49]}"]')).to_be_focused()
+    # The last page: the button goes, and the keyboard is not lost with it.
+    older.click()
+    expect(results).to_have_count(107)
+    expect(status).to_have_text("107 conversations found, newest first.")
+    expect(older).to_have_count(0)
+    expect(page.locator(f'#history-results button[data-id="{ordered[100]}"]')).to_be_focused()
+    # Every one of them, once, newest first.
+    listed = results.evaluate_all("(buttons) => buttons.map((b) => b.dataset.id)")
+    assert listed == ordered
+    screenshot(page, "console-history-older")
+
+    # A new search starts again from its first page.
+    search(page, tag="paged", q="Paging check 10")  # 10 and 100..106
+    expect(status).to_have_text("8 conversations found, newest first.")
+    expect(older).to_have_count(0)
     agent.assert_inert()
     agent.context.close()
