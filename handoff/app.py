@@ -110,6 +110,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             lock_seconds=settings.bot_turn_timeout + 5,
             on_turn=on_turn,
             crisis_help_text=settings.crisis_help_text,
+            identify=ContextSource(rasa, orders).customer_fields,
             line=TurnLine(
                 settings.bot_turns_in_flight,
                 wait_bound=settings.bot_turn_wait,

@@ -10,6 +10,11 @@ by the sweeper from the `pending` set.
 Each Rasa replica gets a bounded number of turns at once; the others wait in line
 (handoff/assistant/overload.py). A customer whose turn waits is told the assistant is busy, and
 one whose turn waits too long is offered a person instead of an answer, as when Rasa is down.
+
+What in Rasa's reply is for the service only is sorted out by handoff/assistant/reply.py: the
+handoff payload hands the chat to a person; the verified-order notice has the turn record on the
+conversation who the customer is (`identify`: handoff/queue/context.py) once the answer is shown,
+so a chat the assistant answers on its own knows its customer as well as one handed over does.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import json
 import logging
 import math
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,6 +34,7 @@ from redis.exceptions import RedisError
 
 from handoff.assistant.overload import AssistantBusy, TurnLine
 from handoff.assistant.rasa import BotReply, BotUnavailable, RasaClient, replica_for
+from handoff.assistant.reply import read_reply
 from handoff.assistant.triage import Verdict
 from handoff.assistant.triage.displeasure import DISPLEASURE
 from handoff.background import stop_tasks
@@ -36,7 +42,6 @@ from handoff.conversations.entry import Entry
 from handoff.conversations.keys import Keys
 from handoff.conversations.store import ConversationStore, load_script, now_ms
 from handoff.editor import unanswered
-from vocabulary.payload import HANDOFF_KEY, InvalidHandoffPayload, read_handoff_message
 from vocabulary.reasons import ASSISTANT_BUSY, BOT_FALLBACK, BOT_UNAVAILABLE, CRISIS, priority_of
 
 log = logging.getLogger(__name__)
@@ -70,6 +75,9 @@ class Triage(Protocol):
 
 
 EscalateFn = Callable[[str, str, int, str, dict[str, Any]], Awaitable[None]]
+# The conversation fields naming the customer who proved an order is theirs, the order looked up
+# within a bound; never raises for the order store (handoff.queue.context.ContextSource).
+IdentifyFn = Callable[[str], Awaitable[Mapping[str, str]]]
 
 
 @dataclass
@@ -110,6 +118,7 @@ class BotTurns:
         on_turn: Callable[[float, TurnOutcome], None] | None = None,
         crisis_help_text: str = "",
         line: TurnLine | None = None,
+        identify: IdentifyFn | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -117,6 +126,8 @@ class BotTurns:
         self.rasa = rasa
         self.triage = triage
         self.escalate = escalate
+        # None: the verified-order notice is hidden from the customer and nothing is recorded.
+        self.identify = identify
         self.line = line or TurnLine.unbounded()
         # The turn holds its conversation while it waits in line, too.
         lock_seconds += self.line.wait_bound
@@ -304,41 +315,44 @@ class BotTurns:
         return TurnOutcome(failed=True)
 
     async def _answer(self, cid: str, entry: Entry, replies: list[BotReply]) -> TurnOutcome:
-        """Show the assistant's replies, record a missed question, and act on a handoff."""
+        """Show the assistant's replies, record a missed question and a verified customer, and act
+        on a handoff (handoff/assistant/reply.py says which reply is which)."""
         outcome = TurnOutcome()
-        handoff: dict[str, Any] | None = None
-        # The assistant asked the customer to rephrase: a question for the editors, and for the
-        # handoff summary a topic the assistant did not understand (the `missed` field of its reply:
-        # handoff/queue/summary.py).
-        missed = any(reply.custom and unanswered.MARKER in reply.custom for reply in replies)
-        for reply in replies:
-            if reply.custom and HANDOFF_KEY in reply.custom:
-                try:
-                    handoff = dict(read_handoff_message(reply.custom) or {})
-                except InvalidHandoffPayload as error:
-                    # The assistant promised the customer a person: keep that promise, without
-                    # details the service cannot trust.
-                    log.warning("handoff payload from the assistant refused: %s", error)
-                    handoff = {"reason": BOT_FALLBACK}
-                continue
-            if reply.text or reply.buttons:
-                # The marker itself is for the service only; the customer never sees it.
-                await self.store.append(
-                    cid,
-                    "bot",
-                    reply.text,
-                    buttons=reply.buttons or None,
-                    reply_to=entry.id,
-                    missed="1" if missed else None,
-                )
-                outcome.replies += 1
-        if missed:
+        read = read_reply(replies)
+        for reply in read.shown:
+            await self.store.append(
+                cid,
+                "bot",
+                reply.text,
+                buttons=reply.buttons or None,
+                reply_to=entry.id,
+                missed="1" if read.missed else None,
+            )
+            outcome.replies += 1
+        if read.missed:
             await unanswered.record(self.redis, self.keys, cid, entry.text, "fallback")
-        if handoff is not None:
-            reason = str(handoff.get("reason") or BOT_FALLBACK)
-            await self.escalate(cid, reason, priority_of(reason), "bot", handoff)
+        if read.verified_order is not None:
+            # After the answer is shown (a slow order store delays nothing the customer waits
+            # for), before a handoff in the same reply (escalation then finds the customer named).
+            await self._recognise(cid, read.verified_order)
+        if read.handoff is not None:
+            reason = str(read.handoff.get("reason") or BOT_FALLBACK)
+            await self.escalate(cid, reason, priority_of(reason), "bot", read.handoff)
             outcome.escalated = True
         return outcome
+
+    async def _recognise(self, cid: str, order_number: str) -> None:
+        """Record on the conversation who the customer is, as escalation does (verified_order, and
+        the order's customer_name and customer_email when the order store answers in time). The
+        customer already has the answer: a Redis error costs the record, not the turn (which
+        would otherwise be asked again)."""
+        if self.identify is None:
+            return
+        fields = await self.identify(order_number)
+        try:
+            await self.store.set_fields(cid, fields)
+        except RedisError as error:
+            log.warning("verified customer not recorded: Redis error %s", error)
 
     async def sweep(self, older_than_ms: int = 3000) -> int:
         """Kick conversations whose pending messages have waited too long (crashed replica)."""

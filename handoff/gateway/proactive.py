@@ -1,9 +1,10 @@
 """News of a returning customer's order, told before they ask.
 
 When a customer comes back to their conversation (a `hello` with a resume token) and the chat is
-with the assistant, and they proved an order is theirs earlier in it (`verified_order`, set at
-escalation from the assistant's tracker: handoff/queue/context.py), the order is looked up in the
-shop's order store. If it is delayed or has an exception, the assistant's message opens the chat:
+with the assistant, and they proved an order is theirs earlier in it (`verified_order`, recorded
+as soon as the assistant verified it, whether or not the chat ever reached a person:
+handoff/assistant/turns.py, handoff/queue/context.py), the order is looked up in the shop's
+order store. If it is delayed or has an exception, the assistant's message opens the chat:
 the news, the new estimate if there is one, and the offer of a person (the buttons the assistant
 offers a person with everywhere: assistant/turns.py). The widget opens its panel for it.
 

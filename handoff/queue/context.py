@@ -12,6 +12,12 @@ The customer is waiting for "you're in the queue" while this runs, so everything
 CONTEXT_SECONDS; whatever has not answered by then is left out (the packet says less, the
 escalation still happens). Rasa is not asked at all when the chat is handed over because Rasa is
 down or overloaded.
+
+The same lookup of a verified customer (`identify`, within the same bound) serves the bot turn,
+which records who the customer is as soon as the assistant's verified-order notice says so
+(`ContextSource.customer_fields`), and the console's customer history, which finds a customer's
+earlier conversations by their order's email as the order store has it, never by an address the
+conversation was merely given.
 """
 
 from __future__ import annotations
@@ -60,6 +66,29 @@ class Context:
         }
 
 
+async def find_customer(orders: OrderStore, order_number: str) -> Order | None:
+    """The order a customer proved is theirs (its customer's name and email), or None when the
+    store has no such order or cannot answer (logged: the caller goes on without a name)."""
+    try:
+        return await orders.find_async(order_number)
+    except OrderStoreUnavailable:
+        log.warning("order store unavailable: a verified customer is not named")
+        return None
+
+
+async def identify(
+    orders: OrderStore, order_number: str, seconds: float = CONTEXT_SECONDS
+) -> Context:
+    """The Context of a customer who proved `order_number` is theirs: with the order when the store
+    answers within `seconds`, without it otherwise. Never raises for the order store."""
+    context = Context(verified_order=order_number)
+    try:
+        context.customer = await asyncio.wait_for(find_customer(orders, order_number), seconds)
+    except asyncio.TimeoutError:
+        log.warning("order store slower than %.1f s: a verified customer is not named", seconds)
+    return context
+
+
 def verified_order_in(tracker: Mapping[str, Any] | None) -> str | None:
     """The order number the customer proved to the assistant, from its tracker's slots."""
     slots = tracker.get("slots") if tracker else None
@@ -75,6 +104,11 @@ class ContextSource:
         self.orders = orders
         self.seconds = seconds
 
+    async def customer_fields(self, order_number: str) -> dict[str, str]:
+        """The conversation fields naming the customer who just proved `order_number` is theirs
+        (Context.identity), the order looked up within the bound."""
+        return (await identify(self.orders, order_number, self.seconds)).identity()
+
     async def gather(
         self, cid: str, customer: Sequence[Entry], reason: str, claimed_order: str | None
     ) -> Context:
@@ -88,17 +122,15 @@ class ContextSource:
         async def parse(entry: Entry) -> None:
             context.parses[entry.id] = await self.rasa.parse(entry.text)
 
-        async def identify() -> None:
+        async def who() -> None:
             if context.verified_order is None:
                 context.verified_order = verified_order_in(await self.rasa.tracker(cid))
             if context.verified_order is not None:
-                try:
-                    context.customer = await self.orders.find_async(context.verified_order)
-                except OrderStoreUnavailable:
-                    log.warning("order store unavailable: the chat is titled without a name")
+                # Within gather's own bound, shared with the parses.
+                context.customer = await find_customer(self.orders, context.verified_order)
 
         tasks = [asyncio.ensure_future(parse(e)) for e in latest]
-        tasks.append(asyncio.ensure_future(identify()))
+        tasks.append(asyncio.ensure_future(who()))
         done, pending = await asyncio.wait(tasks, timeout=self.seconds)
         for task in pending:
             task.cancel()

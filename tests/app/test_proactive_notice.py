@@ -23,7 +23,7 @@ from tests.app.conftest import AppFactory
 from tests.app.protocol import open_chat
 from tests.app.test_agents import KEYS, accounts, agent_online
 from tests.support.clients import frames_until
-from tests.support.fake_rasa import FakeRasa, handoff_on
+from tests.support.fake_rasa import FakeRasa, handoff_on, verifies_on
 
 __all__ = ["accounts"]  # a fixture, used by name
 
@@ -150,6 +150,32 @@ async def test_a_returning_customer_with_a_delayed_order_is_told_once_with_the_o
     fifth, resumed = await open_chat(client, resumed["token"], notice["id"])
     await fifth.send_json({"type": "message", "id": "m2", "text": TAKE_OFFER})
     await frames_until(fifth, lambda f: f.get("state") == "queued")
+
+
+async def test_a_customer_the_assistant_verified_without_a_person_is_told_when_back(
+    make_client: AppFactory, rasa: tuple[FakeRasa, str]
+) -> None:
+    rasa[0].replies = verifies_on("hg-10029", "HG-10029", "Your order HG-10029 is delayed.")
+    client = await make_client()  # nobody online: the chat never reaches a person
+    # The customer proves HG-10029 to the assistant, reads its answer and goes on with it.
+    ws, welcome = await open_chat(client)
+    await ws.send_json({"type": "message", "id": "m1", "text": "HG-10029, postcode 93936"})
+    await ws.send_json({"type": "message", "id": "m2", "text": "ok"})
+    # The second answer comes after the first turn, the recording of the customer included.
+    frames = await frames_until(ws, lambda f: f.get("text") == "echo: ok")
+    assert not any(is_notice(f) for f in frames)
+    await ws.close()
+    cid = welcome["conversation"]
+    assert (await app_state(client.server.app).store.get(cid) or {}).get("state") == "bot"
+
+    again, resumed = await open_chat(client, welcome["token"], frames[-1]["id"])
+    assert resumed["type"] == "welcome" and resumed["state"] == "bot"
+    notice = (await frames_until(again, is_notice))[-1]
+    assert notice["data"] == {"proactive": "delayed", "order": "HG-10029"}
+    assert "HG-10029 is delayed" in notice["text"] and notice["buttons"] == OFFER_BUTTONS
+    await again.close()
+    await sockets_done(client)
+    assert len(await notices_in(client, cid)) == 1
 
 
 async def test_two_tabs_coming_back_at_once_are_told_once(make_client: AppFactory) -> None:

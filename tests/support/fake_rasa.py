@@ -38,6 +38,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from vocabulary.verification import verified_message
+
 Messages = list[dict[str, Any]]
 Replies = Callable[[str, str], Messages | Awaitable[Messages]]
 Parse = Callable[[str], dict[str, Any]]
@@ -64,6 +66,23 @@ def handoff_on(word: str, handoff: dict[str, Any] = HANDOFF) -> Replies:
     def replies(sender: str, text: str) -> Messages:
         if word in text.lower():
             return [{"recipient_id": sender, "custom": {"handoff": handoff}}]
+        return echo(sender, text)
+
+    return replies
+
+
+def verifies_on(word: str, order_number: str, answer: str = "Your order is on its way.") -> Replies:
+    """Answers a message mentioning `word` as the order-status form does once the customer's proof
+    matched: the answer, then the verified-order notice naming `order_number` (built as
+    actions/order_status.py builds it); echoes everything else."""
+
+    def replies(sender: str, text: str) -> Messages:
+        if word in text.lower():
+            notice = dict(verified_message(order_number))
+            return [
+                {"recipient_id": sender, "text": answer},
+                {"recipient_id": sender, "custom": notice},
+            ]
         return echo(sender, text)
 
     return replies
