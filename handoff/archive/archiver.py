@@ -8,9 +8,19 @@ current facts into SQL, and only then marks them archived: if a write landed mea
 conversation stays due and is copied again (writes are idempotent). A conversation therefore
 reaches the archive within seconds of each change, long before its Redis lifetime ends.
 
-When the archive cannot be written (the database is down), the conversation stays due and its
-Redis lifetime is extended, so Redis never lets go of a conversation that is not archived; the
-backlog and the age of the oldest due conversation are metrics an operator alerts on.
+When a batch cannot be written, the archiver asks the database for an empty transaction to
+tell the two causes apart:
+
+- the database is down: every due conversation (not only the batch) stays due and has its Redis
+  lifetime restarted when little of it is left, so Redis never lets go of a conversation that is
+  not archived;
+- the database answers but refuses something in the batch: the batch's conversations are copied
+  one by one, and one that is still refused is parked (its due time moved ahead, doubling per
+  refusal up to PARK_MAX_SECONDS, its lifetime restarted) while the rest are archived. One
+  conversation the database can never take does not hold up the others.
+
+The backlog, the age of the oldest due conversation and the parked count are metrics an
+operator alerts on.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from handoff.archive.store import ArchiveStore
-from handoff.archive.writing import ConversationFacts, EntryRecord
+from handoff.archive.writing import ConversationFacts, EntryRecord, normalise_order_number
 from handoff.conversations.entry import json_or_none
 from handoff.conversations.store import load_script
 from vocabulary.payload import verified_order
@@ -41,6 +51,16 @@ SETTLE_MS = 1500
 # of thousands of conversations is drained in batches, a round never holds the loop for long.
 BATCH = 200
 ROUND_SECONDS = 5.0
+# A conversation the database refuses while it takes others is tried again after this, doubling
+# per refusal up to the most: a refusal caused by something outside the conversation (a full
+# disk, a lock) heals within minutes, one inside it needs an operator (the parked metric).
+PARK_FIRST_SECONDS = 30.0
+PARK_MAX_SECONDS = 3600.0
+# While the database is down, the whole due set is walked at most this often, and a conversation
+# with less than KEEP_ALIVE_BELOW_SECONDS of Redis lifetime left has its lifetime restarted: far
+# more margin than the walk's period, and a walk costs one round trip per BATCH conversations.
+KEEP_ALIVE_EVERY_SECONDS = 60.0
+KEEP_ALIVE_BELOW_SECONDS = 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -63,8 +83,11 @@ def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
             return None
 
     packet = json_or_none(fields.get("packet"))
-    # Only a verified order identifies the customer (the packet carries no unverified one).
-    order = verified_order(packet.get("slots")) if isinstance(packet, dict) else None
+    # Only a verified order identifies the customer (the packet carries no unverified one). A
+    # customer who verified with the assistant and never asked for a person has no packet: the
+    # conversation's `verified_order` says it then.
+    order = _order_number(verified_order(packet.get("slots")) if isinstance(packet, dict) else None)
+    order = order or _order_number(fields.get("verified_order"))
     tags = json_or_none(fields.get("tags"))
     started = number("created_at") or number("updated_at") or 0
     return ConversationFacts(
@@ -82,8 +105,17 @@ def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
         rating_comment=fields.get("rating_comment") or None,
         packet=packet if isinstance(packet, dict) else None,
         customer_email=fields.get("customer_email") or None,
-        order_number=str(order) if order else None,
+        order_number=order,
     )
+
+
+def _order_number(raw: object) -> str | None:
+    """`raw` as an order number (HG-10042), or None when it is none: a value without digits
+    would make every copy of the conversation fail."""
+    try:
+        return normalise_order_number(str(raw)) if raw else None
+    except ValueError:
+        return None
 
 
 def entry_record(cid: str, entry_id: str, raw: Mapping[str, str]) -> EntryRecord:
@@ -120,6 +152,10 @@ class Archiver:
         self.settle_ms = settle_ms
         self._mark = redis.register_script(load_script("mark_archived.lua"))
         self.failures = 0
+        # Refusals per parked conversation (this replica's count, for the backoff) and when it
+        # was last parked; entries not parked again for long are dropped (archived or gone).
+        self._refusals: dict[str, tuple[int, float]] = {}
+        self._swept_at: float | None = None
 
     async def run_once(self, now_ms: int | None = None) -> int:
         """Archive the conversations due (quiet for `settle_ms`), a batch at a time until none
@@ -144,15 +180,87 @@ class Archiver:
             batch = [(_text(member), float(score)) for member, score in due]
             try:
                 done += await self.archive_batch(batch)
-            except Exception as error:  # any failure: keep them due, keep them alive
+            except Exception as error:  # any failure: down, or something in the batch refused
                 self.failures += 1
-                log.warning("archiving %d conversations failed, will retry: %s", len(batch), error)
-                for cid, _ in batch:
-                    await self.keep_alive(cid)
-                break
+                log.warning("archiving %d conversations failed: %s", len(batch), error)
+                archived = await self._one_by_one(batch)
+                if archived is None:
+                    await self.keep_due_alive()
+                    break
+                done += archived
             if len(due) < BATCH:
                 break
         return done
+
+    async def _database_answers(self) -> bool:
+        try:
+            await asyncio.to_thread(self.store.record)  # an empty transaction
+        except Exception as error:  # the database is down or unreachable
+            log.warning("the archive database is not answering, will retry: %s", error)
+            return False
+        return True
+
+    async def _one_by_one(self, batch: list[tuple[str, float]]) -> int | None:
+        """Copy a failed batch's conversations one at a time, parking those still refused;
+        how many were archived, or None when the database is down (nothing is parked then)."""
+        if not await self._database_answers():
+            return None
+        done = 0
+        for item in batch:
+            try:
+                done += await self.archive_batch([item])
+            except Exception as error:  # refused: this conversation, or the database went down
+                if not await self._database_answers():
+                    return None
+                await self._park(item[0], error)
+            else:
+                self._refusals.pop(item[0], None)
+        return done
+
+    async def _park(self, cid: str, error: Exception) -> None:
+        now = time.monotonic()
+        refusals = self._refusals.get(cid, (0, now))[0] + 1
+        # Forget conversations not parked again for long: archived since, expired or erased.
+        stale = [c for c, (_, at) in self._refusals.items() if now - at > 2 * PARK_MAX_SECONDS]
+        for gone in stale:
+            del self._refusals[gone]
+        self._refusals[cid] = (refusals, now)
+        wait = min(PARK_MAX_SECONDS, PARK_FIRST_SECONDS * 2 ** (refusals - 1))
+        log.error(
+            "the archive refused conversation %s (%d times), parked for %.0f s: %s",
+            cid,
+            refusals,
+            wait,
+            error,
+        )
+        # Still due, only later (XX: one erased meanwhile is not brought back); a write to it
+        # makes it due at once again, as any write does.
+        await self.redis.zadd(self.keys.due, {cid: time.time() * 1000 + wait * 1000}, xx=True)
+        await self.keep_alive(cid)
+
+    async def keep_due_alive(self) -> int:
+        """The database is down: restart the Redis lifetime of every due conversation that has
+        little left (at most every KEEP_ALIVE_EVERY_SECONDS); returns how many."""
+        now = time.monotonic()
+        if self._swept_at is not None and now - self._swept_at < KEEP_ALIVE_EVERY_SECONDS:
+            return 0
+        self._swept_at = now
+        kept, start = 0, 0
+        while True:
+            members = [
+                _text(m) for m in await self.redis.zrange(self.keys.due, start, start + BATCH - 1)
+            ]
+            if not members:
+                return kept
+            start += len(members)
+            pipe = self.redis.pipeline(transaction=False)
+            for cid in members:
+                pipe.ttl(self.keys.conversation(cid))
+            # -1: waiting for or held by a person, never expires; -2: already gone.
+            for cid, ttl in zip(members, await pipe.execute(), strict=True):
+                if 0 <= int(ttl) < KEEP_ALIVE_BELOW_SECONDS:
+                    await self.keep_alive(cid)
+                    kept += 1
 
     async def archive_batch(self, batch: list[tuple[str, float]]) -> int:
         """Copy a batch of conversations in one database transaction; returns how many."""
@@ -208,6 +316,11 @@ class Archiver:
         oldest = await self.redis.zrange(self.keys.due, 0, 0, withscores=True)
         waited = max(0.0, (now_ms - float(oldest[0][1])) / 1000) if oldest else 0.0
         return int(count), waited
+
+    async def parked(self, now_ms: int | None = None) -> int:
+        """Conversations the database refused, waiting for their next try: for the metrics."""
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        return int(await self.redis.zcount(self.keys.due, f"({now_ms}", "+inf"))
 
 
 def _text(value: Any) -> str:

@@ -1,6 +1,6 @@
 """The archive inside the service: opened in the background at start (a database that is down
 or slow never holds up the service; the archiver waits for it), the archiver's loop, and the
-retention purge.
+retention purge. With the archive off, only the trimming of the due set (below).
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -16,7 +17,7 @@ from prometheus_client import Gauge
 from handoff.archive.archiver import ArchiveKeys, Archiver
 from handoff.archive.database import migrate, open_engine
 from handoff.archive.store import ArchiveStore
-from handoff.background import stop_tasks
+from handoff.background import stop_if_cancelled, stop_tasks
 from handoff.state import AppState, app_state
 
 log = logging.getLogger("handoff.archive")
@@ -26,6 +27,12 @@ PURGE_EVERY_SECONDS = 3600.0
 OPEN_RETRY_SECONDS = 5.0
 # ARCHIVE_DATABASE_URL=off: no archive; conversations live only as long as Redis keeps them.
 ARCHIVE_OFF = "off"
+# With the archive off, every write still marks its conversation due (the write scripts do not
+# know the setting) and no archiver takes it off: the due set is trimmed this often, of marks
+# older than this. A replica with the archive on (a rolling change of the setting) copies a
+# conversation within seconds of its mark, long before the trim takes it.
+TRIM_EVERY_SECONDS = 60.0
+TRIM_OLDER_THAN_SECONDS = 600.0
 
 
 async def open_archive(url: str) -> ArchiveStore:
@@ -60,6 +67,11 @@ async def _run(state: AppState, stopping: asyncio.Event) -> None:
         "How long the longest-waiting conversation has waited for the archive",
         registry=registry,
     )
+    parked = Gauge(
+        "harbor_archive_parked",
+        "Conversations the archive database refused, waiting to be tried again",
+        registry=registry,
+    )
     purged_at = 0.0
     loop = asyncio.get_running_loop()
     # The loop ends on `stopping`, not only on cancellation: a cancellation that lands inside a
@@ -70,6 +82,7 @@ async def _run(state: AppState, stopping: asyncio.Event) -> None:
             due, waited = await archiver.backlog()
             backlog.set(due)
             oldest.set(waited)
+            parked.set(await archiver.parked())
             retention = state.settings.archive_retention_days
             # At most hourly, and at least ten times per retention period.
             purge_every = min(PURGE_EVERY_SECONDS, retention * 86_400 / 10)
@@ -84,12 +97,33 @@ async def _run(state: AppState, stopping: asyncio.Event) -> None:
             await asyncio.wait_for(stopping.wait(), timeout=ARCHIVE_EVERY_SECONDS)
 
 
+async def trim_due(state: AppState, now_ms: int | None = None) -> int:
+    """With the archive off: forget due marks older than TRIM_OLDER_THAN_SECONDS; how many."""
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    cutoff = now_ms - int(TRIM_OLDER_THAN_SECONDS * 1000)
+    return int(await state.redis.zremrangebyscore(state.keys.archive_due, "-inf", cutoff))
+
+
+async def _trim_forever(state: AppState, stopping: asyncio.Event) -> None:
+    while not stopping.is_set():
+        try:
+            await trim_due(state)
+        except Exception as error:  # Redis away: the next round trims what this one could not
+            stop_if_cancelled()
+            log.warning("trimming the archive's due set failed: %s", error)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=TRIM_EVERY_SECONDS)
+
+
 async def archive_context(app: web.Application) -> AsyncIterator[None]:
     state = app_state(app)
-    if state.settings.archive_database_url == ARCHIVE_OFF:
-        yield
-        return
     stopping = asyncio.Event()
+    if state.settings.archive_database_url == ARCHIVE_OFF:
+        trimming = asyncio.create_task(_trim_forever(state, stopping), name="archive-due-trim")
+        yield
+        stopping.set()
+        await stop_tasks([trimming])
+        return
     task = asyncio.create_task(_run(state, stopping), name="archiver")
     yield
     stopping.set()

@@ -88,12 +88,20 @@ def _chunks(items: Sequence[T]) -> Iterable[list[T]]:
         yield list(items[at : at + IN_CHUNK])
 
 
+def storable(text: str) -> str:
+    """`text` as both databases store it: PostgreSQL refuses NUL in text, and one NUL (in a
+    conversation stored before the gateway refused them, or from elsewhere) would make the
+    whole conversation impossible to archive; it is kept visible as U+FFFD. JSON columns need
+    nothing: json.dumps escapes NUL."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _column_values(facts: ConversationFacts) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in PLAIN_COLUMNS:
         value = getattr(facts, name)
         if value is not None:
-            values[name] = value
+            values[name] = storable(value) if isinstance(value, str) else value
     if facts.tags is not None:
         values["tags"] = json.dumps(sorted(set(facts.tags)))
     if facts.packet is not None:
@@ -205,9 +213,9 @@ def _insert_entries(db: Connection, records: list[EntryRecord]) -> None:
                     "conversation_id": r.conversation_id,
                     "entry_id": r.entry_id,
                     "at": r.at,
-                    "sender": r.sender,
-                    "kind": r.kind,
-                    "text": r.text,
+                    "sender": storable(r.sender),
+                    "kind": storable(r.kind),
+                    "text": storable(r.text),
                     "data": json.dumps(r.data, sort_keys=True) if r.data else None,
                 }
                 for r in fresh

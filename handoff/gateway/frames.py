@@ -45,7 +45,10 @@ from handoff.web.wire import (
 
 SCHEMA_ID = "https://harbor-assist.example/schema/customer-v1.json"
 SCHEMA_TITLE = "Harbor Assist customer websocket, protocol version 1"
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,190}\.[^@\s\x00-\x1f]{2,}$")
+# C0 control characters but tab, line feed and carriage return: nothing a person types, and NUL
+# is text PostgreSQL refuses to store, so a message holding one could never be archived.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # A `last_seen` this long is no entry id: the client is sent the whole conversation again.
 MAX_LAST_SEEN = 40
 
@@ -84,6 +87,20 @@ def _not_blank(text: str) -> str:
     if not text.strip():
         raise ValueError("blank")
     return text
+
+
+def _printable(code: ErrorCode, what: str) -> AfterValidator:
+    """Refuses text with a control character (refused, not stripped: the customer is told, and
+    what is stored is what they sent)."""
+
+    def check(text: str) -> str:
+        if CONTROL_CHARACTERS.search(text):
+            raise PydanticCustomError(
+                code, f"{what} can't contain control characters; this one was not sent."
+            )
+        return text
+
+    return AfterValidator(check)
 
 
 def _message_fits(text: str, info: ValidationInfo) -> str:
@@ -157,6 +174,7 @@ class Message(WireFrame):
         AfterValidator(_not_blank),
         Refuse("bad_message", "A message needs some text."),
         AfterValidator(_message_fits),
+        _printable("bad_message", "Messages"),
     ]
 
 
@@ -186,6 +204,7 @@ class LeaveMessage(WireFrame):
         str,
         AfterValidator(_note_fits),
         Refuse("bad_message", "Please write a message (up to the length limit)."),
+        _printable("bad_message", "Messages"),
     ]
 
 
@@ -201,6 +220,7 @@ class Rating(WireFrame):
         BeforeValidator(lambda value: value or ""),
         AfterValidator(_comment_fits),
         Refuse("bad_rating", "The comment is too long."),
+        _printable("bad_rating", "A comment"),
     ] = ""
 
 

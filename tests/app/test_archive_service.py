@@ -1,6 +1,8 @@
 """The archive in the running service: every conversation reaches it within seconds of each
 change, whole (transcript, packet, notes, tags, rating); agents find it through the console API;
-an archive that cannot be written loses nothing and keeps the conversation alive in Redis."""
+an archive that cannot be written loses nothing and keeps the conversation alive in Redis; one
+conversation the database refuses is parked and does not hold up the others; with the archive
+off, nothing piles up in Redis for it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
+from sqlalchemy import create_engine, text
 
+from handoff.archive import service
+from handoff.archive.archiver import BATCH, facts_from_hash
 from handoff.archive.database import migrate, open_engine
 from handoff.archive.service import archiver_for
 from handoff.archive.store import ArchiveStore
@@ -28,9 +33,11 @@ from handoff.conversations.keys import Keys
 from handoff.state import app_state
 from tests.app.conftest import AppFactory
 from tests.app.protocol import AGENT, CheckedSocket, open_chat
+from tests.app.test_privacy_erasure import live_chat
 from tests.support import polling
 from tests.support.clients import PASSWORD, frames_until, login
 from tests.support.fake_rasa import FakeRasa, handoff_on
+from tests.support.postgres import postgres_server
 
 KEYS = Keys("ha")
 HANDOFF = {"reason": "human_request", "summary": "Customer asked for a person.", "intents": []}
@@ -128,7 +135,8 @@ async def test_an_archive_that_cannot_be_written_loses_nothing_and_keeps_the_cha
     state = app_state(client.app)
     engine = open_engine(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
     migrate(engine)
-    failing = FailingFirst(ArchiveStore(engine), failures=2)
+    # Each failing round costs two writes: the batch, and the empty one asking if it is down.
+    failing = FailingFirst(ArchiveStore(engine), failures=4)
     archiver = archiver_for(state, failing)
     archiver.settle_ms = 0
 
@@ -224,3 +232,168 @@ def test_the_privacy_command_line_exports_and_erases_with_confirmation(
     assert json.loads(erased.stdout)["live_conversations"] == 0
     bad = cli("export", "--order", "no digits")
     assert bad.returncode == 2 and "order number" in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    with postgres_server(prefix="harbor-archiver-pg-") as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArchiveStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = open_engine(url)
+    migrate(engine)
+    yield ArchiveStore(engine)
+    engine.dispose()
+
+
+async def test_a_conversation_the_database_refuses_is_parked_and_the_others_archived(
+    make_client: AppFactory, archive: ArchiveStore
+) -> None:
+    client: TestClient = await make_client(archive_database_url="off")
+    state = app_state(client.app)
+    archiver = archiver_for(state, archive)
+    archiver.settle_ms = 0
+    others = [await live_chat(state, f"question {n}") for n in range(4)]
+    # A NUL stored before the gateway refused them (or by an agent): PostgreSQL refuses NUL in
+    # text, so the archive keeps it visible as U+FFFD instead of refusing the conversation.
+    await state.store.append(others[0], "agent", "pasted\x00text")
+    refused = await live_chat(state, "hello")
+    if archive.engine.dialect.name == "sqlite":
+        with archive.engine.begin() as db:
+            db.execute(
+                text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON entries"
+                    " WHEN NEW.text LIKE '%unstorable%' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+        await state.store.append(refused, "customer", "this is unstorable")
+    else:  # PostgreSQL refuses an address longer than its column of its own accord
+        await state.store.set_fields(refused, {"customer_email": "x" * 300 + "@example.com"})
+    for key in (KEYS.conversation(refused), KEYS.log(refused)):
+        await state.redis.expire(key, 30)  # little lifetime left
+
+    assert await archiver.run_once() == 4
+    for cid in others:
+        assert archive.conversation(cid) is not None
+    stored = archive.conversation(others[0])
+    assert stored is not None and "pasted\ufffdtext" in [e["text"] for e in stored["transcript"]]
+    assert archive.conversation(refused) is None
+    assert await state.redis.ttl(KEYS.log(refused)) > 30, "kept alive while it is not archived"
+    retry_at = await state.redis.zscore(KEYS.archive_due, refused)
+    assert retry_at is not None and retry_at > time.time() * 1000 + 20_000, "parked for a while"
+    assert await archiver.parked() == 1
+    assert await archiver.run_once() == 0, "not tried again before its time"
+
+    # Tried again at its time and refused again: parked for longer.
+    assert await archiver.run_once(now_ms=int(retry_at) + 1) == 0
+    assert await state.redis.zscore(KEYS.archive_due, refused) > time.time() * 1000 + 45_000
+
+    # Once the database takes it, it is archived.
+    if archive.engine.dialect.name == "sqlite":
+        with archive.engine.begin() as db:
+            db.execute(text("DROP TRIGGER refuse"))
+    else:
+        await state.store.set_fields(refused, {"customer_email": "kim@example.com"})
+    assert await archiver.run_once(now_ms=int(time.time() * 1000) + 3_600_000) == 1
+    assert archive.conversation(refused) is not None
+    assert await state.redis.zscore(KEYS.archive_due, refused) is None
+    assert await archiver.parked() == 0
+
+
+async def test_while_the_database_is_down_every_due_conversation_is_kept_alive(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    client: TestClient = await make_client(archive_database_url="off")
+    state = app_state(client.app)
+    # A database that cannot be opened (its folder does not exist): down.
+    down = ArchiveStore(create_engine(f"sqlite:///{tmp_path / 'gone' / 'archive.sqlite3'}"))
+    archiver = archiver_for(state, down)
+    archiver.settle_ms = 0
+    cids = [await live_chat(state, "hello") for _ in range(BATCH + 50)]
+    async with state.redis.pipeline(transaction=False) as pipe:
+        for cid in cids:
+            pipe.expire(KEYS.conversation(cid), 30).expire(KEYS.log(cid), 30)
+        await pipe.execute()
+
+    assert await archiver.run_once() == 0
+    async with state.redis.pipeline(transaction=False) as pipe:
+        for cid in cids:
+            pipe.ttl(KEYS.log(cid))
+        lifetimes = await pipe.execute()
+    assert min(lifetimes) > 30, "every due conversation kept alive, not only the first batch"
+    assert await state.redis.zcard(KEYS.archive_due) == len(cids)
+    assert await archiver.parked() == 0, "a database that is down is no reason to park"
+
+
+async def test_a_customer_who_verified_with_the_assistant_is_archived_with_their_order(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    # Verified with the assistant, never handed to a person: no packet, the conversation's
+    # `verified_order` names the order.
+    client: TestClient = await make_client(archive_database_url="off")
+    state = app_state(client.app)
+    engine = open_engine(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
+    migrate(engine)
+    archive = ArchiveStore(engine)
+    archiver = archiver_for(state, archive)
+    archiver.settle_ms = 0
+    cid = await live_chat(state, "where is my lamp")
+    await state.store.set_fields(cid, {"verified_order": "hg 10042"})
+    assert await archiver.run_once() == 1
+    assert [c["id"] for c in archive.search(order_number="10042")] == [cid]
+    engine.dispose()
+    # A verified order in the packet wins; a value that is no order number is none.
+    packet = json.dumps({"slots": {"order_verified": True, "order_number": "HG-20001"}})
+    assert facts_from_hash(cid, {"packet": packet, "verified_order": "HG-10042"}).order_number == (
+        "HG-20001"
+    )
+    assert facts_from_hash(cid, {"verified_order": "unknown"}).order_number is None
+
+
+async def test_a_message_with_a_control_character_is_refused_and_nothing_stored(
+    make_client: AppFactory,
+) -> None:
+    client: TestClient = await make_client(archive_database_url="off")
+    state = app_state(client.app)
+    customer, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    await customer.send_json({"type": "message", "id": "nul", "text": "order\x00 HG-10042"})
+    refused = (await frames_until(customer, lambda f: f["type"] == "error"))[-1]
+    assert refused["code"] == "bad_message" and refused["id"] == "nul"
+    assert "control characters" in refused["message"]
+    await customer.send_json(
+        {"type": "leave_message", "email": "kim\x00@example.com", "text": "call me"}
+    )
+    assert (await frames_until(customer, lambda f: f["type"] == "error"))[-1]["code"] == "bad_email"
+    # Tabs and line breaks are text.
+    await customer.send_json({"type": "message", "id": "ok", "text": "line one\r\n\tline two"})
+    await frames_until(customer, lambda f: f.get("text") == "echo: line one\r\n\tline two")
+    texts = [fields["text"] for _, fields in await state.redis.xrange(KEYS.log(cid))]
+    assert "line one\r\n\tline two" in texts
+    assert not any("\x00" in t for t in texts)
+
+
+async def test_with_the_archive_off_due_marks_do_not_pile_up(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "TRIM_EVERY_SECONDS", 0.1)
+    client: TestClient = await make_client(archive_database_url="off")
+    state = app_state(client.app)
+    fresh = await live_chat(state, "hello")
+    stale = "f" * 32
+    old = time.time() * 1000 - (service.TRIM_OLDER_THAN_SECONDS + 60) * 1000
+    await state.redis.zadd(KEYS.archive_due, {stale: old})
+
+    async def trimmed() -> bool:
+        return await state.redis.zscore(KEYS.archive_due, stale) is None
+
+    await until(trimmed)
+    # The round that took the old mark saw the fresh one: a replica with the archive on would
+    # still copy it.
+    assert await state.redis.zscore(KEYS.archive_due, fresh) is not None
