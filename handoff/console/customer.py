@@ -6,12 +6,23 @@
          tickets: [{id, at, status, text, conversation}], ratings: {count, average},
          archive: "ok" | "unavailable" | "off"}
 
-A customer is recognised only as far as they proved who they are: by the email of an order
-they verified to the assistant (escalation sets `customer_email`, `customer_name` and
-`verified_order` on the conversation: handoff/queue/context.py), else by the email they left
-with a message, else by a verified order alone (its number; the archive keeps it per
-conversation). A customer who proved nothing is nobody in particular: `customer` is null and
-nothing is looked up, so an agent cannot see one visitor's history in another's chat.
+A customer is recognised only as far as they proved who they are, and their history is shown
+only to the same degree:
+
+- **verified order** (`known_by: "verified order"`): they proved to the assistant that an order
+  is theirs (`verified_order`, recorded when the assistant verified it or at escalation:
+  handoff/queue/context.py). Their earlier conversations, ratings and the messages they left are
+  found by that order's email *as the shop's order store has it*, looked up here, never by the
+  conversation's `customer_email`, which an address typed with a message may have replaced. The
+  order's email is not in the answer (the order panel's rule, handoff/console/orders.py: it is
+  what ownership is proved with). A store that does not answer within the bound leaves the
+  search to the order number, which the archive keeps per conversation.
+- **email left with a message, not verified**: an address typed into the widget proves nothing;
+  anyone can type anyone's. The answer names the address they typed (it is in the chat already)
+  and lists only the messages left in this conversation: no earlier conversations, no ratings,
+  no tickets of other chats, so a visitor who types a known customer's address learns nothing
+  of theirs, and the agent is not misled into treating them as that customer.
+- **nobody**: `customer` is null and nothing is looked up.
 
 Earlier conversations and their ratings come from the conversation archive (handoff/archive),
 which keeps every conversation a few seconds after its last write; tickets (messages left when
@@ -23,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -31,7 +43,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from handoff.archive.api import listed
 from handoff.console.access import viewable_conversation
 from handoff.console.orders import proved_order
-from handoff.state import app_state
+from handoff.queue.context import identify
+from handoff.state import AppState, app_state
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +52,48 @@ log = logging.getLogger(__name__)
 LISTED = 10
 # Tickets are a stream kept in Redis (MAX_TICKETS); only the newest are searched for the email.
 TICKETS_SEARCHED = 2000
+# How a customer is known, as the console shows it.
+BY_VERIFIED_ORDER = "verified order"
+BY_LEFT_EMAIL = "email left with a message, not verified"
 
 
-def identity_of(conversation: dict[str, str]) -> dict[str, str] | None:
+@dataclass(frozen=True)
+class Customer:
+    """A chat's customer as far as they proved it. `order_email` is their verified order's email
+    from the order store: what their history is found by, never shown ("" when unknown)."""
+
+    name: str
+    verified_order: str
+    known_by: str
+    left_email: str = ""
+    order_email: str = ""
+
+    def shown(self) -> dict[str, str]:
+        """What the agent is told: the address only when the customer typed it themselves."""
+        return {
+            "name": self.name,
+            "email": self.left_email,
+            "verified_order": self.verified_order,
+            "known_by": self.known_by,
+        }
+
+
+async def identity_of(state: AppState, conversation: dict[str, str]) -> Customer | None:
     """The customer as far as the chat proves it, or None."""
-    email = (conversation.get("customer_email") or "").strip().lower()
-    order = proved_order(conversation) or ""
-    if not email and not order:
-        return None
-    # An email came with a verified order (escalation), or was left with a message (a ticket).
-    left_only = bool(email) and not conversation.get("verified_order")
-    known_by = "email left with a message" if left_only else "verified order"
-    return {
-        "name": conversation.get("customer_name") or "",
-        "email": email,
-        "verified_order": order,
-        "known_by": known_by,
-    }
+    order = proved_order(conversation)
+    if order:
+        context = await identify(state.orders, order)
+        found = context.customer
+        return Customer(
+            name=found.customer_name if found else conversation.get("customer_name") or "",
+            verified_order=order,
+            known_by=BY_VERIFIED_ORDER,
+            order_email=context.identity().get("customer_email", ""),
+        )
+    typed = (conversation.get("customer_email") or "").strip().lower()
+    if typed:
+        return Customer(name="", verified_order="", known_by=BY_LEFT_EMAIL, left_email=typed)
+    return None
 
 
 def ratings_of(conversations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -66,12 +104,30 @@ def ratings_of(conversations: list[dict[str, Any]]) -> dict[str, Any]:
     return {"count": len(rated), "average": average}
 
 
+async def tickets_of(state: AppState, cid: str, customer: Customer) -> list[dict[str, str]]:
+    """The messages this chat's customer left: in this chat, and for a verified customer under
+    their order's email in any chat; newest first, without the address they gave."""
+    raw = await state.redis.xrevrange(state.keys.tickets, count=TICKETS_SEARCHED) or []
+    tickets: list[dict[str, str]] = [
+        {"id": str(tid), **{str(k): str(v) for k, v in (fields or {}).items()}}
+        for tid, fields in raw
+    ]
+
+    def theirs(ticket: dict[str, str]) -> bool:
+        if ticket.get("conversation") == cid:
+            return True
+        email = ticket.get("email", "").strip().lower()
+        return bool(customer.order_email) and email == customer.order_email
+
+    return [{k: v for k, v in t.items() if k != "email"} for t in tickets if theirs(t)][:LISTED]
+
+
 async def customer_history(request: web.Request) -> web.Response:
     state = app_state(request.app)
     cid, conversation = await viewable_conversation(request)
-    customer = identity_of(conversation)
+    customer = await identity_of(state, conversation)
     answer: dict[str, Any] = {
-        "customer": customer,
+        "customer": customer.shown() if customer else None,
         "conversations": [],
         "tickets": [],
         "ratings": {"count": 0, "average": None},
@@ -79,23 +135,13 @@ async def customer_history(request: web.Request) -> web.Response:
     }
     if customer is None:
         return web.json_response(answer)
-    if customer["email"]:
-        raw = await state.redis.xrevrange(state.keys.tickets, count=TICKETS_SEARCHED) or []
-        tickets: list[dict[str, str]] = [
-            {"id": str(tid), **{str(k): str(v) for k, v in (fields or {}).items()}}
-            for tid, fields in raw
-        ]
-        answer["tickets"] = [
-            {k: v for k, v in t.items() if k != "email"}
-            for t in tickets
-            if t.get("email", "").strip().lower() == customer["email"]
-        ][:LISTED]
-    if state.archive is not None:
+    answer["tickets"] = await tickets_of(state, cid, customer)
+    if state.archive is not None and customer.verified_order:
         try:
             found = await asyncio.to_thread(
                 state.archive.search,
-                email=customer["email"] or None,
-                order_number=None if customer["email"] else customer["verified_order"],
+                email=customer.order_email or None,
+                order_number=None if customer.order_email else customer.verified_order,
                 limit=LISTED + 1,
             )
         except SQLAlchemyError as error:
@@ -103,6 +149,9 @@ async def customer_history(request: web.Request) -> web.Response:
             answer["archive"] = "unavailable"
         else:
             earlier = [c for c in found if c.get("id") != cid][:LISTED]
-            answer["conversations"] = [listed(c) for c in earlier]
+            # The archive keeps each conversation's email; the order's is not for the agent here.
+            answer["conversations"] = [
+                {k: v for k, v in listed(c).items() if k != "customer_email"} for c in earlier
+            ]
             answer["ratings"] = ratings_of(earlier)
     return web.json_response(answer)

@@ -1,11 +1,13 @@
 """A live chat's customer history (GET /api/conversations/{cid}/customer): a verified customer is
-recognised by their order's email across conversations, with their earlier conversations and
-ratings from the archive and the messages they left; a customer who proved nothing is nobody,
-and nothing leaks into another visitor's chat."""
+recognised by their order's email (as the order store has it) across conversations, with their
+earlier conversations and ratings from the archive and the messages they left; an address typed
+with a message proves nothing and reveals nothing of its owner; a customer who proved nothing is
+nobody, and nothing leaks into another visitor's chat."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -84,16 +86,17 @@ async def test_a_verified_customer_is_known_with_earlier_chats_ratings_and_ticke
     await state.redis.xadd(state.keys.tickets, {"email": "x@y.example", "text": "not theirs"})
 
     found = await history(client, cid)
+    # The order's email finds the history and is never shown: it is what ownership is proved with.
     assert found["customer"] == {
         "name": "Lucas Müller",
-        "email": EMAIL,
+        "email": "",
         "verified_order": "HG-10008",
         "known_by": "verified order",
     }
+    assert EMAIL not in json.dumps(found).lower()
     assert [c["id"] for c in found["conversations"]] == ["c" * 32, "b" * 32, "a" * 32]
     assert found["ratings"] == {"count": 2, "average": 4.0}
     assert [t["text"] for t in found["tickets"]] == ["my mug arrived cracked"]
-    assert "email" not in found["tickets"][0]
     assert found["archive"] == "ok"
 
 
@@ -109,14 +112,68 @@ async def test_a_customer_who_proved_nothing_is_nobody_and_sees_nobody_elses_his
     assert found["conversations"] == [] and found["tickets"] == []
 
 
-async def test_an_email_left_with_a_message_recognises_the_customer_without_the_archive(
+async def known_customer_elsewhere(state: AppState) -> None:
+    """Lucas's rated chat in the archive and a message he left in another chat."""
+    assert state.archive is not None
+    state.archive.record(
+        [ConversationFacts("a" * 32, 1, state="closed", rating=5, customer_email=EMAIL)]
+    )
+    await state.redis.xadd(
+        state.keys.tickets, {"conversation": "b" * 32, "email": EMAIL, "text": "lucas's own words"}
+    )
+
+
+async def test_a_typed_address_of_a_known_customer_reveals_nothing_of_theirs(
+    make_client: AppFactory,
+) -> None:
+    client, state = await ready(make_client)
+    await known_customer_elsewhere(state)
+    # A visitor leaves a message with Lucas's address: anyone can type anyone's.
+    cid = await chat(state)
+    await state.queue.leave_message(cid, EMAIL.upper(), "please call me back")
+    found = await history(client, cid)
+    assert found["customer"] == {
+        "name": "",
+        "email": EMAIL,
+        "verified_order": "",
+        "known_by": "email left with a message, not verified",
+    }
+    # Only what was left in this very chat; nothing of Lucas's.
+    assert [t["text"] for t in found["tickets"]] == ["please call me back"]
+    assert found["conversations"] == [] and found["ratings"] == {"count": 0, "average": None}
+    assert "lucas's own words" not in json.dumps(found)
+
+
+async def test_an_address_typed_after_verifying_does_not_change_whose_history_it_is(
+    make_client: AppFactory,
+) -> None:
+    client, state = await ready(make_client)
+    await known_customer_elsewhere(state)
+    # Hana proved HG-10064 (hana.patel70@example.com) and then left a message typing Lucas's
+    # address, which replaces the conversation's customer_email.
+    cid = await chat(
+        state,
+        verified_order="HG-10064",
+        customer_name="Hana Patel",
+        customer_email="hana.patel70@example.com",
+    )
+    await state.queue.leave_message(cid, EMAIL, "reply to this address please")
+    found = await history(client, cid)
+    assert found["customer"]["known_by"] == "verified order"
+    assert found["customer"]["name"] == "Hana Patel"
+    assert found["conversations"] == []
+    assert [t["text"] for t in found["tickets"]] == ["reply to this address please"]
+    assert "lucas's own words" not in json.dumps(found)
+
+
+async def test_an_email_left_with_a_message_is_named_without_the_archive(
     make_client: AppFactory,
 ) -> None:
     client, state = await ready(make_client, archive_database_url="off")
-    cid = await chat(state, customer_email="dana@example.com")
-    await state.redis.xadd(state.keys.tickets, {"email": "dana@example.com", "text": "call me"})
+    cid = await chat(state)
+    await state.queue.leave_message(cid, "dana@example.com", "call me")
     found = await history(client, cid)
-    assert found["customer"]["known_by"] == "email left with a message"
+    assert found["customer"]["known_by"] == "email left with a message, not verified"
     assert found["archive"] == "off" and found["conversations"] == []
     assert [t["text"] for t in found["tickets"]] == ["call me"]
 
@@ -154,3 +211,28 @@ async def test_an_archive_that_fails_costs_the_history_never_the_tickets(
     found = await history(client, cid)
     assert found["archive"] == "unavailable" and found["conversations"] == []
     assert [t["text"] for t in found["tickets"]] == ["still waiting"]
+
+
+async def test_with_the_order_store_down_a_verified_customer_is_found_by_their_order(
+    make_client: AppFactory, closed_port: int
+) -> None:
+    client, state = await ready(
+        make_client,
+        orders_database_url=f"postgresql+psycopg2://postgres@127.0.0.1:{closed_port}/orders",
+    )
+    await known_customer_elsewhere(state)
+    assert state.archive is not None
+    state.archive.record(
+        [ConversationFacts("c" * 32, 2, state="closed", rating=4, order_number="HG-10008")]
+    )
+    cid = await chat(state, verified_order="HG-10008", customer_name="Lucas Müller")
+    found = await history(client, cid)
+    assert found["customer"] == {
+        "name": "Lucas Müller",
+        "email": "",
+        "verified_order": "HG-10008",
+        "known_by": "verified order",
+    }
+    # Without the order's email: the conversations of that order, no tickets of other chats.
+    assert [c["id"] for c in found["conversations"]] == ["c" * 32]
+    assert found["tickets"] == []
