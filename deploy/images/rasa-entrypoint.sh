@@ -18,7 +18,8 @@ fi
 : "${RASA_KEY_PREFIX:=$(python -c 'import sys; from vocabulary.rasa_keys import rasa_key_prefix; print(rasa_key_prefix(sys.argv[1]))' "$REDIS_PREFIX")}"
 export REDIS_HOST="${REDIS_HOST:-redis}" REDIS_PORT="${REDIS_PORT:-6379}" REDIS_DB="${REDIS_DB:-0}" \
   REDIS_PASSWORD="${REDIS_PASSWORD:-}" RASA_KEY_PREFIX NLG_PORT="${NLG_PORT:-5056}" \
-  ACTIONS_URL="${ACTIONS_URL:-http://actions:5055}"
+  ACTIONS_URL="${ACTIONS_URL:-http://actions:5055}" \
+  RASA_TRACKER_TTL_SECONDS="${RASA_TRACKER_TTL_SECONDS:-604800}"
 cd /app
 # One argument with "=": a token may begin with "-" (see bot/launcher/services.py).
 exec python -m bot.rasa_server run --enable-api "--auth-token=$RASA_TOKEN" \
