@@ -59,15 +59,18 @@ def is_offer(frame: dict[str, Any]) -> bool:
     return is_event_from("bot")(frame) and offers_a_person(frame)
 
 
-async def order_check(stack: RunningStack, label: str) -> tuple[float, list[dict[str, Any]]]:
-    """A customer checks an order; returns the slowest first answer of a turn and the last
-    turn's replies up to the offer of a person it must end with."""
+async def order_check(
+    stack: RunningStack, label: str, messages: tuple[str, ...] = ORDER
+) -> tuple[float, list[dict[str, Any]]]:
+    """A customer checks an order (or sends the first `messages` of it); returns the slowest
+    first answer of a turn and the last turn's replies up to the offer of a person it must end
+    with."""
     async with aiohttp.ClientSession() as http:
         customer = Customer(http)
         await customer.connect(stack.url.replace("http://", "ws://"))
         worst = 0.0
         start = 0
-        for i, text in enumerate(ORDER):
+        for i, text in enumerate(messages):
             start = len(customer.log.frames)
             began = time.monotonic()
             await customer.send(f"{label}-{i}", text)
@@ -106,9 +109,13 @@ def test_a_hung_assistant_part_still_gets_every_turn_an_answer(
     stack: RunningStack, part: str
 ) -> None:
     pid = child_pid(stack, {"actions": "run actions", "rasa": "--enable-api"}[part])
+    # A hung action server shows only on the form's steps, so the customer goes through all of
+    # them; with Rasa hung every turn takes the same path (the turn's deadline, then the offer),
+    # so one turn proves it and the suite does not wait out the deadline three times.
+    messages = ORDER if part == "actions" else ORDER[:1]
     os.kill(pid, signal.SIGSTOP)
     try:
-        worst, replies = asyncio.run(order_check(stack, f"{part}-hung"))
+        worst, replies = asyncio.run(order_check(stack, f"{part}-hung", messages))
     finally:
         os.kill(pid, signal.SIGCONT)
     assert any(offers_a_person(r) for r in replies), replies
