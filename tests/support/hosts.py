@@ -21,8 +21,8 @@ own that first joins the host's namespace (setns(2) applies to the calling threa
 Names carry the creating process id (`harbor-<pid>-<hex>-<host>`); `Lab.close()` (a finalizer)
 kills every process started in the lab, then deletes its namespaces, which deletes their
 interfaces; labs left behind by a process that died without closing are swept at the next start.
-`netns_refusal()` says why namespaces cannot be made here (not root, no iproute2, a kernel or
-sandbox that refuses them), or None.
+`netns_refusal()` says why the kernel refuses namespaces here (quoting its error: not root, or
+a sandbox), or None; a machine without iproute2 is not set up, and fails.
 """
 
 from __future__ import annotations
@@ -59,12 +59,13 @@ def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def netns_refusal() -> str | None:
-    """Why this machine cannot build test hosts, or None when it can (a probe namespace is
-    added, given a veth pair and deleted)."""
+    """Why the kernel refuses to build test hosts here, or None when it allows them: a probe
+    namespace is added, given a veth pair and deleted, and what refused is quoted (an
+    unprivileged user or a sandbox gets the kernel's "Operation not permitted"). Only that is a
+    reason to skip: iproute2 missing is a machine not set up (scripts/system-deps.sh installs
+    it), and raises."""
     if shutil.which("ip") is None:
-        return "iproute2's `ip` is not installed"
-    if os.geteuid() != 0:
-        return "network namespaces need root (`ip netns add` as an unprivileged user)"
+        raise RuntimeError("iproute2's `ip` is not installed; run scripts/system-deps.sh")
     name = f"{PREFIX}-{os.getpid()}-{secrets.token_hex(3)}-probe"
     try:
         added = ip("netns", "add", name, check=False)
