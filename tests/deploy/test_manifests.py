@@ -186,3 +186,54 @@ def test_rasa_is_not_autoscaled(resources: list) -> None:
 def test_kustomization_lists_every_manifest() -> None:
     on_disk = {p.name for p in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
     assert on_disk == {p.name for p in manifest_files()}
+
+
+def allowed_sources(policy: dict[str, Any]) -> tuple[set[str], set[int]]:
+    """The pod names (app.kubernetes.io/name) and ports a NetworkPolicy's ingress lets in."""
+    names: set[str] = set()
+    ports: set[int] = set()
+    for rule in policy["spec"]["ingress"]:
+        ports |= {port["port"] for port in rule["ports"]}
+        for source in rule["from"]:
+            assert set(source) == {"podSelector"}, "only pods of this namespace, by name"
+            (expression,) = source["podSelector"]["matchExpressions"]
+            assert (expression["key"], expression["operator"]) == ("app.kubernetes.io/name", "In")
+            names |= set(expression["values"])
+    return names, ports
+
+
+def redis_clients(resources: list) -> set[str]:
+    """The workloads whose containers are given a Redis address (by env or harbor-config)."""
+    clients = set()
+    for item in resources:
+        if item["kind"] not in ("Deployment", "StatefulSet"):
+            continue
+        for spec in pod_spec(item)["containers"]:
+            named = {env["name"] for env in spec.get("env", [])}
+            from_config = any("configMapRef" in source for source in spec.get("envFrom", []))
+            if named & {"REDIS_URL", "REDIS_HOST", "REDIS_SENTINELS"} or from_config:
+                clients.add(item["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"])
+    return clients
+
+
+def test_only_the_pods_that_use_redis_reach_redis_and_its_sentinels(resources: list) -> None:
+    redis = find(resources, "StatefulSet", "redis")
+    policy = find(resources, "NetworkPolicy", "redis")
+    assert policy["spec"]["podSelector"]["matchLabels"] == redis["spec"]["selector"]["matchLabels"]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    names, ports = allowed_sources(policy)
+    redis_ports = {port_number(container(redis, c), c) for c in ("redis", "sentinel")}
+    assert ports == redis_ports == {6379, 26379}
+    # Every client gets in; besides them only Redis itself and HAProxy, nothing else.
+    assert redis_clients(resources) <= names
+    assert names - redis_clients(resources) == {"redis", "redis-master"}
+    assert "actions" not in names
+
+
+def test_only_redis_clients_reach_the_master_proxy(resources: list) -> None:
+    proxy = find(resources, "Deployment", "redis-master")
+    policy = find(resources, "NetworkPolicy", "redis-master")
+    assert policy["spec"]["podSelector"]["matchLabels"] == proxy["spec"]["selector"]["matchLabels"]
+    names, ports = allowed_sources(policy)
+    assert ports == {port_number(container(proxy, "haproxy"), "redis")}
+    assert names == redis_clients(resources) - {"redis-master"}
