@@ -52,6 +52,8 @@ def test_with_email_on_it_must_outlast_the_follow_up() -> None:
     with pytest.raises(SettingsError, match="must be at least FOLLOW_UP_DAYS"):
         settings(CLOSED_CONVERSATION_TTL_SECONDS=one_day, SMTP_URL="smtp://mail.example:25")
     shorter_follow_up = settings(
-        CLOSED_CONVERSATION_TTL_SECONDS=one_day, SMTP_URL="smtp://mail.example:25", FOLLOW_UP_DAYS="1"
+        CLOSED_CONVERSATION_TTL_SECONDS=one_day,
+        SMTP_URL="smtp://mail.example:25",
+        FOLLOW_UP_DAYS="1",
     )
     assert shorter_follow_up.closed_conversation_ttl == 86400
