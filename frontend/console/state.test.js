@@ -265,3 +265,20 @@ test("a reload brings the email's status it has now, and a customer's email is m
     ["", "email"],
   );
 });
+
+test("the note that the customer's missed messages were emailed shows that email's status", () => {
+  let state = frames(signedIn(), { type: "hello", presence: "online", capacity: 3, active: ["c1"] });
+  const note = {
+    type: "event",
+    conversation: "c1",
+    id: "7",
+    kind: "event",
+    from: "system",
+    text: "We emailed you the messages you missed.",
+    event: "missed_messages_emailed",
+    email_status: "queued",
+    at: 1,
+  };
+  state = frames(state, note, emailStatus("7", "sent"));
+  assert.deepEqual(emailWords(state, "c1"), ["Emailed"]);
+});

@@ -67,11 +67,14 @@ export function speaker(e) {
 
 /** @param {Entry} e */
 function entryView(e) {
+  const emailed = emailStatusText(e);
   if (e.kind !== "message") {
-    return html`<div class="entry-event" data-client-id=${e.client_id} data-id=${e.id}>${eventLabel(e)}</div>`;
+    // An event can name a mail too (the messages an away customer missed, emailed together).
+    return html`<div class="entry-event" data-client-id=${e.client_id} data-id=${e.id}>${eventLabel(e)}${emailed
+      ? html` · <span class=${`entry-email entry-email-${e.email_status}`}>${emailed}</span>`
+      : null}</div>`;
   }
   const buttons = Array.isArray(e.buttons) ? e.buttons : [];
-  const emailed = emailStatusText(e);
   return html`<div class=${`entry entry-${e.from}${e.pending ? " pending" : ""}`} data-client-id=${e.client_id}
     data-id=${e.id}>
     <div class="entry-meta">

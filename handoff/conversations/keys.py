@@ -45,6 +45,9 @@
                                   or failed; a sending replica pushes it a lease ahead (MAIL_LEASE)
 {p}:mail:answered:{hash}  string  an automatic answer went to this sender lately (MAIL_ANSWER_GAP):
                                   two auto-responders never answer each other for ever
+{p}:mail:missed            zset    conversation -> when its customer will have been away long enough
+                                  for the agent's messages they missed to go by email (ms; held a
+                                  lease ahead while a replica sends; handoff/email/missed.py)
 {p}:mail:in:{hash}        string  the new conversation an inbound mail (sender, Message-ID) became,
                                   "" while it starts one (MAIL_LEASE, then as long as a chat is
                                   kept): a mail delivered twice is one ticket (email/inbound.py)
@@ -236,6 +239,10 @@ class Keys:
 
     def mail_answered(self, sender_hash: str) -> str:
         return f"{self.prefix}:mail:answered:{sender_hash}"
+
+    @property
+    def mail_missed(self) -> str:
+        return f"{self.prefix}:mail:missed"
 
     def mail_received(self, message_hash: str) -> str:
         return f"{self.prefix}:mail:in:{message_hash}"

@@ -9,7 +9,7 @@ conversation's thread, References the thread's last ten.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -44,11 +44,12 @@ def _when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def history(entries: Sequence[Entry], *, leave_out: str = "") -> str:
-    """The conversation's messages as plain text, newest last, within the bounds above."""
+def history(entries: Sequence[Entry], *, leave_out: Collection[str] = ()) -> str:
+    """The conversation's messages as plain text, newest last, within the bounds above, but
+    for those in `leave_out` (the ones the email itself carries)."""
     lines: list[str] = []
     size = 0
-    messages = [e for e in entries if e.kind == "message" and e.id != leave_out and e.text]
+    messages = [e for e in entries if e.kind == "message" and e.id not in leave_out and e.text]
     for entry in reversed(messages[-HISTORY_MESSAGES:]):
         line = f"[{_when(entry.at)}] {_speaker(entry)}: {entry.text}"
         size += len(line) + 1

@@ -16,7 +16,7 @@ an agent console reading the entry later reads the status with it (`mail_status`
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, cast
 
 from handoff.conversations.keys import MAIL_KEPT
@@ -123,22 +123,38 @@ async def _queue(
 async def away_mail_id(state: AppState, cid: str, conversation: Mapping[str, str]) -> str:
     """A new mail id when an agent's message now should also go out by email (the customer
     gave an address and has been away long enough), else "". Called before the message is
-    stored, so the transcript entry can name its mail."""
+    stored, so the transcript entry can name its mail. A customer who left only just (gone
+    less than EMAIL_AFTER_AWAY_SECONDS) may come back and read it in the chat; if they do not,
+    the messages they missed go by email once that time has passed (email/missed.py)."""
     if not email_on(state) or "@" not in (conversation.get("customer_email") or ""):
         return ""
     away = await away_seconds(state, cid)
-    if away is None or away < state.settings.email_after_away:
+    if away is None:
+        return ""
+    threshold = state.settings.email_after_away
+    if away < threshold:
+        # NX: the first message of this absence sets when; the sweep checks it again then.
+        due = now_ms() + int((threshold - away) * 1000)
+        await state.redis.zadd(state.keys.mail_missed, {cid: due}, nx=True)
         return ""
     return new_mail_id()
 
 
 async def queue_agent_message(
-    state: AppState, cid: str, mail_id: str, entry: str, text: str, agent_name: str
+    state: AppState,
+    cid: str,
+    mail_id: str,
+    entry: str,
+    text: str,
+    agent_name: str,
+    *,
+    carried: Collection[str] = (),
 ) -> str:
-    """Email an agent's stored message (entry `entry`) with the conversation so far."""
+    """Email an agent's stored message (entry `entry`), or several joined in `text` (their
+    entries `carried`), with the conversation so far."""
     entries = await state.store.read_all(cid)
     body = agent_message_body(
-        text, agent_name, state.settings.mail_from, history(entries, leave_out=entry)
+        text, agent_name, state.settings.mail_from, history(entries, leave_out={entry, *carried})
     )
     return await _queue(state, cid, mail_id, kind="message", subject="", body=body, entry=entry)
 

@@ -3,6 +3,7 @@
     the sender          due mails of the Redis outbox to SMTP_URL (email/sender.py), unless off
     the inbound server  aiosmtpd on INBOUND_SMTP_LISTEN (email/inbound.py), unless off
     the socket marks    where this replica's customer sockets are (email/away.py), refreshed
+    the missed messages a sweeper hook that emails what away customers missed (email/missed.py)
 
 Why an SMTP server rather than IMAP polling: docs/email.md ("Inbound").
 """
@@ -21,6 +22,7 @@ from aiosmtpd.smtp import SMTP
 from handoff.background import stop_tasks
 from handoff.email import away
 from handoff.email.inbound import InboundMailHandler
+from handoff.email.missed import MissedMail
 from handoff.email.sender import MailSender
 from handoff.email.smtp_url import OFF, host_port, parse_smtp_url
 from handoff.state import AppState, app_state
@@ -101,9 +103,13 @@ async def email_context(app: web.Application) -> AsyncIterator[None]:
     inbound = listen_address(settings.inbound_smtp)
     stopping = asyncio.Event()
     tasks = [asyncio.create_task(_keep_marks(state, stopping), name="customer-marks")]
+    missed: MissedMail | None = None
     if server is not None:
         sender = MailSender(state, server)
         tasks.append(asyncio.create_task(sender.run(stopping), name="email-sender"))
+        # The sweeper (every 2 s, every replica) emails what away customers missed, when due.
+        missed = MissedMail(state)
+        state.sweep_hooks.append(missed.sweep_round)
     listening: asyncio.Server | None = None
     if inbound is not None:
         listening = await start_inbound(state, *inbound)
@@ -115,6 +121,8 @@ async def email_context(app: web.Application) -> AsyncIterator[None]:
     finally:
         stopping.set()
         state.mail_wake.set()
+        if missed is not None:
+            state.sweep_hooks.remove(missed.sweep_round)
         if listening is not None:
             listening.close()
             with contextlib.suppress(asyncio.TimeoutError):

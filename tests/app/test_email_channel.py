@@ -24,6 +24,7 @@ from aiosmtpd.smtp import SMTP
 
 from handoff.email import sender as mail_sender
 from handoff.email.addresses import read_recipient, reply_address
+from handoff.email.missed import MissedMail
 from handoff.email.outbox import mail_status, queue_email
 from handoff.email.service import INBOUND_ADDRESS
 from handoff.state import AppState, app_state
@@ -104,13 +105,13 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def email_app(make_client: AppFactory, smtp_port: int, **more: Any) -> TestClient:
-    return await make_client(
-        smtp_url=f"smtp://127.0.0.1:{smtp_port}",
-        inbound_smtp="127.0.0.1:0",
-        reply_domain=DOMAIN,
-        email_after_away=0.0,
-        **more,
-    )
+    settings: dict[str, Any] = {
+        "smtp_url": f"smtp://127.0.0.1:{smtp_port}",
+        "inbound_smtp": "127.0.0.1:0",
+        "reply_domain": DOMAIN,
+        "email_after_away": 0.0,
+    }
+    return await make_client(**{**settings, **more})
 
 
 async def mail_in(client: TestClient, message: EmailMessage, *, bounce: bool = False) -> Any:
@@ -599,3 +600,88 @@ async def test_automatic_answers_go_to_a_sender_at_most_once_an_hour(
     answers = await outbox(state, "answer")
     assert len(answers) == 2
     assert sum("can't accept attachments" in a["body"] for a in answers) == 1
+
+
+# --- messages written just after the customer left: emailed once they stay away ---------------
+
+
+async def _chat_left_by_customer(
+    client: TestClient, staff: Any, agent_name: str
+) -> tuple[Any, str, str]:
+    """A chat the agent took and answered live, then the customer closed the page: (agent
+    socket, conversation, the customer's resume token)."""
+    state = app_state(client.app)
+    customer, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    await state.store.set_fields(cid, {"customer_email": CUSTOMER})
+    agent, session = await agent_online(client, staff, agent_name)
+    taken_id = await state.redis.xadd(state.keys.tickets, {"conversation": cid, "email": CUSTOMER})
+    assert (await client.post(f"/api/tickets/{taken_id}/take", headers=session["headers"])).ok
+    await agent.send_json({"type": "open", "conversation": cid})
+    await agent.send_json({"type": "message", "conversation": cid, "id": "a", "text": "Here?"})
+    await frames_until(customer, lambda f: f.get("text") == "Here?")
+    await customer.close()
+    await until(lambda: _away(state, cid))
+    return agent, cid, str(welcome["token"])
+
+
+async def _left_out(state: AppState, cid: str) -> bool:
+    return await state.redis.zscore(state.keys.mail_missed, cid) is None
+
+
+async def test_messages_written_just_after_the_customer_left_are_emailed_once_together(
+    make_client: AppFactory,
+    accounts: Any,  # noqa: F811
+    provider: MailProvider,
+) -> None:
+    client = await email_app(make_client, provider.port, email_after_away=1.0)
+    # A second replica sweeps the same Redis: the missed messages still go out once.
+    other = await email_app(make_client, provider.port, email_after_away=1.0)
+    state = app_state(client.app)
+    agent, cid, _ = await _chat_left_by_customer(client, accounts, "ann")
+    for number, text in enumerate(["Are you still there?", "Found it: it ships Monday."]):
+        await agent.send_json(
+            {"type": "message", "conversation": cid, "id": f"m{number}", "text": text}
+        )
+        await frames_until(agent, lambda f, n=number: f["type"] == "ack" and f["id"] == f"m{n}")
+    # Nothing went at once (the customer had just left); once they stayed away, one email.
+    _, rcpts, mail = await provider.next_mail(1)
+    body = mail.get_content().replace("\r\n", "\n")
+    assert rcpts == [CUSTOMER]
+    assert body.startswith("Are you still there?\n\nFound it: it ships Monday.\n\nAnn, ")
+    # The conversation so far quotes what they read in the chat, not the messages again.
+    assert "] Ann: Here?" in body
+    assert body.count("ships Monday") == 1
+    # The agent sees it was emailed, on the chat's note that names the mail.
+    seen = await frames_until(
+        agent, lambda f: f["type"] == "email_status" and f["status"] == "sent"
+    )
+    entries = await state.store.read_all(cid)
+    note = next(e for e in entries if e.id == seen[-1]["entry"])
+    assert note.fields.get("event") == "missed_messages_emailed"
+    # Done on both replicas: a sweep finds nothing more, and the next message, written with
+    # the customer long gone, is the second mail there is.
+    await until(lambda: _left_out(state, cid))
+    for replica in (client, other):
+        assert await MissedMail(app_state(replica.app)).sweep() == 0
+    await agent.send_json({"type": "message", "conversation": cid, "id": "m9", "text": "Bye!"})
+    _, _, second = await provider.next_mail(2)
+    assert second.get_content().startswith("Bye!")
+    assert len(provider.mails) == 2
+
+
+async def test_a_customer_who_comes_back_in_time_gets_no_email(
+    make_client: AppFactory,
+    accounts: Any,  # noqa: F811
+    provider: MailProvider,
+) -> None:
+    client = await email_app(make_client, provider.port, email_after_away=1.0)
+    state = app_state(client.app)
+    agent, cid, token = await _chat_left_by_customer(client, accounts, "ann")
+    await agent.send_json({"type": "message", "conversation": cid, "id": "b", "text": "Back?"})
+    await frames_until(agent, lambda f: f["type"] == "ack" and f["id"] == "b")
+    assert not await _left_out(state, cid)  # to be checked once the customer stayed away
+    customer, _ = await open_chat(client, token=token)  # they came back and read it
+    await until(lambda: _left_out(state, cid))  # the sweeper looked, and let it go
+    assert await outbox(state, "message") == []
+    await customer.close()
