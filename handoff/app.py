@@ -166,7 +166,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(state.live.run(), name="live-hub"),
         asyncio.create_task(_sweep_forever(state), name="sweeper"),
         asyncio.create_task(
-            run_lifetimes_pass(state.redis, state.keys, stopping), name="lifetimes-pass"
+            run_lifetimes_pass(state.redis, state.keys, stopping, state.settings.resume_token_ttl),
+            name="lifetimes-pass",
         ),
     ]
     yield

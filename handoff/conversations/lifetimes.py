@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from handoff.background import stop_if_cancelled
-from handoff.conversations.keys import CLOSED_CONVERSATION_TTL, CONVERSATION_LIFETIME, Keys
+from handoff.conversations.keys import CONVERSATION_LIFETIME, Keys
 from handoff.conversations.store import conversation_script, now_ms
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,14 @@ PASS_CHECK_SECONDS = 3600.0
 
 
 async def give_stored_conversations_lifetimes(
-    redis: Redis, keys: Keys, stop: asyncio.Event | None = None
+    redis: Redis,
+    keys: Keys,
+    stop: asyncio.Event | None = None,
+    lifetime: int = CONVERSATION_LIFETIME,
 ) -> int:
     """Give every conversation without an expiry the lifetime of its state; the number given.
+    `lifetime` is the deployment's resume lifetime (RESUME_TOKEN_TTL_SECONDS) and the closed
+    one comes with `keys`, so the pass gives what the service's own writes would give.
     Returns early (with what it did) when `stop` is set."""
     marker = keys.lifetimes_pass
     if await redis.ttl(marker) == -1:
@@ -74,7 +79,7 @@ async def give_stored_conversations_lifetimes(
         given += int(
             await script(
                 keys=[keys.conversation(cid), keys.log(cid), keys.seen(cid), keys.archive_due],
-                args=[cid, CONVERSATION_LIFETIME, CLOSED_CONVERSATION_TTL, now_ms()],
+                args=[cid, lifetime, keys.closed_lifetime, now_ms()],
             )
         )
     await redis.set(marker, RULE_VERSION, ex=PASS_KEPT_SECONDS)
@@ -83,13 +88,15 @@ async def give_stored_conversations_lifetimes(
     return given
 
 
-async def run_lifetimes_pass(redis: Redis, keys: Keys, stop: asyncio.Event) -> None:
+async def run_lifetimes_pass(
+    redis: Redis, keys: Keys, stop: asyncio.Event, lifetime: int = CONVERSATION_LIFETIME
+) -> None:
     """The pass as a background task: at start-up, then whenever a replica finds the marker
     gone (looked for every PASS_CHECK_SECONDS). A Redis error is logged (the next look tries
     again), never raised into the service."""
     while not stop.is_set():
         try:
-            await give_stored_conversations_lifetimes(redis, keys, stop)
+            await give_stored_conversations_lifetimes(redis, keys, stop, lifetime)
         except RedisError as error:
             stop_if_cancelled()
             log.warning("lifetimes pass stopped by a Redis error (tried again later): %s", error)

@@ -105,9 +105,14 @@ async def test_the_service_runs_the_pass_at_start_up(make_client: AppFactory) ->
         assert time.monotonic() < deadline, "the start-up pass never finished"
         await asyncio.sleep(0.05)
     await stored_before_lifetimes(state.redis, state.keys, "f" * 32, "bot")
+    await stored_before_lifetimes(state.redis, state.keys, "9" * 32, "closed")
     await state.redis.delete(state.keys.lifetimes_pass)
-    await make_client()
+    # The deployment's own lifetimes, not the defaults: a cluster that keeps chats four hours
+    # must not have its old chats kept a week.
+    await make_client(resume_token_ttl=4000, closed_conversation_ttl=9000)
     deadline = time.monotonic() + 10
-    while await state.redis.ttl(state.keys.conversation("f" * 32)) == -1:
-        assert time.monotonic() < deadline, "the second start never gave it a lifetime"
+    while await state.redis.get(state.keys.lifetimes_pass) != RULE_VERSION:
+        assert time.monotonic() < deadline, "the second start never finished its pass"
         await asyncio.sleep(0.05)
+    assert 3990 < await state.redis.ttl(state.keys.conversation("f" * 32)) <= 4000
+    assert 8990 < await state.redis.ttl(state.keys.log("9" * 32)) <= 9000
