@@ -40,7 +40,7 @@ from handoff.console.server_frames import (
     refuse,
     shared,
 )
-from handoff.web.wire import CLIENT_ID, JSON_SCHEMA_DIALECT, ContractSchema
+from handoff.web.wire import CLIENT_ID, CONTROL_CHARACTERS, JSON_SCHEMA_DIALECT, ContractSchema
 
 MAX_NOTES_CHARS = 4000
 MAX_TAGS = 20
@@ -90,6 +90,14 @@ def _client_id(value: str) -> str:
 def _some_text(value: str) -> str:
     if not value.strip():
         raise ValueError("blank")
+    return value
+
+
+def _printable(value: str) -> str:
+    """What an agent writes goes to the customer and the archive as written, so it holds no
+    control character (handoff/web/wire.py CONTROL_CHARACTERS): refused, never stripped."""
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("control character")
     return value
 
 
@@ -153,8 +161,13 @@ class MessageFrame(ClientFrame):
     text: Annotated[
         str,
         AfterValidator(_some_text),
+        AfterValidator(_printable),
         WithJsonSchema({"type": "string", "minLength": 1}),
-        Refusal("bad_message", "A message needs some text.", about=("id", "conversation")),
+        Refusal(
+            "bad_message",
+            "A message needs some text, without control characters.",
+            about=("id", "conversation"),
+        ),
     ]
 
 
@@ -196,7 +209,10 @@ class CloseFrame(ClientFrame):
         str,
         BeforeValidator(lambda value: value or ""),
         Field(max_length=MAX_NOTES_CHARS),
-        Refusal("bad_close", "Notes must be text (at most 4000 characters)."),
+        AfterValidator(_printable),
+        Refusal(
+            "bad_close", "Notes must be text (at most 4000 characters, no control characters)."
+        ),
     ] = ""
     tags: Annotated[
         list[Tag],

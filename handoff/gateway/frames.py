@@ -34,6 +34,7 @@ from typing_extensions import TypeAliasType
 
 from handoff.web.wire import (
     CLIENT_ID_PATTERN,
+    CONTROL_CHARACTERS,
     CONVERSATION_ID_PATTERN,
     ENTRY_ID_PATTERN,
     FrameReader,
@@ -46,9 +47,6 @@ from handoff.web.wire import (
 SCHEMA_ID = "https://harbor-assist.example/schema/customer-v1.json"
 SCHEMA_TITLE = "Harbor Assist customer websocket, protocol version 1"
 EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,190}\.[^@\s\x00-\x1f]{2,}$")
-# C0 control characters but tab, line feed and carriage return: nothing a person types, and NUL
-# is text PostgreSQL refuses to store, so a message holding one could never be archived.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # A `last_seen` this long is no entry id: the client is sent the whole conversation again.
 MAX_LAST_SEEN = 40
 

@@ -36,6 +36,11 @@ CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 CLIENT_ID = re.compile(CLIENT_ID_PATTERN)
 ENTRY_ID_PATTERN = r"^[0-9]+-[0-9]+$"
 CONVERSATION_ID_PATTERN = r"^[0-9a-f]{32}$"
+# C0 control characters but tab, line feed and carriage return: nothing a person types, and NUL
+# is text PostgreSQL refuses to store, so a message holding one could never be archived. Both
+# protocols refuse them in what people write (refused, not stripped: what is stored is what was
+# sent).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 FrameT = TypeVar("FrameT")
 
