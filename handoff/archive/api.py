@@ -145,7 +145,10 @@ async def privacy_export(request: web.Request) -> web.Response:
     """Everything held about one customer, as one JSON file to download."""
     await require_agent(request, roles=("admin",))
     subject = await _subject(request)
-    document = await privacy_of(request).export(subject)
+    try:
+        document = await privacy_of(request).export(subject)
+    except ArchiveUnavailable as error:
+        raise web.HTTPServiceUnavailable(text=str(error)) from None
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     return web.json_response(
         document,

@@ -54,7 +54,7 @@ def _text(value: Any) -> str:
 
 class ArchiveUnavailable(Exception):
     """The archive is configured but its database is not open: an erasure now would leave the
-    customer's archived conversations behind."""
+    customer's archived conversations behind, an export would leave them out."""
 
 
 def mention_pattern(subject: Subject) -> re.Pattern[str]:
@@ -193,6 +193,14 @@ class Privacy:
         held.follow_ups = await self._records_of(self.keys.follow_up("*"), set(held.live))
         return held
 
+    def _require_archive(self, done: str, outcome: str) -> None:
+        if self.archive is None and self.archive_configured:
+            raise ArchiveUnavailable(
+                "The conversation archive is not available (its database is down), so the"
+                f" customer's archived conversations cannot be {done}; {outcome}."
+                " Try again when it is back."
+            )
+
     async def _archived(self, subject: Subject) -> list[dict[str, Any]]:
         """The subject's archived conversations, whole: their own (by email or order number)
         and every one whose transcript or notes mention them, page after page to the last."""
@@ -224,7 +232,10 @@ class Privacy:
             cursor = page.next
 
     async def export(self, subject: Subject) -> dict[str, Any]:
-        """One JSON-ready document of everything held about the subject."""
+        """One JSON-ready document of everything held about the subject. Raises
+        ArchiveUnavailable when the archive is configured but not open: a document without the
+        archived conversations would not be everything."""
+        self._require_archive("exported", "nothing was exported")
         held = await self.find(subject)
         trackers = {}
         for cid in held.live:
@@ -250,12 +261,7 @@ class Privacy:
         """Delete everything held about the subject; returns how much of each kind went.
         Raises ArchiveUnavailable, before deleting anything, when the archive is configured
         but not open."""
-        if self.archive is None and self.archive_configured:
-            raise ArchiveUnavailable(
-                "The conversation archive is not available (its database is down), so the"
-                " customer's archived conversations cannot be erased; nothing was erased."
-                " Try again when it is back."
-            )
+        self._require_archive("erased", "nothing was erased")
         held = await self.find(subject)
         archived = await self._archived(subject)
         trackers = 0

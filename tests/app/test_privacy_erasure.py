@@ -147,7 +147,7 @@ async def test_every_archived_conversation_mentioning_the_customer_is_erased(
     assert state.archive.search(text="10042") == []
 
 
-async def test_an_erasure_with_the_archive_down_erases_nothing_and_says_so(
+async def test_an_erasure_or_export_with_the_archive_down_does_nothing_and_says_so(
     make_client: AppFactory,
 ) -> None:
     # A database nobody answers on: the archive never opens.
@@ -162,6 +162,12 @@ async def test_an_erasure_with_the_archive_down_erases_nothing_and_says_so(
     assert response.status == 503
     assert "archive" in (await response.json())["message"]
     assert await state.redis.exists(state.keys.conversation(cid)), "nothing is erased"
+    # An export without the archived conversations would not be everything held.
+    response = await client.post(
+        "/api/privacy/export", json={"email": "kim@example.com"}, headers=headers
+    )
+    assert response.status == 503
+    assert "nothing was exported" in (await response.json())["message"]
 
 
 async def test_an_erased_conversations_rate_limit_counters_go_with_it(
