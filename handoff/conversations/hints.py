@@ -130,5 +130,9 @@ class LiveHub:
                 # within a second of it, and one attempt a second per replica costs nothing.
                 delay = min(delay * 2, 1.0)
             finally:
+                # Whatever ends a subscription (a lost connection, shutdown, or an error nobody
+                # expected, which ends this task), this replica hears of nothing until the next
+                # one runs: /readyz must say so (handoff/web/health.py), not a stale "running".
+                self.connected.clear()
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()

@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from handoff.app import create_app
+from handoff.state import app_state
 from handoff.web.health import READY_PING_SECONDS
 from tests.app.conftest import base_settings
 from tests.support.polling import until
@@ -98,3 +99,24 @@ async def test_not_ready_while_redis_is_stopped_and_ready_once_it_restarts(
     # between its attempts, handoff/conversations/hints.py).
     await until(lambda: ready(client), seconds=15)
     assert await readiness(client) == (200, {"status": "ready"})
+
+
+async def test_not_ready_once_the_live_subscription_has_stopped(client: TestClient) -> None:
+    await until(lambda: ready(client))
+    state = app_state(client.server.app)
+
+    def broken(payload: dict[str, Any]) -> None:
+        raise RuntimeError("a fault nobody expected in the live hub")
+
+    # An error the subscription does not retry ends its task; the replica is still alive but
+    # hears of no other replica's writes, so the load balancer must stop sending it customers.
+    state.live.dispatch = broken  # type: ignore[method-assign]
+    await state.redis.publish(state.live.channel, b'{"c": "x"}')
+    await until(lambda: not_ready(client))
+    status, body = await readiness(client)
+    assert status == 503 and body["reason"].startswith("live:"), body
+    assert (await client.get("/livez")).status == 200
+
+
+async def not_ready(client: TestClient) -> bool:
+    return (await readiness(client))[0] == 503
