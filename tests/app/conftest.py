@@ -13,8 +13,10 @@ from redis.asyncio import Redis
 from handoff.app import create_app
 from handoff.assistant.triage.config import DEFAULT_MODEL_DIR
 from handoff.assistant.triage.train import ensure_model
+from handoff.console.accounts import Accounts
 from handoff.settings import Secret, Settings
-from tests.support.fake_rasa import FakeRasa
+from tests.app.agents import HANDOFF, KEYS
+from tests.support.fake_rasa import FakeRasa, handoff_on
 from tests.support.servers import RedisServer
 
 SECRET = "test-secret-not-for-production"
@@ -86,3 +88,18 @@ def model_dir() -> Path:
     trained when its data or code changed since)."""
     ensure_model(DEFAULT_MODEL_DIR, log=lambda _line: None)
     return DEFAULT_MODEL_DIR
+
+
+@pytest.fixture
+async def accounts(redis_url: str) -> AsyncIterator[Accounts]:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    yield Accounts(redis, KEYS)
+    await redis.aclose()
+
+
+@pytest.fixture
+def handoff_bot(rasa: tuple[FakeRasa, str]) -> FakeRasa:
+    """Rasa asks for a handoff when the customer says 'human'; echoes everything else."""
+    scripted = rasa[0]
+    scripted.replies = handoff_on("human", HANDOFF)
+    return scripted

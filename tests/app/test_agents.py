@@ -10,98 +10,19 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from aiohttp import WSMsgType
-from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
 
 from handoff.console.accounts import Accounts, check_password, hash_password
-from handoff.conversations.keys import Keys
 from handoff.queue.stats import median_of_histogram
 from handoff.settings import Secret
 from handoff.state import app_state
+from tests.app.agents import KEYS, agent_online, all_of, is_event, queued_chat
 from tests.app.conftest import AppFactory
-from tests.app.protocol import AGENT, CheckedSocket, open_chat
+from tests.app.protocol import AGENT, open_chat
 from tests.support.clients import PASSWORD, frames_until, login
-from tests.support.fake_rasa import FakeRasa, handoff_on
-
-HANDOFF = {
-    "reason": "human_request",
-    "summary": "Wants a person; mail me at a@b.example",
-    "intents": [],
-    "slots": {},
-}
-KEYS = Keys("ha")  # the prefix the app's default settings use
-
-
-@pytest.fixture
-async def accounts(redis_url: str) -> AsyncIterator[Accounts]:
-    redis = Redis.from_url(redis_url, decode_responses=True)
-    yield Accounts(redis, KEYS)
-    await redis.aclose()
-
-
-@pytest.fixture
-def handoff_bot(rasa: tuple[FakeRasa, str]) -> FakeRasa:
-    """Rasa asks for a handoff when the customer says 'human'; echoes everything else."""
-    scripted = rasa[0]
-    scripted.replies = handoff_on("human", HANDOFF)
-    return scripted
-
-
-async def console(
-    client: TestClient, session: dict[str, Any], online: bool = True
-) -> tuple[Any, dict[str, Any]]:
-    raw = await client.ws_connect("/ws/agent", headers={"Cookie": f"ha_session={session['sid']}"})
-    ws = CheckedSocket(raw, AGENT)
-    hello = await ws.receive_json(timeout=5)
-    assert hello["type"] == "hello" and hello["v"] == 1
-    if online:
-        await ws.send_json({"type": "presence", "status": "online"})
-        await frames_until(ws, lambda f: f["type"] == "presence")
-    return ws, hello
-
-
-async def agent_online(
-    client: TestClient, accounts: Accounts, name: str, **account: Any
-) -> tuple[Any, dict[str, Any]]:
-    await accounts.create(name, PASSWORD, display_name=name.capitalize(), **account)
-    session = await login(client, name)
-    ws, _ = await console(client, session)
-    return ws, session
-
-
-async def queued_chat(client: TestClient) -> tuple[Any, dict[str, Any]]:
-    """A customer who asked for a person and is now waiting in the queue."""
-    ws, welcome = await open_chat(client)
-    await ws.send_json({"type": "message", "id": "h1", "text": "I want a human please"})
-    await frames_until(ws, lambda f: f.get("event") == "state" and f.get("state") == "queued")
-    return ws, welcome
-
-
-async def all_of(ws: Any, *predicates: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
-    """Collect frames until each predicate has matched one of them, in any order."""
-    remaining = list(predicates)
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while remaining:
-        left = deadline - time.monotonic()
-        assert left > 0, f"timed out; frames so far: {seen}"
-        try:
-            frame = await ws.receive_json(timeout=left)
-        except TimeoutError:
-            raise AssertionError(f"timed out; frames so far: {seen}") from None
-        seen.append(frame)
-        remaining = [p for p in remaining if not p(frame)]
-    return seen
-
-
-def is_event(text_part: str) -> Any:
-    return lambda f: f.get("type") == "event" and text_part in f.get("text", "")
-
+from tests.support.fake_rasa import FakeRasa
 
 # --- accounts and sessions -------------------------------------------------------------------
 

@@ -31,9 +31,9 @@ from handoff.archive.writing import ConversationFacts
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
 from handoff.state import app_state
+from tests.app.chats import live_chat
 from tests.app.conftest import AppFactory
 from tests.app.protocol import AGENT, CheckedSocket, open_chat
-from tests.app.test_privacy_erasure import live_chat
 from tests.support import polling
 from tests.support.clients import PASSWORD, frames_until, login
 from tests.support.fake_rasa import FakeRasa, handoff_on

@@ -28,9 +28,9 @@ from handoff.email.missed import MissedMail
 from handoff.email.outbox import mail_status, queue_email
 from handoff.email.service import INBOUND_ADDRESS
 from handoff.state import AppState, app_state
+from tests.app.agents import agent_online, console
 from tests.app.conftest import SECRET, AppFactory
 from tests.app.protocol import open_chat
-from tests.app.test_agents import accounts, agent_online, console, handoff_bot  # noqa: F401
 from tests.support import polling
 from tests.support.clients import frames_until, login
 
@@ -173,8 +173,8 @@ async def outbox(state: AppState, kind: str, to: str = CUSTOMER) -> list[dict[st
 
 async def test_a_ticket_is_answered_by_email_and_the_reply_comes_back_live(
     make_client: AppFactory,
-    accounts: Any,  # noqa: F811
-    handoff_bot: Any,  # noqa: F811
+    accounts: Any,
+    handoff_bot: Any,
     provider: MailProvider,
 ) -> None:
     client = await email_app(make_client, provider.port)
@@ -240,7 +240,7 @@ async def test_a_ticket_is_answered_by_email_and_the_reply_comes_back_live(
 
 async def test_a_customer_still_connected_gets_no_email(
     make_client: AppFactory,
-    accounts: Any,  # noqa: F811
+    accounts: Any,
     provider: MailProvider,
 ) -> None:
     client = await email_app(make_client, provider.port)
@@ -631,7 +631,7 @@ async def _left_out(state: AppState, cid: str) -> bool:
 
 async def test_messages_written_just_after_the_customer_left_are_emailed_once_together(
     make_client: AppFactory,
-    accounts: Any,  # noqa: F811
+    accounts: Any,
     provider: MailProvider,
 ) -> None:
     client = await email_app(make_client, provider.port, email_after_away=1.0)
@@ -672,7 +672,7 @@ async def test_messages_written_just_after_the_customer_left_are_emailed_once_to
 
 async def test_a_customer_who_comes_back_in_time_gets_no_email(
     make_client: AppFactory,
-    accounts: Any,  # noqa: F811
+    accounts: Any,
     provider: MailProvider,
 ) -> None:
     client = await email_app(make_client, provider.port, email_after_away=1.0)

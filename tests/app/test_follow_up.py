@@ -23,14 +23,12 @@ from handoff.console.accounts import Accounts
 from handoff.email.follow_up import send_due
 from handoff.email.follow_up_rating import rating_token
 from handoff.state import app_state
+from tests.app.agents import KEYS, agent_online, queued_chat
 from tests.app.conftest import SECRET, AppFactory
 from tests.app.protocol import open_chat
-from tests.app.test_agents import KEYS, accounts, agent_online, handoff_bot, queued_chat
 from tests.support.clients import frames_until
 from tests.support.fake_rasa import FakeRasa, handoff_on
 from tests.support.servers import free_port
-
-__all__ = ["accounts", "handoff_bot"]  # fixtures, used by name
 
 NORA = "nora.silva53@example.com"
 DELAYED = {

@@ -155,3 +155,24 @@ def test_every_handoff_module_imports_alone_in_a_fresh_interpreter() -> None:
     found = import_alone.failures(handoff_modules)
     assert len(handoff_modules) > 30
     assert not found, f"modules that fail to import on their own: {found}"
+
+
+def test_no_test_module_imports_another() -> None:
+    """What tests share lives in helper modules (tests/support/, tests/app/agents.py, conftest
+    fixtures), never in a test module: importing one runs its module-level set-up and ties two
+    suites' fates together (a test file renamed or split breaks another)."""
+    importers = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                named = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                named = [alias.name for alias in node.names]
+            else:
+                continue
+            if any(
+                n.startswith("tests.") and n.rpartition(".")[2].startswith("test_") for n in named
+            ):
+                importers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not importers, f"test modules imported by other modules: {importers}"

@@ -14,6 +14,7 @@ from handoff.archive.store import ArchiveStore
 from handoff.archive.writing import ConversationFacts, EntryRecord
 from handoff.console.accounts import Accounts
 from handoff.state import AppState, app_state
+from tests.app.chats import live_chat
 from tests.app.conftest import AppFactory
 from tests.app.protocol import open_chat
 from tests.support import polling
@@ -35,20 +36,6 @@ async def admin_of(client: TestClient, *, archive_open: bool = True) -> dict[str
 
 async def _is_open(state: AppState) -> bool:
     return state.archive is not None
-
-
-async def live_chat(state: AppState, *texts: str) -> str:
-    settings = state.settings
-    cid = str(
-        await state.store.create(
-            settings.default_team,
-            lifetime=settings.resume_token_ttl,
-            max_entries=settings.max_transcript_entries,
-        )
-    )
-    for text in texts:
-        await state.store.append(cid, "customer", text)
-    return cid
 
 
 def archived(archive: ArchiveStore, cid: str, text: str, at: int = NOW) -> None:

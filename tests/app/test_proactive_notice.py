@@ -19,13 +19,11 @@ from handoff.console.accounts import Accounts
 from handoff.gateway.proactive import TOLD_FIELD, order_news
 from handoff.state import app_state
 from orders.store import Order
+from tests.app.agents import KEYS, agent_online
 from tests.app.conftest import AppFactory
 from tests.app.protocol import open_chat
-from tests.app.test_agents import KEYS, accounts, agent_online
 from tests.support.clients import frames_until
 from tests.support.fake_rasa import FakeRasa, handoff_on, verifies_on
-
-__all__ = ["accounts"]  # a fixture, used by name
 
 DELAYED = {
     "reason": "order_delayed",

@@ -20,11 +20,9 @@ from handoff.console.queue_view import chat_title, visitor_label
 from handoff.console.sweeper import sweep_breaches
 from handoff.queue.targets import response_clock
 from handoff.state import app_state
+from tests.app.agents import KEYS, agent_online, all_of, queued_chat
 from tests.app.conftest import AppFactory
-from tests.app.test_agents import KEYS, accounts, agent_online, all_of, handoff_bot, queued_chat
 from tests.support.clients import frames_until
-
-__all__ = ["accounts", "handoff_bot"]  # fixtures, used by name
 
 FIRST = ((0, 30.0), (4, 60.0))
 NEXT = ((0, 20.0), (4, 40.0))

@@ -15,13 +15,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from handoff.state import app_state
+from tests.app.agents import KEYS, agent_online
 from tests.app.conftest import AppFactory
 from tests.app.protocol import open_chat
-from tests.app.test_agents import KEYS, accounts, agent_online
 from tests.support.clients import frames_until
 from tests.support.fake_rasa import FakeRasa, handoff_on, verifies_on
-
-__all__ = ["accounts"]  # a fixture, used by name
 
 ANSWER = "Your order HG-10029 is delayed; the new estimated delivery date is November 26."
 IDENTITY = ("verified_order", "customer_email", "customer_name")

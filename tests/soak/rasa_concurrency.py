@@ -28,7 +28,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.soak.test_soak import FAQ
+from tests.soak.questions import FAQ
 from tests.support.servers import free_port
 from tests.support.stack import ROOT, start_stack, stop_stack
 

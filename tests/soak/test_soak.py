@@ -45,6 +45,7 @@ from redis.asyncio import Redis
 from handoff.assistant.turns import BUSY_OFFER
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
+from tests.soak.questions import FAQ
 from tests.support.clients import Agent, Customer, is_event_from, is_state, login
 from tests.support.figures import record_figure
 from tests.support.servers import free_port, rss_kib
@@ -61,16 +62,6 @@ RAMP = min(120.0, SECONDS / 4)
 WARM_UP = min(180.0, SECONDS / 3)
 PASSWORD = "soak test password 1"
 TURN_TIMEOUT = 30.0
-FAQ = [
-    "how long does shipping take?",
-    "what is your return policy",
-    "do you ship internationally",
-    "i forgot my password",
-    "what are your hours",
-    "how do i stop your emails",
-    "hi",
-    "thanks",
-]
 APOLOGY = "having trouble answering"
 
 
