@@ -37,7 +37,7 @@ from handoff.conversations.keys import (
     TRANSCRIPT_ENTRIES_KEPT,
 )
 from handoff.conversations.redis_client import SentinelAddresses
-from handoff.email.smtp_url import check_smtp_url, parse_smtp_url
+from handoff.email.smtp_url import check_inbound_listen, check_smtp_url, parse_smtp_url
 from handoff.queue.targets import Targets
 from handoff.settings_fields import Command, Names, Secret, SecretFile, Url, Urls, env
 from orders.store import default_database_url as default_orders_url
@@ -171,11 +171,16 @@ class Settings(BaseSettings):
     archive_retention_days: float = env("ARCHIVE_RETENTION_DAYS", 365.0, ge=0)
     # Email, the conversation's second channel (handoff/email, docs/email.md). Outbound by URL
     # (smtp://, smtp+starttls://, smtps://, user:password@ allowed; "off": none sent); inbound
-    # on host:port ("off": none received); replies go to reply+<signed token>@REPLY_DOMAIN.
+    # by URL too (smtp://host:port, or smtp+starttls:// requiring TLS with the certificate and
+    # key files below; "off": none received); replies go to reply+<signed token>@REPLY_DOMAIN.
     smtp_url: Annotated[str, AfterValidator(check_smtp_url)] = env("SMTP_URL", "off")
     mail_from: str = env("MAIL_FROM", "Harbor Goods support <support@harbor-goods.example>")
     reply_domain: str = env("REPLY_DOMAIN", "harbor-goods.example")
-    inbound_smtp: str = env("INBOUND_SMTP_LISTEN", "off")
+    inbound_smtp: Annotated[str, AfterValidator(check_inbound_listen)] = env(
+        "INBOUND_SMTP_LISTEN", "off"
+    )
+    inbound_tls_cert: str = env("INBOUND_TLS_CERT_FILE", "")
+    inbound_tls_key: str = env("INBOUND_TLS_KEY_FILE", "")
     max_inbound_mail_bytes: int = env("MAX_INBOUND_MAIL_BYTES", 25_000_000, ge=10_000)
     # An agent's messages to a customer gone this long (no socket) also go out by email.
     email_after_away: float = env("EMAIL_AFTER_AWAY_SECONDS", 120.0, ge=0)

@@ -28,6 +28,7 @@ from handoff.conversations.keys import CAUGHT_MAIL_KEPT
 from handoff.email.addresses import first_address
 from handoff.email.catcher import caught_mail
 from handoff.email.service import INBOUND_ADDRESS, listen_address
+from handoff.email.smtp_url import InboundListen
 from handoff.state import AppState, app_state
 
 log = logging.getLogger(__name__)
@@ -136,13 +137,23 @@ class NotDelivered(Exception):
         self.code = code
 
 
-async def deliver(message: EmailMessage, host: str, port: int) -> None:
-    """Hand the reply to the SMTP server at host:port, as the customer's provider would;
-    returns once it answered 250 to the data. NotDelivered otherwise."""
+async def deliver(message: EmailMessage, host: str, port: int, starttls: bool = False) -> None:
+    """Hand the reply to the SMTP server at host:port, as the customer's provider would (with
+    STARTTLS when the server requires it); returns once it answered 250 to the data.
+    NotDelivered otherwise."""
     # A wildcard bind is reached on loopback.
     host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
     try:
-        await aiosmtplib.send(message, hostname=host, port=port, timeout=SEND_TIMEOUT_SECONDS)
+        await aiosmtplib.send(
+            message,
+            hostname=host,
+            port=port,
+            timeout=SEND_TIMEOUT_SECONDS,
+            start_tls=starttls,
+            # The service's own inbound server, reached on this machine by the catcher: its
+            # certificate names the reply domain, not the address dialled here.
+            validate_certs=False,
+        )
     except aiosmtplib.SMTPRecipientsRefused as error:
         reasons = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
         raise NotDelivered("refused", f"The inbound mail refused the reply: {reasons}") from None
@@ -156,12 +167,9 @@ async def deliver(message: EmailMessage, host: str, port: int) -> None:
         ) from None
 
 
-def _inbound(request: web.Request, state: AppState) -> tuple[str, int]:
+def _inbound(request: web.Request, state: AppState) -> InboundListen:
     """Where this service takes email: the address its inbound server got (INBOUND_SMTP_LISTEN
     may name port 0), else the setting; 409 when it takes none."""
-    bound = request.app.get(INBOUND_ADDRESS)
-    if bound is not None:
-        return bound
     try:
         listen = listen_address(state.settings.inbound_smtp)
     except ValueError as error:
@@ -172,7 +180,8 @@ def _inbound(request: web.Request, state: AppState) -> tuple[str, int]:
             "inbound_off",
             "This service takes no email (INBOUND_SMTP_LISTEN is off), so a reply cannot arrive.",
         )
-    return listen
+    bound = request.app.get(INBOUND_ADDRESS)
+    return listen if bound is None else InboundListen(*bound, starttls=listen.starttls)
 
 
 async def reply_as_customer(request: web.Request) -> web.Response:
@@ -186,13 +195,13 @@ async def reply_as_customer(request: web.Request) -> web.Response:
     )
     if not found:
         raise _refusal(web.HTTPNotFound, "not_found", "No such caught mail (it may be too old).")
-    host, port = _inbound(request, state)
+    inbound = _inbound(request, state)
     try:
         message = customer_reply(found[0][1], text)
     except ValueError as error:
         raise _refusal(web.HTTPConflict, "cannot_reply", str(error)) from None
     try:
-        await deliver(message, host, port)
+        await deliver(message, inbound.host, inbound.port, inbound.starttls)
     except NotDelivered as error:
         raise _refusal(web.HTTPBadGateway, error.code, str(error)) from None
     log.info("replied as the customer to caught mail %s", entry)

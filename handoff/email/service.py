@@ -1,7 +1,8 @@
 """Email inside the service: one cleanup context that starts, and stops together,
 
     the sender          due mails of the Redis outbox to SMTP_URL (email/sender.py), unless off
-    the inbound server  aiosmtpd on INBOUND_SMTP_LISTEN (email/inbound.py), unless off
+    the inbound server  aiosmtpd on INBOUND_SMTP_LISTEN (email/inbound.py), unless off; with
+                        smtp+starttls:// it requires TLS before any mail
     the socket marks    where this replica's customer sockets are (email/away.py), refreshed
     the missed messages a sweeper hook that emails what away customers missed (email/missed.py)
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from typing import AnyStr
 
@@ -24,7 +26,8 @@ from handoff.email import away
 from handoff.email.inbound import InboundMailHandler
 from handoff.email.missed import MissedMail
 from handoff.email.sender import MailSender
-from handoff.email.smtp_url import OFF, host_port, parse_smtp_url
+from handoff.email.smtp_url import InboundListen, parse_inbound_listen, parse_smtp_url
+from handoff.settings import Settings
 from handoff.state import AppState, app_state
 
 log = logging.getLogger("handoff.email")
@@ -33,11 +36,28 @@ log = logging.getLogger("handoff.email")
 INBOUND_ADDRESS: web.AppKey[tuple[str, int]] = web.AppKey("harbor_inbound_smtp", tuple)
 
 
-def listen_address(value: str) -> tuple[str, int] | None:
-    """INBOUND_SMTP_LISTEN as (host, port), None for off; ValueError naming the variable."""
-    if value.strip().lower() == OFF:
-        return None
-    return host_port(value, "INBOUND_SMTP_LISTEN")
+def listen_address(value: str) -> InboundListen | None:
+    """INBOUND_SMTP_LISTEN as an address, None for off; ValueError naming the variable."""
+    return parse_inbound_listen(value)
+
+
+def inbound_tls(settings: Settings) -> ssl.SSLContext:
+    """The certificate the inbound server offers with STARTTLS; ValueError naming the settings
+    when they are missing or unreadable (start-up fails rather than take mail in clear text)."""
+    cert, key = settings.inbound_tls_cert, settings.inbound_tls_key
+    if not cert or not key:
+        raise ValueError(
+            "INBOUND_SMTP_LISTEN=smtp+starttls://... needs INBOUND_TLS_CERT_FILE and"
+            " INBOUND_TLS_KEY_FILE (PEM files of the reply domain's certificate and key)"
+        )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        raise ValueError(
+            f"INBOUND_TLS_CERT_FILE / INBOUND_TLS_KEY_FILE could not be loaded ({error})"
+        ) from None
+    return context
 
 
 def size_text(size: int) -> str:
@@ -65,9 +85,12 @@ class InboundSMTP(SMTP):
         await super().push(text)
 
 
-async def start_inbound(state: AppState, host: str, port: int) -> asyncio.Server:
+async def start_inbound(state: AppState, listen: InboundListen) -> asyncio.Server:
     settings = state.settings
     handler = InboundMailHandler(state)
+    # With STARTTLS the customers' replies (their words, their address) never cross the network
+    # in clear text: a sender that does not upgrade is told 530 before MAIL.
+    tls = inbound_tls(settings) if listen.starttls else None
     loop = asyncio.get_running_loop()
     return await loop.create_server(
         lambda: InboundSMTP(
@@ -79,9 +102,11 @@ async def start_inbound(state: AppState, host: str, port: int) -> asyncio.Server
             hostname=settings.reply_domain,
             ident="Harbor Assist",
             timeout=60,
+            tls_context=tls,
+            require_starttls=tls is not None,
         ),
-        host,
-        port,
+        listen.host,
+        listen.port,
     )
 
 
@@ -112,7 +137,7 @@ async def email_context(app: web.Application) -> AsyncIterator[None]:
         state.sweep_hooks.append(missed.sweep_round)
     listening: asyncio.Server | None = None
     if inbound is not None:
-        listening = await start_inbound(state, *inbound)
+        listening = await start_inbound(state, inbound)
         bound = listening.sockets[0].getsockname()
         app[INBOUND_ADDRESS] = (str(bound[0]), int(bound[1]))
         log.info("receiving email on %s:%d", *app[INBOUND_ADDRESS])

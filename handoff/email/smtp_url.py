@@ -1,4 +1,7 @@
-"""SMTP_URL, read strictly: where the service sends email (docs/email.md).
+"""SMTP_URL and INBOUND_SMTP_LISTEN, read strictly: where the service sends email, and where it
+receives customers' replies (docs/email.md).
+
+SMTP_URL:
 
     off                                   no email is sent
     smtp://host[:port]                    plain SMTP (port 25), e.g. a local relay or catcher
@@ -7,6 +10,13 @@
 
 User and password are percent-decoded (a `@` in a password is written `%40`). Standard library
 only: the settings (handoff/settings.py) check the URL at start-up with `check_smtp_url`.
+
+INBOUND_SMTP_LISTEN:
+
+    off                                   no email is received
+    smtp://host[:port]                    plain SMTP (port 25); also written host:port
+    smtp+starttls://host[:port]           STARTTLS offered and required before any mail
+                                          (INBOUND_TLS_CERT_FILE, INBOUND_TLS_KEY_FILE)
 """
 
 from __future__ import annotations
@@ -74,6 +84,49 @@ def check_smtp_url(url: str) -> str:
     """The setting's validator: the URL unchanged when it parses (start-up fails otherwise)."""
     parse_smtp_url(url)
     return url
+
+
+INBOUND_SHAPE = "must be off, host:port, smtp://host:port or smtp+starttls://host:port"
+
+
+@dataclass(frozen=True)
+class InboundListen:
+    """Where the service's inbound SMTP server listens, and whether it requires STARTTLS."""
+
+    host: str
+    port: int
+    starttls: bool = False
+
+
+def parse_inbound_listen(value: str) -> InboundListen | None:
+    """INBOUND_SMTP_LISTEN as an address, None for `off`; ValueError naming the variable when it
+    is not one of the shapes above (a bare host:port stays accepted: plain SMTP)."""
+    text = value.strip()
+    if text.lower() == OFF:
+        return None
+    if "://" not in text:
+        return InboundListen(*host_port(text, "INBOUND_SMTP_LISTEN"))
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"INBOUND_SMTP_LISTEN {INBOUND_SHAPE} (bad port)") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("smtp", "smtp+starttls"):
+        raise ValueError(f"INBOUND_SMTP_LISTEN {INBOUND_SHAPE} (unknown scheme {scheme!r})")
+    if not parts.hostname or parts.username or parts.password:
+        raise ValueError(f"INBOUND_SMTP_LISTEN {INBOUND_SHAPE} (a host, and no user)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"INBOUND_SMTP_LISTEN {INBOUND_SHAPE} (nothing after the port)")
+    # Mail between servers arrives on 25, STARTTLS or not (587 and 465 are for people's
+    # mail programs handing mail to their own provider).
+    return InboundListen(parts.hostname, 25 if port is None else port, scheme == "smtp+starttls")
+
+
+def check_inbound_listen(value: str) -> str:
+    """The setting's validator: the value unchanged when it parses (start-up fails otherwise)."""
+    parse_inbound_listen(value)
+    return value
 
 
 def host_port(value: str, name: str) -> tuple[str, int]:

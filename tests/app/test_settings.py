@@ -76,6 +76,8 @@ DESCRIBED: dict[str, Callable[[Settings], bool]] = {
     "ALLOWED_ORIGINS": lambda s: s.allowed_origins == s.console_origins and own_origins(s),
     "SHOP_ORIGINS": lambda s: s.shop_origins == (),
     "REDIS_SENTINELS": lambda s: s.redis_sentinels == (),
+    "INBOUND_TLS_CERT_FILE": lambda s: s.inbound_tls_cert == "",
+    "INBOUND_TLS_KEY_FILE": lambda s: s.inbound_tls_key == "",
     "CONSOLE_ORIGINS": own_origins,
     "BUSINESS_HOURS": lambda s: s.business_hours_spec == "" and s.business_hours.windows() == {},
     "HANDOFF_BOOTSTRAP_ADMIN_PASSWORD": lambda s: not s.bootstrap_admin_password,
