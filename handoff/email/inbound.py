@@ -158,35 +158,53 @@ async def attach(state: AppState, cid: str, conv_state: str, mail: InboundMail) 
     _, new = await state.store.append(
         cid, "customer", text, client_id=_mail_client_id(mail), channel="email"
     )
-    if not new:
+    unattended = conv_state in {"bot", "closed"}
+    if new:
+        state.metrics.customer_messages.inc()
+    elif not unattended or await _ticket_opened(state, cid, mail):
         return
-    state.metrics.customer_messages.inc()
+    # A delivery again, whose first one stopped after storing the text (Redis failing over,
+    # the storage deadline): the rest is done now, so the mail is never left without a ticket.
     await _thread(state, cid, mail)
-    if conv_state in {"bot", "closed"}:
+    if unattended:
         # Nobody is on this conversation: it becomes a ticket, as a message left in the widget.
-        await state.queue.open_ticket(cid, mail.sender, text)
+        await _open_ticket(state, cid, mail, text)
     if mail.attachments:
         await answer(state, cid, mail, NO_FILES, "files")
 
 
 async def new_ticket(state: AppState, mail: InboundMail) -> str:
     """A new conversation for a mail that belongs to none, with a ticket and a receipt. The
-    same mail delivered again is stored once: nothing more happens."""
+    same mail delivered again is stored once: nothing more happens, unless its first delivery
+    stopped before its ticket was opened (then this one opens it)."""
     cid = await _conversation_for(state, mail)
     text = _text_of(mail)
     _, new = await state.store.append(
         cid, "customer", text, client_id=_mail_client_id(mail), channel="email"
     )
-    if not new:
+    if not new and await _ticket_opened(state, cid, mail):
         log.info("inbound mail delivered again: already in conversation %s", cid)
         return cid
     subject = mail.subject if mail.subject.lower().startswith("re:") else f"Re: {mail.subject}"
     await state.store.set_fields(cid, {"mail_subject": subject if mail.subject else ""})
     await _thread(state, cid, mail)
-    await state.queue.open_ticket(cid, mail.sender, text)
+    await _open_ticket(state, cid, mail, text)
     receipt = RECEIPT if not mail.attachments else f"{RECEIPT}\n\n{NO_FILES}"
     await answer(state, cid, mail, receipt, "receipt")
     return cid
+
+
+async def _ticket_opened(state: AppState, cid: str, mail: InboundMail) -> bool:
+    """Whether this mail's ticket was opened already (by an earlier delivery of it)."""
+    (opened,) = await state.store.fields_of(cid, "mail_ticket_for")
+    return bool(opened) and opened == _mail_client_id(mail)
+
+
+async def _open_ticket(state: AppState, cid: str, mail: InboundMail, text: str) -> None:
+    await state.queue.open_ticket(cid, mail.sender, text)
+    # Marked after the ticket: a delivery that dies in between opens a second ticket on the
+    # retry, which an agent closes; marked before, it could leave the mail with none.
+    await state.store.set_fields(cid, {"mail_ticket_for": _mail_client_id(mail)})
 
 
 async def _conversation_for(state: AppState, mail: InboundMail) -> str:
@@ -228,6 +246,8 @@ async def _thread(state: AppState, cid: str, mail: InboundMail) -> None:
     if not mail.message_id:
         return
     (refs,) = await state.store.fields_of(cid, "mail_refs")
+    if mail.message_id in (refs or "").split():
+        return  # a delivery again
     thread = [*(refs or "").split(), mail.message_id][-10:]
     await state.store.set_fields(cid, {"mail_refs": " ".join(thread)})
 

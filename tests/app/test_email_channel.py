@@ -21,6 +21,7 @@ import aiosmtplib
 import pytest
 from aiohttp.test_utils import TestClient
 from aiosmtpd.smtp import SMTP
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from handoff.email import sender as mail_sender
 from handoff.email.addresses import read_recipient, reply_address
@@ -514,6 +515,35 @@ async def test_a_new_mail_becomes_one_ticket_with_its_text_once_even_delivered_t
     assert sorted(t["text"] for t in tickets) == ["And order 4411?", "Where is order 4410?"]
     second = next(t["conversation"] for t in tickets if t["text"] == "And order 4411?")
     assert await customer_messages(state, second) == [("And order 4411?", "email")]
+
+
+@pytest.mark.parametrize("addressed", ["new", "reply"])
+async def test_a_delivery_that_stopped_after_storing_the_text_gets_its_ticket_on_the_retry(
+    make_client: AppFactory, provider: MailProvider, monkeypatch: pytest.MonkeyPatch, addressed: str
+) -> None:
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)  # with the assistant: nobody is on it
+    to = f"help@{DOMAIN}" if addressed == "new" else reply_address(SECRET, DOMAIN, cid, CUSTOMER)
+    mail = customer_mail(to, "Order 4412 came broken.")
+    opening = state.queue.open_ticket
+
+    async def redis_fails_over(*args: Any) -> str:
+        monkeypatch.setattr(state.queue, "open_ticket", opening)  # only this once
+        raise RedisConnectionError("the master is gone")
+
+    monkeypatch.setattr(state.queue, "open_ticket", redis_fails_over)
+    with pytest.raises(aiosmtplib.SMTPResponseException) as deferred:
+        await mail_in(client, mail)
+    assert deferred.value.code == 451  # the sending server keeps it and delivers it again
+    await mail_in(client, mail)
+    (ticket,) = await tickets_by(state, CUSTOMER)
+    assert ticket["text"] == "Order 4412 came broken."
+    assert await customer_messages(state, ticket["conversation"]) == [
+        ("Order 4412 came broken.", "email")
+    ]
+    await mail_in(client, mail)  # and once it has its ticket, a third delivery adds nothing
+    assert len(await tickets_by(state, CUSTOMER)) == 1
 
 
 async def test_a_reply_to_a_chat_nobody_is_on_is_stored_once_with_its_ticket(
