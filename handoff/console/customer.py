@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 # How many earlier conversations and tickets are listed (the History tab finds the rest).
 LISTED = 10
+# Archived conversations read to find them (the newest first), verified or not.
+SEARCHED = 50
 # Tickets are a stream kept in Redis (MAX_TICKETS); only the newest are searched for the email.
 TICKETS_SEARCHED = 2000
 # How a customer is known, as the console shows it.
@@ -104,22 +106,21 @@ def ratings_of(conversations: list[dict[str, Any]]) -> dict[str, Any]:
     return {"count": len(rated), "average": average}
 
 
-async def tickets_of(state: AppState, cid: str, customer: Customer) -> list[dict[str, str]]:
-    """The messages this chat's customer left: in this chat, and for a verified customer under
-    their order's email in any chat; newest first, without the address they gave."""
+async def tickets_of(state: AppState, chats: set[str]) -> list[dict[str, str]]:
+    """The messages left in these chats (this one, and a verified customer's earlier verified
+    ones), newest first, without the address given with them. Never matched by the address
+    alone: anyone can type or send mail from anyone's address, so a stranger's message left
+    under a customer's email is not shown as theirs."""
     raw = await state.redis.xrevrange(state.keys.tickets, count=TICKETS_SEARCHED) or []
     tickets: list[dict[str, str]] = [
         {"id": str(tid), **{str(k): str(v) for k, v in (fields or {}).items()}}
         for tid, fields in raw
     ]
-
-    def theirs(ticket: dict[str, str]) -> bool:
-        if ticket.get("conversation") == cid:
-            return True
-        email = ticket.get("email", "").strip().lower()
-        return bool(customer.order_email) and email == customer.order_email
-
-    return [{k: v for k, v in t.items() if k != "email"} for t in tickets if theirs(t)][:LISTED]
+    return [
+        {k: v for k, v in t.items() if k != "email"}
+        for t in tickets
+        if t.get("conversation") in chats
+    ][:LISTED]
 
 
 async def customer_history(request: web.Request) -> web.Response:
@@ -135,23 +136,29 @@ async def customer_history(request: web.Request) -> web.Response:
     }
     if customer is None:
         return web.json_response(answer)
-    answer["tickets"] = await tickets_of(state, cid, customer)
+    chats = {cid}
     if state.archive is not None and customer.verified_order:
         try:
             found = await asyncio.to_thread(
                 state.archive.search,
                 email=customer.order_email or None,
                 order_number=None if customer.order_email else customer.verified_order,
-                limit=LISTED + 1,
+                # More than listed: unverified ones are dropped below.
+                limit=SEARCHED,
             )
         except SQLAlchemyError as error:
             log.warning("customer history: archive unavailable (%s)", error.__class__.__name__)
             answer["archive"] = "unavailable"
         else:
-            earlier = [c for c in found if c.get("id") != cid][:LISTED]
+            # Only conversations in which the order was proved too: the archive files every
+            # conversation under the email it was given, typed or sent by anyone, and an
+            # impostor's chat under a customer's address is not the customer's history.
+            earlier = [c for c in found if c.get("id") != cid and c.get("order_number")][:LISTED]
+            chats |= {str(c["id"]) for c in earlier}
             # The archive keeps each conversation's email; the order's is not for the agent here.
             answer["conversations"] = [
                 {k: v for k, v in listed(c).items() if k != "customer_email"} for c in earlier
             ]
             answer["ratings"] = ratings_of(earlier)
+    answer["tickets"] = await tickets_of(state, chats)
     return web.json_response(answer)

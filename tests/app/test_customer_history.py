@@ -68,20 +68,31 @@ async def test_a_verified_customer_is_known_with_earlier_chats_ratings_and_ticke
     )
     assert state.archive is not None
     now = int(time.time() * 1000)
+    theirs = {"customer_email": EMAIL, "order_number": "HG-10008"}
     state.archive.record(
         [
-            ConversationFacts("a" * 32, now - 9000, state="closed", rating=5, customer_email=EMAIL),
-            ConversationFacts("b" * 32, now - 5000, state="closed", rating=3, customer_email=EMAIL),
-            ConversationFacts("c" * 32, now - 4000, state="closed", customer_email=EMAIL),
+            ConversationFacts("a" * 32, now - 9000, state="closed", rating=5, **theirs),
+            ConversationFacts("b" * 32, now - 5000, state="closed", rating=3, **theirs),
+            ConversationFacts(
+                "c" * 32, now - 4000, state="closed", customer_email=EMAIL, order_number="HG-10011"
+            ),
             # Their live chat, already archived once: never listed as its own history.
-            ConversationFacts(cid, now, state="queued", customer_email=EMAIL),
+            ConversationFacts(cid, now, state="queued", **theirs),
             ConversationFacts(
                 "d" * 32, now, state="closed", rating=1, customer_email="x@y.example"
             ),
+            # Somebody mailed support from Lucas's address, or typed it with a message, and
+            # proved no order: not Lucas's history, whatever address it is filed under.
+            ConversationFacts("e" * 32, now - 3000, state="closed", rating=1, customer_email=EMAIL),
         ]
     )
     await state.redis.xadd(
-        state.keys.tickets, {"email": EMAIL.upper(), "text": "my mug arrived cracked", "at": "1"}
+        state.keys.tickets,
+        {"conversation": "b" * 32, "email": EMAIL.upper(), "text": "my mug arrived cracked"},
+    )
+    await state.redis.xadd(
+        state.keys.tickets,
+        {"conversation": "e" * 32, "email": EMAIL, "text": "ship to my new flat"},
     )
     await state.redis.xadd(state.keys.tickets, {"email": "x@y.example", "text": "not theirs"})
 
@@ -207,7 +218,9 @@ async def test_an_archive_that_fails_costs_the_history_never_the_tickets(
 
     monkeypatch.setattr(state.archive, "search", down)
     cid = await chat(state, customer_email=EMAIL, verified_order="HG-10008")
-    await state.redis.xadd(state.keys.tickets, {"email": EMAIL, "text": "still waiting"})
+    await state.redis.xadd(
+        state.keys.tickets, {"conversation": cid, "email": EMAIL, "text": "still waiting"}
+    )
     found = await history(client, cid)
     assert found["archive"] == "unavailable" and found["conversations"] == []
     assert [t["text"] for t in found["tickets"]] == ["still waiting"]
