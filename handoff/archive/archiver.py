@@ -56,6 +56,9 @@ ROUND_SECONDS = 5.0
 # disk, a lock) heals within minutes, one inside it needs an operator (the parked metric).
 PARK_FIRST_SECONDS = 30.0
 PARK_MAX_SECONDS = 3600.0
+# A batch copied one by one after failing: this many refusals in a row mean the database, not
+# the conversations, so none is parked and all stay due (as when it is down).
+REFUSED_IN_A_ROW = 3
 # While the database is down, the whole due set is walked at most this often, and a conversation
 # with less than KEEP_ALIVE_BELOW_SECONDS of Redis lifetime left has its lifetime restarted: far
 # more margin than the walk's period, and a walk costs one round trip per BATCH conversations.
@@ -183,7 +186,7 @@ class Archiver:
             except Exception as error:  # any failure: down, or something in the batch refused
                 self.failures += 1
                 log.warning("archiving %d conversations failed: %s", len(batch), error)
-                archived = await self._one_by_one(batch)
+                archived = await self._one_by_one(batch, began + ROUND_SECONDS)
                 if archived is None:
                     await self.keep_due_alive()
                     break
@@ -200,21 +203,32 @@ class Archiver:
             return False
         return True
 
-    async def _one_by_one(self, batch: list[tuple[str, float]]) -> int | None:
+    async def _one_by_one(self, batch: list[tuple[str, float]], deadline: float) -> int | None:
         """Copy a failed batch's conversations one at a time, parking those still refused;
-        how many were archived, or None when the database is down (nothing is parked then)."""
+        how many were archived, or None when the database is down (nothing is parked then).
+        Stops at the round's deadline (the rest stay due for the next round)."""
         if not await self._database_answers():
             return None
-        done = 0
+        done = refused_in_a_row = 0
+        refused: list[tuple[str, Exception]] = []
         for item in batch:
+            if time.monotonic() > deadline:
+                break
             try:
                 done += await self.archive_batch([item])
             except Exception as error:  # refused: this conversation, or the database went down
-                if not await self._database_answers():
+                refused_in_a_row += 1
+                # Several in a row is the database, not the conversations (a full disk, a
+                # locked table: an empty transaction still answers, every write times out):
+                # parking them would call good conversations bad and stall for minutes.
+                if refused_in_a_row >= REFUSED_IN_A_ROW or not await self._database_answers():
                     return None
-                await self._park(item[0], error)
+                refused.append((item[0], error))
             else:
+                refused_in_a_row = 0
                 self._refusals.pop(item[0], None)
+        for cid, error in refused:
+            await self._park(cid, error)
         return done
 
     async def _park(self, cid: str, error: Exception) -> None:
@@ -226,6 +240,12 @@ class Archiver:
             del self._refusals[gone]
         self._refusals[cid] = (refusals, now)
         wait = min(PARK_MAX_SECONDS, PARK_FIRST_SECONDS * 2 ** (refusals - 1))
+        await self.keep_alive(cid)
+        ttl = await self.redis.ttl(self.keys.conversation(cid))
+        if ttl > 0:
+            # Tried again while Redis still holds it: with a short resume lifetime an hour's
+            # wait would let it expire unarchived.
+            wait = min(wait, ttl / 2)
         log.error(
             "the archive refused conversation %s (%d times), parked for %.0f s: %s",
             cid,
@@ -236,7 +256,6 @@ class Archiver:
         # Still due, only later (XX: one erased meanwhile is not brought back); a write to it
         # makes it due at once again, as any write does.
         await self.redis.zadd(self.keys.due, {cid: time.time() * 1000 + wait * 1000}, xx=True)
-        await self.keep_alive(cid)
 
     async def keep_due_alive(self) -> int:
         """The database is down: restart the Redis lifetime of every due conversation that has

@@ -306,6 +306,58 @@ async def test_a_conversation_the_database_refuses_is_parked_and_the_others_arch
     assert await archiver.parked() == 0
 
 
+def refuse_entries(archive: ArchiveStore, when: str) -> None:
+    """The SQLite archive refuses every transcript entry matching `when` (a SQL condition)."""
+    with archive.engine.begin() as db:
+        db.execute(
+            text(
+                f"CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN {when}"
+                " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+
+
+async def test_a_database_refusing_every_write_parks_nobody(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    client: TestClient = await make_client(archive_database_url="off")
+    state = app_state(client.app)
+    archive = ArchiveStore(open_engine(f"sqlite:///{tmp_path / 'archive.sqlite3'}"))
+    migrate(archive.engine)
+    archiver = archiver_for(state, archive)
+    archiver.settle_ms = 0
+    cids = [await live_chat(state, f"question {n}") for n in range(6)]
+    # It answers an empty transaction but refuses every write (a full disk, say): the database,
+    # not the conversations, so none of them is parked as bad.
+    refuse_entries(archive, "1")
+    assert await archiver.run_once() == 0
+    assert await archiver.parked() == 0
+    due = await state.redis.zrangebyscore(KEYS.archive_due, "-inf", time.time() * 1000)
+    assert sorted(due) == sorted(cids), "all still due, at once"
+    archive.engine.dispose()
+
+
+async def test_a_parked_conversation_is_tried_again_before_redis_lets_it_go(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    # A deployment that keeps chats with the assistant 40 s (RESUME_TOKEN_TTL_SECONDS).
+    client: TestClient = await make_client(archive_database_url="off", resume_token_ttl=40)
+    state = app_state(client.app)
+    archive = ArchiveStore(open_engine(f"sqlite:///{tmp_path / 'archive.sqlite3'}"))
+    migrate(archive.engine)
+    archiver = archiver_for(state, archive)
+    archiver.settle_ms = 0
+    refused = await live_chat(state, "this is unstorable")
+    await live_chat(state, "fine")
+    refuse_entries(archive, "NEW.text LIKE '%unstorable%'")
+    assert await archiver.run_once() == 1
+    retry_at = await state.redis.zscore(KEYS.archive_due, refused)
+    lifetime = await state.redis.ttl(KEYS.conversation(refused))
+    assert retry_at is not None and 0 < lifetime <= 40
+    assert retry_at <= time.time() * 1000 + lifetime * 1000 / 2 + 1000, "tried before it expires"
+    archive.engine.dispose()
+
+
 async def test_while_the_database_is_down_every_due_conversation_is_kept_alive(
     make_client: AppFactory, tmp_path: Path
 ) -> None:
