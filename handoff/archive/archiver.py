@@ -227,8 +227,8 @@ class Archiver:
             else:
                 refused_in_a_row = 0
                 self._refusals.pop(item[0], None)
-        for cid, error in refused:
-            await self._park(cid, error)
+        for cid, why in refused:
+            await self._park(cid, why)
         return done
 
     async def _park(self, cid: str, error: Exception) -> None:
