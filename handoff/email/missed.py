@@ -15,8 +15,9 @@ is not, since they may come back and read it in the chat; instead the conversati
 **Once across replicas**: a replica takes a conversation with the outbox's own claim script
 (lua/claim_mail.lua: the member moves a lease ahead, MAIL_LEASE), queues the mail, records the
 last message it carried (`missed_mailed_through`, so no message is emailed twice), and only
-then removes it. A replica that dies in between leaves it to another after the lease: a rare
-second email rather than a lost one, as with follow-ups.
+then removes it; an agent message written meanwhile (which found it listed) lists it again. A
+replica that dies in between leaves it to another after the lease: a rare second email rather
+than a lost one, as with follow-ups.
 """
 
 from __future__ import annotations
@@ -99,7 +100,26 @@ class MissedMail:
         if known and email_on(state) and "@" in (email or ""):
             queued = await self._email_missed(cid, away or 0.0, through or "")
         await state.redis.zrem(state.keys.mail_missed, cid)
+        if email_on(state) and "@" in (email or ""):
+            await self._again_if_missed(cid)
         return queued
+
+    async def _again_if_missed(self, cid: str) -> None:
+        """An agent message written while this conversation was taken (the customer back at
+        the first look, gone again since; or a message after the transcript was read) found it
+        listed and left it (outbox: ZADD NX), and the removal above took it away: listed again
+        when the customer is away and the transcript holds a message no email carried, so it
+        goes in the next email. The message is stored before it is listed, so either its
+        listing comes after the removal or this reading sees it."""
+        state = self.state
+        away = await away_seconds(state, cid)
+        if away is None or away == float("inf"):
+            return  # back: the widget shows it
+        (through,) = await state.store.fields_of(cid, "missed_mailed_through")
+        left_at = now_ms() - int(away * 1000)
+        if missed_messages(await state.store.read_all(cid), left_at, through or ""):
+            due = max(now_ms(), left_at + int(state.settings.email_after_away * 1000))
+            await state.redis.zadd(state.keys.mail_missed, {cid: due}, nx=True)
 
     async def _email_missed(self, cid: str, away: float, through: str) -> int:
         state = self.state

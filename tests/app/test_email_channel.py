@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestClient
 from aiosmtpd.smtp import SMTP
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from handoff.email import missed
 from handoff.email import sender as mail_sender
 from handoff.email.addresses import read_recipient, reply_address
 from handoff.email.missed import MissedMail
@@ -698,6 +699,41 @@ async def test_messages_written_just_after_the_customer_left_are_emailed_once_to
     _, _, second = await provider.next_mail(2)
     assert second.get_content().startswith("Bye!")
     assert len(provider.mails) == 2
+
+
+async def test_a_message_written_while_the_sweeper_holds_the_chat_is_not_lost(
+    make_client: AppFactory,
+    accounts: Any,
+    provider: MailProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = await email_app(make_client, provider.port, email_after_away=1.0)
+    agent, cid, token = await _chat_left_by_customer(client, accounts, "ann")
+    await agent.send_json({"type": "message", "conversation": cid, "id": "b", "text": "Back?"})
+    await frames_until(agent, lambda f: f["type"] == "ack" and f["id"] == "b")
+    customer, _ = await open_chat(client, token=token)  # back: they read "Back?" in the chat
+    first_look = missed.away_seconds
+    looks = 0
+
+    async def back_then_gone_again(state: AppState, cid: str) -> float | None:
+        nonlocal looks
+        looks += 1
+        seen = await first_look(state, cid)
+        if looks == 1:
+            # Between the sweeper's look (back) and its removal of the chat from the list, the
+            # customer leaves again and the agent writes: the list still holds the chat.
+            await customer.close()
+            await until(lambda: _away(state, cid))
+            await agent.send_json(
+                {"type": "message", "conversation": cid, "id": "c", "text": "Ships Monday."}
+            )
+            await frames_until(agent, lambda f: f["type"] == "ack" and f["id"] == "c")
+        return seen
+
+    monkeypatch.setattr(missed, "away_seconds", back_then_gone_again)
+    _, _, mail = await provider.next_mail(1)
+    assert mail.get_content().startswith("Ships Monday.")
+    assert "Back?\n\n" not in mail.get_content().replace("\r\n", "\n")
 
 
 async def test_a_customer_who_comes_back_in_time_gets_no_email(
