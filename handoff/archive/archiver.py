@@ -73,6 +73,7 @@ class ArchiveKeys:
     due: str
     conversation: Callable[[str], str]
     log: Callable[[str], str]
+    erased: Callable[[str], str]
 
 
 def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
@@ -326,7 +327,20 @@ class Archiver:
                     client=pipe,
                 )
             await pipe.execute()
+            await self._forget_erased([cid for cid, _, _ in present])
         return len(present)
+
+    async def _forget_erased(self, cids: list[str]) -> None:
+        """Deletes the copies of conversations erased while this batch was being copied: their
+        hashes were read before the erasure, their rows written after its own delete."""
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in cids:
+            pipe.exists(self.keys.erased(cid))
+        erased = [cid for cid, mark in zip(cids, await pipe.execute(), strict=True) if mark]
+        for cid in erased:
+            await asyncio.to_thread(self.store.delete_conversation, cid)
+        if erased:
+            log.info("deleted %d archive copies of conversations erased meanwhile", len(erased))
 
     async def backlog(self, now_ms: int | None = None) -> tuple[int, float]:
         """(conversations due, seconds the oldest has waited): for the metrics page."""

@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from handoff.archive.archiver import facts_from_hash
 from handoff.archive.service import ARCHIVE_OFF
 from handoff.archive.store import MAX_SEARCH_LIMIT, ArchiveStore, SearchCursor, Subject
-from handoff.conversations.keys import Keys
+from handoff.conversations.keys import ERASED_KEPT, Keys
 from handoff.conversations.store import is_conversation_id
 from handoff.state import AppState
 from vocabulary.rasa_keys import rasa_lock_key, rasa_tracker_key
@@ -264,6 +264,12 @@ class Privacy:
         self._require_archive("erased", "nothing was erased")
         held = await self.find(subject)
         archived = await self._archived(subject)
+        # Marked first: an archiver that read one of these before the deletes below, and
+        # writes its copy after the archive's own delete, deletes that copy again.
+        marks = self.redis.pipeline(transaction=False)
+        for cid in {c["id"] for c in archived} | set(held.live):
+            marks.set(self.keys.archive_erased(cid), "1", ex=ERASED_KEPT)
+        await marks.execute()
         trackers = 0
         for cid, found in held.live.items():
             fields = found["fields"]

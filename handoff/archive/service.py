@@ -49,7 +49,10 @@ async def open_archive(url: str) -> ArchiveStore:
 
 def archiver_for(state: AppState, archive: ArchiveStore) -> Archiver:
     keys = ArchiveKeys(
-        due=state.keys.archive_due, conversation=state.keys.conversation, log=state.keys.log
+        due=state.keys.archive_due,
+        conversation=state.keys.conversation,
+        log=state.keys.log,
+        erased=state.keys.archive_erased,
     )
     return Archiver(state.redis, keys, archive, state.store.keep_alive)
 

@@ -36,6 +36,10 @@
                                   the conversation's `follow_up` field names its latest one
 {p}:followup:{fid}:claim  string  the replica sending it now (FOLLOW_UP_LEASE)
 {p}:lifetimes:pass        string  set once conversations stored before lifetimes got theirs
+{p}:archive:due           zset    conversations written to since the archive copied them, by
+                                  time of the write (handoff/archive/archiver.py)
+{p}:archive:erased:{cid}  string  an erased conversation (ERASED_KEPT): an archiver that read it
+                                  before the erasure deletes what it copies afterwards
 {p}:mail:caught           stream  the mail the local SMTP catcher caught (make run), for admins'
                                   Mail tab (CAUGHT_MAIL_KEPT; handoff/email/catcher.py)
 {p}:mail:out:{id}         hash    an email to a customer: conversation, entry, to, headers, body,
@@ -69,6 +73,10 @@ from dataclasses import dataclass
 # then expire (the archive keeps them): the default of CLOSED_CONVERSATION_TTL_SECONDS, which a
 # deployment shortens to fit its Redis (docs/deployment.md, "Capacity").
 CLOSED_CONVERSATION_TTL = 30 * 24 * 3600
+# How long an erased conversation's mark outlives the erasure: far longer than an archiver's
+# round (ROUND_SECONDS plus its database's statement timeout), so no copy read before the
+# erasure lands after the mark is gone.
+ERASED_KEPT = 3600
 # A conversation with the assistant lives this long after its last write, as long as a customer
 # can come back to it: the default of RESUME_TOKEN_TTL_SECONDS, and what a conversation stored
 # without its own lifetime gets. (Its client message ids live as long: a client may resend
@@ -143,6 +151,11 @@ class Keys:
         """Conversations written to since the archive last copied them, by time of the write
         (handoff/archive/archiver.py)."""
         return f"{self.prefix}:archive:due"
+
+    def archive_erased(self, cid: str) -> str:
+        """Set by an erasure (ERASED_KEPT), read by the archiver after each copy
+        (handoff/archive/privacy.py, archiver.py)."""
+        return f"{self.prefix}:archive:erased:{cid}"
 
     @property
     def lifetimes_pass(self) -> str:

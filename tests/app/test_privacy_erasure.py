@@ -5,11 +5,14 @@ so; the conversation's rate-limit counters go with it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
+from handoff.archive.service import archiver_for
 from handoff.archive.store import ArchiveStore
 from handoff.archive.writing import ConversationFacts, EntryRecord
 from handoff.console.accounts import Accounts
@@ -181,3 +184,32 @@ async def test_an_erased_conversations_rate_limit_counters_go_with_it(
     await post(client, "/api/privacy/erase", headers, email="lee@example.com")
     assert await counters_of(cid) == []
     assert len(await counters_of(other_welcome["conversation"])) == 1, "another chat's counter"
+
+
+async def test_a_conversation_erased_while_the_archiver_copies_it_stays_erased(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = await make_client()
+    headers = await admin_of(client)
+    state = app_state(client.server.app)
+    assert state.archive is not None
+    cid = await live_chat(state, "my email is kim@example.com")
+    # A replica's archiver has read the conversation and is writing its copy when the erasure
+    # runs: the erasure deletes Redis and the archive's rows, then the copy lands.
+    copying = ArchiveStore(state.archive.engine)
+    archiver = archiver_for(state, copying)
+    archiver.settle_ms = 0
+    loop = asyncio.get_running_loop()
+    write_copy = copying.record
+    answers: list[Any] = []
+
+    def erased_before_the_copy_lands(*args: Any) -> None:
+        erasure = post(client, "/api/privacy/erase", headers, email="kim@example.com")
+        answers.append(asyncio.run_coroutine_threadsafe(erasure, loop).result(timeout=30))
+        write_copy(*args)
+
+    monkeypatch.setattr(copying, "record", erased_before_the_copy_lands)
+    assert await archiver.run_once() == 1
+    assert answers[0]["erased"]["live_conversations"] == 1
+    assert state.archive.conversation(cid) is None, "the copy written after the erasure is gone"
+    assert state.archive.search(text="kim@example.com") == []
