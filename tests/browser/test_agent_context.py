@@ -17,6 +17,7 @@ the chat for frustration, on that message) through the same call the triage make
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -164,7 +165,8 @@ def test_the_agent_gets_the_whole_story_the_order_the_customer_and_honest_sugges
 
     state = app_state(stack.app) if stack.app is not None else None
     assert state is not None and state.archive is not None
-    # The customer has been here before: a rated chat in the archive and a message they left.
+    # The customer has been here before: a rated chat in the archive, in which they proved the
+    # order, and a message they left in it.
     state.archive.record(
         [
             ConversationFacts(
@@ -182,7 +184,7 @@ def test_the_agent_gets_the_whole_story_the_order_the_customer_and_honest_sugges
         state.redis.xadd(
             state.keys.tickets,
             {
-                "conversation": "f" * 32,
+                "conversation": "e" * 32,
                 "email": VERIFIED_EMAIL,
                 "text": "The lantern handle came loose, please call me back",
                 "at": str(int(time.time() * 1000) - 3_600_000),
@@ -197,6 +199,8 @@ def test_the_agent_gets_the_whole_story_the_order_the_customer_and_honest_sugges
 
     card = page.locator(f'.queue-item[data-conversation="{cid}"]')
     expect(card).to_contain_text("Customer is frustrated")
+    # -- the response-time target: the time left to the first response, counting down --
+    expect(card.locator(".due")).to_contain_text(re.compile(r"First response: \d+:\d\d left"))
     card.locator(".queue-claim").click()
     expect(page.locator(f'#mine-list li[data-key="{cid}"]')).to_have_count(1)
 
