@@ -240,7 +240,7 @@ async def test_a_ticket_is_answered_by_email_and_the_reply_comes_back_live(
     assert mail["Message-ID"] in second["References"]
 
 
-async def test_a_customer_still_connected_gets_no_email(
+async def test_a_customer_still_connected_gets_no_email_and_one_who_returns_sees_it_all(
     make_client: AppFactory,
     accounts: Any,
     provider: MailProvider,
@@ -255,7 +255,7 @@ async def test_a_customer_still_connected_gets_no_email(
     assert (await client.post(f"/api/tickets/{taken_id}/take", headers=session["headers"])).ok
     await agent.send_json({"type": "open", "conversation": cid})
     await agent.send_json({"type": "message", "conversation": cid, "id": "a", "text": "Here?"})
-    await frames_until(customer, lambda f: f.get("text") == "Here?")
+    here_id = (await frames_until(customer, lambda f: f.get("text") == "Here?"))[-1]["id"]
     await customer.close()
     await until(lambda: _away(state, cid))
     await agent.send_json({"type": "message", "conversation": cid, "id": "b", "text": "Gone?"})
@@ -263,6 +263,13 @@ async def test_a_customer_still_connected_gets_no_email(
     assert mail.get_content().startswith("Gone?")  # the first mail is the second message
     entries = await state.store.read_all(cid)
     assert [e.text for e in entries if e.fields.get("mail")] == ["Gone?"]
+    # They answer by email, then come back to the widget: one transcript, both ways, once.
+    await mail_in(client, customer_mail(str(mail["Reply-To"]), "Yes, still here."))
+    back, _ = await open_chat(client, token=str(welcome["token"]), last_seen=here_id)
+    replay = await frames_until(back, lambda f: f.get("text") == "Yes, still here.")
+    said = [(f["from"], f["text"]) for f in replay if f.get("kind") == "message"]
+    assert said == [("agent", "Gone?"), ("customer", "Yes, still here.")]
+    await back.close()
 
 
 async def _away(state: AppState, cid: str) -> bool:
