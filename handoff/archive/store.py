@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select
+from sqlalchemy import Select, and_, case, delete, func, insert, or_, select
 from sqlalchemy.engine import Engine
 
 from handoff.archive.schema import conversations, entries, erasures
@@ -34,6 +34,10 @@ MAX_SEARCH_LIMIT = 200
 CURSOR_MAX_CHARS = 120
 _CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 _CURSOR_TIME = re.compile(r"[0-9]{1,16}")
+# What `ArchiveStore.daily` counts per day, besides the day itself.
+DAILY_COUNTS = ("conversations", "handoffs", "person_needed", "rated", "rating_sum", "satisfied")
+# How an archived entry's data says a message was left for a person (json.dumps as write_batch).
+TICKET_CREATED = json.dumps({"event": "ticket_created"})[1:-1]
 
 
 @dataclass(frozen=True)
@@ -190,30 +194,62 @@ class ArchiveStore:
             ]
         return {**_summary(row._mapping), "transcript": transcript}
 
-    def daily(self, days: int, now_ms: int | None = None) -> list[dict[str, Any]]:
-        """Per UTC day of the last `days`: conversations started, and those handed to a person."""
+    def daily(
+        self, days: int, *, satisfied_from: int, now_ms: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Per UTC day of the last `days`, oldest first, counted over the conversations that
+        started that day (each once, on its start day, as the live counters count them):
+
+        - `conversations`; `handoffs`, those that entered the queue (they have a reason);
+        - `person_needed`, those that entered the queue or left a message for a person (a
+          ticket's `ticket_created` event in the transcript): the live containment's measure;
+        - `rated`, those rated 1..5 in the widget; `rating_sum`, the sum of those ratings;
+          `satisfied`, those rated `satisfied_from` or more (the live CSAT's measure).
+        """
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         first_day = now_ms // DAY_MS - days + 1
+        since = first_day * DAY_MS
         day = (conversations.c.started_at // DAY_MS).label("day")
+        rating = conversations.c.rating
+        rated = rating.between(1, 5)
+        # A message left for a person is a `ticket_created` event (handoff/queue/tickets.py)
+        # whose fields write_batch stores as JSON text on both databases: JSON escapes quotes
+        # inside values, so nothing a customer typed can pass for it. The entry comes after
+        # the conversation's start, so its time bounds the lookup (ix_entries_at).
+        left_message = (
+            select(entries.c.entry_id)
+            .where(
+                entries.c.conversation_id == conversations.c.id,
+                entries.c.at >= since,
+                entries.c.kind == "event",
+                entries.c.data.contains(TICKET_CREATED, autoescape=True),
+            )
+            .exists()
+        )
+        # COUNT(x) counts non-null values, and CASE without ELSE is null: both databases give a
+        # whole number for a count and for SUM of an integer column (NULL for no rows, hence
+        # COALESCE), so the figures compare and divide alike on SQLite and PostgreSQL.
         query = (
             select(
                 day,
                 func.count().label("conversations"),
-                # COUNT of a column counts its non-null values: the conversations handed off.
                 func.count(conversations.c.handoff_reason).label("handoffs"),
+                func.count(
+                    case((conversations.c.handoff_reason.is_not(None) | left_message, 1))
+                ).label("person_needed"),
+                func.count(case((rated, 1))).label("rated"),
+                func.coalesce(func.sum(case((rated, rating))), 0).label("rating_sum"),
+                func.count(case((rated & (rating >= satisfied_from), 1))).label("satisfied"),
             )
-            .where(conversations.c.started_at >= first_day * DAY_MS)
+            .where(conversations.c.started_at >= since)
             .group_by(day)
         )
         with self.engine.connect() as db:
-            counted = {
-                int(r.day): (int(r.conversations), int(r.handoffs)) for r in db.execute(query)
-            }
+            counted = {int(r.day): r._mapping for r in db.execute(query)}
         return [
             {
                 "day": time.strftime("%Y-%m-%d", time.gmtime(d * DAY_MS / 1000)),
-                "conversations": counted.get(d, (0, 0))[0],
-                "handoffs": counted.get(d, (0, 0))[1],
+                **{name: int(counted[d][name]) if d in counted else 0 for name in DAILY_COUNTS},
             }
             for d in range(first_day, first_day + days)
         ]

@@ -10,10 +10,12 @@ from typing import Any, cast
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from handoff.archive.store import DAILY_COUNTS
 from handoff.console.access import CONSOLE_ROLES, viewable_conversation
 from handoff.console.queue_view import chat_title, queue_items
 from handoff.console.sessions import require_agent
 from handoff.email.outbox import email_fields
+from handoff.gateway.handlers import SATISFIED_SCORE
 from handoff.queue.stats import SAMPLE_SERIES, median_of_histogram, within_target_shares
 from handoff.state import AppState, app_state
 from vocabulary.pii import mask
@@ -128,17 +130,40 @@ async def get_stats(request: web.Request) -> web.Response:
 
 
 async def archived_figures(state: AppState, days: int) -> dict[str, Any] | None:
-    """Conversations and handoffs per day from the archive (None while it is unavailable)."""
+    """The period's figures the archive covers whole, per day and in total (None while it is
+    unavailable): conversations and handoffs, and containment and CSAT by the live figures'
+    definitions (`dashboard`) as far as the archive keeps what they need. The archive holds the
+    widget's rating only, counted on the conversation's start day."""
     if state.archive is None:
         return None
     try:
-        daily = await asyncio.to_thread(state.archive.daily, days)
+        daily = await asyncio.to_thread(state.archive.daily, days, satisfied_from=SATISFIED_SCORE)
     except SQLAlchemyError:
         return None
+    totals = {name: sum(d[name] for d in daily) for name in DAILY_COUNTS}
     return {
         "daily": daily,
-        "conversations": sum(d["conversations"] for d in daily),
-        "handoffs": sum(d["handoffs"] for d in daily),
+        **totals,
+        "containment_rate": _containment(totals["conversations"], totals["person_needed"]),
+        **_satisfaction(totals["rated"], totals["rating_sum"], totals["satisfied"]),
+    }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _containment(conversations: int, person_needed: int) -> float | None:
+    """The share of conversations that never needed a person (queue or a message left)."""
+    # min(): a conversation opened in the last millisecond of a day may be counted on the next.
+    return _share(conversations - min(person_needed, conversations), conversations)
+
+
+def _satisfaction(ratings: int, rating_total: int, satisfied: int) -> dict[str, float | None]:
+    """CSAT: the share of ratings that are SATISFIED_SCORE or more, and their mean."""
+    return {
+        "csat": _share(satisfied, ratings),
+        "csat_average": round(rating_total / ratings, 2) if ratings else None,
     }
 
 
@@ -151,11 +176,7 @@ def dashboard(totals: dict[str, int], samples: dict[str, dict[int, int]]) -> dic
     conversations = totals.get("conversations", 0)
     # min(): a conversation opened in the last millisecond of a day may be counted on the next.
     handoffs = min(totals.get("handoffs", 0), conversations)
-    person_needed = min(totals.get("person_needed", 0), conversations)
     ratings = totals.get("ratings", 0)
-
-    def share(part: int, whole: int) -> float | None:
-        return round(part / whole, 4) if whole else None
 
     def median(series: str) -> float | None:
         return median_of_histogram(samples.get(series, {}))
@@ -164,13 +185,12 @@ def dashboard(totals: dict[str, int], samples: dict[str, dict[int, int]]) -> dic
         "conversations": conversations,
         "handoffs": handoffs,
         "tickets": totals.get("tickets", 0),
-        "handoff_rate": share(handoffs, conversations),
-        "containment_rate": share(conversations - person_needed, conversations),
+        "handoff_rate": _share(handoffs, conversations),
+        "containment_rate": _containment(conversations, totals.get("person_needed", 0)),
         "escalation_attempts": totals.get("escalation_attempts", 0),
         "unstaffed_attempts": totals.get("unstaffed", 0),
         "ratings": ratings,
-        "csat": share(totals.get("ratings_satisfied", 0), ratings),
-        "csat_average": round(totals.get("rating_total", 0) / ratings, 2) if ratings else None,
+        **_satisfaction(ratings, totals.get("rating_total", 0), totals.get("ratings_satisfied", 0)),
         "median_wait_seconds": median("wait_s"),
         "median_first_response_seconds": median("first_response_s"),
         "median_handling_seconds": median("handling_s"),

@@ -17,6 +17,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import MetaData, inspect
 
+from handoff.archive.archiver import entry_record
 from handoff.archive.database import current_revision, head_revision, migrate, open_engine
 from handoff.archive.schema import metadata
 from handoff.archive.store import DAY_MS, ArchiveStore, SearchCursor, Subject
@@ -149,7 +150,7 @@ def test_a_large_batch_is_archived_whole_and_a_late_first_copy_keeps_its_start_d
         stored = archive.conversation(cid)
         assert stored is not None and stored["started_at"] == began
         assert [e["text"] for e in stored["transcript"]] == ["message 1", "message 2"]
-    days = archive.daily(2, now_ms=NOW)
+    days = archive.daily(2, satisfied_from=4, now_ms=NOW)
     assert [d["conversations"] for d in days] == [700, 0]
 
 
@@ -282,13 +283,105 @@ async def test_the_console_pages_through_a_search_and_refuses_a_cursor_it_did_no
         assert "search again from the first page" in await refused.text()
 
 
-def test_daily_figures_count_conversations_and_handoffs_per_day(archive: ArchiveStore) -> None:
-    archive.record(*a_handoff("a" * 32, at=NOW - 2 * DAY_MS))
-    archive.record(*a_handoff("b" * 32))
-    archive.record([ConversationFacts("d" * 32, NOW, state="bot")])
-    days = archive.daily(3, now_ms=NOW)
-    assert [(d["conversations"], d["handoffs"]) for d in days] == [(1, 1), (0, 0), (2, 1)]
-    assert len(archive.daily(365, now_ms=NOW)) == 365
+def a_left_message(cid: str, at: int = NOW) -> tuple[list[ConversationFacts], list[EntryRecord]]:
+    """A chat nobody could take: the customer left a message (a ticket), as the archiver
+    copies the event from the transcript."""
+    event = {
+        "kind": "event",
+        "from": "system",
+        "text": "Thanks, your message is with our team.",
+        "at": str(at + 5),
+        "event": "ticket_created",
+    }
+    facts = [ConversationFacts(cid, at + 5, state="closed", customer_email="mo@example.com")]
+    return facts, [
+        entry(cid, 1, "my parcel is lost", at=at),
+        entry_record(cid, f"{at + 5}-0", event),
+    ]
+
+
+def a_rated_chat(cid: str, rating: int, at: int = NOW) -> list[ConversationFacts]:
+    return [ConversationFacts(cid, at, state="closed", rating=rating)]
+
+
+def a_mixed_period(archive: ArchiveStore, now: int) -> None:
+    """Five days ago: a handoff rated 5, a message left and rated 2, the assistant alone rated
+    4, a customer who typed the ticket event's words; today: two chats nobody rated."""
+    day = now - 5 * DAY_MS
+    archive.record(*a_handoff("a" * 32, at=day))  # rated 5
+    facts, records = a_left_message("b" * 32, at=day)
+    archive.record([*facts, ConversationFacts("b" * 32, day + 9, rating=2)], records)
+    archive.record(a_rated_chat("c" * 32, 4, at=day))
+    look = '{"event": "ticket_created"}'
+    archive.record(
+        [ConversationFacts("d" * 32, day, state="bot")],
+        # What a customer sends is stored escaped, however it looks.
+        [EntryRecord("d" * 32, f"{day}-0", day, "customer", "message", look, {"client_id": look})],
+    )
+    archive.record([ConversationFacts(cid * 32, now, state="bot") for cid in "ef"])
+
+
+def test_daily_figures_count_conversations_handoffs_ratings_and_messages_left_per_day(
+    archive: ArchiveStore,
+) -> None:
+    a_mixed_period(archive, NOW)
+    archive.record([ConversationFacts("g" * 32, NOW, state="closed", rating=0)])  # not a rating
+    days = archive.daily(7, satisfied_from=4, now_ms=NOW)
+    assert len(days) == 7 and days[1]["day"] == time.strftime(
+        "%Y-%m-%d", time.gmtime((NOW - 5 * DAY_MS) / 1000)
+    )
+    counts = [{k: v for k, v in d.items() if k != "day"} for d in days]
+    assert counts[1] == {
+        "conversations": 4,
+        "handoffs": 1,
+        "person_needed": 2,  # the handoff and the message left, not the look-alike text
+        "rated": 3,
+        "rating_sum": 11,
+        "satisfied": 2,  # 5 and 4, not 2
+    }
+    # Today: three chats and no rating (a 0 is not one of the 1..5 stars); other days: none.
+    assert counts[-1] == {"conversations": 3} | {k: 0 for k in counts[1] if k != "conversations"}
+    assert all(not any(d.values()) for d in counts[:1] + counts[2:-1])
+    assert all(type(v) is int for d in counts for v in d.values())  # the same types on both
+    assert archive.daily(7, satisfied_from=5, now_ms=NOW)[1]["satisfied"] == 1
+    assert len(archive.daily(365, satisfied_from=4, now_ms=NOW)) == 365
+
+
+async def test_the_dashboard_takes_containment_and_csat_over_the_whole_period_from_the_archive(
+    make_client: AppFactory, redis_url: str
+) -> None:
+    client = await make_client()
+    state = app_state(client.server.app)
+    deadline = time.monotonic() + 15
+    while state.archive is None:  # the service opens its archive in the background
+        assert time.monotonic() < deadline, "the archive never opened"
+        await asyncio.sleep(0.05)
+    a_mixed_period(state.archive, int(time.time() * 1000))
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    await Accounts(redis, Keys("ha")).create("pia", PASSWORD)
+    await redis.aclose()
+    headers = (await login(client, "pia"))["headers"]
+
+    async def archived(days: int) -> dict[str, Any]:
+        answer = await client.get(f"/api/stats?days={days}", headers=headers)
+        assert answer.status == 200, await answer.text()
+        figures: dict[str, Any] = (await answer.json())["archive"]
+        return figures
+
+    month = await archived(30)
+    assert len(month["daily"]) == 30
+    assert month["daily"][-6]["rated"] == 3 and month["daily"][-6]["rating_sum"] == 11
+    assert {k: month[k] for k in ("conversations", "handoffs", "person_needed")} == {
+        "conversations": 6,
+        "handoffs": 1,
+        "person_needed": 2,
+    }
+    # 4 of 6 never needed a person; 2 of the 3 ratings are 4 or 5, averaging 11 / 3.
+    assert month["containment_rate"] == 0.6667
+    assert (month["rated"], month["csat"], month["csat_average"]) == (3, 0.6667, 3.67)
+    today = await archived(1)
+    assert (today["conversations"], today["containment_rate"]) == (2, 1.0)
+    assert (today["rated"], today["csat"], today["csat_average"]) == (0, None, None)
 
 
 def test_export_and_erasure_find_the_customer_and_the_log_keeps_no_trace_of_them(
