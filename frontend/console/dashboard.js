@@ -1,8 +1,8 @@
 // The Dashboard tab: the period's figures as cards with bars, and a per-day chart of
 // conversations, handoffs and tickets drawn as SVG by Preact (with a text summary for screen
-// readers). Redis keeps the day counters for 90 days; for periods over a week the chart and the
-// conversation and handoff totals come from the archive when the service has one
-// (`archive.daily` of /api/stats), which covers the whole period and survives a Redis flush.
+// readers). Redis keeps the day counters for 90 days; for periods over a week the chart, the
+// conversation and handoff totals, containment and CSAT come from the archive when the service
+// has one (`archive` of /api/stats), which covers the whole period and survives a Redis flush.
 import { percent, waitText } from "../common/format.js";
 import { html, useLayoutEffect, useRef, useState } from "../common/view.js";
 
@@ -18,6 +18,9 @@ import { html, useLayoutEffect, useRef, useState } from "../common/view.js";
  *   series: Series[],
  *   conversations: number,
  *   handoffs: number,
+ *   containment_rate: number | null,
+ *   csat: number | null,
+ *   csat_average: number | null,
  * }} PeriodFigures
  */
 
@@ -46,15 +49,17 @@ function clamp01(x) {
 
 /**
  * The dashboard's cards for `GET /api/stats`: a figure with nothing to measure shows "—". The
- * conversations, handoffs and handoff rate are the period's figures (periodFigures) when given.
+ * conversations, handoffs, handoff rate, containment and CSAT are the period's figures
+ * (periodFigures) when given.
  * @param {Record<string, any>} s
  * @param {PeriodFigures} [figures]
  * @returns {Card[]}
  */
 export function statCards(s, figures) {
   const fromArchive = !!figures && figures.source === "archive";
-  const conversations = figures ? figures.conversations : Number(s.conversations) || 0;
-  const handoffs = figures ? figures.handoffs : Number(s.handoffs) || 0;
+  const period = figures || figuresOf(s, "live");
+  const conversations = period.conversations;
+  const handoffs = period.handoffs;
   const handoffRate =
     s.handoff_rate !== undefined && !fromArchive
       ? s.handoff_rate
@@ -65,14 +70,15 @@ export function statCards(s, figures) {
   const seconds = (v) => (v == null ? "—" : waitText(v));
   /** @param {number | null | undefined} v @param {number} full */
   const partOf = (v, full) => (v == null ? null : Math.min(1, v / full));
-  let csat = s.csat_average == null ? "—" : `${Number(s.csat_average).toFixed(2)} / 5`;
-  if (s.csat != null) csat += ` · ${percent(s.csat)} satisfied`;
+  let csat = period.csat_average == null ? "—" : `${period.csat_average.toFixed(2)} / 5`;
+  if (period.csat != null) csat += ` · ${percent(period.csat)} satisfied`;
+  const containment = period.containment_rate;
   return [
     { label: "Conversations", value: String(conversations) },
     { label: "Handoffs to a person", value: String(handoffs) },
     { label: "Handoff rate", value: percent(handoffRate), bar: clamp01(handoffRate), tone: "amber" },
-    { label: "Containment rate", value: percent(s.containment_rate), bar: clamp01(s.containment_rate), tone: "teal" },
-    { label: "CSAT", value: csat, bar: s.csat_average == null ? null : s.csat_average / 5, tone: "green" },
+    { label: "Containment rate", value: percent(containment), bar: clamp01(containment), tone: "teal" },
+    { label: "CSAT", value: csat, bar: period.csat_average == null ? null : period.csat_average / 5, tone: "green" },
     { label: "Median wait", value: seconds(s.median_wait_seconds), bar: partOf(s.median_wait_seconds, 600), tone: "blue" },
     { label: "First response", value: seconds(s.median_first_response_seconds), bar: partOf(s.median_first_response_seconds, 300), tone: "blue" },
     { label: "Median handling", value: seconds(s.median_handling_seconds), bar: partOf(s.median_handling_seconds, 900), tone: "blue" },
@@ -160,9 +166,38 @@ export function weekly(daily) {
 }
 
 /**
- * Where the period's chart and its conversation and handoff totals come from: the archive for
- * periods over a week when /api/stats brought its figures (null when the archive is not
- * available), else the Redis counters.
+ * @param {unknown} v
+ * @returns {number | null} a figure, or null for one with nothing to measure (or missing)
+ */
+function figure(v) {
+  return v == null || !Number.isFinite(Number(v)) ? null : Number(v);
+}
+
+/**
+ * The period's figures from one source, by day: the answer of /api/stats or its `archive` (both
+ * name their totals and rates alike).
+ * @param {Record<string, any>} answer
+ * @param {"archive" | "live"} source
+ * @returns {PeriodFigures}
+ */
+function figuresOf(answer, source) {
+  return {
+    source,
+    daily: /** @type {Day[]} */ (Array.isArray(answer.daily) ? answer.daily : []),
+    bucket: "day",
+    series: source === "archive" ? ARCHIVE_SERIES : SERIES,
+    conversations: Number(answer.conversations) || 0,
+    handoffs: Number(answer.handoffs) || 0,
+    containment_rate: figure(answer.containment_rate),
+    csat: figure(answer.csat),
+    csat_average: figure(answer.csat_average),
+  };
+}
+
+/**
+ * Where the period's chart, its conversation and handoff totals, containment and CSAT come
+ * from: the archive for periods over a week when /api/stats brought its figures (null when the
+ * archive is not available), else the Redis counters.
  * @param {Record<string, any>} stats the answer of `GET /api/stats?days=…`
  * @param {string} days the period chosen
  * @returns {PeriodFigures}
@@ -171,16 +206,8 @@ export function periodFigures(stats, days) {
   const n = Number(days) || 1;
   const archive = stats.archive;
   const fromArchive = n > LIVE_PERIOD_DAYS && !!archive && typeof archive === "object" && Array.isArray(archive.daily);
-  const daily = /** @type {Day[]} */ (fromArchive ? archive.daily : Array.isArray(stats.daily) ? stats.daily : []);
-  const bucket = n > DAILY_CHART_DAYS ? "week" : "day";
-  return {
-    source: fromArchive ? "archive" : "live",
-    daily: bucket === "week" ? weekly(daily) : daily,
-    bucket,
-    series: fromArchive ? ARCHIVE_SERIES : SERIES,
-    conversations: Number(fromArchive ? archive.conversations : stats.conversations) || 0,
-    handoffs: Number(fromArchive ? archive.handoffs : stats.handoffs) || 0,
-  };
+  const figures = fromArchive ? figuresOf(archive, "archive") : figuresOf(stats, "live");
+  return n > DAILY_CHART_DAYS ? { ...figures, bucket: "week", daily: weekly(figures.daily) } : figures;
 }
 
 /**
@@ -194,14 +221,18 @@ export function chartTitle(figures) {
 
 /**
  * What the reader should know about the period's coverage ("" when nothing): Redis's counters
- * reach back 90 days only.
+ * reach back 90 days only, so over that the note names which cards cover the whole period (the
+ * archive's) and which the last 90 days at most.
  * @param {PeriodFigures} figures
  * @param {string} days
  */
 export function coverageNote(figures, days) {
   if ((Number(days) || 1) <= LIVE_KEPT_DAYS) return "";
   if (figures.source === "archive") {
-    return `Conversations and handoffs cover ${days} days; the other figures cover the last ${LIVE_KEPT_DAYS} days at most.`;
+    return (
+      `Conversations, handoffs, handoff rate, containment rate and CSAT cover ${days} days, from the archive; ` +
+      `median wait, first response, median handling, responses within target and tickets cover the last ${LIVE_KEPT_DAYS} days at most.`
+    );
   }
   return `The archive is not available: these figures cover the last ${LIVE_KEPT_DAYS} days at most.`;
 }

@@ -12,10 +12,32 @@ const LIVE = {
   conversations: 10,
   handoffs: 4,
   handoff_rate: 0.4,
+  containment_rate: 0.5,
+  csat: 0.9,
+  csat_average: 4.5,
+  median_wait_seconds: 42,
   tickets: 2,
   daily: days(7, () => ({ conversations: 1, handoffs: 1, tickets: 0 })),
 };
-const ARCHIVE = { daily: days(30, () => ({ conversations: 2, handoffs: 1 })), conversations: 60, handoffs: 30 };
+const ARCHIVE = {
+  daily: days(30, () => ({ conversations: 2, handoffs: 1, person_needed: 1, rated: 1, rating_sum: 3, satisfied: 0 })),
+  conversations: 60,
+  handoffs: 30,
+  person_needed: 45,
+  rated: 30,
+  rating_sum: 90,
+  satisfied: 12,
+  containment_rate: 0.25,
+  csat: 0.4,
+  csat_average: 3,
+};
+
+/** @param {import("./dashboard.js").Card[]} cards @param {string} label */
+function card(cards, label) {
+  const found = cards.find((c) => c.label === label);
+  assert.ok(found, label);
+  return found;
+}
 
 test("a week or less comes from the live counters, even with the archive there", () => {
   for (const period of ["1", "7"]) {
@@ -38,12 +60,35 @@ test("longer periods come from the archive when it answered, else from the live 
   assert.equal(cards.find((c) => c.label === "Conversations")?.value, "60");
   assert.equal(cards.find((c) => c.label === "Handoffs to a person")?.value, "30");
   assert.equal(cards.find((c) => c.label === "Handoff rate")?.value, "50%", "the rate of the archive's own figures");
+  assert.deepEqual(card(cards, "Containment rate"), { label: "Containment rate", value: "25%", bar: 0.25, tone: "teal" });
+  assert.equal(card(cards, "CSAT").value, "3.00 / 5 · 40% satisfied");
+  assert.equal(card(cards, "CSAT").bar, 0.6);
+  // The waits are not archived: they stay the live counters'.
+  assert.equal(card(cards, "Median wait").value, card(statCards(LIVE), "Median wait").value);
 
   const without = periodFigures({ ...LIVE, archive: null }, "30");
   assert.equal(without.source, "live");
   assert.equal(without.conversations, 10);
   assert.equal(chartTitle(without), "Conversations, handoffs and tickets per day");
   assert.equal(statCards(LIVE, without).find((c) => c.label === "Handoff rate")?.value, "40%");
+  assert.equal(card(statCards(LIVE, without), "Containment rate").value, "50%");
+  assert.equal(card(statCards(LIVE, without), "CSAT").value, "4.50 / 5 · 90% satisfied");
+});
+
+test("a week shows the live containment and CSAT; the archive's, with nothing to measure, show a dash", () => {
+  const week = statCards({ ...LIVE, archive: ARCHIVE }, periodFigures({ ...LIVE, archive: ARCHIVE }, "7"));
+  assert.equal(card(week, "Containment rate").value, "50%");
+  assert.equal(card(week, "CSAT").value, "4.50 / 5 · 90% satisfied");
+  const unrated = { ...ARCHIVE, rated: 0, rating_sum: 0, satisfied: 0, csat: null, csat_average: null };
+  const quiet = { ...unrated, conversations: 0, handoffs: 0, person_needed: 0, containment_rate: null };
+  for (const archive of [unrated, quiet]) {
+    const cards = statCards({ ...LIVE, archive }, periodFigures({ ...LIVE, archive }, "30"));
+    assert.equal(card(cards, "CSAT").value, "—", "not the live 4.50");
+    assert.equal(card(cards, "CSAT").bar, null);
+  }
+  const quietCards = statCards({ ...LIVE, archive: quiet }, periodFigures({ ...LIVE, archive: quiet }, "30"));
+  assert.equal(card(quietCards, "Containment rate").value, "—");
+  assert.equal(card(quietCards, "Containment rate").bar, null);
 });
 
 test("a year is charted by week, and the note says what the live counters cannot cover", () => {
@@ -54,7 +99,12 @@ test("a year is charted by week, and the note says what the live counters cannot
   assert.equal(figures.daily.reduce((n, d) => n + (d.conversations || 0), 0), 182);
   assert.equal(chartTitle(figures), "Conversations and handoffs per week, from the archive");
   assert.match(chartSummary(figures.daily, figures.series, "week"), /^week of 2026-01-01: 3 conversations, 0 handoffs;/);
-  assert.match(coverageNote(figures, "365"), /other figures cover the last 90 days/);
+  assert.equal(
+    coverageNote(figures, "365"),
+    "Conversations, handoffs, handoff rate, containment rate and CSAT cover 365 days, from the archive; " +
+      "median wait, first response, median handling, responses within target and tickets cover the last 90 days at most.",
+  );
+  assert.equal(figures.containment_rate, null, "the year's archive figures, not the live ones");
   assert.match(coverageNote(periodFigures({ ...LIVE, archive: null }, "365"), "365"), /archive is not available/);
   assert.equal(coverageNote(periodFigures({ ...LIVE, archive: ARCHIVE }, "30"), "30"), "");
   assert.deepEqual(weekly([]), []);
