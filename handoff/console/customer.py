@@ -41,6 +41,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from handoff.archive.api import listed
+from handoff.archive.writing import normalise_order_number
 from handoff.console.access import viewable_conversation
 from handoff.console.orders import proved_order
 from handoff.queue.context import identify
@@ -106,6 +107,25 @@ def ratings_of(conversations: list[dict[str, Any]]) -> dict[str, Any]:
     return {"count": len(rated), "average": average}
 
 
+async def orders_of(state: AppState, customer: Customer, orders: set[str]) -> set[str]:
+    """Which of these order numbers (as the archive writes them) are the customer's: the one they
+    proved in this chat, and any other whose email in the order store is their order's. With the
+    store not answering, only the proved one: history shown is never someone else's."""
+    try:
+        mine = {normalise_order_number(customer.verified_order)}
+    except ValueError:  # no order number at all: nothing is theirs but what the search proves
+        mine = set()
+    others = sorted(o for o in orders - mine if o)
+    if customer.order_email and others:
+        found = await asyncio.gather(*(identify(state.orders, order) for order in others))
+        mine |= {
+            order
+            for order, context in zip(others, found, strict=True)
+            if context.identity().get("customer_email") == customer.order_email
+        }
+    return mine
+
+
 async def tickets_of(state: AppState, chats: set[str]) -> list[dict[str, str]]:
     """The messages left in these chats (this one, and a verified customer's earlier verified
     ones), newest first, without the address given with them. Never matched by the address
@@ -150,10 +170,16 @@ async def customer_history(request: web.Request) -> web.Response:
             log.warning("customer history: archive unavailable (%s)", error.__class__.__name__)
             answer["archive"] = "unavailable"
         else:
-            # Only conversations in which the order was proved too: the archive files every
-            # conversation under the email it was given, typed or sent by anyone, and an
-            # impostor's chat under a customer's address is not the customer's history.
-            earlier = [c for c in found if c.get("id") != cid and c.get("order_number")][:LISTED]
+            # Only conversations in which one of the customer's own orders was proved: the
+            # archive files every conversation under the email it was given, typed or sent by
+            # anyone (another customer who proved their order, then typed this one's address,
+            # included), and such a chat is not this customer's history.
+            owned = await orders_of(
+                state, customer, {str(c.get("order_number") or "") for c in found}
+            )
+            earlier = [c for c in found if c.get("id") != cid and c.get("order_number") in owned][
+                :LISTED
+            ]
             chats |= {str(c["id"]) for c in earlier}
             # The archive keeps each conversation's email; the order's is not for the agent here.
             answer["conversations"] = [

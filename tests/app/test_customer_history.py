@@ -73,8 +73,10 @@ async def test_a_verified_customer_is_known_with_earlier_chats_ratings_and_ticke
         [
             ConversationFacts("a" * 32, now - 9000, state="closed", rating=5, **theirs),
             ConversationFacts("b" * 32, now - 5000, state="closed", rating=3, **theirs),
+            # Hana proved her own order (HG-10064), then typed Lucas's address with a message:
+            # filed under his address, her chat is still not his history.
             ConversationFacts(
-                "c" * 32, now - 4000, state="closed", customer_email=EMAIL, order_number="HG-10011"
+                "c" * 32, now - 4000, state="closed", customer_email=EMAIL, order_number="HG-10064"
             ),
             # Their live chat, already archived once: never listed as its own history.
             ConversationFacts(cid, now, state="queued", **theirs),
@@ -105,7 +107,7 @@ async def test_a_verified_customer_is_known_with_earlier_chats_ratings_and_ticke
         "known_by": "verified order",
     }
     assert EMAIL not in json.dumps(found).lower()
-    assert [c["id"] for c in found["conversations"]] == ["c" * 32, "b" * 32, "a" * 32]
+    assert [c["id"] for c in found["conversations"]] == ["b" * 32, "a" * 32]
     assert found["ratings"] == {"count": 2, "average": 4.0}
     assert [t["text"] for t in found["tickets"]] == ["my mug arrived cracked"]
     assert found["archive"] == "ok"
