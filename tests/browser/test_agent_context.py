@@ -17,6 +17,7 @@ the chat for frustration, on that message) through the same call the triage make
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -144,16 +145,25 @@ def handed_over_by_triage(stack: Stack, shopper: Watched, verified: str | None) 
     state = app_state(stack.app) if stack.app is not None else None
     assert state is not None
 
-    async def complaint_id() -> str:
+    async def customer_ids() -> tuple[str, str]:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            for entry in await state.store.read_all(cid):
-                if entry.sender == "customer" and "fed up" in entry.text:
-                    return entry.id
+            said = [e for e in await state.store.read_all(cid) if e.sender == "customer"]
+            if any("fed up" in e.text for e in said):
+                return said[0].id, next(e.id for e in said if "fed up" in e.text)
         raise AssertionError("the complaint never reached the transcript")
 
-    entry = stack.run(complaint_id())
-    stack.run(state.queue.escalate(cid, "frustration", 3, "triage", {"message": entry}))
+    hello, entry = stack.run(customer_ids())
+    # What the triage keeps per message for the mood trend (handoff/assistant/turns.py): the
+    # greeting calm, the complaint upset.
+    scores = {hello: {"frustration": 0.02, "displeasure": 0.05}}
+    scores[entry] = {"frustration": 0.91, "displeasure": 0.88}
+    for message, score in scores.items():
+        stack.run(
+            state.redis.hset(state.keys.conversation(cid), f"triage:{message}", json.dumps(score))
+        )
+    details = {"message": entry, "scores": scores[entry]}
+    stack.run(state.queue.escalate(cid, "frustration", 3, "triage", details))
     expect(shopper.page.locator(".ha-log")).to_contain_text("queue")
     return cid
 
@@ -211,6 +221,8 @@ def test_the_agent_gets_the_whole_story_the_order_the_customer_and_honest_sugges
         "Customer is frustrated: “my order HG-10008 still hasn't shipped and this is the third"
     )
     expect(summary).to_contain_text("Order mentioned: HG-10008 (verified by the customer).")
+    expect(summary).to_contain_text("Mood: calm, then upset.")
+    expect(packet.locator(".spark .spark-bar")).to_have_count(2)
     assert "“hello”" not in summary.inner_text()
     asked = packet.locator(".asked li")
     expect(asked).to_have_count(1)
@@ -244,7 +256,9 @@ def test_the_agent_gets_the_whole_story_the_order_the_customer_and_honest_sugges
         "Rated 1 earlier chat, 4.0/5 on average"
     )
     expect(history.locator("#customer-tickets")).to_contain_text("lantern handle came loose")
-    history.scroll_into_view_if_needed()
+    # The picture shows the history whole: no "New chat waiting" notice over its tickets.
+    expect(page.locator("#toast")).to_be_hidden(timeout=15_000)
+    history.locator("#customer-tickets").scroll_into_view_if_needed()
     screenshot(page, "agent-context-history")
     assert axe_violations(page) == []
 
