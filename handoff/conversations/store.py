@@ -29,11 +29,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff.conversations.entry import Entry
-from handoff.conversations.keys import (
-    CONVERSATION_LIFETIME,
-    TRANSCRIPT_ENTRIES_KEPT,
-    Keys,
-)
+from handoff.conversations.keys import CONVERSATION_LIFETIME, TRANSCRIPT_ENTRIES_KEPT, Keys
 
 STATES = ("bot", "queued", "assigned", "closed")
 # Conversation ids are 128 random bits in hex: unguessable, and safe inside Redis keys and Lua.
@@ -160,12 +156,17 @@ class ConversationStore:
 
     async def resume(self, cid: str, lifetime: int) -> dict[str, str] | None:
         """The conversation a customer comes back to with a new resume token valid `lifetime`
-        seconds, kept at least that long from now; None if there is no such conversation."""
+        seconds, kept at least that long from now (longer if it was); None if there is none."""
         if not is_conversation_id(cid):
             return None
         raw = await self._resume(keys=self._held(cid), args=[lifetime, self.keys.closed_lifetime])
         pairs = [str(x) for x in raw or []]
         return dict(zip(pairs[::2], pairs[1::2], strict=True)) or None
+
+    async def keep_at_least(self, cid: str, seconds: int) -> bool:
+        """Keep the conversation at least `seconds` after each later write and from now (its
+        stored lifetime raised, never lowered); False if there is no such conversation."""
+        return await self.resume(cid, seconds) is not None
 
     async def keep_alive(self, cid: str) -> None:
         """Restart the conversation's lifetime as if it had just been written (the archiver does

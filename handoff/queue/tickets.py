@@ -17,7 +17,15 @@ class Tickets(QueueStats):
 
     async def open_ticket(self, cid: str, email: str, text: str) -> str:
         """A ticket for a customer message already stored in the conversation (an email that
-        came in, email/inbound.py, stores its own, once per Message-ID)."""
+        came in, email/inbound.py, stores its own, once per Message-ID).
+
+        The conversation is kept at least as long as a closed chat from now on: the team
+        answers "within one business day", and a chat with the assistant may be kept only
+        hours (RESUME_TOKEN_TTL_SECONDS). KeyError when the conversation is gone."""
+        # Before the ticket exists, so no ticket ever points at a conversation about to expire;
+        # one script raises the stored lifetime and the keys' TTLs together (lua/resume.lua).
+        if not await self.store.keep_at_least(cid, self.settings.closed_conversation_ttl):
+            raise KeyError(cid)
         ticket_id = await self.redis.xadd(
             self.keys.tickets,
             {
