@@ -38,8 +38,9 @@
 {p}:lifetimes:pass        string  set once conversations stored before lifetimes got theirs
 {p}:archive:due           zset    conversations written to since the archive copied them, by
                                   time of the write (handoff/archive/archiver.py)
-{p}:archive:erased:{cid}  string  an erased conversation (ERASED_KEPT): an archiver that read it
-                                  before the erasure deletes what it copies afterwards
+{p}:archive:erased:{h}    string  an erased conversation, by a digest of its id (ERASED_KEPT): an
+                                  archiver that read it before the erasure deletes what it
+                                  copies afterwards
 {p}:mail:caught           stream  the mail the local SMTP catcher caught (make run), for admins'
                                   Mail tab (CAUGHT_MAIL_KEPT; handoff/email/catcher.py)
 {p}:mail:out:{id}         hash    an email to a customer: conversation, entry, to, headers, body,
@@ -67,6 +68,7 @@ alphanumeric prefix such as the default.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 # Closed conversations stay readable for agents and reports this long after their last write,
@@ -154,8 +156,10 @@ class Keys:
 
     def archive_erased(self, cid: str) -> str:
         """Set by an erasure (ERASED_KEPT), read by the archiver after each copy
-        (handoff/archive/privacy.py, archiver.py)."""
-        return f"{self.prefix}:archive:erased:{cid}"
+        (handoff/archive/privacy.py, archiver.py). Named by a digest of the conversation's id:
+        an erasure leaves nothing in Redis that names the conversation it erased."""
+        digest = hashlib.sha256(cid.encode()).hexdigest()[:32]
+        return f"{self.prefix}:archive:erased:{digest}"
 
     @property
     def lifetimes_pass(self) -> str:
