@@ -1,8 +1,16 @@
 """Everything held about one customer, exported as one document or erased everywhere: the
 live conversations in Redis (hash, transcript, queues), Rasa's trackers of them, the archive,
-tickets and the unanswered-question stream. A customer is named by an email address or an
-order number; a conversation is theirs when its facts say so (a verified order, the email of a
-left message) or when its transcript mentions the email or order number.
+tickets, the unanswered-question stream, emails and follow-ups, and the order numbers in the
+order panel's audit. A customer is named by an email address or an order number; a conversation
+is theirs when its facts say so (a verified order, the email of a left message) or when its
+transcript mentions the email or order number.
+
+The records kept beside a conversation outlive its copy in Redis (an email or a follow-up 30
+days, a closed chat as little as a day), so they are matched against the customer's archived
+conversations as well as the live ones: a customer who asks a week later loses them too. An
+email also counts when it went to the customer's address; an order-panel lookup when it was of
+their order or made in one of their conversations (its order number is blanked, the rest kept:
+handoff/console/orders.py).
 
 An order number is matched however it is written ("HG-10042", "hg10042", "hg 10042", a bare
 "10042", never inside a longer number or code), an email address only whole.
@@ -20,6 +28,7 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -28,6 +37,7 @@ from redis.asyncio import Redis
 from handoff.archive.archiver import facts_from_hash
 from handoff.archive.service import ARCHIVE_OFF
 from handoff.archive.store import MAX_SEARCH_LIMIT, ArchiveStore, SearchCursor, Subject
+from handoff.console.orders import blank_order_numbers, lookups_about
 from handoff.conversations.keys import ERASED_KEPT, Keys
 from handoff.conversations.store import is_conversation_id
 from handoff.state import AppState
@@ -41,11 +51,19 @@ class Holdings:
     """What was found for one subject."""
 
     live: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The archived conversations, whole (the live ones among them, once the archiver copied them).
+    archived: list[dict[str, Any]] = field(default_factory=list)
     tickets: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     unanswered: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     # The conversations' emails (sent or waiting, with their delivery status) and follow-ups.
     emails: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     follow_ups: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # The order panel's lookups of the customer's order or in their conversations.
+    order_lookups: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    def conversation_ids(self) -> set[str]:
+        """Every conversation of the subject's, live or only archived."""
+        return set(self.live) | {c["id"] for c in self.archived}
 
 
 def _text(value: Any) -> str:
@@ -116,18 +134,17 @@ class Privacy:
                 found.append(cid)
         return found
 
-    async def _records_of(self, pattern: str, cids: set[str]) -> list[tuple[str, dict[str, str]]]:
-        """The records under `pattern` (emails, follow-ups: hashes with a `conversation` field)
-        that belong to one of the conversations, as (id, fields). Other keys under the pattern
-        (claims) are not records."""
+    async def _records_of(
+        self, pattern: str, belongs: Callable[[dict[str, str]], bool]
+    ) -> list[tuple[str, dict[str, str]]]:
+        """The records under `pattern` (emails, follow-ups: hashes) that `belongs` says are the
+        subject's, as (id, fields). Other keys under the pattern (claims) are not records."""
         found: list[tuple[str, dict[str, str]]] = []
-        if not cids:
-            return found
         async for raw in self.redis.scan_iter(match=pattern, _type="HASH"):
             key = _text(raw)
             stored = cast("dict[Any, Any]", await self.redis.hgetall(key))
             fields = {_text(k): _text(v) for k, v in stored.items()}
-            if fields.get("conversation") in cids:
+            if belongs(fields):
                 found.append((key.removeprefix(pattern.removesuffix("*")), fields))
         return found
 
@@ -164,7 +181,8 @@ class Privacy:
         return [(_text(i), {_text(k): _text(v) for k, v in item.items()}) for i, item in raw]
 
     async def find(self, subject: Subject) -> Holdings:
-        held = Holdings()
+        """Everything held about the subject, the archived conversations included."""
+        held = Holdings(archived=await self._archived(subject))
         mentions = mention_pattern(subject).search
         for cid in await self._conversation_ids():
             stored = cast("dict[Any, Any]", await self.redis.hgetall(self.keys.conversation(cid)))
@@ -179,18 +197,30 @@ class Privacy:
             transcript = await self._entries(self.keys.log(cid))
             if own or any(mentions(e.get("text", "")) for _, e in transcript):
                 held.live[cid] = {"fields": fields, "transcript": transcript}
+        cids = held.conversation_ids()
         for entry_id, ticket in await self._entries(self.keys.tickets):
             if (
-                ticket.get("conversation") in held.live
+                ticket.get("conversation") in cids
                 or (subject.kind == "email" and ticket.get("email", "").lower() == subject.value)
                 or mentions(ticket.get("text", ""))
             ):
                 held.tickets.append((entry_id, ticket))
         for entry_id, message in await self._entries(self.keys.faq_unanswered):
-            if message.get("conversation") in held.live or mentions(message.get("text", "")):
+            # Masked when recorded: the conversation is what links most of them to the subject.
+            if message.get("conversation") in cids or mentions(message.get("text", "")):
                 held.unanswered.append((entry_id, message))
-        held.emails = await self._records_of(self.keys.mail("*"), set(held.live))
-        held.follow_ups = await self._records_of(self.keys.follow_up("*"), set(held.live))
+        address = subject.value if subject.kind == "email" else None
+        held.emails = await self._records_of(
+            self.keys.mail("*"),
+            lambda m: m.get("conversation") in cids or m.get("to", "").strip().lower() == address,
+        )
+        mails = {mail_id for mail_id, _ in held.emails}
+        held.follow_ups = await self._records_of(
+            self.keys.follow_up("*"),
+            lambda f: f.get("conversation") in cids or f.get("mail_id") in mails,
+        )
+        order = subject.value if subject.kind == "order_number" else None
+        held.order_lookups = await lookups_about(self.redis, self.keys.order_lookups, order, cids)
         return held
 
     def _require_archive(self, done: str, outcome: str) -> None:
@@ -238,7 +268,8 @@ class Privacy:
         self._require_archive("exported", "nothing was exported")
         held = await self.find(subject)
         trackers = {}
-        for cid in held.live:
+        # Rasa keeps its tracker for its own lifetime (RASA_TRACKER_TTL_SECONDS), not the chat's.
+        for cid in sorted(held.conversation_ids()):
             raw = await self.redis.get(rasa_tracker_key(self.keys.prefix, cid))
             if raw is not None:
                 try:
@@ -250,11 +281,12 @@ class Privacy:
             "exported_at": int(time.time() * 1000),
             "live_conversations": held.live,
             "assistant_trackers": trackers,
-            "archived_conversations": await self._archived(subject),
+            "archived_conversations": held.archived,
             "tickets": [{"id": i, **t} for i, t in held.tickets],
             "unanswered_questions": [{"id": i, **m} for i, m in held.unanswered],
             "emails": [{"id": i, **m} for i, m in held.emails],
             "follow_ups": [{"id": i, **f} for i, f in held.follow_ups],
+            "order_lookups": [{"id": i, **entry} for i, entry in held.order_lookups],
         }
 
     async def erase(self, subject: Subject, actor: str) -> dict[str, int]:
@@ -263,17 +295,20 @@ class Privacy:
         but not open."""
         self._require_archive("erased", "nothing was erased")
         held = await self.find(subject)
-        archived = await self._archived(subject)
+        cids = held.conversation_ids()
         # Marked first: an archiver that read one of these before the deletes below, and
         # writes its copy after the archive's own delete, deletes that copy again.
         marks = self.redis.pipeline(transaction=False)
-        for cid in {c["id"] for c in archived} | set(held.live):
+        for cid in cids:
             marks.set(self.keys.archive_erased(cid), "1", ex=ERASED_KEPT)
         await marks.execute()
         trackers = 0
-        for cid, found in held.live.items():
-            fields = found["fields"]
+        # An archived conversation gone from Redis may have left keys that outlive its hash
+        # (Rasa's tracker, the customer's socket marks): the same deletes reach them.
+        for cid in sorted(cids):
+            fields = held.live.get(cid, {}).get("fields", {})
             pipe = self.redis.pipeline(transaction=True)
+            pipe.delete(rasa_tracker_key(self.keys.prefix, cid))  # first: results[0] counts it
             for key in (
                 self.keys.conversation(cid),
                 self.keys.log(cid),
@@ -283,7 +318,6 @@ class Privacy:
                 self.keys.customer_sockets(cid),
             ):
                 pipe.delete(key)
-            pipe.delete(rasa_tracker_key(self.keys.prefix, cid))
             pipe.zrem(self.keys.pending, cid)
             pipe.zrem(self.keys.archive_due, cid)
             for team in {*self.teams, fields.get("team", "")} - {""}:
@@ -291,29 +325,34 @@ class Privacy:
             if fields.get("agent"):
                 pipe.srem(self.keys.agent_chats(fields["agent"]), cid)
             results = await pipe.execute()
-            trackers += int(results[5] or 0)
-        await self._erase_counters(set(held.live))
+            trackers += int(results[0] or 0)
+        await self._erase_counters(cids)
         mails = await self._erase_records(self.keys.mail("*"), self.keys.mail_due, held.emails)
-        await self._erase_records(
+        follow_ups = await self._erase_records(
             self.keys.follow_up("*"), self.keys.follow_ups_due, held.follow_ups
         )
         if held.tickets:
             await self.redis.xdel(self.keys.tickets, *[i for i, _ in held.tickets])
         if held.unanswered:
             await self.redis.xdel(self.keys.faq_unanswered, *[i for i, _ in held.unanswered])
+        lookups = await blank_order_numbers(
+            self.redis, self.keys.order_lookups, [i for i, _ in held.order_lookups]
+        )
         counts = {
             "live_conversations": len(held.live),
             "assistant_trackers": trackers,
             "tickets": len(held.tickets),
             "unanswered_questions": len(held.unanswered),
             "emails": mails,
-            "archived_conversations": len(archived),
+            "follow_ups": follow_ups,
+            "order_lookups": lookups,
+            "archived_conversations": len(held.archived),
         }
         if self.archive is not None:
             archive = self.archive
-            # The live conversations too: the archiver may have copied one since `archived`
+            # The live conversations too: the archiver may have copied one since the archive
             # was read (it copies every change within seconds).
-            for cid in {c["id"] for c in archived} | set(held.live):
+            for cid in cids:
                 await asyncio.to_thread(archive.delete_conversation, cid)
             await asyncio.to_thread(archive.record_erasure, subject, actor, counts)
         return counts

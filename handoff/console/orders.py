@@ -16,8 +16,9 @@ keep the panel from being a way to browse the shop's orders:
   or typing a number into the chat would open any order;
 - every lookup that reaches the order store, and every refused one for an order the chat does
   not mention, is recorded (time, agent, conversation, order number, outcome) in a capped Redis
-  stream and a log line, before the answer leaves. If it cannot be recorded the answer is 503:
-  no order is shown unaudited.
+  stream, before the answer leaves, and in a log line without the order number. If it cannot
+  be recorded the answer is 503: no order is shown unaudited. A customer's erasure blanks the
+  order number in the entries about them and keeps the rest (`blank_order_numbers`).
 
 The order's email address and postal code never leave this module: they are what a customer
 proves ownership with, and an agent who sees them could be talked into "confirming" them.
@@ -31,9 +32,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from typing import Any, cast
 
 from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from handoff.console.access import CONSOLE_ROLES, viewable_conversation
 from handoff.console.sessions import require_agent
@@ -53,6 +57,9 @@ MENTIONING_SENDERS = frozenset({"customer", "bot"})
 FOUND, NOT_FOUND, UNAVAILABLE, NOT_MENTIONED = "found", "not_found", "unavailable", "not_mentioned"
 DEFAULT_AUDIT_LIMIT = 100
 MAX_AUDIT_LIMIT = 1000
+# A blanking rewrite of the audit stream starts again when a lookup is recorded meanwhile; after
+# this many tries in a row it gives up (the erasure fails and says so, nothing half-done).
+BLANK_TRIES = 5
 
 
 def _refusal(cls: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
@@ -142,14 +149,72 @@ async def record_lookup(
         approximate=True,
     )
     state.metrics.order_lookups.labels(outcome=outcome).inc()
-    # Ids and an outcome only: the order's contents and the customer's name never reach a log.
-    log.info(
-        "order lookup: agent=%s conversation=%s order=%s outcome=%s",
-        agent,
-        cid,
-        order_number,
-        outcome,
-    )
+    # Ids and an outcome only: no order number (a customer's erasure could not reach a log
+    # line), nor the order's contents or the customer's name. The stream holds the number.
+    log.info("order lookup: agent=%s conversation=%s outcome=%s", agent, cid, outcome)
+
+
+def _fields(raw: dict[Any, Any]) -> dict[str, str]:
+    return {_str(k): _str(v) for k, v in raw.items()}
+
+
+def _str(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def lookups_about(
+    redis: Redis, key: str, order_number: str | None, conversations: Collection[str]
+) -> list[tuple[str, dict[str, str]]]:
+    """The audit entries (id, fields), oldest first, of lookups of `order_number` or made in
+    one of `conversations`: what the audit holds about one customer."""
+    raw = cast("list[tuple[Any, dict[Any, Any]]]", await redis.xrange(key) or [])
+    found = []
+    for entry_id, stored in raw:
+        fields = _fields(stored)
+        order = fields.get("order") or None
+        if (order_number is not None and order == order_number) or (
+            order is not None and fields.get("conversation") in conversations
+        ):
+            found.append((_str(entry_id), fields))
+    return found
+
+
+async def blank_order_numbers(redis: Redis, key: str, entry_ids: Collection[str]) -> int:
+    """Blank the order number of these audit entries, keeping who looked, when, in which chat
+    and with what outcome: the audit stays a record of staff reading orders, and no longer
+    names the customer's order. Returns how many were blanked.
+
+    A stream entry cannot be changed in place, so the stream is written again whole, every entry
+    under its own id (the order and the admins' paging stay as they were), in one transaction
+    watched for a lookup recorded meanwhile; then it is tried again, up to BLANK_TRIES times.
+    Raises WatchError when lookups kept landing."""
+    wanted = set(entry_ids)
+    if not wanted:
+        return 0
+    for _ in range(BLANK_TRIES):
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(key)
+                raw = cast("list[tuple[Any, dict[Any, Any]]]", await pipe.xrange(key) or [])
+                if not raw:
+                    return 0
+                info = cast("dict[Any, Any]", await pipe.xinfo_stream(key))
+                pipe.multi()
+                pipe.delete(key)
+                blanked = 0
+                for entry_id, stored in raw:
+                    fields = _fields(stored)
+                    if _str(entry_id) in wanted and fields.get("order"):
+                        fields["order"] = ""
+                        blanked += 1
+                    pipe.xadd(key, cast("dict[Any, Any]", fields), id=entry_id)
+                # The next lookup's id follows the last one ever given, as it would have.
+                pipe.execute_command("XSETID", key, _str(info["last-generated-id"]))
+                await pipe.execute()
+                return blanked
+            except WatchError:
+                continue
+    raise WatchError(f"{key} kept changing while its order numbers were being blanked")
 
 
 async def list_orders(request: web.Request) -> web.Response:

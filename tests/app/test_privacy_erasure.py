@@ -1,7 +1,8 @@
 """Export and erasure find every conversation of a customer and no one else's: an order number
 however it was written, an email address only whole, every archived conversation that mentions
 them however many there are; an erasure that cannot reach the archive erases nothing and says
-so; the conversation's rate-limit counters go with it."""
+so; the conversation's rate-limit counters go with it; the order panel's audit keeps who looked
+but not the customer's order number."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from handoff.archive.service import archiver_for
 from handoff.archive.store import ArchiveStore
 from handoff.archive.writing import ConversationFacts, EntryRecord
 from handoff.console.accounts import Accounts
+from handoff.console.orders import FOUND, NOT_MENTIONED, record_lookup
 from handoff.state import AppState, app_state
 from tests.app.chats import live_chat
 from tests.app.conftest import AppFactory
@@ -213,3 +215,48 @@ async def test_a_conversation_erased_while_the_archiver_copies_it_stays_erased(
     assert answers[0]["erased"]["live_conversations"] == 1
     assert state.archive.conversation(cid) is None, "the copy written after the erasure is gone"
     assert state.archive.search(text="kim@example.com") == []
+
+
+async def test_an_erasure_blanks_the_order_number_in_the_order_panels_audit(
+    make_client: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await make_client()
+    headers = await admin_of(client)
+    state = app_state(client.server.app)
+    theirs = await live_chat(state, "where is my lamp, hg 10042?")
+    other = await live_chat(state, "and my chair, HG-10077?")
+    caplog.set_level("INFO", logger="handoff.console.orders")
+    await record_lookup(state, "ann", theirs, "HG-10042", FOUND)
+    await record_lookup(state, "ann", theirs, "HG-10015", NOT_MENTIONED)  # in their chat
+    await record_lookup(state, "bob", other, "HG-10077", FOUND)
+    await record_lookup(state, "bob", other, "HG-10042", NOT_MENTIONED)  # their order
+    # The log line names the chat, never the order: an erasure could not reach it.
+    lines = [r.getMessage() for r in caplog.records if r.name == "handoff.console.orders"]
+    assert len(lines) == 4 and f"conversation={theirs}" in lines[0]
+    assert not any("100" in line for line in lines), lines
+
+    document = await post(client, "/api/privacy/export", headers, order_number="HG-10042")
+    assert [(e["agent"], e["order"]) for e in document["order_lookups"]] == [
+        ("ann", "HG-10042"),
+        ("ann", "HG-10015"),
+        ("bob", "HG-10042"),
+    ]
+    erased = (await post(client, "/api/privacy/erase", headers, order_number="HG-10042"))["erased"]
+    assert erased["order_lookups"] == 3
+    await record_lookup(state, "cy", other, "HG-10077", FOUND)  # after the erasure: the newest
+
+    audit = await client.get("/api/audit/order-lookups", headers=headers)
+    assert audit.status == 200
+    # Who looked, when, in which chat and with what outcome stay, in their order.
+    assert [
+        (e["agent"], e["conversation"], e["order_number"], e["outcome"])
+        for e in (await audit.json())["lookups"]
+    ] == [
+        ("cy", other, "HG-10077", FOUND),
+        ("bob", other, "", NOT_MENTIONED),
+        ("bob", other, "HG-10077", FOUND),
+        ("ann", theirs, "", NOT_MENTIONED),
+        ("ann", theirs, "", FOUND),
+    ]
+    after = await post(client, "/api/privacy/export", headers, order_number="HG-10042")
+    assert after["order_lookups"] == []
