@@ -107,6 +107,8 @@ def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
         notes=fields.get("notes"),
         rating=number("rating"),
         rating_comment=fields.get("rating_comment") or None,
+        follow_up_rating=number("follow_up_rating"),
+        follow_up_rated_at=number("follow_up_rated_at"),
         packet=packet if isinstance(packet, dict) else None,
         customer_email=fields.get("customer_email") or None,
         order_number=order,

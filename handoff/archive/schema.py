@@ -38,6 +38,11 @@ conversations = Table(
     Column("notes", Text, nullable=False, default=""),
     Column("rating", Integer),
     Column("rating_comment", Text),
+    # The customer's answer (1-5) to the follow-up email's "was it resolved?" and when they
+    # gave it (their latest click: a changed answer replaces both). A second question, asked
+    # days after the chat: the chat's own `rating` stays beside it.
+    Column("follow_up_rating", Integer),
+    Column("follow_up_rated_at", BigInteger),
     Column("packet", Text),
     # Who the customer is, only as far as they proved it (a verified order's email) or gave it
     # (a left message): what an agent searches by, and what export and erasure find.

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, delete, func, insert, or_, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.expression import literal, null, union_all
 
 from handoff.archive.schema import conversations, entries, erasures
 from handoff.archive.writing import (
@@ -36,8 +37,10 @@ _CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 _CURSOR_TIME = re.compile(r"[0-9]{1,16}")
 # What `ArchiveStore.daily` counts per day, besides the day itself.
 DAILY_COUNTS = ("conversations", "handoffs", "person_needed", "rated", "rating_sum", "satisfied")
-# How an archived entry's data says a message was left for a person (json.dumps as write_batch).
+# How an archived entry's data says a message was left for a person, and that the customer
+# answered a follow-up email (json.dumps as write_batch).
 TICKET_CREATED = json.dumps({"event": "ticket_created"})[1:-1]
+FOLLOW_UP_RATED = json.dumps({"event": "follow_up_rated"})[1:-1]
 
 
 @dataclass(frozen=True)
@@ -197,52 +200,65 @@ class ArchiveStore:
     def daily(
         self, days: int, *, satisfied_from: int, now_ms: int | None = None
     ) -> list[dict[str, Any]]:
-        """Per UTC day of the last `days`, oldest first, counted over the conversations that
-        started that day (each once, on its start day, as the live counters count them):
+        """Per UTC day of the last `days`, oldest first, as the live counters count them:
 
-        - `conversations`; `handoffs`, those that entered the queue (they have a reason);
-        - `person_needed`, those that entered the queue or left a message for a person (a
+        - over the conversations that started that day (each once, on its start day):
+          `conversations`; `handoffs`, those that entered the queue (they have a reason);
+          `person_needed`, those that entered the queue or left a message for a person (a
           ticket's `ticket_created` event in the transcript): the live containment's measure;
-        - `rated`, those rated 1..5 in the widget; `rating_sum`, the sum of those ratings;
-          `satisfied`, those rated `satisfied_from` or more (the live CSAT's measure).
+        - `rated`, the ratings 1..5 given that day; `rating_sum`, their sum; `satisfied`, those
+          of `satisfied_from` or more (the live CSAT's measure). A chat's widget rating counts
+          on its start day, a follow-up email's answer at its latest score on the day of its
+          first (a chat rated both ways counts twice, as it does live).
         """
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         first_day = now_ms // DAY_MS - days + 1
         since = first_day * DAY_MS
-        day = (conversations.c.started_at // DAY_MS).label("day")
-        rating = conversations.c.rating
-        rated = rating.between(1, 5)
-        # A message left for a person is a `ticket_created` event (handoff/queue/tickets.py)
-        # whose fields write_batch stores as JSON text on both databases: JSON escapes quotes
-        # inside values, so nothing a customer typed can pass for it. The entry comes after
-        # the conversation's start, so its time bounds the lookup (ix_entries_at).
-        left_message = (
-            select(entries.c.entry_id)
-            .where(
-                entries.c.conversation_id == conversations.c.id,
-                entries.c.at >= since,
-                entries.c.kind == "event",
-                entries.c.data.contains(TICKET_CREATED, autoescape=True),
-            )
-            .exists()
+        handed_over = conversations.c.handoff_reason.is_not(None)
+        # A message left for a person is a `ticket_created` event (handoff/queue/tickets.py).
+        # The entry comes after the conversation's start, so its time bounds the lookup
+        # (ix_entries_at).
+        left_message = _events(TICKET_CREATED).where(entries.c.at >= since).exists()
+        started = select(
+            (conversations.c.started_at // DAY_MS).label("day"),
+            literal(1).label("started"),
+            case((handed_over, 1)).label("handoff"),
+            case((handed_over | left_message, 1)).label("person_needed"),
+            conversations.c.rating.label("score"),
+        ).where(conversations.c.started_at >= since)
+        # The live dashboard counts a follow-up's answer on the day of its first click
+        # (handoff/email/follow_up_rating.py); the conversation keeps the latest click's time,
+        # the transcript's first `follow_up_rated` event the first's. The latest is never the
+        # earlier, so it bounds the rows read.
+        first_answer = func.coalesce(
+            _events(FOLLOW_UP_RATED).with_only_columns(func.min(entries.c.at)).scalar_subquery(),
+            conversations.c.follow_up_rated_at,
         )
-        # COUNT(x) counts non-null values, and CASE without ELSE is null: both databases give a
-        # whole number for a count and for SUM of an integer column (NULL for no rows, hence
-        # COALESCE), so the figures compare and divide alike on SQLite and PostgreSQL.
+        answered = select(
+            (first_answer // DAY_MS).label("day"),
+            null(),
+            null(),
+            null(),
+            conversations.c.follow_up_rating,
+        ).where(conversations.c.follow_up_rated_at >= since)
+        # One row per start and per follow-up answer, on its day. COUNT(x) counts non-null
+        # values, and CASE without ELSE is null: both databases give a whole number for a count
+        # and for SUM of an integer column (NULL for no rows, hence COALESCE), so the figures
+        # compare and divide alike on SQLite and PostgreSQL. 0 or no score is no rating.
+        each = union_all(started, answered).subquery()
+        rated = each.c.score.between(1, 5)
         query = (
             select(
-                day,
-                func.count().label("conversations"),
-                func.count(conversations.c.handoff_reason).label("handoffs"),
-                func.count(
-                    case((conversations.c.handoff_reason.is_not(None) | left_message, 1))
-                ).label("person_needed"),
+                each.c.day,
+                func.count(each.c.started).label("conversations"),
+                func.count(each.c.handoff).label("handoffs"),
+                func.count(each.c.person_needed).label("person_needed"),
                 func.count(case((rated, 1))).label("rated"),
-                func.coalesce(func.sum(case((rated, rating))), 0).label("rating_sum"),
-                func.count(case((rated & (rating >= satisfied_from), 1))).label("satisfied"),
+                func.coalesce(func.sum(case((rated, each.c.score))), 0).label("rating_sum"),
+                func.count(case((rated & (each.c.score >= satisfied_from), 1))).label("satisfied"),
             )
-            .where(conversations.c.started_at >= since)
-            .group_by(day)
+            .where(each.c.day >= first_day)
+            .group_by(each.c.day)
         )
         with self.engine.connect() as db:
             counted = {int(r.day): r._mapping for r in db.execute(query)}
@@ -314,6 +330,17 @@ class ArchiveStore:
                 delete(conversations).where(conversations.c.last_activity_at < cutoff)
             )
             return int(result.rowcount or 0)
+
+
+def _events(event: str) -> Select[Any]:
+    """The transcript events named `event` of the conversation of the enclosing query's row.
+    write_batch stores an entry's fields as JSON text on both databases, and JSON escapes
+    quotes inside values, so nothing a customer typed can pass for one."""
+    return select(entries.c.entry_id).where(
+        entries.c.conversation_id == conversations.c.id,
+        entries.c.kind == "event",
+        entries.c.data.contains(event, autoescape=True),
+    )
 
 
 def _matching(

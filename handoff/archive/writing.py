@@ -43,6 +43,9 @@ class ConversationFacts:
     notes: str | None = None
     rating: int | None = None
     rating_comment: str | None = None
+    # The follow-up email's answer (1-5) and when the latest click gave it.
+    follow_up_rating: int | None = None
+    follow_up_rated_at: int | None = None
     packet: dict[str, Any] | None = None
     customer_email: str | None = None
     order_number: str | None = None
@@ -77,6 +80,8 @@ PLAIN_COLUMNS = (
     "notes",
     "rating",
     "rating_comment",
+    "follow_up_rating",
+    "follow_up_rated_at",
     "customer_email",
     "order_number",
 )

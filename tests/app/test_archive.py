@@ -7,25 +7,39 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import random
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from redis.asyncio import Redis
-from sqlalchemy import MetaData, inspect
+from sqlalchemy import MetaData, create_engine, inspect
+from sqlalchemy import text as sql
+from sqlalchemy.engine import Engine, make_url
 
-from handoff.archive.archiver import entry_record
-from handoff.archive.database import current_revision, head_revision, migrate, open_engine
+from handoff.archive.archiver import entry_record, facts_from_hash
+from handoff.archive.database import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    migrate,
+    open_engine,
+)
 from handoff.archive.schema import metadata
 from handoff.archive.store import DAY_MS, ArchiveStore, SearchCursor, Subject
 from handoff.archive.writing import ConversationFacts, EntryRecord
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
+from handoff.email.follow_up_rating import rating_token
 from handoff.state import app_state
-from tests.app.conftest import AppFactory
+from tests.app.conftest import SECRET, AppFactory
+from tests.app.protocol import open_chat
+from tests.support import polling
 from tests.support.clients import PASSWORD, login
 from tests.support.postgres import postgres_server
 
@@ -424,3 +438,237 @@ def test_a_subject_is_one_email_or_one_order_number() -> None:
     with pytest.raises(ValueError):
         Subject.of(email="not an address")
     assert Subject.of(order_number=" hg-10042 ") == Subject("order_number", "HG-10042")
+
+
+# --- follow-up email ratings ----------------------------------------------------------------
+
+
+def a_follow_up_answer(cid: str, score: int, previous: int, at: int) -> EntryRecord:
+    """The event the follow-up's rating link writes to the transcript, as the conversation
+    store keeps it (its `data` JSON-encoded) and the archiver copies it."""
+    return entry_record(
+        cid,
+        f"{at}-0",
+        {
+            "kind": "event",
+            "from": "system",
+            "text": f"Follow-up email: the customer rated {score} of 5.",
+            "at": str(at),
+            "event": "follow_up_rated",
+            "data": json.dumps({"score": score, "previous": previous, "follow_up": "f" * 32}),
+        },
+    )
+
+
+def a_follow_up_rated_chat(
+    cid: str, started: int, answers: list[tuple[int, int]], widget: int | None = None
+) -> tuple[list[ConversationFacts], list[EntryRecord]]:
+    """A chat whose customer answered its follow-up email with each (score, time) in turn, as
+    the archiver copies it from the conversation's hash (the latest answer and its time) and
+    transcript; `widget`: the chat's own rating."""
+    score, rated_at = answers[-1]
+    fields = {
+        "created_at": str(started),
+        "updated_at": str(rated_at),
+        "state": "closed",
+        "follow_up_rating": str(score),
+        "follow_up_rated_at": str(rated_at),
+        **({"rating": str(widget)} if widget else {}),
+    }
+    previous = [0] + [s for s, _ in answers[:-1]]
+    events = [
+        a_follow_up_answer(cid, s, p, at) for (s, at), p in zip(answers, previous, strict=True)
+    ]
+    return [facts_from_hash(cid, fields)], events
+
+
+def on(archive: ArchiveStore, days: int, at: int, *names: str) -> dict[str, int]:
+    """The archive's figures of the day of `at` among the last `days` before NOW."""
+    day = time.strftime("%Y-%m-%d", time.gmtime(at / 1000))
+    (found,) = [d for d in archive.daily(days, satisfied_from=4, now_ms=NOW) if d["day"] == day]
+    return {name: found[name] for name in names}
+
+
+RATINGS = ("rated", "rating_sum", "satisfied")
+
+
+def test_a_chat_rated_only_by_its_follow_up_email_counts_in_the_csat(
+    archive: ArchiveStore,
+) -> None:
+    cid = "f" * 32
+    started, answered = NOW - 10 * DAY_MS, NOW - 3 * DAY_MS
+    archive.record(*a_follow_up_rated_chat(cid, started, [(4, answered)]))
+    stored = archive.conversation(cid)
+    assert stored is not None
+    assert (stored["rating"], stored["follow_up_rating"]) == (None, 4)
+    assert stored["follow_up_rated_at"] == answered
+    # A rating, and a satisfied one, on the day the customer answered, as the live CSAT
+    # counts it; the chat itself still counts on the day it began, unrated.
+    assert on(archive, 14, answered, "conversations", *RATINGS) == {
+        "conversations": 0,
+        "rated": 1,
+        "rating_sum": 4,
+        "satisfied": 1,
+    }
+    assert on(archive, 14, started, "conversations", *RATINGS) == {
+        "conversations": 1,
+        "rated": 0,
+        "rating_sum": 0,
+        "satisfied": 0,
+    }
+    days = archive.daily(14, satisfied_from=4, now_ms=NOW)
+    assert sum(d["rated"] for d in days) == 1
+    assert archive.daily(14, satisfied_from=5, now_ms=NOW)[-4]["satisfied"] == 0
+
+
+def test_a_changed_follow_up_answer_counts_once_at_its_latest_score_on_the_first_answers_day(
+    archive: ArchiveStore,
+) -> None:
+    # Answered 5 three days ago, changed to 2 yesterday: the live dashboard moved the first
+    # day's totals rather than adding a rating yesterday.
+    first, changed = NOW - 3 * DAY_MS, NOW - 1 * DAY_MS
+    archive.record(*a_follow_up_rated_chat("f" * 32, NOW - 9 * DAY_MS, [(5, first), (2, changed)]))
+    assert on(archive, 14, first, *RATINGS) == {"rated": 1, "rating_sum": 2, "satisfied": 0}
+    assert on(archive, 14, changed, *RATINGS) == {"rated": 0, "rating_sum": 0, "satisfied": 0}
+    # A period that starts after the first answer does not count it, however late the change.
+    assert sum(d["rated"] for d in archive.daily(2, satisfied_from=4, now_ms=NOW)) == 0
+
+
+def test_a_chat_rated_in_the_widget_and_by_its_follow_up_counts_both_as_the_live_csat_does(
+    archive: ArchiveStore,
+) -> None:
+    started, answered = NOW - 6 * DAY_MS, NOW - 2 * DAY_MS
+    facts, events = a_follow_up_rated_chat("w" * 32, started, [(3, answered)], widget=5)
+    archive.record(facts, events)
+    assert on(archive, 7, started, *RATINGS) == {"rated": 1, "rating_sum": 5, "satisfied": 1}
+    assert on(archive, 7, answered, *RATINGS) == {"rated": 1, "rating_sum": 3, "satisfied": 0}
+    # Without the transcript's event (the service stopped between the two writes), the
+    # answer's own time says the day.
+    archive.record(a_follow_up_rated_chat("v" * 32, started, [(4, answered + 1)])[0])
+    assert on(archive, 7, answered, *RATINGS) == {"rated": 2, "rating_sum": 7, "satisfied": 1}
+
+
+async def test_the_archives_csat_agrees_with_the_live_one_for_a_follow_up_answer(
+    make_client: AppFactory, redis_url: str
+) -> None:
+    client = await make_client()
+    state = app_state(client.server.app)
+
+    async def opened() -> bool:  # the service opens its archive in the background
+        return state.archive is not None
+
+    await polling.until(opened, seconds=15)
+    _, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    # A follow-up as the sender leaves it once emailed (handoff/email/follow_up.py).
+    fid = secrets.token_hex(16)
+    now = int(time.time() * 1000)
+    await state.redis.hset(
+        state.keys.follow_up(fid),
+        mapping={"conversation": cid, "state": "sent", "rate_until": now + DAY_MS},
+    )
+    # The customer clicks 5, then puts it right with 2: one rating, not satisfied.
+    for score in (5, 2):
+        answer = await client.get(f"/rate/{rating_token(SECRET, fid, score)}")
+        assert answer.status == 200, await answer.text()
+
+    async def archived() -> bool:
+        assert state.archive is not None
+        stored = await asyncio.to_thread(state.archive.conversation, cid)
+        return stored is not None and stored["follow_up_rating"] == 2
+
+    await polling.until(archived, seconds=15)
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    await Accounts(redis, Keys("ha")).create("pia", PASSWORD)
+    await redis.aclose()
+    headers = (await login(client, "pia"))["headers"]
+    stats = await (await client.get("/api/stats?days=30", headers=headers)).json()
+    live = (stats["ratings"], stats["csat"], stats["csat_average"])
+    archive = stats["archive"]
+    assert live == (1, 0.0, 2) == (archive["rated"], archive["csat"], archive["csat_average"])
+    assert archive["daily"][-1]["rated"] == 1 and archive["daily"][-1]["rating_sum"] == 2
+
+
+# --- migrating an archive created by an earlier release ---------------------------------------
+
+PREVIOUS_HEAD = "0001_archive"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database with nothing in it yet."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'var' / 'older.sqlite3'}"
+        return
+    server = request.getfixturevalue("postgres_url")
+    name = f"older_{secrets.token_hex(4)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.dispose()
+
+
+def move_to(engine: Engine, revision: str, *, down: bool = False) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_an_archive_from_the_previous_release_is_upgraded_without_losing_a_row(
+    empty_database: str,
+) -> None:
+    engine = open_engine(empty_database)
+    try:
+        move_to(engine, PREVIOUS_HEAD)
+        # What the previous release wrote: a rated handoff with its transcript.
+        cid = "o" * 32
+        with engine.begin() as db:
+            db.execute(
+                sql(
+                    "INSERT INTO conversations (id, started_at, last_activity_at, state,"
+                    " handoff_reason, tags, notes, rating) VALUES"
+                    " (:id, :at, :at, 'closed', 'order_delayed', '[\"delay\"]', 'refunded', 5)"
+                ),
+                {"id": cid, "at": NOW - DAY_MS},
+            )
+            db.execute(
+                sql(
+                    "INSERT INTO entries (conversation_id, entry_id, at, sender, kind, text)"
+                    " VALUES (:id, :eid, :at, 'customer', 'message', 'where is my lamp?')"
+                ),
+                {"id": cid, "eid": f"{NOW - DAY_MS}-0", "at": NOW - DAY_MS},
+            )
+        assert current_revision(engine) == PREVIOUS_HEAD != head_revision()
+
+        migrate(engine)  # what the new release does at start
+        assert current_revision(engine) == head_revision()
+        archive = ArchiveStore(engine)
+        stored = archive.conversation(cid)
+        assert stored is not None
+        assert (stored["rating"], stored["tags"], stored["notes"]) == (5, ["delay"], "refunded")
+        assert [e["text"] for e in stored["transcript"]] == ["where is my lamp?"]
+        assert (stored["follow_up_rating"], stored["follow_up_rated_at"]) == (None, None)
+        assert on(archive, 7, NOW - DAY_MS, "conversations", *RATINGS) == {
+            "conversations": 1,
+            "rated": 1,
+            "rating_sum": 5,
+            "satisfied": 1,
+        }
+        # The old conversation's customer answers its follow-up after the upgrade.
+        archive.record(
+            [ConversationFacts(cid, NOW, follow_up_rating=2, follow_up_rated_at=NOW)],
+            [a_follow_up_answer(cid, 2, 0, NOW)],
+        )
+        assert on(archive, 7, NOW, *RATINGS) == {"rated": 1, "rating_sum": 2, "satisfied": 0}
+
+        # Going back a release keeps the conversations and their transcripts too.
+        move_to(engine, PREVIOUS_HEAD, down=True)
+        with engine.connect() as db:
+            assert db.execute(sql("SELECT rating FROM conversations")).scalars().all() == [5]
+            assert db.execute(sql("SELECT count(*) FROM entries")).scalar() == 2
+    finally:
+        engine.dispose()
