@@ -132,8 +132,8 @@ async def get_stats(request: web.Request) -> web.Response:
 async def archived_figures(state: AppState, days: int) -> dict[str, Any] | None:
     """The period's figures the archive covers whole, per day and in total (None while it is
     unavailable): conversations and handoffs, and containment and CSAT by the live figures'
-    definitions (`dashboard`) as far as the archive keeps what they need. The archive holds the
-    widget's rating only, counted on the conversation's start day."""
+    definitions (`dashboard`) as far as the archive keeps what they need (`ArchiveStore.daily`
+    says how its ratings, the widget's and the follow-up email's, are counted)."""
     if state.archive is None:
         return None
     try:
