@@ -296,8 +296,13 @@ class Privacy:
         self._require_archive("erased", "nothing was erased")
         held = await self.find(subject)
         cids = held.conversation_ids()
-        # Marked first: an archiver that read one of these before the deletes below, and
-        # writes its copy after the archive's own delete, deletes that copy again.
+        # First, the one step that may give up (lookups recorded all the while): then nothing
+        # is erased, and the error says so.
+        lookups = await blank_order_numbers(
+            self.redis, self.keys.order_lookups, [i for i, _ in held.order_lookups]
+        )
+        # Marked before the deletes: an archiver that read one of these before the deletes
+        # below, and writes its copy after the archive's own delete, deletes that copy again.
         marks = self.redis.pipeline(transaction=False)
         for cid in cids:
             marks.set(self.keys.archive_erased(cid), "1", ex=ERASED_KEPT)
@@ -335,9 +340,6 @@ class Privacy:
             await self.redis.xdel(self.keys.tickets, *[i for i, _ in held.tickets])
         if held.unanswered:
             await self.redis.xdel(self.keys.faq_unanswered, *[i for i, _ in held.unanswered])
-        lookups = await blank_order_numbers(
-            self.redis, self.keys.order_lookups, [i for i, _ in held.order_lookups]
-        )
         counts = {
             "live_conversations": len(held.live),
             "assistant_trackers": trackers,

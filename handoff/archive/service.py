@@ -1,6 +1,10 @@
 """The archive inside the service: opened in the background at start (a database that is down
 or slow never holds up the service; the archiver waits for it), the archiver's loop, and the
 retention purge. With the archive off, only the trimming of the due set (below).
+
+While the database is down at start, the archiver's keep-alive walk (which needs no database)
+runs between tries: a conversation due for the archive has its Redis lifetime restarted as when
+the database goes down later, so an outage at start-up lets nothing expire unarchived.
 """
 
 from __future__ import annotations
@@ -35,16 +39,33 @@ TRIM_EVERY_SECONDS = 60.0
 TRIM_OLDER_THAN_SECONDS = 600.0
 
 
-async def open_archive(url: str) -> ArchiveStore:
-    """Connect and bring the schema up to date, retrying until the database answers."""
+async def open_archive(state: AppState) -> Archiver:
+    """Connect and bring the schema up to date, retrying every OPEN_RETRY_SECONDS until the
+    database answers; meanwhile keep the conversations due for the archive alive in Redis (the
+    walk itself runs at most every KEEP_ALIVE_EVERY_SECONDS). Returns the archiver, its store
+    open."""
+    archiver: Archiver | None = None
     while True:
         try:
-            engine = open_engine(url)
-            await asyncio.to_thread(migrate, engine)
-            return ArchiveStore(engine)
+            # The engine connects lazily: made once, it serves the keep-alive while the
+            # database is down and the archive once it answers.
+            archiver = archiver or archiver_for(
+                state, ArchiveStore(open_engine(state.settings.archive_database_url))
+            )
+            await asyncio.to_thread(migrate, archiver.store.engine)
+            return archiver
         except Exception as error:  # the database is down or refuses: try again later
             log.warning("the archive database is not available yet: %s", error)
-            await asyncio.sleep(OPEN_RETRY_SECONDS)
+        if archiver is not None:
+            try:
+                kept = await archiver.keep_due_alive()
+            except Exception as error:  # Redis away as well: the next try walks again
+                stop_if_cancelled()
+                log.warning("keeping conversations due for the archive alive failed: %s", error)
+            else:
+                if kept:
+                    log.info("kept %d conversations due for the archive alive", kept)
+        await asyncio.sleep(OPEN_RETRY_SECONDS)
 
 
 def archiver_for(state: AppState, archive: ArchiveStore) -> Archiver:
@@ -58,9 +79,8 @@ def archiver_for(state: AppState, archive: ArchiveStore) -> Archiver:
 
 
 async def _run(state: AppState, stopping: asyncio.Event) -> None:
-    archive = await open_archive(state.settings.archive_database_url)
-    state.archive = archive
-    archiver = archiver_for(state, archive)
+    archiver = await open_archive(state)
+    archive = state.archive = archiver.store
     registry = state.metrics.registry
     backlog = Gauge(
         "harbor_archive_backlog", "Conversations written to and not yet archived", registry=registry

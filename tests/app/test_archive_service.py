@@ -1,8 +1,9 @@
 """The archive in the running service: every conversation reaches it within seconds of each
 change, whole (transcript, packet, notes, tags, rating); agents find it through the console API;
 an archive that cannot be written loses nothing and keeps the conversation alive in Redis; one
-conversation the database refuses is parked and does not hold up the others; with the archive
-off, nothing piles up in Redis for it."""
+conversation the database refuses is parked and does not hold up the others; a database down
+when the service starts lets no due chat expire meanwhile; with the archive off, nothing piles
+up in Redis for it."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 from sqlalchemy import create_engine, text
 
+from handoff.archive import archiver as archiver_module
 from handoff.archive import service
 from handoff.archive.archiver import BATCH, facts_from_hash
 from handoff.archive.database import migrate, open_engine
@@ -449,3 +451,37 @@ async def test_with_the_archive_off_due_marks_do_not_pile_up(
     # The round that took the old mark saw the fresh one: a replica with the archive on would
     # still copy it.
     assert await state.redis.zscore(KEYS.archive_due, fresh) is not None
+
+
+async def test_a_database_down_at_start_lets_no_due_chat_expire_and_archives_it_once_back(
+    make_client: AppFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tries and keep-alive walks a few times a second, for chats with the assistant kept 3 s.
+    monkeypatch.setattr(service, "OPEN_RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(archiver_module, "KEEP_ALIVE_EVERY_SECONDS", 0.5)
+    # The database's file is a folder: SQLite cannot open it, as if its server were down.
+    database = tmp_path / "archive" / "archive.sqlite3"
+    database.mkdir(parents=True)
+    client: TestClient = await make_client(
+        archive_database_url=f"sqlite:///{database}", resume_token_ttl=3
+    )
+    state = app_state(client.app)
+    due = await live_chat(state, "where is my parcel")
+    control = await live_chat(state, "hello")
+    await state.redis.zrem(KEYS.archive_due, control)  # as if archived: nothing keeps it
+
+    async def control_expired() -> bool:
+        return not await state.redis.exists(KEYS.conversation(control))
+
+    await until(control_expired)
+    assert state.archive is None, "the database is still down"
+    assert await state.redis.exists(KEYS.conversation(due), KEYS.log(due)) == 2, "kept alive"
+
+    database.rmdir()  # the database is back
+
+    async def archived() -> bool:
+        return state.archive is not None and state.archive.conversation(due) is not None
+
+    await until(archived)
+    stored = state.archive.conversation(due) if state.archive else None
+    assert stored is not None and stored["transcript"][-1]["text"] == "where is my parcel"
