@@ -91,6 +91,8 @@ def test_an_admin_exports_then_erases_a_customer_everywhere(stack: RunningStack)
                 erased = (await response.json())["erased"]
             assert erased["live_conversations"] == 1 and erased["archived_conversations"] == 1
             assert erased["tickets"] == 1 and erased["assistant_trackers"] == 1
+            # The questions the assistant could not answer in the chat, as exported.
+            assert erased["unanswered_questions"] == len(document["unanswered_questions"])
 
             async with http.post(
                 f"{stack.url}/api/privacy/export", json={"email": EMAIL}, headers=headers
