@@ -99,7 +99,7 @@ function start() {
 /**
  * The chat link in the page's address (`#harbor-chat=<token>`, docs/email.md), taken off the
  * address bar at once, other fragments kept, so the token is not bookmarked, shared with the
- * address or left in the history; null when there is none.
+ * address or kept in the tab's back and forward entries; null when there is none.
  */
 function takeChatLink() {
   const link = chatLink(location.hash);
