@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -33,13 +32,6 @@ VERIFIED_HANDOFF = {
 }
 # The customer names a shipped order (HG-10008, not verified) and one that does not exist.
 FIRST_MESSAGE = "Where is hg 10008? And what about HG-99999?"
-
-
-@pytest.fixture
-async def accounts(redis_url: str) -> AsyncIterator[Accounts]:
-    redis = Redis.from_url(redis_url, decode_responses=True)
-    yield Accounts(redis, KEYS)
-    await redis.aclose()
 
 
 @pytest.fixture
