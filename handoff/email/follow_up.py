@@ -2,8 +2,10 @@
 
     POST   /api/conversations/{cid}/follow-up   {days?}: schedule the chat's follow-up (or move
                                                 the one not sent yet); 400 `no_email` when the
-                                                customer gave no email address
-    GET    /api/conversations/{cid}/follow-up   {follow_up: {...} | null}: the chat's latest
+                                                customer gave no email address, 400 when days
+                                                is not from 1 to `max_days`
+    GET    /api/conversations/{cid}/follow-up   {follow_up: {...} | null, max_days}: the chat's
+                                                latest, and the most days an agent may choose
     DELETE /api/conversations/{cid}/follow-up   cancel the one not sent yet
 
 Agents and admins who may open the chat (console/access.py) call them, with the CSRF header for
@@ -18,7 +20,9 @@ number of replicas**: a replica sends a follow-up only after taking its claim (S
 lease of FOLLOW_UP_LEASE) and reading it still `scheduled`; it marks it `sent` before letting the
 claim go. A replica that dies between queuing the mail and marking it sent leaves the claim to
 expire, and the follow-up is sent again after the lease: a rare second email rather than a lost
-one. A follow-up whose conversation is gone or has no email address is `skipped`, never retried.
+one. A follow-up whose conversation is gone (`chat_gone`) or has no email address (`no_email`) is
+`skipped`, never retried. Neither should happen to one scheduled here: it is due within the days a
+closed chat is kept (`max_days`), and scheduling keeps its conversation at least until it is due.
 
 The email asks "was it resolved?" with five signed one-click links (email/follow_up_rating.py).
 """
@@ -42,15 +46,17 @@ from handoff.email.compose import shop_name
 from handoff.email.follow_up_rating import SCORE_WORDS, SCORES, rating_token
 from handoff.email.outbox import NoAddress, queue_email
 from handoff.gateway.transcript import transcript_text
+from handoff.settings import Settings
 from handoff.state import AppState, app_state
 from orders.dates import weekday_text
 from vocabulary.reasons import ORDER_DELAYED
 
 log = logging.getLogger(__name__)
 
-DAY_MS = 24 * 3600 * 1000
-# What an agent may ask for: up to four weeks, so the rating links (which land in the
-# conversation) still find it: a closed conversation is kept 30 days after its last write.
+DAY_SECONDS = 24 * 3600
+DAY_MS = DAY_SECONDS * 1000
+# The most days ahead an agent may ask for, whatever the deployment: four weeks. Fewer where
+# closed chats are kept less long (`max_days`).
 MAX_DAYS = 28
 # Follow-ups sent per replica per sweep round (every 2 s): a backlog drains without one round
 # holding the sweeper for long.
@@ -63,6 +69,26 @@ SHOWN = ("due_at", "days", "by", "state", "sent_at", "rating", "rated_at", "skip
 
 class NoEmail(Exception):
     """The conversation has no customer email address to follow up."""
+
+
+def max_days(settings: Settings) -> int:
+    """The most whole days ahead an agent may schedule a follow-up: no further than a closed
+    chat is kept (CLOSED_CONVERSATION_TTL_SECONDS), so the follow-up still finds its chat when
+    it is due; 0 when closed chats are kept less than a day."""
+    return min(MAX_DAYS, settings.closed_conversation_ttl // DAY_SECONDS)
+
+
+def days_refused(settings: Settings) -> str:
+    """Why an agent's choice of days was refused, naming the limit."""
+    limit = max_days(settings)
+    if limit == 0:
+        return "No follow-up can be scheduled: closed chats are kept less than a day here."
+    why = (
+        f"closed chats are kept {settings.closed_conversation_ttl // DAY_SECONDS} days here"
+        if limit < MAX_DAYS
+        else "a follow-up is at most four weeks away"
+    )
+    return f"'days' must be a whole number from 1 to {limit}: {why}."
 
 
 def _view(fid: str, data: dict[str, str]) -> dict[str, Any]:
@@ -90,6 +116,11 @@ async def schedule(state: AppState, cid: str, *, days: float, by: str) -> dict[s
     email, previous = await state.store.fields_of(cid, "customer_email", "follow_up")
     if not email:
         raise NoEmail
+    # Its chat is kept until it is due and a lease after (a replica that dies sending it leaves
+    # another time to): a chat with the assistant may be kept only hours, and a closed one
+    # exactly `max_days` would go the moment it is due.
+    if not await state.store.keep_at_least(cid, int(days * DAY_SECONDS) + FOLLOW_UP_LEASE):
+        raise NoEmail  # the conversation expired meanwhile
     if previous:
         await _cancel(state, previous)
     fid = secrets.token_hex(16)
@@ -232,10 +263,9 @@ async def _send(state: AppState, fid: str) -> int:
         await state.redis.zrem(state.keys.follow_ups_due, fid)
         return 0
     cid = data.get("conversation", "")
-    conversation = await state.store.get(cid) or {}
-    email = conversation.get("customer_email")
-    if not email:
-        await _finish(state, fid, {"state": "skipped", "skipped": "no conversation or email"})
+    conversation = await state.store.get(cid)
+    if conversation is None or not conversation.get("customer_email"):
+        await _skip(state, fid, "chat_gone" if conversation is None else "no_email")
         return 0
     try:
         mail_id = await queue_email(
@@ -245,8 +275,11 @@ async def _send(state: AppState, fid: str) -> int:
             subject=f"Was your question to {shop_name(state.settings.mail_from)} resolved?",
             body=follow_up_body(state, fid, conversation),
         )
-    except (NoAddress, KeyError):  # the conversation went, or its address, meanwhile
-        await _finish(state, fid, {"state": "skipped", "skipped": "no conversation or email"})
+    except NoAddress:  # its address went meanwhile
+        await _skip(state, fid, "no_email")
+        return 0
+    except KeyError:  # the conversation went meanwhile
+        await _skip(state, fid, "chat_gone")
         return 0
     sent_at = now_ms()
     await _finish(
@@ -268,6 +301,11 @@ async def _send(state: AppState, fid: str) -> int:
         event="follow_up_sent",
     )
     return 1
+
+
+async def _skip(state: AppState, fid: str, why: str) -> None:
+    """Never sent, and why (the console says it): `chat_gone` or `no_email`."""
+    await _finish(state, fid, {"state": "skipped", "skipped": why})
 
 
 async def _finish(
@@ -314,9 +352,15 @@ async def start_follow_ups(app: web.Application) -> None:
 # --- the console's API ---------------------------------------------------------------------
 
 
+def _answer(state: AppState, follow_up: dict[str, Any] | None) -> web.Response:
+    # Every answer tells the console the days it may offer, so it never offers a refused one.
+    return web.json_response({"follow_up": follow_up, "max_days": max_days(state.settings)})
+
+
 async def get_follow_up(request: web.Request) -> web.Response:
+    state = app_state(request.app)
     cid, _ = await viewable_conversation(request)
-    return web.json_response({"follow_up": await current(app_state(request.app), cid)})
+    return _answer(state, await current(state, cid))
 
 
 async def post_follow_up(request: web.Request) -> web.Response:
@@ -324,10 +368,12 @@ async def post_follow_up(request: web.Request) -> web.Response:
     cid, _ = await viewable_conversation(request)
     body = await request.json() if request.can_read_body else {}
     days = body.get("days") if isinstance(body, dict) else None
+    limit = max_days(state.settings)
     if days is None:
+        # FOLLOW_UP_DAYS: within the closed lifetime while email is on (checked at start-up).
         days = state.settings.follow_up_days
-    elif isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise web.HTTPBadRequest(text=f"'days' must be a whole number from 1 to {MAX_DAYS}.")
+    elif isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
+        raise web.HTTPBadRequest(text=days_refused(state.settings))
     agent = await require_agent(request, roles=CONSOLE_ROLES)
     try:
         follow_up = await schedule(state, cid, days=float(days), by=agent.name)
@@ -339,7 +385,7 @@ async def post_follow_up(request: web.Request) -> web.Response:
             },
             status=400,
         )
-    return web.json_response({"follow_up": follow_up})
+    return _answer(state, follow_up)
 
 
 async def delete_follow_up(request: web.Request) -> web.Response:
@@ -347,4 +393,4 @@ async def delete_follow_up(request: web.Request) -> web.Response:
     cid, _ = await viewable_conversation(request)
     if not await cancel(state, cid):
         raise web.HTTPNotFound(text="This chat has no follow-up waiting to be sent.")
-    return web.json_response({"follow_up": await current(state, cid)})
+    return _answer(state, await current(state, cid))

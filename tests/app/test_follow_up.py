@@ -20,7 +20,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from handoff.console.accounts import Accounts
-from handoff.email.follow_up import send_due
+from handoff.conversations.keys import FOLLOW_UP_LEASE
+from handoff.email.follow_up import schedule, send_due
 from handoff.email.follow_up_rating import rating_token
 from handoff.state import app_state
 from tests.app.agents import KEYS, agent_online, queued_chat
@@ -31,6 +32,7 @@ from tests.support.fake_rasa import FakeRasa, handoff_on
 from tests.support.servers import free_port
 
 NORA = "nora.silva53@example.com"
+DAY = 86_400
 DELAYED = {
     "reason": "order_delayed",
     "summary": "Verified order HG-10029 is delayed; the customer accepted a person.",
@@ -120,7 +122,10 @@ async def test_an_agent_schedules_a_follow_up_moves_and_cancels_it(
     client = await make_client()
     _agent, customer, session, cid = await delayed_chat(client, accounts, rasa[0])
     headers = session["headers"]
-    assert (await (await client.get(url(cid), headers=headers)).json()) == {"follow_up": None}
+    assert (await (await client.get(url(cid), headers=headers)).json()) == {
+        "follow_up": None,
+        "max_days": 28,
+    }
     # Without the CSRF header, or with days out of range, nothing is scheduled.
     no_csrf = {k: v for k, v in headers.items() if k != "X-CSRF-Token"}
     assert (await client.post(url(cid), json={"days": 2}, headers=no_csrf)).status == 403
@@ -151,6 +156,47 @@ async def test_an_agent_schedules_a_follow_up_moves_and_cancels_it(
     # Another agent may not schedule in a chat that is not theirs.
     _, other = await agent_online(client, accounts, "bo")
     assert (await client.post(url(cid), json={}, headers=other["headers"])).status == 403
+
+
+async def test_days_past_what_a_closed_chat_is_kept_are_refused_naming_the_limit(
+    make_client: AppFactory, accounts: Accounts, rasa: tuple[FakeRasa, str]
+) -> None:
+    # Closed chats kept five days here (and an hour): a follow-up in six would find none.
+    client = await make_client(closed_conversation_ttl=5 * DAY + 3600)
+    agent, _customer, session, cid = await delayed_chat(client, accounts, rasa[0])
+    await close_chat(agent, cid)  # the delayed order's own follow-up, in 3 days, is scheduled
+    headers = session["headers"]
+    shown = await (await client.get(url(cid), headers=headers)).json()
+    assert shown["max_days"] == 5 and shown["follow_up"]["state"] == "scheduled"
+    refused = await client.post(url(cid), json={"days": 6}, headers=headers)
+    assert refused.status == 400
+    message = (await refused.json())["message"]
+    assert "from 1 to 5" in message and "closed chats are kept 5 days" in message
+    # Refused, it changed nothing: the one scheduled is still the one due.
+    due = await accounts.redis.zrange(KEYS.follow_ups_due, 0, -1)
+    assert due == [shown["follow_up"]["id"]]
+    taken = await client.post(url(cid), json={"days": 5}, headers=headers)
+    assert taken.status == 200 and (await taken.json())["max_days"] == 5
+    assert (await taken.json())["follow_up"]["days"] == 5
+
+
+async def test_the_chat_is_kept_until_its_follow_up_is_due(
+    make_client: AppFactory, accounts: Accounts, rasa: tuple[FakeRasa, str]
+) -> None:
+    # Closed chats kept exactly five days: one followed up in five is still there when due.
+    client = await make_client(closed_conversation_ttl=5 * DAY, resume_token_ttl=3600)
+    agent, _customer, session, cid = await delayed_chat(client, accounts, rasa[0])
+    await close_chat(agent, cid)
+    answer = await client.post(url(cid), json={"days": 5}, headers=session["headers"])
+    assert answer.status == 200
+    due_in = ((await answer.json())["follow_up"]["due_at"] - time.time() * 1000) / 1000
+    assert await accounts.redis.ttl(KEYS.conversation(cid)) > due_in + FOLLOW_UP_LEASE - 5
+    # A chat with the assistant (kept an hour) that knows the customer's address, too.
+    state = app_state(client.server.app)
+    short = await state.store.create("support", lifetime=3600, max_entries=100)
+    await state.store.set_fields(short, {"customer_email": NORA})
+    await schedule(state, short, days=2.0, by="ann")
+    assert await accounts.redis.ttl(KEYS.log(short)) > 2 * DAY
 
 
 async def test_no_customer_email_is_refused_clearly(
@@ -253,6 +299,24 @@ async def test_a_follow_up_whose_address_is_gone_is_skipped(
     await accounts.redis.hdel(KEYS.conversation(cid), "customer_email")
     assert await send_due(app_state(client.server.app)) == 0
     assert await accounts.redis.hget(KEYS.follow_up(fid), "state") == "skipped"
+    assert await accounts.redis.zcard(KEYS.follow_ups_due) == 0
+    assert await mails(client, "follow_up") == []
+    shown = (await (await client.get(url(cid), headers=_session["headers"])).json())["follow_up"]
+    assert shown["state"] == "skipped" and shown["skipped"] == "no_email"
+
+
+async def test_a_follow_up_whose_chat_is_gone_says_so_not_that_there_was_no_address(
+    make_client: AppFactory, accounts: Accounts, rasa: tuple[FakeRasa, str]
+) -> None:
+    client = await make_client()
+    agent, _, _session, cid = await delayed_chat(client, accounts, rasa[0])
+    await close_chat(agent, cid)
+    fid = await make_due(client, cid)
+    # The conversation expired or was erased before the follow-up was due.
+    await accounts.redis.delete(KEYS.conversation(cid), KEYS.log(cid), KEYS.seen(cid))
+    assert await send_due(app_state(client.server.app)) == 0
+    skipped = await accounts.redis.hgetall(KEYS.follow_up(fid))
+    assert (skipped["state"], skipped["skipped"]) == ("skipped", "chat_gone")
     assert await accounts.redis.zcard(KEYS.follow_ups_due) == 0
     assert await mails(client, "follow_up") == []
 
