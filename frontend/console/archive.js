@@ -502,6 +502,8 @@ export const ERASED_KINDS = [
   ["tickets", "ticket", "tickets"],
   ["unanswered_questions", "unanswered question", "unanswered questions"],
   ["emails", "email", "emails"],
+  ["follow_ups", "follow-up", "follow-ups"],
+  ["order_lookups", "order lookup made anonymous", "order lookups made anonymous"],
 ];
 
 /**

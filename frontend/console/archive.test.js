@@ -344,12 +344,15 @@ test("an erasure: busy, then the counts; a failure says why; the log is kept apa
   let state = signedIn();
   state = reduce(state, { type: "privacy-busy", busy: "erase" });
   assert.equal(state.privacy.busy, "erase");
-  const erased = { live_conversations: 1, assistant_trackers: 1, archived_conversations: 2, tickets: 0, unanswered_questions: 0, emails: 1 };
+  const erased = {
+    live_conversations: 1, assistant_trackers: 1, archived_conversations: 2, tickets: 0,
+    unanswered_questions: 0, emails: 1, follow_ups: 1, order_lookups: 2,
+  };
   state = reduce(state, { type: "privacy-erased", erased });
   assert.equal(state.privacy.busy, "");
   assert.equal(
     erasedText(state.privacy.erased),
-    "1 live conversation, 1 assistant record, 2 archived conversations, 0 tickets, 0 unanswered questions, 1 email",
+    "1 live conversation, 1 assistant record, 2 archived conversations, 0 tickets, 0 unanswered questions, 1 email, 1 follow-up, 2 order lookups made anonymous",
   );
   state = reduce(state, { type: "privacy-busy", busy: "export" });
   assert.equal(state.privacy.erased, null, "a new request clears the last answer");
