@@ -54,8 +54,9 @@
                                   for the agent's messages they missed to go by email (ms; held a
                                   lease ahead while a replica sends; handoff/email/missed.py)
 {p}:mail:in:{hash}        string  the new conversation an inbound mail (sender, Message-ID) became,
-                                  "" while it starts one (MAIL_LEASE, then as long as a chat is
-                                  kept): a mail delivered twice is one ticket (email/inbound.py)
+                                  "" while it starts one (MAIL_LEASE, then as long as a ticket's
+                                  chat is kept): a mail delivered twice is one ticket
+                                  (email/inbound.py)
 {p}:tickets:taken         hash    ticket id -> the agent who took its conversation to answer it
                                   (POST /api/tickets/{id}/take; trimmed with the tickets)
 {p}:conv:{cid}:sockets    zset    the customer's sockets by replica -> last seen (ms), and "left"

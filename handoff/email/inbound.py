@@ -229,8 +229,9 @@ async def _conversation_for(state: AppState, mail: InboundMail) -> str:
             channel="email",
         )
         if received:
-            # No longer than the conversation is kept without a write.
-            await state.redis.set(received, cid, ex=settings.resume_token_ttl)
+            # As long as the ticket's conversation is kept (opening a ticket keeps it at least
+            # the closed lifetime, queue/tickets.py): a delivery again within it is one ticket.
+            await state.redis.set(received, cid, ex=settings.closed_conversation_ttl)
     except BaseException:
         if received:  # the sending server delivers again later (451): that one starts it
             with contextlib.suppress(RedisError):
