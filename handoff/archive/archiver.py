@@ -94,6 +94,7 @@ def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
     order = order or _order_number(fields.get("verified_order"))
     tags = json_or_none(fields.get("tags"))
     started = number("created_at") or number("updated_at") or 0
+    queued_at = number("queued_at")
     return ConversationFacts(
         id=cid,
         at=number("updated_at") or started,
@@ -109,6 +110,11 @@ def facts_from_hash(cid: str, fields: Mapping[str, str]) -> ConversationFacts:
         rating_comment=fields.get("rating_comment") or None,
         follow_up_rating=number("follow_up_rating"),
         follow_up_rated_at=number("follow_up_rated_at"),
+        queued_at=queued_at,
+        assigned_at=number("assigned_at"),
+        # The breach mark names the wait it was counted for (its queued_at): a mark left from
+        # an earlier time in the queue says nothing about the latest one.
+        first_response_breached=number("breached_first") == queued_at if queued_at else None,
         packet=packet if isinstance(packet, dict) else None,
         customer_email=fields.get("customer_email") or None,
         order_number=order,

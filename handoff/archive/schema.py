@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -18,6 +19,9 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+# A UTC day in epoch milliseconds: the dashboard's days and the retention period.
+DAY_MS = 86_400_000
 
 metadata = MetaData()
 
@@ -43,6 +47,14 @@ conversations = Table(
     # days after the chat: the chat's own `rating` stays beside it.
     Column("follow_up_rating", Integer),
     Column("follow_up_rated_at", BigInteger),
+    # The clocks of its time with a person, as the conversation hash last held them (docs/
+    # protocol.md defines the figures; handoff/archive/dashboard.py reads them with the
+    # transcript): when it last entered a queue, when a person last took it (claim, transfer
+    # to them, a ticket taken), and whether the first response to that latest time in the queue
+    # passed its target (null: not known, as for conversations archived before this was kept).
+    Column("queued_at", BigInteger),
+    Column("assigned_at", BigInteger),
+    Column("first_response_breached", Boolean),
     Column("packet", Text),
     # Who the customer is, only as far as they proved it (a verified order's email) or gave it
     # (a left message): what an agent searches by, and what export and erasure find.

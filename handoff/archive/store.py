@@ -1,5 +1,6 @@
 """Reading and writing the archive (synchronous SQLAlchemy; the service calls it off the event
-loop). What the archiver writes and how a batch is stored are in handoff/archive/writing.py.
+loop). What the archiver writes and how a batch is stored are in handoff/archive/writing.py; the
+dashboard's figures over long periods in handoff/archive/dashboard.py.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, insert, or_, select
+from sqlalchemy import Select, and_, delete, insert, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.expression import literal, null, union_all
 
-from handoff.archive.schema import conversations, entries, erasures
+from handoff.archive.schema import DAY_MS, conversations, entries, erasures
 from handoff.archive.writing import (
     PLAIN_COLUMNS,
     ConversationFacts,
@@ -27,7 +27,6 @@ from handoff.archive.writing import (
 )
 from handoff.conversations.store import is_conversation_id
 
-DAY_MS = 86_400_000
 # A page of search results, and the most one search may ask for (a page is read whole).
 SEARCH_LIMIT = 50
 MAX_SEARCH_LIMIT = 200
@@ -35,12 +34,6 @@ MAX_SEARCH_LIMIT = 200
 CURSOR_MAX_CHARS = 120
 _CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 _CURSOR_TIME = re.compile(r"[0-9]{1,16}")
-# What `ArchiveStore.daily` counts per day, besides the day itself.
-DAILY_COUNTS = ("conversations", "handoffs", "person_needed", "rated", "rating_sum", "satisfied")
-# How an archived entry's data says a message was left for a person, and that the customer
-# answered a follow-up email (json.dumps as write_batch).
-TICKET_CREATED = json.dumps({"event": "ticket_created"})[1:-1]
-FOLLOW_UP_RATED = json.dumps({"event": "follow_up_rated"})[1:-1]
 
 
 @dataclass(frozen=True)
@@ -197,79 +190,6 @@ class ArchiveStore:
             ]
         return {**_summary(row._mapping), "transcript": transcript}
 
-    def daily(
-        self, days: int, *, satisfied_from: int, now_ms: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Per UTC day of the last `days`, oldest first, as the live counters count them:
-
-        - over the conversations that started that day (each once, on its start day):
-          `conversations`; `handoffs`, those that entered the queue (they have a reason);
-          `person_needed`, those that entered the queue or left a message for a person (a
-          ticket's `ticket_created` event in the transcript): the live containment's measure;
-        - `rated`, the ratings 1..5 given that day; `rating_sum`, their sum; `satisfied`, those
-          of `satisfied_from` or more (the live CSAT's measure). A chat's widget rating counts
-          on its start day, a follow-up email's answer at its latest score on the day of its
-          first (a chat rated both ways counts twice, as it does live).
-        """
-        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-        first_day = now_ms // DAY_MS - days + 1
-        since = first_day * DAY_MS
-        handed_over = conversations.c.handoff_reason.is_not(None)
-        # A message left for a person is a `ticket_created` event (handoff/queue/tickets.py).
-        # The entry comes after the conversation's start, so its time bounds the lookup
-        # (ix_entries_at).
-        left_message = _events(TICKET_CREATED).where(entries.c.at >= since).exists()
-        started = select(
-            (conversations.c.started_at // DAY_MS).label("day"),
-            literal(1).label("started"),
-            case((handed_over, 1)).label("handoff"),
-            case((handed_over | left_message, 1)).label("person_needed"),
-            conversations.c.rating.label("score"),
-        ).where(conversations.c.started_at >= since)
-        # The live dashboard counts a follow-up's answer on the day of its first click
-        # (handoff/email/follow_up_rating.py); the conversation keeps the latest click's time,
-        # the transcript's first `follow_up_rated` event the first's. The latest is never the
-        # earlier, so it bounds the rows read.
-        first_answer = func.coalesce(
-            _events(FOLLOW_UP_RATED).with_only_columns(func.min(entries.c.at)).scalar_subquery(),
-            conversations.c.follow_up_rated_at,
-        )
-        answered = select(
-            (first_answer // DAY_MS).label("day"),
-            null(),
-            null(),
-            null(),
-            conversations.c.follow_up_rating,
-        ).where(conversations.c.follow_up_rated_at >= since)
-        # One row per start and per follow-up answer, on its day. COUNT(x) counts non-null
-        # values, and CASE without ELSE is null: both databases give a whole number for a count
-        # and for SUM of an integer column (NULL for no rows, hence COALESCE), so the figures
-        # compare and divide alike on SQLite and PostgreSQL. 0 or no score is no rating.
-        each = union_all(started, answered).subquery()
-        rated = each.c.score.between(1, 5)
-        query = (
-            select(
-                each.c.day,
-                func.count(each.c.started).label("conversations"),
-                func.count(each.c.handoff).label("handoffs"),
-                func.count(each.c.person_needed).label("person_needed"),
-                func.count(case((rated, 1))).label("rated"),
-                func.coalesce(func.sum(case((rated, each.c.score))), 0).label("rating_sum"),
-                func.count(case((rated & (each.c.score >= satisfied_from), 1))).label("satisfied"),
-            )
-            .where(each.c.day >= first_day)
-            .group_by(each.c.day)
-        )
-        with self.engine.connect() as db:
-            counted = {int(r.day): r._mapping for r in db.execute(query)}
-        return [
-            {
-                "day": time.strftime("%Y-%m-%d", time.gmtime(d * DAY_MS / 1000)),
-                **{name: int(counted[d][name]) if d in counted else 0 for name in DAILY_COUNTS},
-            }
-            for d in range(first_day, first_day + days)
-        ]
-
     # -- privacy -------------------------------------------------------------------------------
 
     def subject_conversations(self, subject: Subject) -> list[str]:
@@ -330,17 +250,6 @@ class ArchiveStore:
                 delete(conversations).where(conversations.c.last_activity_at < cutoff)
             )
             return int(result.rowcount or 0)
-
-
-def _events(event: str) -> Select[Any]:
-    """The transcript events named `event` of the conversation of the enclosing query's row.
-    write_batch stores an entry's fields as JSON text on both databases, and JSON escapes
-    quotes inside values, so nothing a customer typed can pass for one."""
-    return select(entries.c.entry_id).where(
-        entries.c.conversation_id == conversations.c.id,
-        entries.c.kind == "event",
-        entries.c.data.contains(event, autoescape=True),
-    )
 
 
 def _matching(

@@ -46,6 +46,11 @@ class ConversationFacts:
     # The follow-up email's answer (1-5) and when the latest click gave it.
     follow_up_rating: int | None = None
     follow_up_rated_at: int | None = None
+    # The clocks of its latest time with a person (schema.py): when it entered the queue, when
+    # a person took it, and whether the first response to that time passed its target.
+    queued_at: int | None = None
+    assigned_at: int | None = None
+    first_response_breached: bool | None = None
     packet: dict[str, Any] | None = None
     customer_email: str | None = None
     order_number: str | None = None
@@ -82,6 +87,9 @@ PLAIN_COLUMNS = (
     "rating_comment",
     "follow_up_rating",
     "follow_up_rated_at",
+    "queued_at",
+    "assigned_at",
+    "first_response_breached",
     "customer_email",
     "order_number",
 )

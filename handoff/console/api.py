@@ -10,7 +10,7 @@ from typing import Any, cast
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from handoff.archive.store import DAILY_COUNTS
+from handoff.archive.dashboard import DAILY_COUNTS, archived_period
 from handoff.console.access import CONSOLE_ROLES, viewable_conversation
 from handoff.console.queue_view import chat_title, queue_items
 from handoff.console.sessions import require_agent
@@ -130,22 +130,28 @@ async def get_stats(request: web.Request) -> web.Response:
 
 
 async def archived_figures(state: AppState, days: int) -> dict[str, Any] | None:
-    """The period's figures the archive covers whole, per day and in total (None while it is
-    unavailable): conversations and handoffs, and containment and CSAT by the live figures'
-    definitions (`dashboard`) as far as the archive keeps what they need (`ArchiveStore.daily`
-    says how its ratings, the widget's and the follow-up email's, are counted)."""
+    """The period's figures from the archive, which covers it whole, per day and in total (None
+    while it is unavailable): by the live figures' definitions (`dashboard`) as far as the
+    archive keeps what they need (handoff/archive/dashboard.py says how it counts, and
+    docs/archive.md where it differs). Next responses within target are not archived."""
     if state.archive is None:
         return None
     try:
-        daily = await asyncio.to_thread(state.archive.daily, days, satisfied_from=SATISFIED_SCORE)
+        period = await asyncio.to_thread(
+            archived_period, state.archive.engine, days, satisfied_from=SATISFIED_SCORE
+        )
     except SQLAlchemyError:
         return None
-    totals = {name: sum(d[name] for d in daily) for name in DAILY_COUNTS}
+    totals = {name: sum(d[name] for d in period.daily) for name in DAILY_COUNTS}
     return {
-        "daily": daily,
+        "daily": period.daily,
         **totals,
         "containment_rate": _containment(totals["conversations"], totals["person_needed"]),
         **_satisfaction(totals["rated"], totals["rating_sum"], totals["satisfied"]),
+        **_medians(period.samples),
+        "first_response_within_target": within_target_shares(totals)[
+            "first_response_within_target"
+        ],
     }
 
 
@@ -167,6 +173,19 @@ def _satisfaction(ratings: int, rating_total: int, satisfied: int) -> dict[str, 
     }
 
 
+def _medians(samples: dict[str, dict[int, int]]) -> dict[str, float | None]:
+    """The median wait, first response and handling time from a period's samples (whole
+    seconds -> how many, per SAMPLE_SERIES), in seconds."""
+    wait, first_response, handling = (
+        median_of_histogram(samples.get(series, {})) for series in SAMPLE_SERIES
+    )
+    return {
+        "median_wait_seconds": wait,
+        "median_first_response_seconds": first_response,
+        "median_handling_seconds": handling,
+    }
+
+
 def dashboard(totals: dict[str, int], samples: dict[str, dict[int, int]]) -> dict[str, Any]:
     """The dashboard's figures from a period's counters (definitions in docs/protocol.md).
 
@@ -178,9 +197,6 @@ def dashboard(totals: dict[str, int], samples: dict[str, dict[int, int]]) -> dic
     handoffs = min(totals.get("handoffs", 0), conversations)
     ratings = totals.get("ratings", 0)
 
-    def median(series: str) -> float | None:
-        return median_of_histogram(samples.get(series, {}))
-
     return {
         "conversations": conversations,
         "handoffs": handoffs,
@@ -191,8 +207,6 @@ def dashboard(totals: dict[str, int], samples: dict[str, dict[int, int]]) -> dic
         "unstaffed_attempts": totals.get("unstaffed", 0),
         "ratings": ratings,
         **_satisfaction(ratings, totals.get("rating_total", 0), totals.get("ratings_satisfied", 0)),
-        "median_wait_seconds": median("wait_s"),
-        "median_first_response_seconds": median("first_response_s"),
-        "median_handling_seconds": median("handling_s"),
+        **_medians(samples),
         **within_target_shares(totals),
     }

@@ -23,6 +23,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine, make_url
 
 from handoff.archive.archiver import entry_record, facts_from_hash
+from handoff.archive.dashboard import archived_period
 from handoff.archive.database import (
     alembic_config,
     current_revision,
@@ -67,6 +68,11 @@ def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArchiveS
         for table in reversed(metadata.sorted_tables):
             db.execute(table.delete())
     engine.dispose()
+
+
+def daily(archive: ArchiveStore, days: int, satisfied_from: int = 4) -> list[dict[str, Any]]:
+    """The archive's dashboard figures of the last `days` before NOW, per day."""
+    return archived_period(archive.engine, days, satisfied_from=satisfied_from, now_ms=NOW).daily
 
 
 def entry(cid: str, n: int, text: str, sender: str = "customer", at: int = NOW) -> EntryRecord:
@@ -164,7 +170,7 @@ def test_a_large_batch_is_archived_whole_and_a_late_first_copy_keeps_its_start_d
         stored = archive.conversation(cid)
         assert stored is not None and stored["started_at"] == began
         assert [e["text"] for e in stored["transcript"]] == ["message 1", "message 2"]
-    days = archive.daily(2, satisfied_from=4, now_ms=NOW)
+    days = daily(archive, 2, satisfied_from=4)
     assert [d["conversations"] for d in days] == [700, 0]
 
 
@@ -340,7 +346,7 @@ def test_daily_figures_count_conversations_handoffs_ratings_and_messages_left_pe
 ) -> None:
     a_mixed_period(archive, NOW)
     archive.record([ConversationFacts("g" * 32, NOW, state="closed", rating=0)])  # not a rating
-    days = archive.daily(7, satisfied_from=4, now_ms=NOW)
+    days = daily(archive, 7, satisfied_from=4)
     assert len(days) == 7 and days[1]["day"] == time.strftime(
         "%Y-%m-%d", time.gmtime((NOW - 5 * DAY_MS) / 1000)
     )
@@ -352,13 +358,16 @@ def test_daily_figures_count_conversations_handoffs_ratings_and_messages_left_pe
         "rated": 3,
         "rating_sum": 11,
         "satisfied": 2,  # 5 and 4, not 2
+        "tickets": 1,  # the message left
+        "first_response_within": 0,  # no clocks in these facts
+        "first_response_breached": 0,
     }
     # Today: three chats and no rating (a 0 is not one of the 1..5 stars); other days: none.
     assert counts[-1] == {"conversations": 3} | {k: 0 for k in counts[1] if k != "conversations"}
     assert all(not any(d.values()) for d in counts[:1] + counts[2:-1])
     assert all(type(v) is int for d in counts for v in d.values())  # the same types on both
-    assert archive.daily(7, satisfied_from=5, now_ms=NOW)[1]["satisfied"] == 1
-    assert len(archive.daily(365, satisfied_from=4, now_ms=NOW)) == 365
+    assert daily(archive, 7, satisfied_from=5)[1]["satisfied"] == 1
+    assert len(daily(archive, 365, satisfied_from=4)) == 365
 
 
 async def test_the_dashboard_takes_containment_and_csat_over_the_whole_period_from_the_archive(
@@ -485,7 +494,7 @@ def a_follow_up_rated_chat(
 def on(archive: ArchiveStore, days: int, at: int, *names: str) -> dict[str, int]:
     """The archive's figures of the day of `at` among the last `days` before NOW."""
     day = time.strftime("%Y-%m-%d", time.gmtime(at / 1000))
-    (found,) = [d for d in archive.daily(days, satisfied_from=4, now_ms=NOW) if d["day"] == day]
+    (found,) = [d for d in daily(archive, days, satisfied_from=4) if d["day"] == day]
     return {name: found[name] for name in names}
 
 
@@ -516,9 +525,9 @@ def test_a_chat_rated_only_by_its_follow_up_email_counts_in_the_csat(
         "rating_sum": 0,
         "satisfied": 0,
     }
-    days = archive.daily(14, satisfied_from=4, now_ms=NOW)
+    days = daily(archive, 14, satisfied_from=4)
     assert sum(d["rated"] for d in days) == 1
-    assert archive.daily(14, satisfied_from=5, now_ms=NOW)[-4]["satisfied"] == 0
+    assert daily(archive, 14, satisfied_from=5)[-4]["satisfied"] == 0
 
 
 def test_a_changed_follow_up_answer_counts_once_at_its_latest_score_on_the_first_answers_day(
@@ -531,7 +540,7 @@ def test_a_changed_follow_up_answer_counts_once_at_its_latest_score_on_the_first
     assert on(archive, 14, first, *RATINGS) == {"rated": 1, "rating_sum": 2, "satisfied": 0}
     assert on(archive, 14, changed, *RATINGS) == {"rated": 0, "rating_sum": 0, "satisfied": 0}
     # A period that starts after the first answer does not count it, however late the change.
-    assert sum(d["rated"] for d in archive.daily(2, satisfied_from=4, now_ms=NOW)) == 0
+    assert sum(d["rated"] for d in daily(archive, 2, satisfied_from=4)) == 0
 
 
 def test_a_chat_rated_in_the_widget_and_by_its_follow_up_counts_both_as_the_live_csat_does(
