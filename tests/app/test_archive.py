@@ -38,10 +38,12 @@ from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
 from handoff.email.follow_up_rating import rating_token
 from handoff.state import app_state
+from tests.app.agents import KEYS, agent_online, queued_chat
 from tests.app.conftest import SECRET, AppFactory
 from tests.app.protocol import open_chat
 from tests.support import polling
-from tests.support.clients import PASSWORD, login
+from tests.support.clients import PASSWORD, frames_until, login
+from tests.support.fake_rasa import FakeRasa
 from tests.support.postgres import postgres_server
 
 NOW = 1_765_000_000_000  # a fixed "now" (ms) for the date filters and daily figures
@@ -681,3 +683,287 @@ def test_an_archive_from_the_previous_release_is_upgraded_without_losing_a_row(
             assert db.execute(sql("SELECT count(*) FROM entries")).scalar() == 2
     finally:
         engine.dispose()
+
+
+# --- waits, responses and tickets over long periods -------------------------------------------
+
+S = 1000  # a second, in ms
+# Noon, three days before NOW: a day's timings stay on that day unless a test says otherwise.
+NOON = (NOW // DAY_MS - 3) * DAY_MS + 12 * 3600 * S
+
+
+def moved(cid: str, at: int, state: str) -> EntryRecord:
+    """A move's event in the transcript, as the archiver copies it (ConversationStore.move)."""
+    fields = {"kind": "event", "from": "system", "text": f"now {state}", "at": str(at)}
+    return entry_record(cid, f"{at}-0", {**fields, "event": "state", "state": state})
+
+
+def a_timed_chat(
+    cid: str,
+    queued: int,
+    moves: list[tuple[int, str]],
+    replies: list[int],
+    *,
+    assigned: int | None = None,
+    closed: int | None = None,
+    breached: bool = False,
+) -> tuple[list[ConversationFacts], list[EntryRecord]]:
+    """A chat handed over at `queued`, its later moves and its agent's replies, copied as the
+    archiver copies them: the hash's clocks (with the sweeper's breach mark on this wait when
+    `breached`) and the transcript."""
+    fields = {"created_at": str(queued - 5 * S), "state": "queued", "reason": "human_request"}
+    latest = max([queued, *replies, *(at for at, _ in moves), closed or 0])
+    fields |= {"queued_at": str(queued), "updated_at": str(latest)}
+    if assigned:
+        fields |= {"assigned_at": str(assigned), "state": "assigned"}
+    if closed:
+        fields |= {"closed_at": str(closed), "state": "closed"}
+    if breached:
+        fields["breached_first"] = str(queued)
+    records = [moved(cid, queued + 1, "queued")] + [moved(cid, at, to) for at, to in moves]
+    records += [entry(cid, 0, "Hello, I'm on it.", sender="agent", at=at) for at in replies]
+    records.append(entry(cid, 0, "thanks!", at=queued + 2 * S))  # the customer's: no reply
+    return [facts_from_hash(cid, fields)], records
+
+
+def a_timed_week(archive: ArchiveStore) -> None:
+    """Three days ago, seven times with a person (seconds after entering the queue):
+    1  taken at 40, answered at 70 (and 100), closed at 400, within the target;
+    2  taken at 20, answered late at 200 (breached), handed to another agent at 300, closed
+       at 500 (handled 200 s by the last);
+    3  left the queue at 10, left a message at 50; an agent took that ticket at 55 and answered
+       at 60: a first response in time, but no wait ended by a person;
+    4  still waiting, its target passed (breached);
+    5  archived before whether the target passed was kept: answered at 90, not in the share;
+    7  entered the queue ten seconds before midnight, answered 30 s later, the next day.
+    Ten days ago (outside a week): 8, taken at 5, answered at 6, closed at 50. Across the
+    week's start: 9, taken at 40 and answered at 50 before it, closed an hour into it."""
+    t = NOON
+    archive.record(
+        *a_timed_chat(
+            "1" * 32,
+            t,
+            [(t + 40 * S, "assigned")],
+            [t + 70 * S, t + 100 * S],
+            assigned=t + 40 * S,
+            closed=t + 400 * S,
+        )
+    )
+    archive.record(
+        *a_timed_chat(
+            "2" * 32,
+            t,
+            [(t + 20 * S, "assigned"), (t + 300 * S, "assigned")],
+            [t + 200 * S],
+            assigned=t + 300 * S,
+            closed=t + 500 * S,
+            breached=True,
+        )
+    )
+    facts, records = a_timed_chat(
+        "3" * 32,
+        t,
+        [(t + 10 * S, "bot"), (t + 55 * S, "assigned")],
+        [t + 60 * S],
+        assigned=t + 55 * S,
+    )
+    ticket = {
+        "kind": "event",
+        "from": "system",
+        "text": "Thanks",
+        "at": str(t + 50 * S),
+        "event": "ticket_created",
+    }
+    archive.record(facts, [*records, entry_record("3" * 32, f"{t + 50 * S}-1", ticket)])
+    archive.record(*a_timed_chat("4" * 32, t, [], [], breached=True))
+    facts, records = a_timed_chat("5" * 32, t, [], [t + 90 * S])
+    archive.record([ConversationFacts("5" * 32, t, queued_at=t)], records)
+    midnight = NOON + 12 * 3600 * S
+    archive.record(
+        *a_timed_chat(
+            "7" * 32,
+            midnight - 10 * S,
+            [(midnight, "assigned")],
+            [midnight + 20 * S],
+            assigned=midnight,
+        )
+    )
+    old = NOW - 10 * DAY_MS
+    archive.record(
+        *a_timed_chat(
+            "8" * 32,
+            old,
+            [(old + 5 * S, "assigned")],
+            [old + 6 * S],
+            assigned=old + 5 * S,
+            closed=old + 50 * S,
+        )
+    )
+    start = (NOW // DAY_MS - 6) * DAY_MS - 100 * S
+    archive.record(
+        *a_timed_chat(
+            "9" * 32,
+            start,
+            [(start + 40 * S, "assigned")],
+            [start + 50 * S],
+            assigned=start + 40 * S,
+            closed=start + 3700 * S,
+        )
+    )
+
+
+def test_the_archive_times_waits_responses_and_handling_as_the_live_dashboard_does(
+    archive: ArchiveStore,
+) -> None:
+    a_timed_week(archive)
+    week = archived_period(archive.engine, 7, satisfied_from=4, now_ms=NOW)
+    assert week.samples == {
+        # From entering the queue to a person taking it: not to the customer leaving it (3),
+        # nor to a transfer between agents (2).
+        "wait_s": {40: 1, 20: 1, 10: 1},
+        # To a person's first message after entering the queue, once per time in the queue.
+        "first_response_s": {70: 1, 200: 1, 60: 1, 90: 1, 30: 1},
+        # From the last person taking the chat to the close; only what happened in the week.
+        "handling_s": {360: 1, 200: 1, 3660: 1},
+    }
+    days = {d["day"]: d for d in week.daily}
+    noon, next_day = (
+        time.strftime("%Y-%m-%d", time.gmtime(t / 1000)) for t in (NOON, NOON + DAY_MS)
+    )
+    # Within: 1 and 3 that day, 7 on the next (its reply's day); breached: 2 and 4, on the
+    # day their wait began; 5's is not known.
+    assert (days[noon]["first_response_within"], days[noon]["first_response_breached"]) == (2, 2)
+    assert (days[next_day]["first_response_within"], days[next_day]["first_response_breached"]) == (
+        1,
+        0,
+    )
+    assert days[noon]["tickets"] == 1
+    assert (
+        sum(
+            d["tickets"] + d["first_response_within"] + d["first_response_breached"]
+            for d in week.daily
+        )
+        == 6
+    )
+    # Ten days ago is in a month, not in a week.
+    month = archived_period(archive.engine, 30, satisfied_from=4, now_ms=NOW)
+    assert month.samples["wait_s"] == {40: 2, 20: 1, 10: 1, 5: 1}
+    assert month.samples["handling_s"] == {360: 1, 200: 1, 45: 1, 3660: 1}
+    assert sum(d["first_response_within"] for d in month.daily) == 5
+
+
+def test_an_archive_from_before_the_clocks_has_its_timings_from_the_transcript(
+    empty_database: str,
+) -> None:
+    engine = open_engine(empty_database)
+    try:
+        move_to(engine, "0002_follow_up_rating")
+        # What that release wrote: a chat taken 15 s after entering the queue, answered at 45 s
+        # and closed at 300 s; a customer who was never handed over, closed by no one.
+        archive = ArchiveStore(engine)
+        t, cid = NOON, "q" * 32
+        _, records = a_timed_chat(cid, t, [(t + 15 * S, "assigned")], [t + 45 * S])
+        archive.record(
+            [
+                ConversationFacts(
+                    cid, t, state="closed", handoff_reason="human_request", closed_at=t + 301 * S
+                )
+            ],
+            records,
+        )
+        archive.record(*a_left_message("r" * 32, at=t))
+        assert current_revision(engine) == "0002_follow_up_rating" != head_revision()
+
+        migrate(engine)  # what the new release does at start
+        stored = archive.conversation(cid)
+        assert stored is not None and len(stored["transcript"]) == len(records)
+        # The queue move's event is a millisecond after the hash's clock.
+        assert (stored["queued_at"], stored["assigned_at"]) == (t + 1, t + 15 * S)
+        assert stored["first_response_breached"] is None  # never archived: not known
+        assert archive.conversation("r" * 32) is not None
+        week = archived_period(engine, 7, satisfied_from=4, now_ms=NOW)
+        assert week.samples == {
+            "wait_s": {14: 1},
+            "first_response_s": {44: 1},
+            "handling_s": {286: 1},
+        }
+        assert (
+            sum(d["first_response_within"] + d["first_response_breached"] for d in week.daily) == 0
+        )
+        assert sum(d["tickets"] for d in week.daily) == 1
+
+        # Going back a release keeps the conversations and their transcripts.
+        move_to(engine, "0002_follow_up_rating", down=True)
+        with engine.connect() as db:
+            assert db.execute(sql("SELECT count(*) FROM conversations")).scalar() == 2
+            assert db.execute(sql("SELECT count(*) FROM entries")).scalar() == len(records) + 2
+    finally:
+        engine.dispose()
+
+
+async def test_the_dashboards_waits_responses_and_tickets_over_a_month_agree_with_the_live_ones(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: FakeRasa
+) -> None:
+    client = await make_client()
+    state = app_state(client.server.app)
+
+    async def opened() -> bool:  # the service opens its archive in the background
+        return state.archive is not None
+
+    await polling.until(opened, seconds=15)
+    zoe, session = await agent_online(client, accounts, "zoe", capacity=10)
+    # Nobody online: a customer leaves a message (a ticket).
+    await zoe.send_json({"type": "presence", "status": "away"})
+    await frames_until(zoe, lambda f: f == {"type": "presence", "status": "away"})
+    customer, _ = await open_chat(client)
+    await customer.send_json({"type": "message", "id": "h", "text": "a human please"})
+    await frames_until(customer, lambda f: f.get("event") == "offer_leave_message")
+    await customer.send_json(
+        {"type": "leave_message", "email": "lou@example.com", "text": "Call me back"}
+    )
+    await frames_until(customer, lambda f: f.get("event") == "ticket_created")
+    await zoe.send_json({"type": "presence", "status": "online"})
+    await frames_until(zoe, lambda f: f == {"type": "presence", "status": "online"})
+    # Three chats waited 7 s, 11 s and 1000 s (past the 120 s target) for Zoe, who answers
+    # each at once and closes it.
+    chats = []
+    for waited in (7, 11, 1000):
+        customer, welcome = await queued_chat(client)
+        cid = welcome["conversation"]
+        chats.append(cid)
+        queued_at = int(time.time() * 1000) - waited * 1000
+        await accounts.redis.hset(KEYS.conversation(cid), "queued_at", queued_at)
+        await zoe.send_json({"type": "claim", "conversation": cid})
+        await frames_until(zoe, lambda f: f.get("type") == "claimed")
+        await zoe.send_json({"type": "message", "conversation": cid, "id": "z", "text": "Hi!"})
+        await frames_until(zoe, lambda f: f["type"] == "ack")
+        await zoe.send_json({"type": "close", "conversation": cid})
+        await frames_until(customer, lambda f: f.get("state") == "closed")
+
+    async def stats() -> dict[str, Any]:
+        answer = await client.get("/api/stats?days=30", headers=session["headers"])
+        assert answer.status == 200, await answer.text()
+        figures: dict[str, Any] = await answer.json()
+        return figures
+
+    async def archived() -> dict[str, Any] | None:
+        figures = await stats()
+        copied = (
+            figures["archive"]["first_response_within"]
+            + figures["archive"]["first_response_breached"]
+        )
+        return figures if copied == 3 and figures["archive"]["tickets"] == 1 else None
+
+    figures = await polling.until(archived, seconds=15)
+    archive = figures["archive"]
+    assert figures["median_wait_seconds"] == 11
+    # The live samples are taken a moment after the events the archive times.
+    for name in ("wait", "first_response", "handling"):
+        live, kept = figures[f"median_{name}_seconds"], archive[f"median_{name}_seconds"]
+        assert kept is not None and live - 1 <= kept <= live, name
+    assert archive["first_response_within_target"] == figures["first_response_within_target"]
+    assert archive["first_response_within_target"] == round(2 / 3, 4)
+    assert archive["tickets"] == figures["tickets"] == 1
+    assert archive["daily"][-1]["tickets"] == 1
+    assert archive["daily"][-1]["first_response_within"] == 2
+    assert "next_response_within_target" not in archive  # not archived
