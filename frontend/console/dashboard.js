@@ -1,8 +1,9 @@
 // The Dashboard tab: the period's figures as cards with bars, and a per-day chart of
 // conversations, handoffs and tickets drawn as SVG by Preact (with a text summary for screen
-// readers). Redis keeps the day counters for 90 days; for periods over a week the chart, the
-// conversation and handoff totals, containment and CSAT come from the archive when the service
-// has one (`archive` of /api/stats), which covers the whole period and survives a Redis flush.
+// readers). Redis keeps the day counters for 90 days; for periods over a week the chart and
+// every period figure but the next responses within target come from the archive when the
+// service has one (`archive` of /api/stats), which covers the whole period and survives a
+// Redis flush.
 import { percent, waitText } from "../common/format.js";
 import { html, useLayoutEffect, useRef, useState } from "../common/view.js";
 
@@ -21,6 +22,11 @@ import { html, useLayoutEffect, useRef, useState } from "../common/view.js";
  *   containment_rate: number | null,
  *   csat: number | null,
  *   csat_average: number | null,
+ *   tickets: number,
+ *   median_wait_seconds: number | null,
+ *   median_first_response_seconds: number | null,
+ *   median_handling_seconds: number | null,
+ *   first_within: {within: number, total: number, share: number | null},
  * }} PeriodFigures
  */
 
@@ -48,9 +54,9 @@ function clamp01(x) {
 }
 
 /**
- * The dashboard's cards for `GET /api/stats`: a figure with nothing to measure shows "—". The
- * conversations, handoffs, handoff rate, containment and CSAT are the period's figures
- * (periodFigures) when given.
+ * The dashboard's cards for `GET /api/stats`: a figure with nothing to measure shows "—". Every
+ * figure of the period but the next responses within target (only the live counters know
+ * them) and waiting now is the period's figures' (periodFigures) when given.
  * @param {Record<string, any>} s
  * @param {PeriodFigures} [figures]
  * @returns {Card[]}
@@ -79,13 +85,13 @@ export function statCards(s, figures) {
     { label: "Handoff rate", value: percent(handoffRate), bar: clamp01(handoffRate), tone: "amber" },
     { label: "Containment rate", value: percent(containment), bar: clamp01(containment), tone: "teal" },
     { label: "CSAT", value: csat, bar: period.csat_average == null ? null : period.csat_average / 5, tone: "green" },
-    { label: "Median wait", value: seconds(s.median_wait_seconds), bar: partOf(s.median_wait_seconds, 600), tone: "blue" },
-    { label: "First response", value: seconds(s.median_first_response_seconds), bar: partOf(s.median_first_response_seconds, 300), tone: "blue" },
-    { label: "Median handling", value: seconds(s.median_handling_seconds), bar: partOf(s.median_handling_seconds, 900), tone: "blue" },
-    withinTargetCard("First responses within target", s, "first"),
-    withinTargetCard("Next responses within target", s, "next"),
+    { label: "Median wait", value: seconds(period.median_wait_seconds), bar: partOf(period.median_wait_seconds, 600), tone: "blue" },
+    { label: "First response", value: seconds(period.median_first_response_seconds), bar: partOf(period.median_first_response_seconds, 300), tone: "blue" },
+    { label: "Median handling", value: seconds(period.median_handling_seconds), bar: partOf(period.median_handling_seconds, 900), tone: "blue" },
+    withinTargetCard("First responses within target", period.first_within),
+    withinTargetCard("Next responses within target", liveWithinTarget(s, "next")),
     { label: "Waiting now", value: String(s.waiting_now || 0) },
-    { label: "Tickets", value: String(s.tickets || 0) },
+    { label: "Tickets", value: String(period.tickets) },
   ];
 }
 
@@ -102,15 +108,34 @@ export function withinTarget(counters, kind) {
 }
 
 /**
+ * A source's share of first (or next) responses within target, with the counts it is of: the
+ * counts from its counters (the live `counters`, or the archive's totals, named alike), the
+ * share as the service rounded it.
+ * @param {Record<string, any>} counters
+ * @param {unknown} share
+ * @param {"first" | "next"} kind
+ */
+function withinTargetOf(counters, share, kind) {
+  return { ...withinTarget(counters, kind), share: figure(share) };
+}
+
+/**
+ * The live counters' share of first (or next) responses within target.
+ * @param {Record<string, any>} s the answer of `GET /api/stats`
+ * @param {"first" | "next"} kind
+ */
+function liveWithinTarget(s, kind) {
+  return withinTargetOf(s.counters || {}, s[`${kind}_response_within_target`], kind);
+}
+
+/**
  * A card for the share of first (or next) responses within target: "80% (4 of 5)", or "—".
  * @param {string} label
- * @param {Record<string, any>} s
- * @param {"first" | "next"} kind
+ * @param {{within: number, total: number, share: number | null}} counted
  * @returns {Card}
  */
-function withinTargetCard(label, s, kind) {
-  const counted = withinTarget(s.counters || {}, kind);
-  const share = s[`${kind}_response_within_target`];
+function withinTargetCard(label, counted) {
+  const share = counted.share;
   const value = share == null ? "—" : `${percent(share)} (${counted.within} of ${counted.total})`;
   return { label, value, bar: clamp01(share), tone: "green" };
 }
@@ -139,11 +164,6 @@ const SERIES = [
   ["conversations", "conv"],
   ["handoffs", "hand"],
   ["tickets", "tick"],
-];
-/** The archive counts conversations and handoffs, not tickets (they are not archived). @type {Series[]} */
-const ARCHIVE_SERIES = [
-  ["conversations", "conv"],
-  ["handoffs", "hand"],
 ];
 
 /**
@@ -185,18 +205,28 @@ function figuresOf(answer, source) {
     source,
     daily: /** @type {Day[]} */ (Array.isArray(answer.daily) ? answer.daily : []),
     bucket: "day",
-    series: source === "archive" ? ARCHIVE_SERIES : SERIES,
+    series: SERIES,
     conversations: Number(answer.conversations) || 0,
     handoffs: Number(answer.handoffs) || 0,
     containment_rate: figure(answer.containment_rate),
     csat: figure(answer.csat),
     csat_average: figure(answer.csat_average),
+    tickets: Number(answer.tickets) || 0,
+    median_wait_seconds: figure(answer.median_wait_seconds),
+    median_first_response_seconds: figure(answer.median_first_response_seconds),
+    median_handling_seconds: figure(answer.median_handling_seconds),
+    // The live answer keeps its counts in `counters`; the archive's totals are its own.
+    first_within: withinTargetOf(
+      source === "archive" ? answer : answer.counters || {},
+      answer.first_response_within_target,
+      "first",
+    ),
   };
 }
 
 /**
- * Where the period's chart, its conversation and handoff totals, containment and CSAT come
- * from: the archive for periods over a week when /api/stats brought its figures (null when the
+ * Where the period's chart and figures (all but the next responses within target) come from:
+ * the archive for periods over a week when /api/stats brought its figures (null when the
  * archive is not available), else the Redis counters.
  * @param {Record<string, any>} stats the answer of `GET /api/stats?days=…`
  * @param {string} days the period chosen
@@ -215,14 +245,14 @@ export function periodFigures(stats, days) {
  * @param {PeriodFigures} figures
  */
 export function chartTitle(figures) {
-  const what = figures.source === "archive" ? "Conversations and handoffs" : "Conversations, handoffs and tickets";
-  return `${what} per ${figures.bucket}${figures.source === "archive" ? ", from the archive" : ""}`;
+  return `Conversations, handoffs and tickets per ${figures.bucket}${figures.source === "archive" ? ", from the archive" : ""}`;
 }
 
 /**
  * What the reader should know about the period's coverage ("" when nothing): Redis's counters
- * reach back 90 days only, so over that the note names which cards cover the whole period (the
- * archive's) and which the last 90 days at most.
+ * reach back 90 days only, so over that the note says that the archive's figures cover the whole
+ * period and names what only the live counters know (next responses within target, and the
+ * table of responses within target by day), which covers the last 90 days at most.
  * @param {PeriodFigures} figures
  * @param {string} days
  */
@@ -230,8 +260,8 @@ export function coverageNote(figures, days) {
   if ((Number(days) || 1) <= LIVE_KEPT_DAYS) return "";
   if (figures.source === "archive") {
     return (
-      `Conversations, handoffs, handoff rate, containment rate and CSAT cover ${days} days, from the archive; ` +
-      `median wait, first response, median handling, responses within target and tickets cover the last ${LIVE_KEPT_DAYS} days at most.`
+      `Every figure of the period covers ${days} days, from the archive, except next responses within target ` +
+      `and the responses within target by day, which the archive does not keep: they cover the last ${LIVE_KEPT_DAYS} days at most.`
     );
   }
   return `The archive is not available: these figures cover the last ${LIVE_KEPT_DAYS} days at most.`;
@@ -339,7 +369,6 @@ export function Dashboard(props) {
   const act = props.act;
   const figures = stats ? periodFigures(stats, days) : null;
   const note = figures ? coverageNote(figures, days) : "";
-  const archive = !!figures && figures.source === "archive";
   return html`
     <div class="page-head">
       <h2>Dashboard</h2>
@@ -384,9 +413,7 @@ export function Dashboard(props) {
       <h3 id="chart-title" class="chart-title">
         ${figures ? chartTitle(figures) : "Conversations, handoffs and tickets per day"}</h3>
       <${Chart} figures=${figures} />
-      <p class="chart-legend"><span class="key key-conv"></span> Conversations <span class="key key-hand"></span> Handoffs to a person${archive
-          ? null
-          : html` <span class="key key-tick"></span> Tickets`}</p>
+      <p class="chart-legend"><span class="key key-conv"></span> Conversations <span class="key key-hand"></span> Handoffs to a person <span class="key key-tick"></span> Tickets</p>
     </section>
   `;
 }

@@ -16,11 +16,16 @@ const LIVE = {
   csat: 0.9,
   csat_average: 4.5,
   median_wait_seconds: 42,
+  median_first_response_seconds: 30,
+  median_handling_seconds: 300,
+  counters: { first_response_within: 3, first_response_breached: 1, next_response_within: 1, next_response_breached: 1 },
+  first_response_within_target: 0.75,
+  next_response_within_target: 0.5,
   tickets: 2,
   daily: days(7, () => ({ conversations: 1, handoffs: 1, tickets: 0 })),
 };
 const ARCHIVE = {
-  daily: days(30, () => ({ conversations: 2, handoffs: 1, person_needed: 1, rated: 1, rating_sum: 3, satisfied: 0 })),
+  daily: days(30, () => ({ conversations: 2, handoffs: 1, person_needed: 1, rated: 1, rating_sum: 3, satisfied: 0, tickets: 1 })),
   conversations: 60,
   handoffs: 30,
   person_needed: 45,
@@ -30,6 +35,13 @@ const ARCHIVE = {
   containment_rate: 0.25,
   csat: 0.4,
   csat_average: 3,
+  tickets: 30,
+  first_response_within: 9,
+  first_response_breached: 1,
+  first_response_within_target: 0.9,
+  median_wait_seconds: 125,
+  median_first_response_seconds: 61,
+  median_handling_seconds: null,
 };
 
 /** @param {import("./dashboard.js").Card[]} cards @param {string} label */
@@ -54,8 +66,8 @@ test("longer periods come from the archive when it answered, else from the live 
   assert.equal(figures.daily.length, 30);
   assert.equal(figures.conversations, 60);
   assert.equal(figures.handoffs, 30);
-  assert.deepEqual(figures.series.map((s) => s[0]), ["conversations", "handoffs"]);
-  assert.equal(chartTitle(figures), "Conversations and handoffs per day, from the archive");
+  assert.deepEqual(figures.series.map((s) => s[0]), ["conversations", "handoffs", "tickets"]);
+  assert.equal(chartTitle(figures), "Conversations, handoffs and tickets per day, from the archive");
   const cards = statCards({ ...LIVE, archive: ARCHIVE }, figures);
   assert.equal(cards.find((c) => c.label === "Conversations")?.value, "60");
   assert.equal(cards.find((c) => c.label === "Handoffs to a person")?.value, "30");
@@ -63,8 +75,19 @@ test("longer periods come from the archive when it answered, else from the live 
   assert.deepEqual(card(cards, "Containment rate"), { label: "Containment rate", value: "25%", bar: 0.25, tone: "teal" });
   assert.equal(card(cards, "CSAT").value, "3.00 / 5 · 40% satisfied");
   assert.equal(card(cards, "CSAT").bar, 0.6);
-  // The waits are not archived: they stay the live counters'.
-  assert.equal(card(cards, "Median wait").value, card(statCards(LIVE), "Median wait").value);
+  // The waits, responses and tickets of the archive, not the live 42 s, 30 s, 5 min and 2.
+  assert.equal(card(cards, "Median wait").value, "2m 5s");
+  assert.equal(card(cards, "First response").value, "1m 1s");
+  assert.deepEqual(card(cards, "Median handling"), { label: "Median handling", value: "—", bar: null, tone: "blue" });
+  assert.deepEqual(card(cards, "First responses within target"), {
+    label: "First responses within target",
+    value: "90% (9 of 10)",
+    bar: 0.9,
+    tone: "green",
+  });
+  assert.equal(card(cards, "Tickets").value, "30");
+  // Only the live counters know the next responses.
+  assert.equal(card(cards, "Next responses within target").value, "50% (1 of 2)");
 
   const without = periodFigures({ ...LIVE, archive: null }, "30");
   assert.equal(without.source, "live");
@@ -97,12 +120,12 @@ test("a year is charted by week, and the note says what the live counters cannot
   assert.equal(figures.bucket, "week");
   assert.equal(figures.daily.length, 53);
   assert.equal(figures.daily.reduce((n, d) => n + (d.conversations || 0), 0), 182);
-  assert.equal(chartTitle(figures), "Conversations and handoffs per week, from the archive");
-  assert.match(chartSummary(figures.daily, figures.series, "week"), /^week of 2026-01-01: 3 conversations, 0 handoffs;/);
+  assert.equal(chartTitle(figures), "Conversations, handoffs and tickets per week, from the archive");
+  assert.match(chartSummary(figures.daily, figures.series, "week"), /^week of 2026-01-01: 3 conversations, 0 handoffs, 0 tickets;/);
   assert.equal(
     coverageNote(figures, "365"),
-    "Conversations, handoffs, handoff rate, containment rate and CSAT cover 365 days, from the archive; " +
-      "median wait, first response, median handling, responses within target and tickets cover the last 90 days at most.",
+    "Every figure of the period covers 365 days, from the archive, except next responses within target " +
+      "and the responses within target by day, which the archive does not keep: they cover the last 90 days at most.",
   );
   assert.equal(figures.containment_rate, null, "the year's archive figures, not the live ones");
   assert.match(coverageNote(periodFigures({ ...LIVE, archive: null }, "365"), "365"), /archive is not available/);

@@ -416,10 +416,10 @@ def test_dashboard_reaches_a_year_from_the_archive(stack: Stack, browser: Any) -
     )
     period.select_option("365")
     title = page.locator("#chart-title")
-    expect(title).to_have_text("Conversations and handoffs per week, from the archive")
+    expect(title).to_have_text("Conversations, handoffs and tickets per week, from the archive")
     chart = page.locator("#chart svg")
-    # 53 weeks (the last one day long), two series each: the archive counts no tickets.
-    expect(chart.locator("rect")).to_have_count(106)
+    # 53 weeks (the last one day long), three series each: the archive counts tickets too.
+    expect(chart.locator("rect")).to_have_count(159)
     assert (chart.get_attribute("aria-label") or "").startswith("week of ")
     expect(page.locator("#stats-note")).to_contain_text("the last 90 days at most")
     archived = page.evaluate("async () => (await (await fetch('/api/stats?days=365')).json())")
@@ -428,8 +428,8 @@ def test_dashboard_reaches_a_year_from_the_archive(stack: Stack, browser: Any) -
     screenshot(page, "console-dashboard-year")
     assert axe_violations(page) == []
     period.select_option("90")
-    expect(title).to_have_text("Conversations and handoffs per day, from the archive")
-    expect(chart.locator("rect")).to_have_count(180)
+    expect(title).to_have_text("Conversations, handoffs and tickets per day, from the archive")
+    expect(chart.locator("rect")).to_have_count(270)
     expect(page.locator("#stats-note")).to_be_hidden()
     period.select_option("7")
     expect(title).to_have_text("Conversations, handoffs and tickets per day")
