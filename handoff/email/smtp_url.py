@@ -21,8 +21,9 @@ INBOUND_SMTP_LISTEN:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 OFF = "off"
 # scheme -> (default port, implicit TLS, STARTTLS)
@@ -49,29 +50,39 @@ class SmtpServer:
     password: str = field(default="", repr=False)
 
 
+def _server_url(
+    text: str, shape: str, schemes: Collection[str]
+) -> tuple[SplitResult, str, int | None, str]:
+    """A server URL's parts, host, port and lower-case scheme; ValueError worded with `shape` when
+    its port, scheme or host is wrong or anything follows the host and port."""
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{shape} (the port is not a number from 1 to 65535)") from None
+    scheme = parts.scheme.lower()
+    if scheme not in schemes:
+        raise ValueError(f"{shape} (unknown scheme {scheme or 'none'!r})")
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"{shape} (no host)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{shape} (nothing may follow the host and port)")
+    return parts, host, port, scheme
+
+
 def parse_smtp_url(url: str) -> SmtpServer | None:
     """The server SMTP_URL names, or None for `off`; ValueError (worded to follow the variable's
     name, never showing a password) when it is not one of the shapes above."""
     text = url.strip()
     if text.lower() == OFF:
         return None
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"{SHAPE} (the port is not a number from 1 to 65535)") from None
-    scheme = parts.scheme.lower()
-    if scheme not in SCHEMES:
-        raise ValueError(f"{SHAPE} (unknown scheme {scheme or 'none'!r})")
-    if not parts.hostname:
-        raise ValueError(f"{SHAPE} (no host)")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"{SHAPE} (nothing may follow the host and port)")
+    parts, host, port, scheme = _server_url(text, SHAPE, SCHEMES)
     if (parts.password is not None) and not parts.username:
         raise ValueError(f"{SHAPE} (a password needs a user)")
     default_port, use_tls, start_tls = SCHEMES[scheme]
     return SmtpServer(
-        host=parts.hostname,
+        host=host,
         port=port or default_port,
         use_tls=use_tls,
         start_tls=start_tls,
@@ -106,21 +117,13 @@ def parse_inbound_listen(value: str) -> InboundListen | None:
         return None
     if "://" not in text:
         return InboundListen(*host_port(text, "INBOUND_SMTP_LISTEN"))
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"INBOUND_SMTP_LISTEN {INBOUND_SHAPE} (bad port)") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("smtp", "smtp+starttls"):
-        raise ValueError(f"INBOUND_SMTP_LISTEN {INBOUND_SHAPE} (unknown scheme {scheme!r})")
-    if not parts.hostname or parts.username or parts.password:
-        raise ValueError(f"INBOUND_SMTP_LISTEN {INBOUND_SHAPE} (a host, and no user)")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"INBOUND_SMTP_LISTEN {INBOUND_SHAPE} (nothing after the port)")
+    shape = f"INBOUND_SMTP_LISTEN {INBOUND_SHAPE}"
+    parts, host, port, scheme = _server_url(text, shape, ("smtp", "smtp+starttls"))
+    if parts.username or parts.password:
+        raise ValueError(f"{shape} (no user: it is where this service listens)")
     # Mail between servers arrives on 25, STARTTLS or not (587 and 465 are for people's
     # mail programs handing mail to their own provider).
-    return InboundListen(parts.hostname, 25 if port is None else port, scheme == "smtp+starttls")
+    return InboundListen(host, 25 if port is None else port, scheme == "smtp+starttls")
 
 
 def check_inbound_listen(value: str) -> str:
