@@ -9,7 +9,8 @@ conversation's thread, References the thread's last ten.
 Every email is about one conversation (the outbox queues none without one), and every one ends
 with the way back to it: "Continue this conversation in the chat: <SHOP_CHAT_URL>#harbor-chat=
 <resume token>". The token is the gateway's own (gateway/tokens.py), issued as the mail is sent
-so it lasts RESUME_TOKEN_TTL_SECONDS from then, and it rides in the fragment, never the query:
+to last as long as a chat with a ticket is kept (CLOSED_CONVERSATION_TTL_SECONDS, or
+RESUME_TOKEN_TTL_SECONDS if longer), and it rides in the fragment, never the query:
 browsers send neither to the shop's server nor in a Referer. The widget takes it from there
 (frontend/widget/storage.js `chatLink`). It grants the chat to whoever holds the email, which
 already quotes the conversation (docs/security.md).
@@ -85,7 +86,11 @@ def agent_message_body(text: str, agent_name: str, mail_from: str, so_far: str) 
 def chat_link(settings: Settings, cid: str, now: float | None = None) -> str:
     """The shop page that reopens conversation `cid` in the widget, with a fresh resume token in
     the fragment (after the page's own fragment, if SHOP_CHAT_URL has one)."""
-    token = tokens.issue(settings.secret.reveal(), cid, settings.resume_token_ttl, now)
+    # As long as a chat with a ticket is kept (queue/tickets.py), or the resume lifetime if
+    # longer: an evening's email still leads back to the chat the morning after, where chats
+    # with the assistant are kept only hours. A chat gone meanwhile is a new chat, no error.
+    lifetime = max(settings.resume_token_ttl, settings.closed_conversation_ttl)
+    token = tokens.issue(settings.secret.reveal(), cid, lifetime, now)
     page = settings.shop_chat_url
     return f"{page}{'&' if '#' in page else '#'}{CHAT_LINK_NAME}={token}"
 
