@@ -18,7 +18,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -48,14 +47,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class SettingsError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
-
-
-def _web_page(url: str) -> str:
-    """An http(s) page's address, kept as written (a shop's `/help/` may differ from `/help`)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be the http:// or https:// address of a page with the widget")
-    return url
 
 
 def _own_origins(s: dict[str, Any]) -> tuple[str, ...]:
@@ -185,11 +176,6 @@ class Settings(BaseSettings):
     smtp_url: Annotated[str, AfterValidator(check_smtp_url)] = env("SMTP_URL", "off")
     mail_from: str = env("MAIL_FROM", "Harbor Goods support <support@harbor-goods.example>")
     reply_domain: str = env("REPLY_DOMAIN", "harbor-goods.example")
-    # Where "Continue this conversation in the chat" in every email leads: a shop page with the
-    # widget, which resumes the chat from the link's fragment (email/compose.py).
-    shop_chat_url: Annotated[str, AfterValidator(_web_page)] = env(
-        "SHOP_CHAT_URL", factory=lambda s: f"{s['public_url']}/"
-    )
     inbound_smtp: Annotated[str, AfterValidator(check_inbound_listen)] = env(
         "INBOUND_SMTP_LISTEN", "off"
     )

@@ -242,10 +242,9 @@ export function createChat(options) {
     noticeTimer = setTimeout(() => store.dispatch({ type: "notice_expired", serial }), NOTICE_FOR);
   }
 
-  /** @param {string | null} [token] the chat to resume instead of a new one */
-  function startOver(token = null) {
+  function startOver() {
     outbox = [];
-    store.dispatch({ type: "reset", token });
+    store.dispatch({ type: "reset" });
   }
 
   // --- what the customer does (called by the view) ----------------------------------------
@@ -357,20 +356,6 @@ export function createChat(options) {
       socket.stop();
       socket.start();
       focus(".ha-input");
-    },
-
-    /**
-     * The chat an email's link names takes the place of whatever this tab showed, in the open
-     * panel. Its token goes in the next hello like the tab's own; one the service refuses
-     * (expired, forged: close 4401) gives a new chat, as it would for the tab's own.
-     * @param {string | null} token null when the link held nothing that could be a token
-     */
-    followLink(token) {
-      startOver(token);
-      welcomed = false;
-      socket.stop();
-      socket.start();
-      actions.openPanel();
     },
 
     retryNow() {

@@ -167,33 +167,6 @@ test("a new chat forgets the old one and opens a socket without its token", () =
   assert.deepEqual(last().sent, [{ type: "hello", v: 1, token: null, last_seen: null }]);
 });
 
-test("an email's link resumes its chat in the open panel in place of the tab's; a refused one is a new chat", () => {
-  mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
-  try {
-    const { store, chat, sockets, last } = harness({ token: "tab-tok", conversation: "tab-conv", lastSeen: "3-0" });
-    chat.start();
-    last().accept();
-    last().receive({ ...welcome, conversation: "tab-conv", token: "tab-tok" });
-    last().receive({ type: "event", id: "3-0", kind: "message", from: "bot", text: "The tab's chat" });
-    chat.followLink("link-tok");
-    assert.equal(sockets[0].readyState, 3, "the tab's socket is closed");
-    assert.equal(store.get().open, true);
-    assert.deepEqual(store.get().entries, []);
-    last().accept();
-    // The whole of the linked chat is asked for: nothing of it was shown here.
-    assert.deepEqual(last().sent, [{ type: "hello", v: 1, token: "link-tok", last_seen: null }]);
-    // Expired or forged: the service refuses it like the tab's own, and a new chat starts.
-    last().drop(4401);
-    mock.timers.tick(500);
-    last().accept();
-    assert.deepEqual(last().sent, [{ type: "hello", v: 1, token: null, last_seen: null }]);
-    assert.equal(store.get().notice.text, "", "no error beyond what a new chat shows");
-    assert.equal(store.get().open, true);
-  } finally {
-    mock.timers.reset();
-  }
-});
-
 test("the leave-a-message form is checked before anything is sent", () => {
   const { store, chat, last } = harness();
   chat.start();

@@ -6,7 +6,6 @@
  * The chat is one state object (state.js) changed by a pure reducer, drawn with Preact + htm
  * (view.js) inside a shadow root of its own, kept for the tab in sessionStorage (storage.js),
  * and connected to the service by chat.js (protocol: docs/protocol.md, customer websocket v1).
- * A page opened from one of our emails' links (`#harbor-chat=<resume token>`) opens that chat.
  * Layout and reasons: docs/widget.md.
  */
 import { createStore } from "../common/store.js";
@@ -14,7 +13,7 @@ import { html, render } from "../common/view.js";
 import { createChat, newId } from "./chat.js";
 import { readableColour } from "./colour.js";
 import { initialState, reduce } from "./state.js";
-import { chatLink, readSaved, storageKey, writeSaved } from "./storage.js";
+import { readSaved, storageKey, writeSaved } from "./storage.js";
 import { Widget } from "./view.js";
 
 /** @typedef {import("./state.js").WidgetState} WidgetState */
@@ -28,7 +27,6 @@ if (!page.__harborAssistLoaded) {
 }
 
 function start() {
-  const link = takeChatLink();
   // Read while this script runs: afterwards document.currentScript is gone.
   const script = /** @type {HTMLScriptElement | null} */ (
     document.currentScript || document.querySelector('script[src*="widget.js"]')
@@ -81,30 +79,11 @@ function start() {
     else document.addEventListener("DOMContentLoaded", then);
   };
   whenReady(() => document.body.appendChild(host));
-  if (link) {
-    // A link from one of our emails: its chat, open, in place of what the tab had.
-    whenReady(() => chat.followLink(link.token));
-  } else if (saved.token) {
-    // A chat to resume: connect now, and reopen the panel if it was open.
+  // A chat to resume: connect now, and reopen the panel if it was open.
+  if (saved.token) {
     chat.start();
     if (saved.open) whenReady(() => chat.openPanel());
   }
-  // The same link pasted into the address bar of a page already open.
-  window.addEventListener("hashchange", () => {
-    const later = takeChatLink();
-    if (later) chat.followLink(later.token);
-  });
-}
-
-/**
- * The chat link in the page's address (`#harbor-chat=<token>`, docs/email.md), taken off the
- * address bar at once, other fragments kept, so the token is not bookmarked, shared with the
- * address or kept in the tab's back and forward entries; null when there is none.
- */
-function takeChatLink() {
-  const link = chatLink(location.hash);
-  if (link) history.replaceState(history.state, "", location.pathname + location.search + link.hash);
-  return link;
 }
 
 /**

@@ -70,7 +70,7 @@ import { MAX_CACHED } from "./storage.js";
  *   | {type: "draft", text: string}
  *   | {type: "notice", text: string}
  *   | {type: "notice_expired", serial: number}
- *   | {type: "reset", token?: string | null}
+ *   | {type: "reset"}
  *   | {type: "retry_scheduled", delay: number, wait: number, offline: boolean, now: number}
  *   | {type: "leave_field", field: "email" | "text", value: string}
  *   | {type: "leave_checked", emailError: string, textError: string}
@@ -175,7 +175,7 @@ export function reduce(state, action) {
         ? { ...state, notice: { ...state.notice, text: "" } }
         : state;
     case "reset":
-      return { ...resetConversation(state), token: action.token || null };
+      return resetConversation(state);
     case "retry_scheduled":
       return retryScheduled(state, action);
     case "leave_field":
@@ -507,9 +507,8 @@ function retryScheduled(state, retry) {
 }
 
 /**
- * A fresh chat (a new one started, or the service refused the old one's token), or the one an
- * email's link names (`reset` with its token): the panel, the connection and the composer stay
- * as they are.
+ * A fresh chat (a new one started, or the service refused the old one's token): the panel,
+ * the connection and the composer stay as they are.
  * @param {WidgetState} state
  * @returns {WidgetState}
  */

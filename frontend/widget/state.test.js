@@ -322,17 +322,3 @@ test("the assistant's news of the customer's order opens the chat once; a replay
   assert.equal(plain.open, false);
   assert.equal(plain.unread, true);
 });
-
-test("a reset forgets the chat shown; with an email link's token it is that chat's to resume", () => {
-  const shown = run(
-    { ...initialState({ ...emptySaved(), token: "tab-tok", conversation: "c1", lastSeen: "2-0" }), open: true },
-    live(bot("2-0", "Hello from the tab's chat")),
-  );
-  const linked = reduce(shown, { type: "reset", token: "link-tok" });
-  assert.equal(linked.token, "link-tok");
-  assert.equal(linked.conversation, null);
-  assert.equal(linked.lastSeen, null);
-  assert.deepEqual(linked.entries, []);
-  assert.equal(linked.open, true, "the panel stays open");
-  assert.equal(reduce(shown, { type: "reset" }).token, null);
-});

@@ -7,17 +7,9 @@
 // which only a frame on our own origin would prevent (docs/widget.md, "Reloads and network
 // drops"). Whatever is stored is read defensively: another version of the widget, the shop's
 // own scripts or a full disk may have left anything there.
-//
-// A customer who closed the tab comes back by the link at the end of our emails,
-// "<shop page>#harbor-chat=<resume token>" (handoff/email/compose.py): `chatLink` reads it, and
-// the widget keeps that token here like its own.
 
 /** How many entries the cache keeps (the oldest go first). */
 export const MAX_CACHED = 300;
-/** The fragment's name our emails' links carry the resume token under. */
-export const CHAT_LINK = "harbor-chat";
-// No token of ours is longer (the service refuses longer ones unread).
-const MAX_TOKEN_CHARS = 200;
 
 /**
  * @typedef {Record<string, any>} Frame  a server frame as parsed from the socket
@@ -93,29 +85,6 @@ export function readSaved(session, key, legacy) {
     open: value.open === true,
     entries: entries.slice(-MAX_CACHED),
   };
-}
-
-/**
- * The chat link in a page's fragment, `#harbor-chat=<token>` or one `&`-separated part of it
- * (after a shop page's own fragment): its token (null when it cannot be one) and the fragment
- * without it, as the address bar should show it ("" for none). Null without a chat link.
- * @param {string} hash the page's `location.hash`
- * @returns {{token: string | null, hash: string} | null}
- */
-export function chatLink(hash) {
-  const prefix = `${CHAT_LINK}=`;
-  const parts = hash.replace(/^#/, "").split("&");
-  const link = parts.find((part) => part.startsWith(prefix));
-  if (link === undefined) return null;
-  const rest = parts.filter((part) => !part.startsWith(prefix)).join("&");
-  let token = null;
-  try {
-    token = decodeURIComponent(link.slice(prefix.length)).trim() || null;
-  } catch {
-    // a malformed %-escape: not a token
-  }
-  if (token && token.length > MAX_TOKEN_CHARS) token = null;
-  return { token, hash: rest ? `#${rest}` : "" };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MAX_CACHED, chatLink, emptySaved, readSaved, storageKey, writeSaved } from "./storage.js";
+import { MAX_CACHED, emptySaved, readSaved, storageKey, writeSaved } from "./storage.js";
 
 const KEY = storageKey("chat.example.com");
 
@@ -84,21 +84,4 @@ test("a chat an earlier version left in localStorage is deleted", () => {
 test("a storage that refuses writes (private mode, full) does not break the chat", () => {
   const full = { getItem: () => null, setItem() { throw new DOMException("full", "QuotaExceededError"); }, removeItem() {} };
   assert.doesNotThrow(() => writeSaved(() => full, KEY, emptySaved()));
-});
-
-test("an email's chat link gives its token and leaves the page's own fragment in the address", () => {
-  const token = "v1.0123abcd.1765000000.sig-_A";
-  assert.deepEqual(chatLink(`#harbor-chat=${token}`), { token, hash: "" });
-  assert.deepEqual(chatLink(`#reviews&harbor-chat=${token}`), { token, hash: "#reviews" });
-  assert.deepEqual(chatLink(`#harbor-chat=${token}&size=m&tab=2`), { token, hash: "#size=m&tab=2" });
-  assert.deepEqual(chatLink(`#harbor-chat=${encodeURIComponent(token)}`), { token, hash: "" });
-});
-
-test("no chat link is no link; one that cannot hold a token still opens a chat, without one", () => {
-  for (const hash of ["", "#", "#reviews", "#harbor-chatty=x", "#my-harbor-chat=x"]) {
-    assert.equal(chatLink(hash), null, hash);
-  }
-  for (const value of ["", "%E0%A4%A", "x".repeat(201)]) {
-    assert.deepEqual(chatLink(`#top&harbor-chat=${value}`), { token: null, hash: "#top" }, value);
-  }
 });

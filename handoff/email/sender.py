@@ -131,7 +131,7 @@ class MailSender:
         secret = settings.secret.reveal()
         domain = settings.reply_domain
         reply_to = reply_address(secret, domain, mail["conversation"], mail["to"])
-        message = build_message(mail, settings, reply_to)
+        message = build_message(mail, settings.mail_from, reply_to)
         attempts = int(mail.get("attempts") or 0) + 1
         try:
             await deliver(self.server, message, bounce_address(secret, domain, mail_id), mail["to"])

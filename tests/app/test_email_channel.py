@@ -9,7 +9,6 @@ status it expects.
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,7 +29,6 @@ from handoff.email.addresses import read_recipient, reply_address
 from handoff.email.missed import MissedMail
 from handoff.email.outbox import mail_status, queue_email
 from handoff.email.service import INBOUND_ADDRESS
-from handoff.settings import Settings, SettingsError
 from handoff.state import AppState, app_state
 from tests.app.agents import agent_online, console
 from tests.app.conftest import SECRET, AppFactory
@@ -40,9 +38,6 @@ from tests.support.clients import frames_until, login
 
 DOMAIN = "reply.test"
 CUSTOMER = "kit@example.com"
-SHOP_PAGE = "https://shop.example/help/"
-# The last line of every email to a customer: the way back to the chat.
-CHAT_LINK = re.compile(r"\n\nContinue this conversation in the chat: (\S+)\n\Z")
 
 
 class MailProvider:
@@ -282,75 +277,6 @@ async def _away(state: AppState, cid: str) -> bool:
     return marks == ["left"]
 
 
-def body_of(mail: EmailMessage) -> str:
-    return str(mail.get_content()).replace("\r\n", "\n")
-
-
-def chat_token(mail: EmailMessage) -> str:
-    """The resume token of the email's last line, checked to be in SHOP_PAGE's fragment."""
-    found = CHAT_LINK.search(body_of(mail))
-    assert found, body_of(mail)[-300:]
-    page, _, fragment = found.group(1).partition("#")
-    # Nothing after the page's own address but the fragment: no query the shop's server (or a
-    # Referer) would carry.
-    assert page == SHOP_PAGE
-    name, _, token = fragment.partition("=")
-    assert name == "harbor-chat" and token
-    return token
-
-
-async def test_a_customer_who_closed_the_tab_continues_the_chat_from_any_email(
-    make_client: AppFactory, accounts: Any, provider: MailProvider
-) -> None:
-    client = await email_app(make_client, provider.port, shop_chat_url=SHOP_PAGE)
-    state = app_state(client.app)
-    agent, cid, _ = await _chat_left_by_customer(client, accounts, "ann")  # their token is gone
-    await agent.send_json(
-        {"type": "message", "conversation": cid, "id": "b", "text": "Your refund is on its way."}
-    )
-    sent_at = time.time()
-    _, _, mail = await provider.next_mail(1)
-    assert body_of(mail).startswith("Your refund is on its way.")
-    token = chat_token(mail)
-    # The gateway's own token, as long-lived as a chat with a ticket is kept: the morning after
-    # an evening's email, where chats with the assistant are kept only hours.
-    settings = state.settings
-    lifetime = max(settings.resume_token_ttl, settings.closed_conversation_ttl)
-    assert int(token.split(".")[2]) >= sent_at + lifetime - 5
-
-    back, welcome = await open_chat(client, token=token)  # a new tab, from the email
-    assert welcome["type"] == "welcome" and welcome["conversation"] == cid
-    replay = await frames_until(back, lambda f: f.get("text") == "Your refund is on its way.")
-    said = [(f["from"], f["text"]) for f in replay if f.get("kind") == "message"]
-    assert said[-2:] == [("agent", "Here?"), ("agent", "Your refund is on its way.")]
-    await back.send_json({"type": "message", "id": "c1", "text": "Thanks!"})
-    heard = await frames_until(agent, lambda f: f.get("text") == "Thanks!")
-    assert heard[-1]["conversation"] == cid and heard[-1]["from"] == "customer"
-    await back.close()
-
-    # Every other email about a conversation ends the same way: a transcript or a follow-up
-    # queued by the service, and the receipt of a new mail, which leads to its own new chat.
-    await queue_email(state, cid, kind="transcript", subject="", body="Your transcript\n")
-    _, _, transcript = await provider.next_mail(2)
-    again, resumed = await open_chat(client, token=chat_token(transcript))
-    assert resumed["conversation"] == cid
-    await again.close()
-    lee = "lee@example.com"
-    await mail_in(client, customer_mail(f"support@{DOMAIN}", "Blue lamp back?", sender=lee))
-    _, to, receipt = await provider.next_mail(3)
-    assert to == [lee]
-    other, fresh = await open_chat(client, token=chat_token(receipt))
-    (ticket,) = await tickets_by(state, lee)
-    assert fresh["conversation"] == ticket["conversation"] != cid
-    await other.close()
-
-
-def test_a_chat_link_page_that_is_not_a_web_address_is_refused_by_name() -> None:
-    for page in ("shop.example/help", "ftp://shop.example/", "https://"):
-        with pytest.raises(SettingsError, match=r"^SHOP_CHAT_URL=.* must be the http"):
-            Settings.from_env({"HANDOFF_SECRET": SECRET, "SHOP_CHAT_URL": page})
-
-
 # --- faults of the outbound side --------------------------------------------------------------
 
 
@@ -370,7 +296,7 @@ async def test_smtp_down_keeps_the_mail_queued_and_delivers_it_when_back(
     await provider.start(port)
     try:
         _, _, mail = await provider.next_mail(1)
-        assert body_of(mail).partition("\n\n")[0] == "Still there?"
+        assert mail.get_content().strip() == "Still there?"
         assert (await until(lambda: _sent(state, mail_id))) == ("sent", "")
         assert await state.redis.zcard(state.keys.mail_due) == 0
     finally:
@@ -814,8 +740,7 @@ async def test_a_message_written_while_the_sweeper_holds_the_chat_is_not_lost(
     monkeypatch.setattr(missed, "away_seconds", back_then_gone_again)
     _, _, mail = await provider.next_mail(1)
     assert mail.get_content().startswith("Ships Monday.")
-    # "Back?" was read in the chat: only the conversation so far quotes it.
-    assert "Back?" not in body_of(mail).partition("-------- Our conversation so far")[0]
+    assert "Back?\n\n" not in mail.get_content().replace("\r\n", "\n")
 
 
 async def test_a_customer_who_comes_back_in_time_gets_no_email(

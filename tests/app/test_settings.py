@@ -75,7 +75,6 @@ def own_origins(settings: Settings) -> bool:
 DESCRIBED: dict[str, Callable[[Settings], bool]] = {
     "ALLOWED_ORIGINS": lambda s: s.allowed_origins == s.console_origins and own_origins(s),
     "SHOP_ORIGINS": lambda s: s.shop_origins == (),
-    "SHOP_CHAT_URL": lambda s: s.shop_chat_url == f"{s.public_url}/",
     "REDIS_SENTINELS": lambda s: s.redis_sentinels == (),
     "INBOUND_TLS_CERT_FILE": lambda s: s.inbound_tls_cert == "",
     "INBOUND_TLS_KEY_FILE": lambda s: s.inbound_tls_key == "",

@@ -8,10 +8,8 @@ from typing import Any
 
 import pytest
 
-from handoff.gateway import tokens
 from tests.browser.support import (
     Stack,
-    Watched,
     axe_violations,
     contrast,
     running_stack,
@@ -398,30 +396,3 @@ def test_embedded_on_another_origin(stack: Stack, browser: Any) -> None:
         assert answer.headers.get("access-control-allow-origin") == allowed
     screenshot(page, "widget-other-origin")
     context.close()
-
-
-def test_an_expired_or_forged_email_link_opens_a_new_chat_without_an_error(
-    stack: Stack, browser: Any
-) -> None:
-    from playwright.sync_api import expect
-
-    secret = stack.settings.secret.reveal()
-    expired = tokens.issue(secret, "0123456789abcdef" * 2, 60, now=1_700_000_000)
-    for token in (expired, "v1.forged.1.AAAA"):
-        shopper = Watched(browser, 1280, 820)
-        page = shopper.page
-        page.goto(f"{stack.url}/?utm_source=email#reviews&harbor-chat={token}")
-        # The panel opens for the link; the token left the address bar, the shop's part stayed.
-        expect(page.locator(".ha-panel")).to_be_visible()
-        assert page.evaluate("location.href") == f"{stack.url}/?utm_source=email#reviews"
-        page.locator(".ha-input").fill("hi")
-        page.keyboard.press("Enter")
-        expect(page.get_by_text("What can I do for you?")).to_be_visible()
-        # A new chat of its own, as any new chat looks: no error, no notice.
-        expect(page.locator(".ha-notice")).to_be_hidden()
-        saved = page.evaluate(
-            "() => JSON.parse(sessionStorage.getItem('harbor-assist:' + location.host))"
-        )
-        assert saved["token"] not in (None, token) and saved["open"] is True
-        shopper.assert_inert()
-        shopper.context.close()
