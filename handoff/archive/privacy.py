@@ -298,9 +298,8 @@ class Privacy:
         cids = held.conversation_ids()
         # First, the one step that may give up (lookups recorded all the while): then nothing
         # is erased, and the error says so.
-        lookups = await blank_order_numbers(
-            self.redis, self.keys.order_lookups, [i for i, _ in held.order_lookups]
-        )
+        order = subject.value if subject.kind == "order_number" else None
+        lookups = await blank_order_numbers(self.redis, self.keys.order_lookups, order, cids)
         # Marked before the deletes: an archiver that read one of these before the deletes
         # below, and writes its copy after the archive's own delete, deletes that copy again.
         marks = self.redis.pipeline(transaction=False)

@@ -171,40 +171,49 @@ async def lookups_about(
     found = []
     for entry_id, stored in raw:
         fields = _fields(stored)
-        order = fields.get("order") or None
-        if (order_number is not None and order == order_number) or (
-            order is not None and fields.get("conversation") in conversations
-        ):
+        if _about(fields, order_number, conversations):
             found.append((_str(entry_id), fields))
     return found
 
 
-async def blank_order_numbers(redis: Redis, key: str, entry_ids: Collection[str]) -> int:
-    """Blank the order number of these audit entries, keeping who looked, when, in which chat
-    and with what outcome: the audit stays a record of staff reading orders, and no longer
-    names the customer's order. Returns how many were blanked.
+def _about(
+    fields: dict[str, str], order_number: str | None, conversations: Collection[str]
+) -> bool:
+    """Whether an audit entry names the customer's order: a lookup of it, or any lookup made
+    in one of their conversations (an entry already blanked names none)."""
+    order = fields.get("order") or None
+    return order is not None and (
+        order == order_number or fields.get("conversation") in conversations
+    )
+
+
+async def blank_order_numbers(
+    redis: Redis, key: str, order_number: str | None, conversations: Collection[str]
+) -> int:
+    """Blank the order number of the audit entries about one customer (`lookups_about`),
+    keeping who looked, when, in which chat and with what outcome: the audit stays a record of
+    staff reading orders, and no longer names the customer's order. Returns how many were
+    blanked. The entries are chosen while the stream is rewritten, so a lookup recorded after
+    the erasure began is blanked too.
 
     A stream entry cannot be changed in place, so the stream is written again whole, every entry
     under its own id (the order and the admins' paging stay as they were), in one transaction
     watched for a lookup recorded meanwhile; then it is tried again, up to BLANK_TRIES times.
     Raises WatchError when lookups kept landing."""
-    wanted = set(entry_ids)
-    if not wanted:
-        return 0
     for _ in range(BLANK_TRIES):
         async with redis.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(key)
                 raw = cast("list[tuple[Any, dict[Any, Any]]]", await pipe.xrange(key) or [])
-                if not raw:
-                    return 0
+                if not any(_about(_fields(f), order_number, conversations) for _, f in raw):
+                    return 0  # nothing to blank: the stream is left as it is
                 info = cast("dict[Any, Any]", await pipe.xinfo_stream(key))
                 pipe.multi()
                 pipe.delete(key)
                 blanked = 0
                 for entry_id, stored in raw:
                     fields = _fields(stored)
-                    if _str(entry_id) in wanted and fields.get("order"):
+                    if _about(fields, order_number, conversations):
                         fields["order"] = ""
                         blanked += 1
                     pipe.xadd(key, cast("dict[Any, Any]", fields), id=entry_id)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from handoff.archive import privacy
 from handoff.archive.service import archiver_for
 from handoff.archive.store import ArchiveStore
 from handoff.archive.writing import ConversationFacts, EntryRecord
@@ -260,3 +261,29 @@ async def test_an_erasure_blanks_the_order_number_in_the_order_panels_audit(
     ]
     after = await post(client, "/api/privacy/export", headers, order_number="HG-10042")
     assert after["order_lookups"] == []
+
+
+async def test_a_lookup_recorded_while_the_erasure_runs_is_blanked_too(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = await make_client()
+    headers = await admin_of(client)
+    state = app_state(client.server.app)
+    theirs = await live_chat(state, "where is my lamp, hg 10042?")
+    await record_lookup(state, "ann", theirs, "HG-10042", FOUND)
+    blank = privacy.blank_order_numbers
+
+    async def an_agent_looks_meanwhile(*args: Any) -> int:
+        # After the erasure found what the audit holds, before it blanks: an agent opens the
+        # customer's order once more.
+        await record_lookup(state, "bob", theirs, "HG-10042", FOUND)
+        return await blank(*args)
+
+    monkeypatch.setattr(privacy, "blank_order_numbers", an_agent_looks_meanwhile)
+    erased = (await post(client, "/api/privacy/erase", headers, order_number="HG-10042"))["erased"]
+    assert erased["order_lookups"] == 2
+    audit = await client.get("/api/audit/order-lookups", headers=headers)
+    assert [(e["agent"], e["order_number"]) for e in (await audit.json())["lookups"]] == [
+        ("bob", ""),
+        ("ann", ""),
+    ]
