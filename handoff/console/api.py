@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 from typing import Any, cast
 
 from aiohttp import web
@@ -21,6 +22,8 @@ from handoff.state import AppState, app_state
 from vocabulary.pii import mask
 
 # Conversation fields an agent never needs to see.
+log = logging.getLogger(__name__)
+
 HIDDEN_FIELDS = {"bot_cursor"}
 
 
@@ -140,7 +143,10 @@ async def archived_figures(state: AppState, days: int) -> dict[str, Any] | None:
         period = await asyncio.to_thread(
             archived_period, state.archive.engine, days, satisfied_from=SATISFIED_SCORE
         )
-    except SQLAlchemyError:
+    except SQLAlchemyError as error:
+        # The console then says the archive is not available; the log says why (a slow query
+        # over a long period on PostgreSQL meets the connection's statement timeout).
+        log.warning("dashboard: the archive's figures failed (%s)", error.__class__.__name__)
         return None
     totals = {name: sum(d[name] for d in period.daily) for name in DAILY_COUNTS}
     return {
