@@ -36,7 +36,7 @@ from redis.asyncio import Redis
 
 from handoff.archive.store import ArchiveStore
 from handoff.archive.writing import ConversationFacts, EntryRecord, normalise_order_number
-from handoff.conversations.entry import json_or_none
+from handoff.conversations.entry import as_text, json_or_none
 from handoff.conversations.store import load_script
 from vocabulary.payload import verified_order
 
@@ -189,7 +189,7 @@ class Archiver:
             )
             if not due:
                 break
-            batch = [(_text(member), float(score)) for member, score in due]
+            batch = [(as_text(member), float(score)) for member, score in due]
             try:
                 done += await self.archive_batch(batch)
             except Exception as error:  # any failure: down, or something in the batch refused
@@ -276,7 +276,7 @@ class Archiver:
         kept, start = 0, 0
         while True:
             members = [
-                _text(m) for m in await self.redis.zrange(self.keys.due, start, start + BATCH - 1)
+                as_text(m) for m in await self.redis.zrange(self.keys.due, start, start + BATCH - 1)
             ]
             if not members:
                 return kept
@@ -296,7 +296,7 @@ class Archiver:
         for cid, _ in batch:
             pipe.hgetall(self.keys.conversation(cid))
         hashes = [
-            {_text(k): _text(v) for k, v in cast("dict[Any, Any]", stored).items()}
+            {as_text(k): as_text(v) for k, v in cast("dict[Any, Any]", stored).items()}
             for stored in await pipe.execute()
         ]
         gone = [cid for (cid, _), fields in zip(batch, hashes, strict=True) if not fields]
@@ -318,7 +318,7 @@ class Archiver:
         last_ids: list[str] = []
         for (cid, _, fields), raw in zip(present, logs, strict=True):
             entries = [
-                entry_record(cid, _text(eid), {_text(k): _text(v) for k, v in item.items()})
+                entry_record(cid, as_text(eid), {as_text(k): as_text(v) for k, v in item.items()})
                 for eid, item in cast("list[tuple[Any, dict[Any, Any]]]", raw or [])
             ]
             facts.append(facts_from_hash(cid, fields))
@@ -362,7 +362,3 @@ class Archiver:
         """Conversations the database refused, waiting for their next try: for the metrics."""
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         return int(await self.redis.zcount(self.keys.due, f"({now_ms}", "+inf"))
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

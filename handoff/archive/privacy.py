@@ -38,6 +38,7 @@ from handoff.archive.archiver import facts_from_hash
 from handoff.archive.service import ARCHIVE_OFF
 from handoff.archive.store import MAX_SEARCH_LIMIT, ArchiveStore, SearchCursor, Subject
 from handoff.console.orders import blank_order_numbers, lookups_about
+from handoff.conversations.entry import as_text
 from handoff.conversations.keys import ERASED_KEPT, Keys
 from handoff.conversations.store import is_conversation_id
 from handoff.state import AppState
@@ -64,10 +65,6 @@ class Holdings:
     def conversation_ids(self) -> set[str]:
         """Every conversation of the subject's, live or only archived."""
         return set(self.live) | {c["id"] for c in self.archived}
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class ArchiveUnavailable(Exception):
@@ -129,7 +126,7 @@ class Privacy:
         found: list[str] = []
         pattern = self.keys.conversation("*")
         async for raw in self.redis.scan_iter(match=pattern, count=SCAN_BATCH):
-            cid = _text(raw).removeprefix(self.keys.conversation(""))
+            cid = as_text(raw).removeprefix(self.keys.conversation(""))
             if is_conversation_id(cid):
                 found.append(cid)
         return found
@@ -141,9 +138,9 @@ class Privacy:
         subject's, as (id, fields). Other keys under the pattern (claims) are not records."""
         found: list[tuple[str, dict[str, str]]] = []
         async for raw in self.redis.scan_iter(match=pattern, _type="HASH"):
-            key = _text(raw)
+            key = as_text(raw)
             stored = cast("dict[Any, Any]", await self.redis.hgetall(key))
-            fields = {_text(k): _text(v) for k, v in stored.items()}
+            fields = {as_text(k): as_text(v) for k, v in stored.items()}
             if belongs(fields):
                 found.append((key.removeprefix(pattern.removesuffix("*")), fields))
         return found
@@ -170,7 +167,7 @@ class Privacy:
         prefix = self.keys.ratelimit("", "").removesuffix(":")
         found = []
         async for raw in self.redis.scan_iter(match=prefix + "*", count=SCAN_BATCH):
-            key = _text(raw)
+            key = as_text(raw)
             if cids.intersection(key.removeprefix(prefix).split(":")):
                 found.append(key)
         if found:
@@ -178,7 +175,7 @@ class Privacy:
 
     async def _entries(self, key: str) -> list[tuple[str, dict[str, str]]]:
         raw = cast("list[tuple[Any, dict[Any, Any]]]", await self.redis.xrange(key) or [])
-        return [(_text(i), {_text(k): _text(v) for k, v in item.items()}) for i, item in raw]
+        return [(as_text(i), {as_text(k): as_text(v) for k, v in item.items()}) for i, item in raw]
 
     async def find(self, subject: Subject) -> Holdings:
         """Everything held about the subject, the archived conversations included."""
@@ -186,7 +183,7 @@ class Privacy:
         mentions = mention_pattern(subject).search
         for cid in await self._conversation_ids():
             stored = cast("dict[Any, Any]", await self.redis.hgetall(self.keys.conversation(cid)))
-            fields = {_text(k): _text(v) for k, v in stored.items()}
+            fields = {as_text(k): as_text(v) for k, v in stored.items()}
             if not fields:
                 continue
             facts = facts_from_hash(cid, fields)  # its order number normalised, as the subject's
@@ -273,9 +270,9 @@ class Privacy:
             raw = await self.redis.get(rasa_tracker_key(self.keys.prefix, cid))
             if raw is not None:
                 try:
-                    trackers[cid] = json.loads(_text(raw))
+                    trackers[cid] = json.loads(as_text(raw))
                 except ValueError:
-                    trackers[cid] = _text(raw)
+                    trackers[cid] = as_text(raw)
         return {
             "subject": {"kind": subject.kind, "value": subject.value},
             "exported_at": int(time.time() * 1000),

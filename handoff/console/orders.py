@@ -41,7 +41,7 @@ from redis.exceptions import WatchError
 
 from handoff.console.access import CONSOLE_ROLES, viewable_conversation
 from handoff.console.sessions import require_agent
-from handoff.conversations.entry import json_or_none
+from handoff.conversations.entry import as_text, json_or_none
 from handoff.conversations.keys import ORDER_LOOKUPS_KEPT
 from handoff.conversations.store import now_ms
 from handoff.state import AppState, app_state
@@ -155,11 +155,7 @@ async def record_lookup(
 
 
 def _fields(raw: dict[Any, Any]) -> dict[str, str]:
-    return {_str(k): _str(v) for k, v in raw.items()}
-
-
-def _str(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return {as_text(k): as_text(v) for k, v in raw.items()}
 
 
 async def lookups_about(
@@ -172,7 +168,7 @@ async def lookups_about(
     for entry_id, stored in raw:
         fields = _fields(stored)
         if _about(fields, order_number, conversations):
-            found.append((_str(entry_id), fields))
+            found.append((as_text(entry_id), fields))
     return found
 
 
@@ -218,7 +214,7 @@ async def blank_order_numbers(
                         blanked += 1
                     pipe.xadd(key, cast("dict[Any, Any]", fields), id=entry_id)
                 # The next lookup's id follows the last one ever given, as it would have.
-                pipe.execute_command("XSETID", key, _str(info["last-generated-id"]))
+                pipe.execute_command("XSETID", key, as_text(info["last-generated-id"]))
                 await pipe.execute()
                 return blanked
             except WatchError:

@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def as_text(value: Any) -> str:
+    """A value read from Redis as text, whether the client decodes replies or not."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def json_or_none(raw: str | None) -> Any:
     """A stored JSON field's value; None when it is absent, empty or not JSON."""
     if not raw:
