@@ -254,6 +254,39 @@ export function archiveErrorText(status, message) {
 }
 
 /**
+ * The status and message of a failed request (-1 when it failed before any answer was read).
+ * @param {unknown} err
+ * @returns {[number, string]}
+ */
+export function failureOf(err) {
+  if (err instanceof ApiError) return [err.status, err.message];
+  return [-1, err instanceof Error ? err.message : String(err)];
+}
+
+/**
+ * archiveErrorText for a failed request.
+ * @param {unknown} err
+ * @returns {string}
+ */
+export function archiveFailureText(err) {
+  const why = failureOf(err);
+  return archiveErrorText(why[0], why[1]);
+}
+
+/**
+ * One page of an archive search's answer: its conversations and the cursor to the next ("" on
+ * the last page).
+ * @param {Record<string, any>} data
+ * @returns {{conversations: any[], next: string}}
+ */
+export function pageOf(data) {
+  return {
+    conversations: Array.isArray(data.conversations) ? data.conversations : [],
+    next: typeof data.next === "string" ? data.next : "",
+  };
+}
+
+/**
  * The order the customer of a live chat proved is theirs: the conversation's `verified_order`
  * (set at escalation), else the handoff packet's verified order (an unverified one is never in
  * it); "" when they proved none.
@@ -605,14 +638,12 @@ export function createHistoryPager(deps) {
         const data = await deps.api("GET", `/api/archive/conversations?${olderQuery(h.filters, h.next)}`);
         if (started !== deps.current()) return "";
         const before = deps.history();
-        const page = Array.isArray(data.conversations) ? data.conversations : [];
-        deps.dispatch({ type: "history-results", seq, conversations: page, next: typeof data.next === "string" ? data.next : "", older: true });
+        deps.dispatch({ type: "history-results", seq, ...pageOf(data), older: true });
         const after = deps.history();
         return after.seq === seq ? (after.results[before.results.length] || { id: "" }).id : "";
       } catch (err) {
         if (started === deps.current()) {
-          const message = err instanceof ApiError ? archiveErrorText(err.status, err.message) : archiveErrorText(-1, String(err));
-          deps.dispatch({ type: "history-failed", seq, message, older: true });
+          deps.dispatch({ type: "history-failed", seq, message: archiveFailureText(err), older: true });
         }
         return "";
       } finally {

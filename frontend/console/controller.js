@@ -11,12 +11,15 @@ import { arrivalReason, arrivalText, askToNotify, breachText, chime, notifyInBac
 import {
   FILTER_NAMES,
   archiveErrorText,
+  archiveFailureText,
   cleanFilters,
   createHistoryPager,
   earlierDue,
   earlierQuery,
+  failureOf,
   filtersProblem,
   noFilters,
+  pageOf,
   privacySubject,
   searchQuery,
 } from "./archive.js";
@@ -77,16 +80,6 @@ const SUGGEST_DELAY_MS = 150;
 const COMPOSER_WAIT_MS = 5000;
 /** What the privacy export is saved as when the answer names no file. */
 const EXPORT_FILE = "harbor-export.json";
-
-/**
- * The message and status of a failed request, for archiveErrorText.
- * @param {unknown} err
- * @returns {[number, string]}
- */
-function failure(err) {
-  if (err instanceof ApiError) return [err.status, err.message];
-  return [-1, err instanceof Error ? err.message : String(err)];
-}
 
 let messageSeq = 0;
 /** A message id (1-64 letters and digits) unique to this console. */
@@ -468,10 +461,9 @@ export function createController(deps) {
     try {
       const data = await api("GET", `/api/archive/conversations${query ? `?${query}` : ""}`);
       if (started !== epoch) return;
-      dispatch({ type: "history-results", seq, conversations: Array.isArray(data.conversations) ? data.conversations : [], next: data.next || "" });
+      dispatch({ type: "history-results", seq, ...pageOf(data) });
     } catch (err) {
-      const why = failure(err);
-      if (started === epoch) dispatch({ type: "history-failed", seq, message: archiveErrorText(why[0], why[1]) });
+      if (started === epoch) dispatch({ type: "history-failed", seq, message: archiveFailureText(err) });
     }
   }
 
@@ -486,8 +478,7 @@ export function createController(deps) {
       if (started !== epoch) return;
       dispatch({ type: "history-opened", id, conversation: data.conversation || {} });
     } catch (err) {
-      const why = failure(err);
-      if (started === epoch) dispatch({ type: "history-open-failed", id, message: archiveErrorText(why[0], why[1]) });
+      if (started === epoch) dispatch({ type: "history-open-failed", id, message: archiveFailureText(err) });
     }
   }
 
@@ -496,8 +487,7 @@ export function createController(deps) {
       const data = await api("GET", "/api/privacy/erasures");
       dispatch({ type: "erasures", erasures: Array.isArray(data.erasures) ? data.erasures : [] });
     } catch (err) {
-      const why = failure(err);
-      dispatch({ type: "erasures-failed", message: archiveErrorText(why[0], why[1]) });
+      dispatch({ type: "erasures-failed", message: archiveFailureText(err) });
     }
   }
 
@@ -506,7 +496,7 @@ export function createController(deps) {
    * @param {unknown} err
    */
   function privacyFailed(err) {
-    const why = failure(err);
+    const why = failureOf(err);
     if (why[0] === 401 && session.current) {
       session.end();
       return;

@@ -62,8 +62,8 @@ function clamp01(x) {
  * @returns {Card[]}
  */
 export function statCards(s, figures) {
-  const fromArchive = !!figures && figures.source === "archive";
   const period = figures || figuresOf(s, "live");
+  const fromArchive = period.source === "archive";
   const conversations = period.conversations;
   const handoffs = period.handoffs;
   const handoffRate =
@@ -89,7 +89,7 @@ export function statCards(s, figures) {
     { label: "First response", value: seconds(period.median_first_response_seconds), bar: partOf(period.median_first_response_seconds, 300), tone: "blue" },
     { label: "Median handling", value: seconds(period.median_handling_seconds), bar: partOf(period.median_handling_seconds, 900), tone: "blue" },
     withinTargetCard("First responses within target", period.first_within),
-    withinTargetCard("Next responses within target", liveWithinTarget(s, "next")),
+    withinTargetCard("Next responses within target", withinTargetOf(s.counters || {}, s.next_response_within_target, "next")),
     { label: "Waiting now", value: String(s.waiting_now || 0) },
     { label: "Tickets", value: String(period.tickets) },
   ];
@@ -117,15 +117,6 @@ export function withinTarget(counters, kind) {
  */
 function withinTargetOf(counters, share, kind) {
   return { ...withinTarget(counters, kind), share: figure(share) };
-}
-
-/**
- * The live counters' share of first (or next) responses within target.
- * @param {Record<string, any>} s the answer of `GET /api/stats`
- * @param {"first" | "next"} kind
- */
-function liveWithinTarget(s, kind) {
-  return withinTargetOf(s.counters || {}, s[`${kind}_response_within_target`], kind);
 }
 
 /**

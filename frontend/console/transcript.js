@@ -67,11 +67,14 @@ export function speaker(e) {
 
 /** @param {Entry} e */
 function entryView(e) {
-  const emailed = emailStatusText(e);
+  const emailedText = emailStatusText(e);
+  const emailed = emailedText
+    ? html`<span class=${`entry-email entry-email-${e.email_status}`}>${emailedText}</span>`
+    : null;
   if (e.kind !== "message") {
     // An event can name a mail too (the messages an away customer missed, emailed together).
     return html`<div class="entry-event" data-client-id=${e.client_id} data-id=${e.id}>${eventLabel(e)}${emailed
-      ? html` · <span class=${`entry-email entry-email-${e.email_status}`}>${emailed}</span>`
+      ? html` · ${emailed}`
       : null}</div>`;
   }
   const buttons = Array.isArray(e.buttons) ? e.buttons : [];
@@ -82,9 +85,7 @@ function entryView(e) {
       ${e.from === "bot" ? html`<span class="badge badge-bot">BOT</span>` : null}
       ${e.from === "customer" && e.channel === "email" ? html`<span class="badge entry-channel">by email</span>` : null}
       <span class="at">${clockTime(e.at)}</span>
-      ${emailed
-        ? html`<span class=${`entry-email entry-email-${e.email_status}`}>${emailed}</span>`
-        : null}
+      ${emailed}
     </div>
     <div class="entry-text">${e.text}</div>
     ${buttons.length
