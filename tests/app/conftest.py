@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 from handoff.app import create_app
+from handoff.archive.database import migrate, open_engine
+from handoff.archive.store import ArchiveStore
 from handoff.assistant.triage.config import DEFAULT_MODEL_DIR
 from handoff.assistant.triage.train import ensure_model
 from handoff.console.accounts import Accounts
@@ -103,3 +108,30 @@ def handoff_bot(rasa: tuple[FakeRasa, str]) -> FakeRasa:
     scripted = rasa[0]
     scripted.replies = handoff_on("human", HANDOFF)
     return scripted
+
+
+@pytest.fixture
+def empty_postgres(postgres_url: str) -> Iterator[str]:
+    """A new, empty database on the session's PostgreSQL server (tests/conftest.py)."""
+    name = f"archive_{secrets.token_hex(4)}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArchiveStore]:
+    """An empty, migrated conversation archive: SQLite under the test's folder, or a database
+    of its own on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'var' / 'archive.sqlite3'}"
+    else:
+        url = request.getfixturevalue("empty_postgres")
+    engine = open_engine(url)
+    migrate(engine)
+    yield ArchiveStore(engine)
+    engine.dispose()

@@ -11,16 +11,15 @@ import json
 import random
 import secrets
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from redis.asyncio import Redis
-from sqlalchemy import MetaData, create_engine, inspect
+from sqlalchemy import MetaData, inspect
 from sqlalchemy import text as sql
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from handoff.archive.archiver import entry_record, facts_from_hash
 from handoff.archive.dashboard import archived_period
@@ -44,32 +43,8 @@ from tests.app.protocol import open_chat
 from tests.support import polling
 from tests.support.clients import PASSWORD, frames_until, login
 from tests.support.fake_rasa import FakeRasa
-from tests.support.postgres import postgres_server
 
 NOW = 1_765_000_000_000  # a fixed "now" (ms) for the date filters and daily figures
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_server(prefix="harbor-archive-pg-") as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArchiveStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'var' / 'archive.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = open_engine(url)
-    migrate(engine)
-    store = ArchiveStore(engine)
-    yield store
-    # Each test starts from an empty archive on the shared PostgreSQL server.
-    with engine.begin() as db:
-        for table in reversed(metadata.sorted_tables):
-            db.execute(table.delete())
-    engine.dispose()
 
 
 def daily(archive: ArchiveStore, days: int, satisfied_from: int = 4) -> list[dict[str, Any]]:
@@ -606,20 +581,11 @@ PREVIOUS_HEAD = "0001_archive"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of a database with nothing in it yet."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'var' / 'older.sqlite3'}"
-        return
-    server = request.getfixturevalue("postgres_url")
-    name = f"older_{secrets.token_hex(4)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.dispose()
+        return f"sqlite:///{tmp_path / 'var' / 'older.sqlite3'}"
+    return str(request.getfixturevalue("empty_postgres"))
 
 
 def move_to(engine: Engine, revision: str, *, down: bool = False) -> None:

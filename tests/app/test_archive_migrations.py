@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from handoff.archive.database import head_revision, migrate, open_engine
 from handoff.archive.schema import metadata
@@ -19,19 +15,6 @@ from tests.support.servers import ROOT
 
 # As many migrators as the cluster starts service replicas (deploy/kubernetes/handoff.yaml).
 REPLICAS = 4
-
-
-@pytest.fixture
-def empty_postgres(postgres_url: str) -> Iterator[str]:
-    """A new, empty database on the session's PostgreSQL server (tests/conftest.py)."""
-    name = f"archive_{secrets.token_hex(4)}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.dispose()
 
 
 # One replica starting: its engine connected, then, on the word, the start-up migration.

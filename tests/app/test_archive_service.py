@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,6 @@ from tests.app.protocol import AGENT, CheckedSocket, open_chat
 from tests.support import polling
 from tests.support.clients import PASSWORD, frames_until, login
 from tests.support.fake_rasa import FakeRasa, handoff_on
-from tests.support.postgres import postgres_server
 
 KEYS = Keys("ha")
 HANDOFF = {"reason": "human_request", "summary": "Customer asked for a person.", "intents": []}
@@ -234,24 +233,6 @@ def test_the_privacy_command_line_exports_and_erases_with_confirmation(
     assert json.loads(erased.stdout)["live_conversations"] == 0
     bad = cli("export", "--order", "no digits")
     assert bad.returncode == 2 and "order number" in bad.stderr
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_server(prefix="harbor-archiver-pg-") as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArchiveStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = open_engine(url)
-    migrate(engine)
-    yield ArchiveStore(engine)
-    engine.dispose()
 
 
 async def test_a_conversation_the_database_refuses_is_parked_and_the_others_archived(
