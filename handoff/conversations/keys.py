@@ -53,10 +53,11 @@
 {p}:mail:missed            zset    conversation -> when its customer will have been away long enough
                                   for the agent's messages they missed to go by email (ms; held a
                                   lease ahead while a replica sends; handoff/email/missed.py)
-{p}:mail:in:{hash}        string  the new conversation an inbound mail (sender, Message-ID) became,
-                                  "" while it starts one (MAIL_LEASE, then as long as a ticket's
-                                  chat is kept): a mail delivered twice is one ticket
-                                  (email/inbound.py)
+{p}:mail:in:{hash}        string  the new conversation an inbound mail (sender, Message-ID) became
+                                  (as long as a ticket's chat is kept): a mail delivered twice is
+                                  one ticket (email/inbound.py)
+{p}:mail:taking:{hash}    string  a delivery of that mail is acting on it (a token, MAIL_LEASE):
+                                  another delivery meanwhile is answered 451
 {p}:tickets:taken         hash    ticket id -> the agent who took its conversation to answer it
                                   (POST /api/tickets/{id}/take; trimmed with the tickets)
 {p}:conv:{cid}:sockets    zset    the customer's sockets by replica -> last seen (ms), and "left"
@@ -264,6 +265,9 @@ class Keys:
 
     def mail_received(self, message_hash: str) -> str:
         return f"{self.prefix}:mail:in:{message_hash}"
+
+    def mail_taking(self, message_hash: str) -> str:
+        return f"{self.prefix}:mail:taking:{message_hash}"
 
     @property
     def tickets_taken(self) -> str:

@@ -32,12 +32,16 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from handoff.conversations.keys import MAIL_ANSWER_GAP, MAIL_LEASE
+from handoff.conversations.store import load_script
 from handoff.email.addresses import (
+    SignedRecipient,
     bounce_signed,
     read_recipient,
     reply_signed_for,
@@ -118,6 +122,13 @@ async def receive(state: AppState, envelope_sender: str, recipients: list[str], 
     if mail.automatic or not mail.sender:
         log.info("inbound mail ignored: %s", mail.automatic or "no sender")
         return "ignored"
+    async with _receiving(state, mail):
+        return await _take(state, ours, mail)
+
+
+async def _take(state: AppState, ours: list[SignedRecipient], mail: InboundMail) -> str:
+    """A customer's mail into their conversation, or a new one with a ticket."""
+    secret = state.settings.secret.reveal()
     for recipient in ours:
         if reply_signed_for(secret, recipient, mail.sender):
             cid = recipient.subject
@@ -130,6 +141,29 @@ async def receive(state: AppState, envelope_sender: str, recipients: list[str], 
     log.info("inbound mail from %s becomes a new ticket", mask(mail.sender))
     await new_ticket(state, mail)
     return "ticket"
+
+
+@contextlib.asynccontextmanager
+async def _receiving(state: AppState, mail: InboundMail) -> AsyncIterator[None]:
+    """One delivery at a time acts on a mail (same sender and Message-ID), from storing its
+    text to opening its ticket; another delivery meanwhile is StillReceiving (451), and
+    delivered again later it finds the mail stored and its ticket open. Without this, two
+    deliveries at the same moment could each find the text stored and no ticket yet, and open
+    two. A delivery that dies holding it frees it within MAIL_LEASE."""
+    if not mail.message_id:
+        yield
+        return
+    taking = state.keys.mail_taking(_received_key(mail))
+    token = secrets.token_hex(8)
+    if not await state.redis.set(taking, token, nx=True, ex=MAIL_LEASE):
+        raise StillReceiving
+    try:
+        yield
+    finally:
+        release = state.redis.register_script(load_script("release_lock.lua"))
+        # Not freed (Redis failing): the lease runs out and the retry acts on the mail then.
+        with contextlib.suppress(RedisError):
+            await release(keys=[taking], args=[token])
 
 
 def _received_key(mail: InboundMail) -> str:
@@ -209,34 +243,25 @@ async def _open_ticket(state: AppState, cid: str, mail: InboundMail, text: str) 
 
 async def _conversation_for(state: AppState, mail: InboundMail) -> str:
     """The conversation a mail for no conversation goes to: the one an earlier delivery of the
-    same mail (same sender and Message-ID) started, else a new one. StillReceiving while
-    another delivery of it is starting one."""
+    same mail (same sender and Message-ID) started, else a new one (the caller holds the
+    mail's lease, `_receiving`, so no other delivery starts one meanwhile)."""
     received = state.keys.mail_received(_received_key(mail)) if mail.message_id else ""
-    # "" marks the mail as being received; a delivery that dies here frees it within the lease.
-    if received and not await state.redis.set(received, "", nx=True, ex=MAIL_LEASE):
+    if received:
         earlier = await state.redis.get(received)
-        if not earlier:
-            raise StillReceiving
-        if await state.store.state_of(str(earlier)) is not None:
+        if earlier and await state.store.state_of(str(earlier)) is not None:
             return str(earlier)
-        # That conversation is gone meanwhile: the mail starts a new one.
+        # None yet, or that conversation is gone meanwhile: the mail starts a new one.
     settings = state.settings
-    try:
-        cid = await state.store.create(
-            settings.default_team,
-            lifetime=settings.resume_token_ttl,
-            max_entries=settings.max_transcript_entries,
-            channel="email",
-        )
-        if received:
-            # As long as the ticket's conversation is kept (opening a ticket keeps it at least
-            # the closed lifetime, queue/tickets.py): a delivery again within it is one ticket.
-            await state.redis.set(received, cid, ex=settings.closed_conversation_ttl)
-    except BaseException:
-        if received:  # the sending server delivers again later (451): that one starts it
-            with contextlib.suppress(RedisError):
-                await state.redis.delete(received)
-        raise
+    cid = await state.store.create(
+        settings.default_team,
+        lifetime=settings.resume_token_ttl,
+        max_entries=settings.max_transcript_entries,
+        channel="email",
+    )
+    if received:
+        # As long as the ticket's conversation is kept (opening a ticket keeps it at least the
+        # closed lifetime, queue/tickets.py): a delivery again within it is one ticket.
+        await state.redis.set(received, cid, ex=settings.closed_conversation_ttl)
     state.metrics.conversations.inc()
     await state.queue.count("conversations")
     return cid

@@ -554,6 +554,41 @@ async def test_a_delivery_that_stopped_after_storing_the_text_gets_its_ticket_on
     assert len(await tickets_by(state, CUSTOMER)) == 1
 
 
+@pytest.mark.parametrize("addressed", ["new", "reply"])
+async def test_a_delivery_while_another_is_opening_the_ticket_is_told_to_come_back(
+    make_client: AppFactory, provider: MailProvider, monkeypatch: pytest.MonkeyPatch, addressed: str
+) -> None:
+    # The moment that once opened two tickets: the first delivery has stored the text and is
+    # opening the ticket when the second arrives, finds the text stored and no ticket yet.
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)  # with the assistant: nobody is on it
+    to = f"help@{DOMAIN}" if addressed == "new" else reply_address(SECRET, DOMAIN, cid, CUSTOMER)
+    mail = customer_mail(to, "Order 4413 never came.")
+    opening = state.queue.open_ticket
+    inside, go_on = asyncio.Event(), asyncio.Event()
+
+    async def held_while_opening(*args: Any) -> str:
+        inside.set()
+        await go_on.wait()
+        return await opening(*args)
+
+    monkeypatch.setattr(state.queue, "open_ticket", held_while_opening)
+    first = asyncio.create_task(mail_in(client, mail))
+    await asyncio.wait_for(inside.wait(), 10)
+    with pytest.raises(aiosmtplib.SMTPResponseException) as deferred:
+        await mail_in(client, mail)
+    assert deferred.value.code == 451
+    go_on.set()
+    await first
+    await mail_in(client, mail)  # the sending server's retry finds the ticket open
+    (ticket,) = await tickets_by(state, CUSTOMER)
+    assert ticket["text"] == "Order 4413 never came."
+    assert await customer_messages(state, ticket["conversation"]) == [
+        ("Order 4413 never came.", "email")
+    ]
+
+
 async def test_a_reply_to_a_chat_nobody_is_on_is_stored_once_with_its_ticket(
     make_client: AppFactory, provider: MailProvider
 ) -> None:
