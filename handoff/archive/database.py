@@ -14,6 +14,8 @@ and do nothing. Without it, two replicas both ran CREATE TABLE and one failed.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +56,7 @@ def open_engine(url: str, timeout_seconds: float = 5.0) -> Engine:
             # ON DELETE CASCADE needs SQLite's foreign keys on; WAL lets readers (the console's
             # search) run beside the archiver's writes.
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _write_ahead_log(cursor, time.monotonic() + timeout_seconds)
             cursor.close()
 
         return engine
@@ -65,6 +67,21 @@ def open_engine(url: str, timeout_seconds: float = 5.0) -> Engine:
             "options": f"-c statement_timeout={int(timeout_seconds * 1000)}",
         }
     return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def _write_ahead_log(cursor: Any, deadline: float) -> None:
+    """Put the file in WAL mode (it stays so). Switching needs the file to itself, and SQLite
+    answers "database is locked" at once, without its busy timeout, when another connection
+    switches it at the same moment: replicas starting together on a new file. So it is
+    retried until the connection's own deadline."""
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 def migrate(engine: Engine) -> None:
