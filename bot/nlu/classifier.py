@@ -79,6 +79,20 @@ class Scores:
 
 
 @dataclass
+class PartViews:
+    """Each view of a list of texts (rows): the linear model's and the nearest phrasings'
+    probabilities, each label's best phrasing similarity, the fused probabilities, and the best
+    in-scope similarity. The fusion is what customers get; the parts are for probes of it
+    (bench/gate_probe.py)."""
+
+    linear: np.ndarray
+    neighbour: np.ndarray
+    best_similarity: np.ndarray
+    fused: np.ndarray
+    in_scope_best: np.ndarray
+
+
+@dataclass
 class MessageClassifier:
     labels: list[str]
     settings: Settings
@@ -130,15 +144,19 @@ class MessageClassifier:
         """Fused probabilities for each text; a long text is judged by its surest part."""
         parts = [segments(with_stand_ins(text)) for text in texts]
         flat = [part for group in parts for part in group]
-        probabilities, similarity = self._score_parts(flat, encode(flat))
+        views = self.part_views(flat, encode(flat))
         results: list[Scores] = []
         start = 0
         for group in parts:
             rows = slice(start, start + len(group))
             start += len(group)
-            best = _surest(probabilities[rows], self._silent_labels())
-            results.append(Scores(probabilities[rows][best], float(similarity[rows][best])))
+            best = self.surest(views.fused[rows])
+            results.append(Scores(views.fused[rows][best], float(views.in_scope_best[rows][best])))
         return results
+
+    def surest(self, probabilities: np.ndarray) -> int:
+        """Which of a long message's parts (rows) speaks for it (see _surest)."""
+        return _surest(probabilities, self._silent_labels())
 
     def _silent_labels(self) -> list[int]:
         """Labels that do not compete when the parts of a long message are compared."""
@@ -148,9 +166,8 @@ class MessageClassifier:
     def _oos_index(self) -> int:
         return self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else -1
 
-    def _score_parts(
-        self, texts: Sequence[str], vectors: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def part_views(self, texts: Sequence[str], vectors: np.ndarray) -> PartViews:
+        """Every view of each text (its parts already cut), fused as customers get it."""
         s = self.settings
         linear = self.linear.predict_proba(_features(vectors, self.ngrams.transform(texts), s))
         similarity = vectors @ self.phrasing_vectors.T  # (texts, phrasings)
@@ -169,7 +186,7 @@ class MessageClassifier:
             far = in_scope_best < s.oos_similarity
             fused[far] = 0.0
             fused[far, oos] = 1.0
-        return fused, in_scope_best
+        return PartViews(linear, neighbour, best, fused, in_scope_best)
 
 
 def _features(vectors: np.ndarray, grams: sparse.spmatrix, settings: Settings) -> sparse.csr_matrix:

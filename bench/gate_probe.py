@@ -1,0 +1,192 @@
+"""Probe: would a better gate serve more of the shop's questions at the same share of wrong answers?
+
+Not part of the product: a measurement for choosing the next lever (docs/assistant.md, "What is
+still weak").
+
+    .venv-rasa/bin/python bench/gate_probe.py [--folds 5]
+
+Every training phrasing is classified by a model trained on the other folds (as
+bot/nlu/calibrate.py does). Two gates decide, from those out-of-fold predictions, between the
+answer and "please rephrase":
+
+* today's: the fused probability of the likeliest label (FallbackClassifier's threshold);
+* a second-stage logistic regression that predicts whether the likeliest label is right from
+  what the views say about the part that speaks for the message (fused, linear and neighbour
+  probabilities, the margin to the runner-up, the views' agreement, similarities, length,
+  parts), itself scored out of fold over the same folds.
+
+It prints, for each gate, the most right answers it gets with at most 2 / 2.5 / 3 % wrong, and
+the point of best utility (right − 6 × wrong, calibrate.py's); then what declining sooner
+would do (a lower threshold for out of scope alone). The development set (data/dev) is scored
+too; the held-out sets are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.evaluate.heldout import read_topic_messages  # noqa: E402
+from bot.evaluate.tally import is_right  # noqa: E402
+from bot.nlu.calibrate import SEED, WRONG_ANSWER_COST, configured, training_examples  # noqa: E402
+from bot.nlu.classifier import OUT_OF_SCOPE, MessageClassifier  # noqa: E402
+from understanding.encoder import load_encoder  # noqa: E402
+from understanding.segments import segments  # noqa: E402
+from understanding.standins import with_stand_ins  # noqa: E402
+
+DEV = ROOT / "data" / "dev" / "faq_dev.yml"
+WRONG_CAPS = (2.0, 2.5, 3.0)
+GATE_GRID = np.linspace(0.05, 0.99, 189)
+
+
+@dataclass(frozen=True)
+class Read:
+    """One message as the classifier read it: its likeliest label and the gate's features."""
+
+    label: str
+    confidence: float
+    features: np.ndarray
+
+
+def read(model: MessageClassifier, texts: Sequence[str], encode: Callable) -> list[Read]:
+    found: list[Read] = []
+    for text in texts:
+        parts = segments(with_stand_ins(text))
+        views = model.part_views(parts, encode(parts))
+        k = model.surest(views.fused)
+        fused = views.fused[k]
+        top, second = np.argsort(-fused)[:2]
+        agree = float(np.argmax(views.linear[k]) == np.argmax(views.neighbour[k]) == top)
+        features = [
+            fused[top],
+            fused[second],
+            fused[top] - fused[second],
+            views.linear[k][top],
+            views.neighbour[k][top],
+            agree,
+            views.best_similarity[k].max(),
+            views.best_similarity[k][top],
+            views.in_scope_best[k],
+            float(model.labels[top] == OUT_OF_SCOPE),
+            len(parts),
+            np.log1p(len(text.split())),
+            float(k == 0),
+        ]
+        found.append(Read(model.labels[top], float(fused[top]), np.array(features, float)))
+    return found
+
+
+def outcome(reads: Sequence[Read], gold: Sequence[str], score: np.ndarray, t: float) -> tuple:
+    """Right, wrong and rephrase in % when every message scoring at least t is answered."""
+    answered = score >= t
+    right = sum(a and is_right(r.label, g) for a, r, g in zip(answered, reads, gold, strict=True))
+    wrong = int(answered.sum()) - right
+    n = len(reads)
+    return 100 * right / n, 100 * wrong / n, 100 * (n - right - wrong) / n
+
+
+def best_within(reads: Sequence[Read], gold: Sequence[str], score: np.ndarray, cap: float) -> str:
+    points = [(t, *outcome(reads, gold, score, t)) for t in GATE_GRID]
+    fine = [p for p in points if p[2] <= cap]
+    if not fine:
+        return "–"
+    t, right, wrong, _ = max(fine, key=lambda p: p[1])
+    return f"{right:.1f} / {wrong:.1f} % (t {t:.2f})"
+
+
+def best_utility(reads: Sequence[Read], gold: Sequence[str], score: np.ndarray) -> str:
+    points = [(t, *outcome(reads, gold, score, t)) for t in GATE_GRID]
+    t, right, wrong, _ = max(points, key=lambda p: p[1] - WRONG_ANSWER_COST * p[2])
+    return f"{right:.1f} / {wrong:.1f} % (t {t:.2f})"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args(argv)
+    settings, threshold, _ = configured()
+    examples = training_examples()
+    encoder = load_encoder()
+    texts = [text for text, _ in examples]
+    gold = np.array([label for _, label in examples])
+    vectors = encoder.encode([with_stand_ins(text) for text in texts])
+    reads: list[Read | None] = [None] * len(texts)
+    fold_of = np.zeros(len(texts), dtype=int)
+    splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=SEED)
+    for fold, (train, held) in enumerate(splitter.split(texts, gold)):
+        model = MessageClassifier.train(
+            [texts[i] for i in train], list(gold[train]), encoder.encode, settings, vectors[train]
+        )
+        for i, found in zip(
+            held, read(model, [texts[i] for i in held], encoder.encode), strict=True
+        ):
+            reads[i], fold_of[i] = found, fold
+    cv = [r for r in reads if r is not None]
+    x = np.array([r.features for r in cv])
+    y = np.array([is_right(r.label, g) for r, g in zip(cv, gold, strict=True)])
+    stage_two = np.zeros(len(cv))
+    for fold in range(args.folds):
+        mine = fold_of == fold
+        fit = LogisticRegression(max_iter=2000).fit(x[~mine], y[~mine])
+        stage_two[mine] = fit.predict_proba(x[mine])[:, 1]
+    today = np.array([r.confidence for r in cv])
+    print(
+        f"{len(cv)} training phrasings, {args.folds}-fold; likeliest label right ungated "
+        f"{100 * y.mean():.1f} %\n"
+    )
+    print(
+        "| gate (cross-validation) | "
+        + " | ".join(f"most right, ≤ {c:g} % wrong" for c in WRONG_CAPS)
+        + " | best utility |"
+    )
+    print("|---|" + "---|" * (len(WRONG_CAPS) + 1))
+    for name, score in (("fused probability (today)", today), ("second-stage model", stage_two)):
+        cells = [best_within(cv, list(gold), score, cap) for cap in WRONG_CAPS]
+        print(f"| {name} | " + " | ".join(cells) + f" | {best_utility(cv, list(gold), score)} |")
+
+    print(
+        "\nDeclining sooner: out of scope answered from a lower threshold than the rest "
+        f"({threshold}), cross-validation\n"
+    )
+    print("| out-of-scope threshold | right | wrong | rephrase | utility |")
+    print("|---|---|---|---|---|")
+    for oos_threshold in (threshold, 0.5, 0.45, 0.4, 0.35, 0.3):
+        bar = np.array([oos_threshold if r.label == OUT_OF_SCOPE else threshold for r in cv])
+        right, wrong, rephrase = outcome(cv, list(gold), today - bar, 0.0)
+        utility = (right - WRONG_ANSWER_COST * wrong) * len(cv) / 100
+        cells = f"{right:.1f} % | {wrong:.1f} % | {rephrase:.1f} % | {utility:.0f}"
+        print(f"| {oos_threshold} | {cells} |")
+
+    if DEV.is_file():
+        model = MessageClassifier.train(texts, list(gold), encoder.encode, settings, vectors)
+        dev = read_topic_messages(DEV)
+        dev_reads = read(model, [m.text for m in dev], encoder.encode)
+        dev_gold = [m.expected for m in dev]
+        fit = LogisticRegression(max_iter=2000).fit(x, y)
+        dev_two = fit.predict_proba(np.array([r.features for r in dev_reads]))[:, 1]
+        dev_today = np.array([r.confidence for r in dev_reads])
+        print(f"\nDevelopment set ({len(dev)} messages): right / wrong / rephrase\n")
+        print("| gate | threshold | right | wrong | rephrase |")
+        print("|---|---|---|---|---|")
+        for name, score, grid in (
+            ("fused probability (today)", dev_today, (0.5, threshold, 0.6)),
+            ("second-stage model", dev_two, (0.5, 0.6, 0.7, 0.8)),
+        ):
+            for t in grid:
+                right, wrong, rephrase = outcome(dev_reads, dev_gold, score, t)
+                print(f"| {name} | {t:.2f} | {right:.1f} % | {wrong:.1f} % | {rephrase:.1f} % |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
