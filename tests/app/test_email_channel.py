@@ -525,15 +525,32 @@ async def test_a_new_mail_becomes_one_ticket_with_its_text_once_even_delivered_t
     assert await customer_messages(state, second) == [("And order 4411?", "email")]
 
 
+async def mail_for_nobody(
+    make_client: AppFactory, provider: MailProvider, addressed: str, text: str
+) -> tuple[TestClient, AppState, EmailMessage]:
+    """The service, and a customer's mail that must become a ticket: new mail to the shop, or a
+    reply to a conversation nobody is on (with the assistant)."""
+    client = await email_app(make_client, provider.port)
+    state = app_state(client.app)
+    cid = await conversation_for(state)
+    to = f"help@{DOMAIN}" if addressed == "new" else reply_address(SECRET, DOMAIN, cid, CUSTOMER)
+    return client, state, customer_mail(to, text)
+
+
+async def assert_one_ticket_with(state: AppState, text: str) -> None:
+    """The customer has exactly one ticket, for `text`, stored once in its conversation."""
+    (ticket,) = await tickets_by(state, CUSTOMER)
+    assert ticket["text"] == text
+    assert await customer_messages(state, ticket["conversation"]) == [(text, "email")]
+
+
 @pytest.mark.parametrize("addressed", ["new", "reply"])
 async def test_a_delivery_that_stopped_after_storing_the_text_gets_its_ticket_on_the_retry(
     make_client: AppFactory, provider: MailProvider, monkeypatch: pytest.MonkeyPatch, addressed: str
 ) -> None:
-    client = await email_app(make_client, provider.port)
-    state = app_state(client.app)
-    cid = await conversation_for(state)  # with the assistant: nobody is on it
-    to = f"help@{DOMAIN}" if addressed == "new" else reply_address(SECRET, DOMAIN, cid, CUSTOMER)
-    mail = customer_mail(to, "Order 4412 came broken.")
+    client, state, mail = await mail_for_nobody(
+        make_client, provider, addressed, "Order 4412 came broken."
+    )
     opening = state.queue.open_ticket
 
     async def redis_fails_over(*args: Any) -> str:
@@ -545,11 +562,7 @@ async def test_a_delivery_that_stopped_after_storing_the_text_gets_its_ticket_on
         await mail_in(client, mail)
     assert deferred.value.code == 451  # the sending server keeps it and delivers it again
     await mail_in(client, mail)
-    (ticket,) = await tickets_by(state, CUSTOMER)
-    assert ticket["text"] == "Order 4412 came broken."
-    assert await customer_messages(state, ticket["conversation"]) == [
-        ("Order 4412 came broken.", "email")
-    ]
+    await assert_one_ticket_with(state, "Order 4412 came broken.")
     await mail_in(client, mail)  # and once it has its ticket, a third delivery adds nothing
     assert len(await tickets_by(state, CUSTOMER)) == 1
 
@@ -560,11 +573,9 @@ async def test_a_delivery_while_another_is_opening_the_ticket_is_told_to_come_ba
 ) -> None:
     # The moment that once opened two tickets: the first delivery has stored the text and is
     # opening the ticket when the second arrives, finds the text stored and no ticket yet.
-    client = await email_app(make_client, provider.port)
-    state = app_state(client.app)
-    cid = await conversation_for(state)  # with the assistant: nobody is on it
-    to = f"help@{DOMAIN}" if addressed == "new" else reply_address(SECRET, DOMAIN, cid, CUSTOMER)
-    mail = customer_mail(to, "Order 4413 never came.")
+    client, state, mail = await mail_for_nobody(
+        make_client, provider, addressed, "Order 4413 never came."
+    )
     opening = state.queue.open_ticket
     inside, go_on = asyncio.Event(), asyncio.Event()
 
@@ -582,11 +593,7 @@ async def test_a_delivery_while_another_is_opening_the_ticket_is_told_to_come_ba
     go_on.set()
     await first
     await mail_in(client, mail)  # the sending server's retry finds the ticket open
-    (ticket,) = await tickets_by(state, CUSTOMER)
-    assert ticket["text"] == "Order 4413 never came."
-    assert await customer_messages(state, ticket["conversation"]) == [
-        ("Order 4413 never came.", "email")
-    ]
+    await assert_one_ticket_with(state, "Order 4413 never came.")
 
 
 async def test_a_reply_to_a_chat_nobody_is_on_is_stored_once_with_its_ticket(
