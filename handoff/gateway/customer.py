@@ -64,53 +64,13 @@ async def customer_socket(request: web.Request) -> web.StreamResponse:
 
 
 async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
-    try:
-        data = await receive_json(ws, HELLO_TIMEOUT)
-    except (asyncio.TimeoutError, TimeoutError):
-        await ws.close(code=4408, message=b"hello expected")
+    begun = await _begin(ws, state)
+    if begun is None:
         return
-    except ValueError as bad:
-        await send_frame(ws, error("bad_frame", str(bad)))
-        await ws.close(code=4400, message=b"bad hello")
-        return
-    if data is None:
-        return
-    try:
-        hello = HELLO.read(data)
-    except Refused as refused:
-        await send_frame(ws, error(refused.code, refused.message, **refused.extra))
-        await ws.close(code=4400, message=b"hello expected")
-        return
-    try:
-        cid, token, last_seen, conversation = await asyncio.wait_for(
-            _open_conversation(state, hello), timeout=state.settings.storage_deadline
-        )
-    except tokens.TokenRefused:
-        state.metrics.refused("token")
-        await send_frame(ws, error("token_refused", "This chat can't be resumed. Start a new one."))
-        await ws.close(code=4401, message=b"token refused")
-        return
-    except (RedisError, asyncio.TimeoutError):
-        await send_frame(ws, error("unavailable", "Chat is unavailable; retrying shortly."))
-        await ws.close(code=1013, message=b"try again later")
-        return
-    welcome = Welcome.model_validate(
-        {
-            "type": "welcome",
-            "v": PROTOCOL_VERSION,
-            "conversation": cid,
-            "token": token,
-            "state": conversation.get("state", "bot"),
-            "max_message_chars": state.settings.max_message_chars,
-        }
-    )
-    await send_frame(ws, welcome.frame())
-    outbox = Outbox(ws, state, cid, last_seen, conversation.get("state", "queued"))
+    outbox, news = begun
+    cid = outbox.cid
     unwatch = state.live.watch(cid, outbox.hint)
     writer = asyncio.create_task(outbox.run())
-    # A returning customer's order news, after the welcome: the order store's time is not the
-    # hello's (gateway/proactive.py). The outbox delivers the message like any other entry.
-    news = asyncio.create_task(proactive.tell_order_news(state, cid, conversation))
     try:
         # Where the customer's sockets are: an agent's message to one gone a while also goes by
         # email (handoff/email/away.py). Without Redis the mark waits for the next beat.
@@ -128,6 +88,65 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await writer
+
+
+async def _begin(
+    ws: web.WebSocketResponse, state: AppState
+) -> tuple[Outbox, asyncio.Task[bool]] | None:
+    """`hello` answered with `welcome`: the socket's outbox and its order-news task; None when
+    the socket was refused (and closed).
+
+    A function of its own so that what only the opening needs (the hello, the welcome, the
+    conversation's fields, which grow with the chat) is freed when it returns, not held in a
+    frame for as long as the socket stays open.
+    """
+    try:
+        data = await receive_json(ws, HELLO_TIMEOUT)
+    except (asyncio.TimeoutError, TimeoutError):
+        await ws.close(code=4408, message=b"hello expected")
+        return None
+    except ValueError as bad:
+        await send_frame(ws, error("bad_frame", str(bad)))
+        await ws.close(code=4400, message=b"bad hello")
+        return None
+    if data is None:
+        return None
+    try:
+        hello = HELLO.read(data)
+    except Refused as refused:
+        await send_frame(ws, error(refused.code, refused.message, **refused.extra))
+        await ws.close(code=4400, message=b"hello expected")
+        return None
+    try:
+        cid, token, last_seen, conversation = await asyncio.wait_for(
+            _open_conversation(state, hello), timeout=state.settings.storage_deadline
+        )
+    except tokens.TokenRefused:
+        state.metrics.refused("token")
+        await send_frame(ws, error("token_refused", "This chat can't be resumed. Start a new one."))
+        await ws.close(code=4401, message=b"token refused")
+        return None
+    except (RedisError, asyncio.TimeoutError):
+        await send_frame(ws, error("unavailable", "Chat is unavailable; retrying shortly."))
+        await ws.close(code=1013, message=b"try again later")
+        return None
+    welcome = Welcome.model_validate(
+        {
+            "type": "welcome",
+            "v": PROTOCOL_VERSION,
+            "conversation": cid,
+            "token": token,
+            "state": conversation.get("state", "bot"),
+            "max_message_chars": state.settings.max_message_chars,
+        }
+    )
+    await send_frame(ws, welcome.frame())
+    outbox = Outbox(ws, state, cid, last_seen, conversation.get("state", "queued"))
+    # A returning customer's order news, after the welcome: the order store's time is not the
+    # hello's (gateway/proactive.py). The outbox delivers the message like any other entry.
+    # Nothing awaits between here and the caller's watch, so the task starts after it.
+    news = asyncio.create_task(proactive.tell_order_news(state, cid, conversation))
+    return outbox, news
 
 
 async def _open_conversation(state: AppState, hello: Hello) -> tuple[str, str, str, dict[str, str]]:

@@ -26,6 +26,17 @@ class Outbox(SocketWriter):
     """The single writer of one customer socket: direct frames, then new transcript entries."""
 
     label = "customer"
+    __slots__ = (
+        "cid",
+        "conversation_state",
+        "entries_read",
+        "entries_wanted",
+        "last_queue_frame",
+        "last_sent",
+        "queue_dirty",
+        "queue_hinted_at",
+        "state",
+    )
 
     def __init__(
         self,

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -37,20 +36,69 @@ RESYNC_SECONDS = 20.0
 T = TypeVar("T")
 
 
+class Wake:
+    """A flag one task waits on: the `set`/`clear`/`is_set` of asyncio.Event, for one waiter.
+
+    Every open socket holds two, so they are kept small: an Event carries a deque of waiters
+    (about 0.8 KiB each), and `wait_for(event.wait(), timeout)` parks a task, a future and a
+    timer per idle socket (about 2 KiB); this is one future and one timer while waiting.
+    """
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self._set = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self._set
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until set, at most `timeout` seconds; whether it is set."""
+        if self._set:
+            return True
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._waiter = waiter
+        timer = loop.call_later(timeout, _release, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+        return self._set
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class SocketWriter:
     label = "socket"
+    # Slots: one writer per open socket, and an instance dict costs more than its fields.
+    __slots__ = ("direct", "frames", "stopped", "storage_deadline", "wake", "ws")
 
     def __init__(self, ws: web.WebSocketResponse, storage_deadline: float) -> None:
         self.ws = ws
         self.storage_deadline = storage_deadline
         self.frames: list[dict[str, Any]] = []
-        self.wake = asyncio.Event()
-        self.direct = asyncio.Event()  # set when a direct frame is queued
+        self.wake = Wake()
+        self.direct = Wake()  # set when a direct frame is queued
         self.stopped = False
 
     def stop(self) -> None:
-        # A flag rather than only cancel(): on Python 3.10/3.11 wait_for can swallow a
-        # cancellation that races with the event being set, which kept sockets open for 20 s.
+        # A flag the loop checks, not only cancel(): a cancellation that races with the wake
+        # could be lost (wait_for on Python 3.10/3.11 swallowed it, which kept sockets open 20 s).
         self.stopped = True
         self.wake.set()
 
@@ -84,8 +132,7 @@ class SocketWriter:
             left = until - loop.time()
             if left <= 0:
                 return
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.direct.wait(), timeout=left)
+            await self.direct.wait(left)
 
     async def run(self) -> None:
         while not self.stopped and not self.ws.closed:
@@ -99,9 +146,7 @@ class SocketWriter:
                 continue
             except ConnectionResetError:
                 return
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=RESYNC_SECONDS)
-            if not self.wake.is_set():
+            if not await self.wake.wait(RESYNC_SECONDS):
                 self._resync()
 
 
