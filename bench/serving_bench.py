@@ -1,6 +1,7 @@
 """Serving speed of the handoff service, printed as Markdown tables.
 
-    .venv-app/bin/python bench/serving_bench.py [--quick] [--sections bot,relay,escalation,scaling]
+    .venv-app/bin/python bench/serving_bench.py [--quick]
+                                 [--sections bot,relay,escalation,scaling,memory]
                                                 [--baseline REF | --baseline none]
 
 Everything it needs is started here, on free ports, and stopped at the end:
@@ -20,6 +21,8 @@ Everything it needs is started here, on free ports, and stopped at the end:
   the queue update listing that chat (triage on, as customers meet it).
 * **scaling** — the relay load on one replica and on two sharing one Redis (customers and agents
   spread over both, so half the chats cross replicas).
+* **memory** — only the service's RSS per open socket, bare and with the chats seated as the
+  relay seats them, after a warm-up; a minute or two per code (not in the default set).
 
 Every handoff figure is measured twice in the same run: with this checkout's code, and with the
 code of a baseline commit (`--baseline`, by default main before the serving work of issue 20),
@@ -1021,6 +1024,81 @@ async def escalation(d: Deployment, rasa: ScriptedRasa, scale: Scale) -> tuple[S
     return sample, rasa.webhook_calls - calls_before, await idle_ping(d.replicas[0])
 
 
+# --- memory per open socket, alone -------------------------------------------------------------
+
+
+@dataclass
+class Memory:
+    """RSS growth per socket of one replica: bare customer sockets (after `welcome`), and chats
+    seated as the relay seats them (escalated, claimed; the agents' sockets counted too)."""
+
+    bare: float = math.nan
+    seated: float = math.nan
+
+
+async def memory_section(scale: Scale, tmp: Path, codes: Sequence[Code]) -> None:
+    """Memory only, without the relay's load runs: a minute per code rather than many.
+
+    Each replica first opens and closes a few sockets and seats a few chats, so what the first
+    of them pays once (the triage model, pools, caches) is not charged to every socket."""
+    rasa = ScriptedRasa()
+    await rasa.start()
+    results: list[tuple[Code, Memory]] = []
+    sockets = max(scale.sockets, 500)  # fewer, and the page-sized steps of RSS show
+    try:
+        for i, code in enumerate(codes):
+            replicas, redis_process, redis_url = await with_replicas(1, tmp, f"mem{i}", rasa, code)
+            service = replicas[0]
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+            peers: list[Peer] = []
+            floors: list[RelayFloor] = []
+            memory = Memory()
+            try:
+                warm = await build_floor(replicas, redis_url, 20, scale.agents_capacity, "warm")
+                await warm.close()
+                await cpu_quiet(replicas, 0.05, 15)
+                before = service.rss_bytes()
+                one = functools.partial(open_customer, session, service.url)
+                opened = await gather_limited([one] * sockets, 20)
+                peers = [peer for peer, _ in opened]
+                await cpu_quiet(replicas, 0.05, 15)
+                memory.bare = (service.rss_bytes() - before) / sockets
+                before = service.rss_bytes()
+                floors.append(
+                    await build_floor(replicas, redis_url, sockets, scale.agents_capacity, "m")
+                )
+                await cpu_quiet(replicas, 0.05, 15)
+                seated = len(floors[0].customers) + len(floors[0].agents)
+                memory.seated = (service.rss_bytes() - before) / seated
+            finally:
+                await asyncio.gather(*[peer.close() for peer in peers])
+                for floor in floors:
+                    await floor.close()
+                await session.close()
+                stop(service.process)
+                stop(redis_process)
+            results.append((code, memory))
+    finally:
+        await rasa.stop()
+    emit("### Memory per open socket")
+    emit()
+    rows = [[c.name, f"{m.bare / 1024:.1f}", f"{m.seated / 1024:.1f}"] for c, m in results]
+    emit(table(["code", "bare customer socket KiB", "seated chat KiB"], rows))
+    emit()
+    emit(
+        f"RSS growth of one replica over {sockets} customer sockets opened after a warm-up: "
+        "bare (after `welcome`, idle), then as many more chats seated as the relay seats them "
+        "(escalated and claimed, over customer and agent sockets). The relay section's figure "
+        "is the seated one, measured without a warm-up."
+    )
+    emit()
+    summarise(
+        "memory per open socket (memory section, seated)",
+        "≤ 16 KiB",
+        {c.name: f"{m.seated / 1024:.1f} KiB" for c, m in results},
+    )
+
+
 def print_escalation(
     scale: Scale, results: list[tuple[Deployment, tuple[Sample, int, Sample]]]
 ) -> None:
@@ -1234,8 +1312,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--sections",
         default="",
-        help="comma-separated: bot, relay, escalation, scaling (default: all; with --quick, "
-        "all but bot, which needs Rasa's start-up)",
+        help="comma-separated: bot, relay, escalation, scaling, memory (default: all but "
+        "memory, which relay covers; with --quick, also not bot, which needs Rasa's start-up)",
     )
     parser.add_argument(
         "--profile",
@@ -1258,7 +1336,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     scale = QUICK if args.quick else FULL
     default = "relay,escalation,scaling" if args.quick else "bot,relay,escalation,scaling"
     sections = {s.strip() for s in (args.sections or default).split(",") if s.strip()}
-    unknown = sections - {"bot", "relay", "escalation", "scaling"}
+    unknown = sections - {"bot", "relay", "escalation", "scaling", "memory"}
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     emit(f"Serving benchmark{' (quick)' if args.quick else ''}; `nproc` = {machine.cores()}.")
@@ -1278,6 +1356,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
             await bot_turns(scale, tmp, codes)
         if sections & {"relay", "escalation", "scaling"}:
             await relay_and_escalation(scale, tmp, sections, codes)
+        if "memory" in sections:
+            await memory_section(scale, tmp, codes)
         print_summary(codes)
     return 0
 
