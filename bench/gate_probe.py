@@ -1,7 +1,7 @@
 """Probe: would a better gate serve more of the shop's questions at the same share of wrong answers?
 
-Not part of the product: a measurement for choosing the next lever (docs/assistant.md, "What is
-still weak").
+Not part of the product: the measurement that chose the gate (bot/nlu/classifier.py, fitted by
+bot/nlu/calibrate.py); it compares the two with the gate off in config.yml's settings.
 
     .venv-rasa/bin/python bench/gate_probe.py [--folds 5]
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,6 @@ from bot.evaluate.tally import is_right  # noqa: E402
 from bot.nlu.calibrate import SEED, WRONG_ANSWER_COST, configured, training_examples  # noqa: E402
 from bot.nlu.classifier import OUT_OF_SCOPE, MessageClassifier  # noqa: E402
 from understanding.encoder import load_encoder  # noqa: E402
-from understanding.segments import segments  # noqa: E402
 from understanding.standins import with_stand_ins  # noqa: E402
 
 DEV = ROOT / "data" / "dev" / "faq_dev.yml"
@@ -59,30 +58,12 @@ class Read:
 
 
 def read(model: MessageClassifier, texts: Sequence[str], encode: Callable) -> list[Read]:
+    """Each text's likeliest label, its fused probability and the gate's features
+    (the classifier's own, with its gate off)."""
     found: list[Read] = []
-    for text in texts:
-        parts = segments(with_stand_ins(text))
-        views = model.part_views(parts, encode(parts))
-        k = model.surest(views.fused)
-        fused = views.fused[k]
-        top, second = np.argsort(-fused)[:2]
-        agree = float(np.argmax(views.linear[k]) == np.argmax(views.neighbour[k]) == top)
-        features = [
-            fused[top],
-            fused[second],
-            fused[top] - fused[second],
-            views.linear[k][top],
-            views.neighbour[k][top],
-            agree,
-            views.best_similarity[k].max(),
-            views.best_similarity[k][top],
-            views.in_scope_best[k],
-            float(model.labels[top] == OUT_OF_SCOPE),
-            len(parts),
-            np.log1p(len(text.split())),
-            float(k == 0),
-        ]
-        found.append(Read(model.labels[top], float(fused[top]), np.array(features, float)))
+    for score in model.scores(texts, encode):
+        top = int(np.argmax(score.probabilities))
+        found.append(Read(model.labels[top], float(score.probabilities[top]), score.gate_features))
     return found
 
 
@@ -115,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args(argv)
     settings, threshold, _ = configured()
+    settings = replace(settings, gate=())  # the fused probability, as before the gate
     examples = training_examples()
     encoder = load_encoder()
     texts = [text for text, _ in examples]

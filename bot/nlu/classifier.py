@@ -18,6 +18,14 @@ Three views of a message, fused:
   linear model says: `oos_similarity` is the floor, chosen with the threshold by
   cross-validation (bot/nlu/calibrate.py).
 
+* An optional **gate** (`Settings.gate`, off in config.yml) turns what the views say about the
+  likeliest label (its fused, linear and neighbour probabilities, the margin to the runner-up,
+  whether the views agree, similarities, the message's length and parts) into the probability
+  that it is the right answer, reported as its confidence: a logistic regression over
+  GATE_FEATURES that bot/nlu/calibrate.py fits out of fold. Its features name no label, so a
+  topic added later needs no new weights. It serves more of the shop's questions and declines
+  fewer off-topic ones, which is why it is off (docs/assistant.md).
+
 No rasa import: bot/nlu/component.py serves this in the Rasa pipeline; the benchmarks and the
 calibration train it directly.
 """
@@ -53,6 +61,9 @@ class Settings:
     neighbour_weight: float = 0.3  # share of the nearest-phrasing view in the fused probability
     neighbour_temperature: float = 0.05
     oos_similarity: float = 0.0  # below this best in-scope similarity: out of scope (0 = off)
+    # The gate's weights, one per GATE_FEATURES, then its intercept; () reports the fused
+    # probability itself.
+    gate: tuple[float, ...] = ()
     min_ngram: int = 2
     max_ngram: int = 5
     max_ngrams: int = 5000  # the most frequent n-grams; more only slow the fit down
@@ -70,12 +81,34 @@ class Settings:
     )
 
 
+# What the gate reads about the likeliest label of the part that speaks for a message.
+GATE_FEATURES = (
+    "fused probability",
+    "runner-up's fused probability",
+    "margin to the runner-up",
+    "linear model's probability",
+    "nearest phrasings' probability",
+    "linear model and nearest phrasings agree with it",
+    "best similarity to any label's phrasings",
+    "best similarity to its own phrasings",
+    "best similarity to an in-scope phrasing",
+    "it is out of scope",
+    "parts judged",
+    "log(1 + words)",
+    "the whole message speaks",
+)
+
+
 @dataclass
 class Scores:
-    """One message: the fused probability of every label, and its best in-scope similarity."""
+    """One message: the probability of every label as reported (the likeliest one's is the
+    gate's), its best in-scope similarity, what the gate read (GATE_FEATURES) and whether the
+    message is far from every shop phrasing (out of scope, not gated)."""
 
     probabilities: np.ndarray
     similarity: float
+    gate_features: np.ndarray
+    far: bool
 
 
 @dataclass
@@ -141,18 +174,47 @@ class MessageClassifier:
         return cls(names, settings, ngrams, linear, vectors.astype(np.float32), y)
 
     def scores(self, texts: Sequence[str], encode: Encode) -> list[Scores]:
-        """Fused probabilities for each text; a long text is judged by its surest part."""
+        """Each text's label probabilities as reported (gated); a long text is judged by its
+        surest part."""
         parts = [segments(with_stand_ins(text)) for text in texts]
         flat = [part for group in parts for part in group]
         views = self.part_views(flat, encode(flat))
         results: list[Scores] = []
         start = 0
-        for group in parts:
-            rows = slice(start, start + len(group))
+        for text, group in zip(texts, parts, strict=True):
+            k = start + self.surest(views.fused[start : start + len(group)])
+            features = self._gate_features(views, k, len(group), len(text.split()))
+            fused = views.fused[k]
+            far = bool(views.in_scope_best[k] < self.settings.oos_similarity)
+            if self.settings.gate and not far:
+                fused = gated(fused, gate_probability(self.settings.gate, features))
+            results.append(Scores(fused, float(views.in_scope_best[k]), features, far))
             start += len(group)
-            best = self.surest(views.fused[rows])
-            results.append(Scores(views.fused[rows][best], float(views.in_scope_best[rows][best])))
         return results
+
+    def _gate_features(self, views: PartViews, k: int, parts: int, words: int) -> np.ndarray:
+        """GATE_FEATURES of part k's likeliest label."""
+        fused = views.fused[k]
+        top, second = np.argsort(-fused)[:2]
+        agree = np.argmax(views.linear[k]) == top and np.argmax(views.neighbour[k]) == top
+        return np.array(
+            [
+                fused[top],
+                fused[second],
+                fused[top] - fused[second],
+                views.linear[k][top],
+                views.neighbour[k][top],
+                float(agree),
+                views.best_similarity[k].max(),
+                views.best_similarity[k][top],
+                views.in_scope_best[k],
+                float(self.labels[top] == OUT_OF_SCOPE),
+                float(parts),
+                float(np.log1p(words)),
+                float(k == 0 or parts == 1),
+            ],
+            dtype=np.float64,
+        )
 
     def surest(self, probabilities: np.ndarray) -> int:
         """Which of a long message's parts (rows) speaks for it (see _surest)."""
@@ -187,6 +249,25 @@ class MessageClassifier:
             fused[far] = 0.0
             fused[far, oos] = 1.0
         return PartViews(linear, neighbour, best, fused, in_scope_best)
+
+
+def gate_probability(gate: Sequence[float], features: np.ndarray) -> float:
+    """The gate's probability that the likeliest label is right."""
+    weights = np.asarray(gate[:-1], dtype=np.float64)
+    return float(1.0 / (1.0 + np.exp(-(features @ weights + gate[-1]))))
+
+
+def gated(probabilities: np.ndarray, confidence: float) -> np.ndarray:
+    """The likeliest label's probability replaced by the gate's `confidence`. The others share
+    what is left in their own proportions, but never reach it: a label the gate doubts must not
+    let the runner-up through in its place."""
+    top = int(np.argmax(probabilities))
+    rest = 1.0 - float(probabilities[top])
+    share = (1.0 - confidence) / rest if rest > 0 else 0.0
+    scale = min(share, confidence / float(probabilities[top]))
+    result = probabilities * scale
+    result[top] = confidence
+    return result
 
 
 def _features(vectors: np.ndarray, grams: sparse.spmatrix, settings: Settings) -> sparse.csr_matrix:

@@ -86,6 +86,7 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
             "neighbour_weight": defaults.neighbour_weight,
             "neighbour_temperature": defaults.neighbour_temperature,
             "oos_similarity": defaults.oos_similarity,
+            "gate": list(defaults.gate),
         }
 
     def __init__(
@@ -122,6 +123,7 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
             neighbour_weight=float(self.config["neighbour_weight"]),
             neighbour_temperature=float(self.config["neighbour_temperature"]),
             oos_similarity=float(self.config["oos_similarity"]),
+            gate=tuple(float(w) for w in self.config["gate"]),
         )
 
     @classmethod
