@@ -67,7 +67,7 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
     begun = await _begin(ws, state)
     if begun is None:
         return
-    outbox, news = begun
+    outbox, telling = begun
     cid = outbox.cid
     unwatch = state.live.watch(cid, outbox.hint)
     writer = asyncio.create_task(outbox.run())
@@ -82,7 +82,8 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
         outbox.stop()
         await away.left(state, cid)
         # Bounded by the order store's timeout; finished rather than cut off mid-write.
-        await asyncio.wait({news}, timeout=state.settings.orders_timeout + 1.0)
+        if telling:
+            await asyncio.wait(telling, timeout=state.settings.orders_timeout + 1.0)
         done, _ = await asyncio.wait({writer}, timeout=1.0)
         if not done:
             writer.cancel()
@@ -92,9 +93,9 @@ async def _serve(ws: web.WebSocketResponse, state: AppState) -> None:
 
 async def _begin(
     ws: web.WebSocketResponse, state: AppState
-) -> tuple[Outbox, asyncio.Task[bool]] | None:
-    """`hello` answered with `welcome`: the socket's outbox and its order-news task; None when
-    the socket was refused (and closed).
+) -> tuple[Outbox, set[asyncio.Task[bool]]] | None:
+    """`hello` answered with `welcome`: the socket's outbox, and its order-news task while that
+    runs (the set empties when it ends); None when the socket was refused (and closed).
 
     A function of its own so that what only the opening needs (the hello, the welcome, the
     conversation's fields, which grow with the chat) is freed when it returns, not held in a
@@ -146,7 +147,11 @@ async def _begin(
     # hello's (gateway/proactive.py). The outbox delivers the message like any other entry.
     # Nothing awaits between here and the caller's watch, so the task starts after it.
     news = asyncio.create_task(proactive.tell_order_news(state, cid, conversation))
-    return outbox, news
+    # Held only while it runs: a finished task keeps its coroutine for as long as it is
+    # referenced, here as long as the socket stays open (about 0.7 KiB each).
+    telling = {news}
+    news.add_done_callback(telling.discard)
+    return outbox, telling
 
 
 async def _open_conversation(state: AppState, hello: Hello) -> tuple[str, str, str, dict[str, str]]:
