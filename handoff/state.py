@@ -23,6 +23,13 @@ from handoff.web.limits import RateLimiter
 from handoff.web.metrics import Metrics
 from orders.store import OrderStore
 
+# How many socket writers of one replica read Redis at once. A replica's sockets all re-read
+# when its live channel comes back (conversations/hints.py), and each read in flight holds a
+# connection of the shared pool: thousands at once would take the pool's every connection
+# (conversations/redis_client.py) from the customers' own sends and the bot turns. A writer's
+# read takes a fraction of a millisecond, so in normal traffic far fewer are ever in flight.
+WRITER_READS_AT_ONCE = 200
+
 
 @dataclass
 class AppState:
@@ -47,6 +54,10 @@ class AppState:
     # wakes this replica's email sender at once when it queues a mail (handoff/email/sender.py).
     customers_here: dict[str, int] = field(default_factory=dict)
     mail_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # The socket writers' turns at reading Redis (web/sockets.py SocketWriter._read).
+    writer_reads: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(WRITER_READS_AT_ONCE)
+    )
     # Periodic work other modules register (agent grace periods, auto-assign); run every 2 s.
     sweep_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

@@ -35,7 +35,7 @@ class ConsoleOutbox(SocketWriter):
     label = "console"
 
     def __init__(self, ws: web.WebSocketResponse, state: AppState, agent: SessionAgent) -> None:
-        super().__init__(ws, state.settings.storage_deadline)
+        super().__init__(ws, state.settings.storage_deadline, state.writer_reads)
         self.state = state
         self.agent = agent
         self.opened: dict[str, str] = {}  # conversation -> last entry id sent

@@ -46,7 +46,7 @@ class Outbox(SocketWriter):
         last_seen: str,
         conversation_state: str = "queued",
     ):
-        super().__init__(ws, state.settings.storage_deadline)
+        super().__init__(ws, state.settings.storage_deadline, state.writer_reads)
         self.state = state
         self.cid = cid
         self.last_sent = last_seen or "0-0"

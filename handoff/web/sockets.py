@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import orjson
@@ -86,11 +86,14 @@ def _release(waiter: asyncio.Future[None]) -> None:
 class SocketWriter:
     label = "socket"
     # Slots: one writer per open socket, and an instance dict costs more than its fields.
-    __slots__ = ("direct", "frames", "stopped", "storage_deadline", "wake", "ws")
+    __slots__ = ("direct", "frames", "reads", "stopped", "storage_deadline", "wake", "ws")
 
-    def __init__(self, ws: web.WebSocketResponse, storage_deadline: float) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, storage_deadline: float, reads: asyncio.Semaphore
+    ) -> None:
         self.ws = ws
         self.storage_deadline = storage_deadline
+        self.reads = reads  # shared by the replica's writers (state.py WRITER_READS_AT_ONCE)
         self.frames: list[dict[str, Any]] = []
         self.wake = Wake()
         self.direct = Wake()  # set when a direct frame is queued
@@ -113,8 +116,18 @@ class SocketWriter:
     async def _read(self, call: Awaitable[T]) -> T:
         """Every Redis read of a writer is bounded by the storage deadline: against a stalled
         Redis one read can outlast its socket timeout several times over, and the acks and
-        refusals queued meanwhile would wait behind it."""
-        return await bounded(call, self.storage_deadline)
+        refusals queued meanwhile would wait behind it. At most WRITER_READS_AT_ONCE of the
+        replica's writers read at once; the wait for a turn counts against the deadline too."""
+
+        async def in_turn() -> T:
+            try:
+                async with self.reads:
+                    return await call
+            finally:
+                if isinstance(call, Coroutine):
+                    call.close()  # the deadline came before its turn: never started
+
+        return await bounded(in_turn(), self.storage_deadline)
 
     def _resync(self) -> None:
         """Mark everything for re-reading; called when no hint came for RESYNC_SECONDS."""

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from handoff.state import app_state
 from handoff.web import sockets
@@ -66,3 +67,33 @@ async def test_closing_a_socket_ends_its_writer_at_once(make_client: AppFactory)
     await asyncio.wait_for(asyncio.gather(*writers), 2.0)
     # Well before the 20 s re-read the writer would otherwise sleep until.
     assert time.monotonic() - started < 2.0
+
+
+async def test_sockets_re_reading_all_at_once_take_a_bounded_share_of_redis_connections(
+    make_client: AppFactory, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After the live channel comes back, every socket of a replica re-reads at once; each read
+    # in flight holds a connection of the shared pool, which must stay free for customers'
+    # sends and bot turns (state.py WRITER_READS_AT_ONCE, here 3).
+    client = await make_client()
+    state = app_state(client.server.app)
+    monkeypatch.setattr(state, "writer_reads", asyncio.Semaphore(3))
+    chats = [await open_chat(client) for _ in range(30)]
+    monkeypatch.setattr(state.live, "dispatch", lambda payload: None)  # hints lost meanwhile
+    for _, welcome in chats:
+        await state.store.append(welcome["conversation"], "agent", "Still with us?")
+    watcher = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        before = len(await watcher.client_list())
+        state.live.resync_all()
+        for ws, _ in chats:  # every socket got the message its lost hint was about
+            await frames_until(
+                ws, lambda f: f.get("type") == "event" and f.get("text") == "Still with us?", 5.0
+            )
+        # The pool keeps what it opened: its size now is its peak during the re-reads.
+        opened = len(await watcher.client_list()) - before
+        assert opened <= 3 + 3, opened  # the writers' 3, and a few for the app's other work
+    finally:
+        await watcher.aclose()
+        for ws, _ in chats:
+            await ws.close()
