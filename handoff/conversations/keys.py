@@ -60,8 +60,10 @@
                                   another delivery meanwhile is answered 451
 {p}:tickets:taken         hash    ticket id -> the agent who took its conversation to answer it
                                   (POST /api/tickets/{id}/take; trimmed with the tickets)
-{p}:conv:{cid}:sockets    zset    the customer's sockets by replica -> last seen (ms), and "left"
-                                  -> when the last one closed (handoff/email/away.py)
+{p}:conv:{cid}:sockets    zset    the customer's sockets by replica -> when one opened (ms), and
+                                  "left" -> when the last one closed (handoff/email/away.py)
+{p}:replica:{name}:seen   string  when that replica last beat (ms): its sockets' customers are
+                                  here while it is fresh (email/away.py)
 
 Rasa keeps its own keys in the same Redis, under a prefix the launcher derives from this one
 (vocabulary/rasa_keys.py `rasa_key_prefix`): {p}:tracker:{cid} and {p}:lock:{cid} for an
@@ -276,6 +278,10 @@ class Keys:
     def customer_sockets(self, cid: str) -> str:
         """Where the customer's sockets are, for email when they are away (email/away.py)."""
         return f"{self.prefix}:conv:{cid}:sockets"
+
+    def replica_seen(self, name: str) -> str:
+        """When a replica holding customer sockets last beat (email/away.py)."""
+        return f"{self.prefix}:replica:{name}:seen"
 
     @property
     def none(self) -> str:

@@ -5,14 +5,21 @@ EMAIL_AFTER_AWAY_SECONDS (docs/email.md, "Continuity"). A socket lives on one re
 replica keeps, per conversation, how many of the customer's sockets it holds
 (`AppState.customers_here`) and marks them in Redis, `{p}:conv:{cid}:sockets`:
 
-    <replica>  -> last seen (ms)   refreshed every BEAT_SECONDS while it holds a socket
+    <replica>  -> when its first socket of the conversation opened (ms)
     "left"     -> when the last socket of a replica closed
 
-The customer is here while some replica's mark is fresher than STALE_SECONDS (a replica that
-died stops refreshing and ages out); otherwise they have been away since the newest mark. A
-conversation without marks (its customer never had a socket since, or the marks expired) counts
-as away for ever. The marks live as long as a chat with the assistant is kept after its last
-write (RESUME_TOKEN_TTL_SECONDS), so they never outlive the conversation they describe.
+and, once per BEAT_SECONDS for all of them, when it last beat, `{p}:replica:<replica>:seen`.
+The customer is here while a replica marked on the conversation beat within STALE_SECONDS (a
+replica that died stops beating and ages out); otherwise they have been away since the newest
+of the marks and those replicas' last beats. A conversation without marks (its customer never
+had a socket since, or the marks expired) counts as away for ever.
+
+One beat for the replica, not one write per open chat: a replica holding a thousand chats
+beat two thousand commands every ten seconds, a ninth of its CPU when idle
+(bench/results/2026-12-07-serving-profile-idle.md). The marks live as long as a chat with the
+assistant is kept after its last write (RESUME_TOKEN_TTL_SECONDS), so they never outlive the
+conversation they describe; their lifetime is renewed every quarter of it (at most every
+CHAT_MARKS_RENEWED seconds), not at every beat.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ BEAT_SECONDS = 10.0
 # Three beats missed: the replica holding the socket is gone.
 STALE_SECONDS = 3 * BEAT_SECONDS
 LEFT = "left"
+CHAT_MARKS_RENEWED = 600.0
 
 
 def replica_name(state: AppState) -> str:
@@ -61,16 +69,22 @@ async def left(state: AppState, cid: str) -> None:
             await pipe.execute()
 
 
-async def beat(state: AppState) -> None:
-    """Refresh this replica's marks for every conversation whose customer it holds."""
-    if not state.customers_here:
-        return
-    name, now = replica_name(state), now_ms()
+async def beat(state: AppState, renew_chats: bool) -> None:
+    """This replica is alive: its customers are here. With `renew_chats`, the lifetime of every
+    conversation's marks it holds is renewed too (beat_renews says when)."""
+    name, ttl = replica_name(state), state.settings.resume_token_ttl
     async with state.redis.pipeline(transaction=False) as pipe:
-        for cid in list(state.customers_here):
-            pipe.zadd(state.keys.customer_sockets(cid), {name: now})
-            pipe.expire(state.keys.customer_sockets(cid), state.settings.resume_token_ttl)
+        pipe.set(state.keys.replica_seen(name), now_ms(), ex=ttl)
+        if renew_chats:
+            for cid in list(state.customers_here):
+                pipe.expire(state.keys.customer_sockets(cid), ttl)
         await pipe.execute()
+
+
+def renewal_gap(state: AppState) -> float:
+    """Seconds between renewals of the chats' marks: a quarter of their lifetime, at most
+    CHAT_MARKS_RENEWED (a short lifetime, in tests, is renewed at every beat)."""
+    return min(state.settings.resume_token_ttl / 4, CHAT_MARKS_RENEWED)
 
 
 async def _mark(state: AppState, cid: str, member: str) -> None:
@@ -85,12 +99,21 @@ async def away_seconds(state: AppState, cid: str) -> float | None:
     """How long the customer has had no socket; None while one is open (on any replica)."""
     raw = await state.redis.zrange(state.keys.customer_sockets(cid), 0, -1, withscores=True)
     marks = cast(list[tuple[str, float]], raw)
+    replicas = [member for member, _ in marks if member != LEFT]
+    beats = (
+        await state.redis.mget([state.keys.replica_seen(r) for r in replicas]) if replicas else []
+    )
+    last_beat = dict(zip(replicas, beats, strict=True))
     now = now_ms()
     newest = 0.0
-    for member, seen in marks:
-        if member != LEFT and now - seen < STALE_SECONDS * 1000:
-            return None
-        newest = max(newest, float(seen))
+    for member, marked in marks:
+        seen = float(marked)
+        if member != LEFT:
+            beat_at = last_beat.get(member)
+            seen = max(seen, float(beat_at) if beat_at else 0.0)
+            if now - seen < STALE_SECONDS * 1000:
+                return None
+        newest = max(newest, seen)
     if not newest:
         return float("inf")
     return max(0.0, (now - newest) / 1000)

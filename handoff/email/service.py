@@ -111,9 +111,14 @@ async def start_inbound(state: AppState, listen: InboundListen) -> asyncio.Serve
 
 
 async def _keep_marks(state: AppState, stopping: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    renewed_at: float | None = None
     while not stopping.is_set():
+        renew = renewed_at is None or loop.time() - renewed_at >= away.renewal_gap(state)
         try:
-            await away.beat(state)
+            await away.beat(state, renew_chats=renew)
+            if renew:
+                renewed_at = loop.time()
         except Exception as error:  # Redis failing: marks age out, the next beat renews them
             log.warning("customer socket marks not refreshed: %s", error)
         with contextlib.suppress(asyncio.TimeoutError):
