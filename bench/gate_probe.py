@@ -30,18 +30,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.evaluate.heldout import read_topic_messages  # noqa: E402
 from bot.evaluate.tally import is_right  # noqa: E402
-from bot.nlu.calibrate import SEED, WRONG_ANSWER_COST, configured, training_examples  # noqa: E402
-from bot.nlu.classifier import OUT_OF_SCOPE, MessageClassifier  # noqa: E402
+from bot.nlu.calibrate import (  # noqa: E402
+    WRONG_ANSWER_COST,
+    configured,
+    fit_gate,
+    gated_out_of_fold,
+    out_of_fold,
+    training_examples,
+)
+from bot.nlu.classifier import OUT_OF_SCOPE, MessageClassifier, gate_probability  # noqa: E402
 from understanding.encoder import load_encoder  # noqa: E402
-from understanding.standins import with_stand_ins  # noqa: E402
 
 DEV = ROOT / "data" / "dev" / "faq_dev.yml"
 WRONG_CAPS = (2.0, 2.5, 3.0)
@@ -98,29 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings, threshold, _ = configured()
     settings = replace(settings, gate=())  # the fused probability, as before the gate
     examples = training_examples()
-    encoder = load_encoder()
-    texts = [text for text, _ in examples]
     gold = np.array([label for _, label in examples])
-    vectors = encoder.encode([with_stand_ins(text) for text in texts])
-    reads: list[Read | None] = [None] * len(texts)
-    fold_of = np.zeros(len(texts), dtype=int)
-    splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=SEED)
-    for fold, (train, held) in enumerate(splitter.split(texts, gold)):
-        model = MessageClassifier.train(
-            [texts[i] for i in train], list(gold[train]), encoder.encode, settings, vectors[train]
-        )
-        for i, found in zip(
-            held, read(model, [texts[i] for i in held], encoder.encode), strict=True
-        ):
-            reads[i], fold_of[i] = found, fold
-    cv = [r for r in reads if r is not None]
-    x = np.array([r.features for r in cv])
+    oof = out_of_fold(examples, settings, args.folds)  # the floor as configured
+    top = np.argmax(oof.probabilities, axis=1)
+    cv = [
+        Read(oof.labels[t], float(p[t]), f)
+        for t, p, f in zip(top, oof.probabilities, oof.features, strict=True)
+    ]
     y = np.array([is_right(r.label, g) for r, g in zip(cv, gold, strict=True)])
-    stage_two = np.zeros(len(cv))
-    for fold in range(args.folds):
-        mine = fold_of == fold
-        fit = LogisticRegression(max_iter=2000).fit(x[~mine], y[~mine])
-        stage_two[mine] = fit.predict_proba(x[mine])[:, 1]
+    stage_two = gated_out_of_fold(oof, y, np.ones(len(cv), dtype=bool))
     today = np.array([r.confidence for r in cv])
     print(
         f"{len(cv)} training phrasings, {args.folds}-fold; likeliest label right ungated "
@@ -150,12 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {oos_threshold} | {cells} |")
 
     if DEV.is_file():
-        model = MessageClassifier.train(texts, list(gold), encoder.encode, settings, vectors)
+        encoder = load_encoder()
+        texts = [text for text, _ in examples]
+        model = MessageClassifier.train(texts, list(gold), encoder.encode, settings)
         dev = read_topic_messages(DEV)
         dev_reads = read(model, [m.text for m in dev], encoder.encode)
         dev_gold = [m.expected for m in dev]
-        fit = LogisticRegression(max_iter=2000).fit(x, y)
-        dev_two = fit.predict_proba(np.array([r.features for r in dev_reads]))[:, 1]
+        gate = fit_gate(oof.features, y)
+        dev_two = np.array([gate_probability(gate, r.features) for r in dev_reads])
         dev_today = np.array([r.confidence for r in dev_reads])
         print(f"\nDevelopment set ({len(dev)} messages): right / wrong / rephrase\n")
         print("| gate | threshold | right | wrong | rephrase |")

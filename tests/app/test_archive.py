@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 from alembic import command
 from redis.asyncio import Redis
 from sqlalchemy import MetaData, inspect
@@ -38,6 +39,7 @@ from handoff.conversations.keys import Keys
 from handoff.email.follow_up_rating import rating_token
 from handoff.state import app_state
 from tests.app.agents import KEYS, agent_online, queued_chat
+from tests.app.chats import opened_archive
 from tests.app.conftest import SECRET, AppFactory
 from tests.app.protocol import open_chat
 from tests.support import polling
@@ -45,6 +47,14 @@ from tests.support.clients import PASSWORD, frames_until, login
 from tests.support.fake_rasa import FakeRasa
 
 NOW = 1_765_000_000_000  # a fixed "now" (ms) for the date filters and daily figures
+
+
+async def signed_in_headers(client: TestClient, redis_url: str) -> dict[str, str]:
+    """The request headers of "pia", a new account of the service, signed in."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    await Accounts(redis, Keys("ha")).create("pia", PASSWORD)
+    await redis.aclose()
+    return dict((await login(client, "pia"))["headers"])
 
 
 def daily(archive: ArchiveStore, days: int, satisfied_from: int = 4) -> list[dict[str, Any]]:
@@ -246,17 +256,10 @@ async def test_the_console_pages_through_a_search_and_refuses_a_cursor_it_did_no
 ) -> None:
     client = await make_client()
     state = app_state(client.server.app)
-    deadline = time.monotonic() + 15
-    while state.archive is None:  # the service opens its archive in the background
-        assert time.monotonic() < deadline, "the archive never opened"
-        await asyncio.sleep(0.05)
     # Now, not NOW: the service's retention purge must leave them alone.
     facts, ordered = tied(61, now=int(time.time() * 1000))
-    state.archive.record(facts)
-    redis = Redis.from_url(redis_url, decode_responses=True)
-    await Accounts(redis, Keys("ha")).create("pia", PASSWORD)
-    await redis.aclose()
-    headers = (await login(client, "pia"))["headers"]
+    (await opened_archive(state)).record(facts)
+    headers = await signed_in_headers(client, redis_url)
 
     async def page(query: str) -> dict[str, Any]:
         answer = await client.get(f"/api/archive/conversations?{query}", headers=headers)
@@ -352,15 +355,8 @@ async def test_the_dashboard_takes_containment_and_csat_over_the_whole_period_fr
 ) -> None:
     client = await make_client()
     state = app_state(client.server.app)
-    deadline = time.monotonic() + 15
-    while state.archive is None:  # the service opens its archive in the background
-        assert time.monotonic() < deadline, "the archive never opened"
-        await asyncio.sleep(0.05)
-    a_mixed_period(state.archive, int(time.time() * 1000))
-    redis = Redis.from_url(redis_url, decode_responses=True)
-    await Accounts(redis, Keys("ha")).create("pia", PASSWORD)
-    await redis.aclose()
-    headers = (await login(client, "pia"))["headers"]
+    a_mixed_period(await opened_archive(state), int(time.time() * 1000))
+    headers = await signed_in_headers(client, redis_url)
 
     async def archived(days: int) -> dict[str, Any]:
         answer = await client.get(f"/api/stats?days={days}", headers=headers)
@@ -539,11 +535,7 @@ async def test_the_archives_csat_agrees_with_the_live_one_for_a_follow_up_answer
 ) -> None:
     client = await make_client()
     state = app_state(client.server.app)
-
-    async def opened() -> bool:  # the service opens its archive in the background
-        return state.archive is not None
-
-    await polling.until(opened, seconds=15)
+    await opened_archive(state)
     _, welcome = await open_chat(client)
     cid = welcome["conversation"]
     # A follow-up as the sender leaves it once emailed (handoff/email/follow_up.py).
@@ -564,10 +556,7 @@ async def test_the_archives_csat_agrees_with_the_live_one_for_a_follow_up_answer
         return stored is not None and stored["follow_up_rating"] == 2
 
     await polling.until(archived, seconds=15)
-    redis = Redis.from_url(redis_url, decode_responses=True)
-    await Accounts(redis, Keys("ha")).create("pia", PASSWORD)
-    await redis.aclose()
-    headers = (await login(client, "pia"))["headers"]
+    headers = await signed_in_headers(client, redis_url)
     stats = await (await client.get("/api/stats?days=30", headers=headers)).json()
     live = (stats["ratings"], stats["csat"], stats["csat_average"])
     archive = stats["archive"]
@@ -872,11 +861,7 @@ async def test_the_dashboards_waits_responses_and_tickets_over_a_month_agree_wit
 ) -> None:
     client = await make_client()
     state = app_state(client.server.app)
-
-    async def opened() -> bool:  # the service opens its archive in the background
-        return state.archive is not None
-
-    await polling.until(opened, seconds=15)
+    await opened_archive(state)
     zoe, session = await agent_online(client, accounts, "zoe", capacity=10)
     # Nobody online: a customer leaves a message (a ticket).
     await zoe.send_json({"type": "presence", "status": "away"})

@@ -7,7 +7,6 @@ up in Redis for it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -33,7 +32,7 @@ from handoff.archive.writing import ConversationFacts
 from handoff.console.accounts import Accounts
 from handoff.conversations.keys import Keys
 from handoff.state import app_state
-from tests.app.chats import live_chat
+from tests.app.chats import live_chat, opened_archive
 from tests.app.conftest import AppFactory
 from tests.app.protocol import AGENT, CheckedSocket, open_chat
 from tests.support import polling
@@ -180,13 +179,9 @@ async def test_archived_conversations_are_purged_after_the_retention_period(
     # seconds later on a busy machine.)
     client: TestClient = await make_client(archive_retention_days=60 / 86_400)
     state = app_state(client.server.app)
-    deadline = time.monotonic() + 15
-    while state.archive is None:
-        assert time.monotonic() < deadline, "the archive never opened"
-        await asyncio.sleep(0.05)
     now = int(time.time() * 1000)
     old, recent = "a" * 32, "b" * 32
-    state.archive.record(
+    (await opened_archive(state)).record(
         [
             ConversationFacts(old, now - 120_000, state="closed"),
             ConversationFacts(recent, now, state="closed"),

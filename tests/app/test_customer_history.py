@@ -6,7 +6,6 @@ nobody, and nothing leaks into another visitor's chat."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from handoff.archive.writing import ConversationFacts
 from handoff.console.accounts import Accounts
 from handoff.state import AppState, app_state
+from tests.app.chats import opened_archive
 from tests.app.conftest import AppFactory
 from tests.support.clients import PASSWORD, login
 
@@ -27,10 +27,8 @@ EMAIL = "lucas.muller37@example.com"
 async def ready(make_client: AppFactory, **overrides: Any) -> tuple[TestClient, AppState]:
     client = await make_client(**overrides)
     state = app_state(client.server.app)
-    deadline = time.monotonic() + 15
-    while overrides.get("archive_database_url") != "off" and state.archive is None:
-        assert time.monotonic() < deadline, "the archive never opened"
-        await asyncio.sleep(0.05)
+    if overrides.get("archive_database_url") != "off":
+        await opened_archive(state)
     accounts = Accounts(state.redis, state.keys)
     await accounts.create("ops", PASSWORD, display_name="Olu", role="admin")
     await accounts.create("alex", PASSWORD, display_name="Alex", role="agent")

@@ -7,41 +7,18 @@ to the customer's address is theirs whichever chat it came from."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from aiohttp.test_utils import TestClient
-
-from handoff.console.accounts import Accounts
 from handoff.editor import unanswered
 from handoff.email.follow_up import schedule
 from handoff.email.outbox import queue_email
 from handoff.state import AppState, app_state
-from tests.app.chats import live_chat
+from tests.app.chats import admin_of, live_chat, post
 from tests.app.conftest import AppFactory
 from tests.support import polling
-from tests.support.clients import PASSWORD, login
 from vocabulary.rasa_keys import rasa_tracker_key
 
 EMAIL = "dana.erase@example.com"
 ORDER = "HG-10042"
-
-
-async def admin_of(client: TestClient) -> dict[str, str]:
-    """An admin's session headers, once the archive is open (an erasure records itself there)."""
-    state = app_state(client.server.app)
-
-    async def archive_open() -> bool:
-        return state.archive is not None
-
-    await polling.until(archive_open, seconds=15)
-    await Accounts(state.redis, state.keys).create("ops", PASSWORD, role="admin")
-    return dict((await login(client, "ops"))["headers"])
-
-
-async def post(client: TestClient, path: str, headers: dict[str, str], **body: str) -> Any:
-    response = await client.post(path, json=body, headers=headers)
-    assert response.status == 200, await response.text()
-    return await response.json()
 
 
 async def test_erasing_a_customer_takes_their_mails_follow_up_and_socket_marks(

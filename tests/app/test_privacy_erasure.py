@@ -12,37 +12,19 @@ import time
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from handoff.archive import privacy
 from handoff.archive.service import archiver_for
 from handoff.archive.store import ArchiveStore
 from handoff.archive.writing import ConversationFacts, EntryRecord
-from handoff.console.accounts import Accounts
 from handoff.console.orders import FOUND, NOT_MENTIONED, record_lookup
-from handoff.state import AppState, app_state
-from tests.app.chats import live_chat
+from handoff.state import app_state
+from tests.app.chats import admin_of, live_chat, post
 from tests.app.conftest import AppFactory
 from tests.app.protocol import open_chat
-from tests.support import polling
-from tests.support.clients import PASSWORD, frames_until, login
+from tests.support.clients import frames_until
 
 NOW = int(time.time() * 1000)
-
-
-async def admin_of(client: TestClient, *, archive_open: bool = True) -> dict[str, Any]:
-    """An admin's session headers (once the archive is open, when it is to be)."""
-    state = app_state(client.server.app)
-    if archive_open:
-        await polling.until(
-            lambda: _is_open(state), seconds=15
-        )  # erasure records itself in the archive
-    await Accounts(state.redis, state.keys).create("ops", PASSWORD, role="admin")
-    return (await login(client, "ops"))["headers"]
-
-
-async def _is_open(state: AppState) -> bool:
-    return state.archive is not None
 
 
 def archived(archive: ArchiveStore, cid: str, text: str, at: int = NOW) -> None:
@@ -50,12 +32,6 @@ def archived(archive: ArchiveStore, cid: str, text: str, at: int = NOW) -> None:
         [ConversationFacts(cid, at, state="closed")],
         [EntryRecord(cid, f"{at}-0", at, "customer", "message", text)],
     )
-
-
-async def post(client: TestClient, path: str, headers: dict[str, str], **body: str) -> Any:
-    response = await client.post(path, json=body, headers=headers)
-    assert response.status == 200, await response.text()
-    return await response.json()
 
 
 async def test_an_order_number_is_found_however_it_was_written_and_only_whole(
