@@ -1,7 +1,7 @@
 """A flame graph of one handoff replica under the serving bench's relay load (py-spy).
 
     .venv-app/bin/python bench/relay_profile.py OUT [--rate 500] [--seconds 15] [--sockets 1000]
-                                                [--baseline REF] [--py-spy PATH]
+                                                [--baseline REF] [--native] [--py-spy PATH]
 
 Builds the relay bench's floor (bench/serving_bench.py: its own redis-server, a scripted Rasa,
 every customer's chat assigned to an online agent), warms it up, then samples the replica with
@@ -36,10 +36,14 @@ async def profile(args: argparse.Namespace) -> None:
             d.floor = await bench.build_floor(d.replicas, d.redis_url, args.sockets, 100, "p")
             await bench.relay_run(d.floor, d.replicas, args.rate, 3, "warm")
             pid = str(d.replicas[0].process.pid)
+            # --native breaks down the C frames (uvloop, aiohttp's parsers, hiredis) that
+            # otherwise show as the event loop's own work.
+            # py-spy samples C frames only while the process is paused (blocking mode).
+            native = ("--native",) if args.native else ("--nonblocking",)
             spies = [
                 await asyncio.create_subprocess_exec(
-                    *(args.py_spy, "record", "--pid", pid, "--rate", "200", "--nonblocking"),
-                    *("--duration", str(int(args.seconds)), *extra),
+                    *(args.py_spy, "record", "--pid", pid, "--rate", "200"),
+                    *("--duration", str(int(args.seconds)), *native, *extra),
                 )
                 for extra in (
                     ("-o", f"{args.out}.svg"),
@@ -66,6 +70,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--baseline", default="", metavar="REF")
+    parser.add_argument("--native", action="store_true", help="sample C frames too")
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     asyncio.run(profile(parser.parse_args()))
     return 0

@@ -91,11 +91,9 @@ async def _serve(ws: web.WebSocketResponse, state: AppState, agent: SessionAgent
             try:
                 # A Redis blip or stall answers `unavailable` within the storage deadline; it
                 # must not hold or drop the console's socket.
-                session_alive = await asyncio.wait_for(
-                    _serve_frame(raw, state, agent, outbox),
-                    timeout=state.settings.storage_deadline,
-                )
-            except (RedisError, asyncio.TimeoutError):
+                async with asyncio.timeout(state.settings.storage_deadline):
+                    session_alive = await _serve_frame(raw, state, agent, outbox)
+            except (RedisError, TimeoutError):
                 # Name what failed, so the console knows which message or action to retry.
                 about = {
                     name: raw[name]

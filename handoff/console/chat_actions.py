@@ -16,7 +16,8 @@ from handoff.console.access import may_work_team
 from handoff.console.accounts import Account
 from handoff.console.presence import is_online
 from handoff.console.sessions import SessionAgent, accounts_of
-from handoff.conversations.store import Appended, MoveResult, now_ms
+from handoff.conversations.outcomes import Appended, MoveResult
+from handoff.conversations.store import now_ms
 from handoff.email import follow_up
 from handoff.email.outbox import away_mail_id, queue_agent_message
 from handoff.queue.targets import answered_clock

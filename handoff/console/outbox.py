@@ -1,8 +1,10 @@
 """The single writer of one console socket: direct frames, the entries of the conversations the
 agent has open, and the team queues.
 
-Hints from the live channel wake it: it re-reads the transcripts of the open conversations from
-the last id it sent, and refreshes the queues (debounced) when a queue or a state moved.
+Hints from the live channel wake it: a new entry's hint carries the entry, sent as it is when it
+follows the last one sent in its conversation; otherwise it re-reads the transcripts of the open
+conversations from the last id it sent. It refreshes the queues (debounced) when a queue or a
+state moved.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from handoff.console.server_frames import (
     refuse,
 )
 from handoff.console.sessions import SessionAgent
-from handoff.conversations.entry import Entry
+from handoff.conversations.entry import Carried, Entry, following
 from handoff.email.outbox import email_fields
 from handoff.state import AppState
 from handoff.web.sockets import SocketWriter, send_frame
@@ -39,7 +41,10 @@ class ConsoleOutbox(SocketWriter):
         self.state = state
         self.agent = agent
         self.opened: dict[str, str] = {}  # conversation -> last entry id sent
-        self.dirty: set[str] = set()
+        self.dirty: set[str] = set()  # open conversations to read from the last entry sent
+        # Entries their hints carried, by conversation: sent without a read when they follow
+        # the last entry sent (conversations/entry.py `following`).
+        self.carried: dict[str, list[Carried]] = {}
         self.queue_dirty = True
         self.last_queue: dict[str, Any] = {}
         self.last_active: list[str] | None = None
@@ -106,7 +111,11 @@ class ConsoleOutbox(SocketWriter):
             self.queue_dirty = True
             self.wake.set()
         if isinstance(cid, str) and cid in self.opened:
-            self.dirty.add(cid)
+            carried = Carried.from_hint(payload)
+            if carried is None:
+                self.dirty.add(cid)
+            else:
+                self.carried.setdefault(cid, []).append(carried)
             self.wake.set()
 
     def _resync(self) -> None:
@@ -127,27 +136,26 @@ class ConsoleOutbox(SocketWriter):
                 return
         while self.frames and not self.stopped:
             await send_frame(self.ws, self.frames.pop(0))
-        while self.dirty and not self.stopped:
-            cid = self.dirty.pop()
-            if cid not in self.opened:
-                continue
-            # Bounded: frames queued meanwhile (acks, errors) wait behind this read.
-            entries = await self._read(self.state.store.read(cid, self.opened[cid]))
-            for entry in entries:
-                frame = {**entry.to_frame(), "conversation": cid}
-                if "mail" in entry.fields or "channel" in entry.fields:
-                    frame.update(await self._read(email_fields(self.state, entry.fields)))
-                await send_frame(self.ws, frame)
-                self.opened[cid] = entry.id
-            # A message in one of my chats starts or stops the wait for a reply it shows; more
-            # messages from a customer whose wait already runs change nothing (lua/append.lua
-            # starts the clock with HSETNX), so they do not re-read every chat of the agent.
-            if cid in (self.last_active or ()) and not (
-                cid in self.waits_running and all(_from_customer(e) for e in entries)
-            ):
-                self.mine_dirty |= bool(entries)
-            if len(entries) == 500:
-                self.dirty.add(cid)
+        while (self.dirty or self.carried) and not self.stopped:
+            if self.carried:
+                cid, hints = self.carried.popitem()
+                # A conversation marked for reading gets these entries from that read, which
+                # comes later in this loop; one closed meanwhile gets nothing.
+                if cid in self.dirty or cid not in self.opened:
+                    continue
+                entries = following(self.opened[cid], hints)
+                if entries is None:
+                    self.dirty.add(cid)
+                    continue
+            else:
+                cid = self.dirty.pop()
+                if cid not in self.opened:
+                    continue
+                # Bounded: frames queued meanwhile (acks, errors) wait behind this read.
+                entries = await self._read(self.state.store.read(cid, self.opened[cid]))
+                if len(entries) == 500:
+                    self.dirty.add(cid)
+            await self._deliver(cid, entries)
         if self.queue_dirty and not self.stopped:
             # At most one refresh per QUEUE_DEBOUNCE: the first move after a quiet spell is shown
             # at once, a burst of moves after it becomes one queue frame.
@@ -160,6 +168,23 @@ class ConsoleOutbox(SocketWriter):
             await self._send_mine()
         if self.frames:
             self.wake.set()
+
+    async def _deliver(self, cid: str, entries: list[Entry]) -> None:
+        for entry in entries:
+            if cid not in self.opened:
+                return  # the agent left it while its entries were read (or one was sent)
+            frame = {**entry.to_frame(), "conversation": cid}
+            if "mail" in entry.fields or "channel" in entry.fields:
+                frame.update(await self._read(email_fields(self.state, entry.fields)))
+            await send_frame(self.ws, frame)
+            self.opened[cid] = entry.id
+        # A message in one of my chats starts or stops the wait for a reply it shows; more
+        # messages from a customer whose wait already runs change nothing (lua/append.lua
+        # starts the clock with HSETNX), so they do not re-read every chat of the agent.
+        if cid in (self.last_active or ()) and not (
+            cid in self.waits_running and all(_from_customer(e) for e in entries)
+        ):
+            self.mine_dirty |= bool(entries)
 
     async def _send_queues(self) -> None:
         teams = self.agent.account.teams

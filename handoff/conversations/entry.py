@@ -66,3 +66,51 @@ class Entry:
             if value is not None:
                 frame[name] = value
         return frame
+
+
+@dataclass(frozen=True)
+class Carried:
+    """An entry as its live hint carried it (lua/entry_hint.lua), with the id of the entry
+    before it in the transcript."""
+
+    previous: str
+    entry: Entry
+
+    @classmethod
+    def from_hint(cls, payload: Mapping[str, Any]) -> Carried | None:
+        """The entry a hint carries; None for a hint that carries none (or a malformed one)."""
+        entry_id, previous, fields = payload.get("e"), payload.get("p"), payload.get("f")
+        if not (isinstance(entry_id, str) and isinstance(previous, str)):
+            return None
+        if not isinstance(fields, dict):
+            return None
+        return cls(previous, Entry.from_stream(entry_id, fields))
+
+
+def _stream_order(entry_id: str) -> tuple[int, int] | None:
+    milliseconds, _, sequence = entry_id.partition("-")
+    if not (milliseconds.isdigit() and sequence.isdigit()):
+        return None
+    return int(milliseconds), int(sequence)
+
+
+def following(last_sent: str, carried: list[Carried]) -> list[Entry] | None:
+    """The carried entries that come after `last_sent`, in transcript order; None when the
+    hints leave a gap (a hint lost, or an entry whose hint carried nothing), so the caller
+    must read the transcript instead.
+
+    Hints arrive in the order their entries were written (one channel, published by the
+    script that wrote the entry), so each entry follows the one before it. One the socket has
+    already delivered (a read got there first) is skipped.
+    """
+    cursor = last_sent or "0-0"
+    entries: list[Entry] = []
+    for hint in carried:
+        if hint.previous == cursor:
+            entries.append(hint.entry)
+            cursor = hint.entry.id
+            continue
+        sent, this = _stream_order(cursor), _stream_order(hint.entry.id)
+        if sent is None or this is None or this > sent:
+            return None
+    return entries

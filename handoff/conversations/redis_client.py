@@ -37,7 +37,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.utils import get_lib_version
 
 from handoff.conversations.keys import Keys
-from handoff.conversations.store import Appended, ConversationStore
+from handoff.conversations.outcomes import Appended, RateCounter
+from handoff.conversations.store import ConversationStore
 
 
 def sentinel_address(text: str) -> tuple[str, int]:
@@ -171,10 +172,11 @@ class ReplicatedStore(ConversationStore):
         *,
         client_id: str = "",
         kind: str = "message",
+        counter: RateCounter | None = None,
         **extra: str | int | float | Sequence[Any] | Mapping[str, Any] | None,
     ) -> Appended:
         stored = await super().append_entry(
-            cid, sender, text, client_id=client_id, kind=kind, **extra
+            cid, sender, text, client_id=client_id, kind=kind, counter=counter, **extra
         )
         if client_id and self.ack_replicas > 0:
             await self.replicated(cid, client_id, stored.entry_id)

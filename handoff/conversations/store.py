@@ -20,7 +20,6 @@ import json
 import secrets
 import time
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar, cast
 
@@ -30,6 +29,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff.conversations.entry import Entry
 from handoff.conversations.keys import CONVERSATION_LIFETIME, TRANSCRIPT_ENTRIES_KEPT, Keys
+from handoff.conversations.outcomes import (
+    Appended,
+    ChatClosed,
+    MoveResult,
+    RateCounter,
+    RateLimited,
+)
 
 STATES = ("bot", "queued", "assigned", "closed")
 # Conversation ids are 128 random bits in hex: unguessable, and safe inside Redis keys and Lua.
@@ -48,9 +54,12 @@ async def bounded(call: Awaitable[T], seconds: float) -> T:
     (reconnects and retries each time out on their own); callers already treat a Redis error as
     "storage unavailable", this only bounds how long that takes to find out.
     """
+    # asyncio.timeout, not wait_for: on Python 3.11 wait_for runs the call in a task of its
+    # own, a task per Redis read of every socket writer (issue 20: CPU per relayed message).
     try:
-        return await asyncio.wait_for(call, timeout=seconds)
-    except asyncio.TimeoutError as error:
+        async with asyncio.timeout(seconds):
+            return await call
+    except TimeoutError as error:
         raise RedisTimeoutError(f"no answer from Redis within {seconds:.1f} s") from error
 
 
@@ -67,40 +76,15 @@ def queue_score(priority: int, queued_at_ms: int) -> int:
     return priority * PRIORITY_BAND + queued_at_ms
 
 
-@dataclass(frozen=True)
-class MoveResult:
-    """How a move went. When it did not, `state`, `agent` and `team` are the conversation's now."""
-
-    ok: bool
-    entry_id: str = ""
-    state: str = ""
-    agent: str = ""
-    team: str = ""
-    full: bool = False
-    missing: bool = False
-
-
-@dataclass(frozen=True)
-class Appended:
-    """An entry stored (or found stored). For an agent's new message, the reply it was:
-    `answered` "first" or "next" with the wait's start (ms) and the chat's priority (see
-    lua/append.lua and handoff/queue/targets.py), else ""."""
-
-    entry_id: str
-    new: bool
-    answered: str = ""
-    waiting_since: int = 0
-    priority: int = 5
-
-
 @functools.cache
 def load_script(name: str) -> str:
     return resources.files("handoff.conversations").joinpath("lua", name).read_text()
 
 
 def conversation_script(name: str) -> str:
-    """A script that writes a conversation, after the lifetime rule it applies (lifetime.lua)."""
-    return load_script("lifetime.lua") + load_script(name)
+    """A script that writes a conversation, after the lifetime rule it applies (lifetime.lua)
+    and the hint that carries a new entry (entry_hint.lua)."""
+    return load_script("lifetime.lua") + load_script("entry_hint.lua") + load_script(name)
 
 
 class ConversationStore:
@@ -222,7 +206,9 @@ class ConversationStore:
         **extra: str | int | float | Sequence[Any] | Mapping[str, Any] | None,
     ) -> tuple[str, bool]:
         """Store an entry once; returns (stream id, True if new). Raises KeyError if unknown."""
-        stored = await self.append_entry(cid, sender, text, client_id=client_id, kind=kind, **extra)
+        stored = await self.append_entry(
+            cid, sender, text, client_id=client_id, kind=kind, counter=None, **extra
+        )
         return stored.entry_id, stored.new
 
     async def append_entry(
@@ -233,9 +219,14 @@ class ConversationStore:
         *,
         client_id: str = "",
         kind: str = "message",
+        counter: RateCounter | None = None,
         **extra: str | int | float | Sequence[Any] | Mapping[str, Any] | None,
     ) -> Appended:
-        """`append`, telling also which wait for a reply an agent's new message ended."""
+        """`append`, telling also which wait for a reply an agent's new message ended.
+
+        With a `counter` (a customer's message), the script refuses a message to a closed
+        chat (ChatClosed) or over the counter's limit (RateLimited), in the same round trip
+        as the write."""
         now = now_ms()  # the entry's time is the time its script keeps (awaiting_since)
         fields: list[str] = ["kind", kind, "from", sender, "text", text, "at", str(now)]
         if client_id:
@@ -245,14 +236,17 @@ class ConversationStore:
                 continue
             encoded = json.dumps(value) if isinstance(value, list | dict | tuple) else str(value)
             fields += [name, encoded]
+        keys = [
+            self.keys.log(cid),
+            self.keys.seen(cid),
+            self.keys.conversation(cid),
+            self.keys.pending,
+            self.keys.archive_due,
+        ]
+        if counter is not None:
+            keys.append(counter.key)
         result = await self._append(
-            keys=[
-                self.keys.log(cid),
-                self.keys.seen(cid),
-                self.keys.conversation(cid),
-                self.keys.pending,
-                self.keys.archive_due,
-            ],
+            keys=keys,
             args=[
                 client_id,
                 now,
@@ -261,16 +255,22 @@ class ConversationStore:
                 CONVERSATION_LIFETIME,
                 self.keys.closed_lifetime,
                 TRANSCRIPT_ENTRIES_KEPT,
+                "" if counter is None else counter.limit,
+                0 if counter is None else counter.lifetime,
                 *fields,
             ],
         )
         entry_id, status = str(result[0]), int(result[1])
+        if status == -2 or (status == -1 and counter is not None):
+            raise ChatClosed(cid)
+        if status == -3:
+            raise RateLimited(cid)
         if status < 0:
             raise KeyError(cid)
-        answered = [str(x) for x in result[2:]]
-        if len(answered) == 3:
-            return Appended(entry_id, status == 1, answered[0], int(answered[1]), int(answered[2]))
-        return Appended(entry_id, status == 1)
+        rest = [str(x) for x in result[2:]]
+        if len(rest) == 3:
+            return Appended(entry_id, status == 1, rest[0], int(rest[1]), int(rest[2]))
+        return Appended(entry_id, status == 1, state=rest[0] if rest and sender != "agent" else "")
 
     async def read(self, cid: str, after: str | None = None, count: int = 500) -> list[Entry]:
         """Entries strictly after `after` (or all), oldest first."""

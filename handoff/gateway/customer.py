@@ -191,10 +191,10 @@ async def _read_loop(ws: web.WebSocketResponse, state: AppState, cid: str, outbo
         if over_budget(budget, state, outbox):
             continue
         try:
-            await asyncio.wait_for(
-                handle(data, state, cid, outbox), timeout=state.settings.storage_deadline
-            )
-        except (RedisError, asyncio.TimeoutError):
+            # A timeout in this task, not wait_for's task per frame (store.py `bounded`).
+            async with asyncio.timeout(state.settings.storage_deadline):
+                await handle(data, state, cid, outbox)
+        except (RedisError, TimeoutError):
             # A message cut off here may still have been stored; the resend is de-duplicated.
             # Name the message, so the client knows exactly which one to resend.
             client_id = data.get("id")

@@ -12,6 +12,7 @@ from typing import Any
 
 from typing_extensions import assert_never
 
+from handoff.conversations.outcomes import ChatClosed, RateLimited
 from handoff.gateway.frames import (
     SESSION,
     Ack,
@@ -57,25 +58,29 @@ async def handle(data: dict[str, Any], state: AppState, cid: str, outbox: Socket
 
 
 async def _on_message(frame: Message, state: AppState, cid: str, outbox: SocketWriter) -> None:
-    # Only the state is needed: the whole conversation hash grows with the chat (packet, triage
-    # scores) and this runs for every message.
-    current = await state.store.state_of(cid)
-    if current is None or current == "closed":
+    # The closed chat and the rate limit are checked by the append script, in the same round
+    # trip as the write: this runs for every message a customer sends.
+    counter = state.limits.counter("conv-msg", cid, state.settings.customer_rate_per_minute)
+    try:
+        stored = await state.store.append_entry(
+            cid, "customer", frame.text, client_id=frame.id, counter=counter
+        )
+    except ChatClosed:
         outbox.send(
             error("closed", "This chat has ended. Start a new chat to continue.", id=frame.id)
         )
         return
-    if not await state.limits.allow("conv-msg", cid, state.settings.customer_rate_per_minute):
+    except RateLimited:
         state.metrics.refused("conversation_rate")
         outbox.send(
             error("rate_limited", "You're sending messages very fast; wait a moment.", id=frame.id)
         )
         return
-    entry_id, new = await state.store.append(cid, "customer", frame.text, client_id=frame.id)
-    outbox.send(Ack(type="ack", id=frame.id, entry=entry_id, duplicate=not new).frame())
-    if new:
+    ack = Ack(type="ack", id=frame.id, entry=stored.entry_id, duplicate=not stored.new)
+    outbox.send(ack.frame())
+    if stored.new:
         state.metrics.customer_messages.inc()
-    if current == "bot":
+    if stored.state == "bot":
         state.turns.kick(cid)
 
 

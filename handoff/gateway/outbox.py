@@ -1,8 +1,9 @@
 """The single writer of one customer socket: direct frames first, then new transcript entries.
 
 Hints from the live channel say what changed: a new entry of the conversation, a change of
-state, someone typing, or that some queue moved. The transcript is re-read from the last entry
-this socket sent, so each entry reaches the customer exactly once, in order; the queue position
+state, someone typing, or that some queue moved. A new entry's hint carries it: sent as it is
+when it follows the last entry this socket sent, else the transcript is re-read from that
+entry, so each entry reaches the customer exactly once, in order; the queue position
 is re-read only while the customer waits, and sent only when it changed.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from handoff.conversations.store import Entry
+from handoff.conversations.entry import Carried, Entry, following
 from handoff.gateway.frames import ServerTyping
 from handoff.state import AppState
 from handoff.web.sockets import SocketWriter, send_frame
@@ -27,6 +28,7 @@ class Outbox(SocketWriter):
 
     label = "customer"
     __slots__ = (
+        "carried",
         "cid",
         "conversation_state",
         "entries_read",
@@ -60,6 +62,9 @@ class Outbox(SocketWriter):
         # not for every ack or pong: `wanted` counts those, `read` is the count last served.
         self.entries_wanted = 1
         self.entries_read = 0
+        # Entries their hints carried, not yet delivered: sent without a read when they
+        # follow the last one sent (conversations/entry.py `following`).
+        self.carried: list[Carried] = []
 
     def hint(self, payload: dict[str, Any]) -> None:
         if "typing" in payload:
@@ -81,7 +86,11 @@ class Outbox(SocketWriter):
         if "state" in payload or payload.get("resync"):
             self.queue_dirty = True
             self.queue_hinted_at = None
-        self.entries_wanted += 1
+        carried = Carried.from_hint(payload)
+        if carried is None:
+            self.entries_wanted += 1
+        else:
+            self.carried.append(carried)
         self.wake.set()
 
     def _resync(self) -> None:
@@ -95,9 +104,11 @@ class Outbox(SocketWriter):
         while self.frames:
             await send_frame(self.ws, self.frames.pop(0))
         wanted = self.entries_wanted
-        if wanted == self.entries_read:
-            entries = []
-        else:
+        # Hints that came during a read are in the next flush's list: what this read returns
+        # covers every entry carried before it started.
+        carried, self.carried = self.carried, []
+        entries = following(self.last_sent, carried) if wanted == self.entries_read else None
+        if entries is None:
             entries = await self._read(self.state.store.read(self.cid, self.last_sent, READ_BATCH))
             self.entries_read = wanted
         for entry in entries:

@@ -13,6 +13,7 @@ import time
 from redis.asyncio import Redis
 
 from handoff.conversations.keys import Keys
+from handoff.conversations.outcomes import RateCounter
 
 
 class RateLimiter:
@@ -24,6 +25,11 @@ class RateLimiter:
     def _key(self, what: str, ident: str) -> str:
         window = int(time.time()) // self.window
         return self.keys.ratelimit(what, f"{ident}:{window}")
+
+    def counter(self, what: str, ident: str, limit: int) -> RateCounter:
+        """The counter `allow` would count on, for a script that counts in its own step
+        (a customer's message: conversations/lua/append.lua)."""
+        return RateCounter(self._key(what, ident), limit, self.window * 2)
 
     async def hit(self, *counters: tuple[str, str]) -> list[int]:
         """Count one event on each (what, ident) counter at once; each count including it.

@@ -497,7 +497,7 @@ async def test_open_leave_ping_and_bad_frames_follow_the_agent_protocol(
     # queue: the queue without the chat comes after w2 would have, had the agent still watched.
     await customer.send_json({"type": "cancel_queue"})
     after_leave = await frames_until(agent, lambda f: f["type"] == "queue" and not f["items"])
-    assert not any(f["type"] == "event" for f in after_leave)
+    assert not any(f["type"] == "event" for f in after_leave), after_leave
     await agent.ws.send_str("{not json")
     assert (await frames_until(agent, lambda f: f["type"] == "error"))[-1]["code"] == "bad_frame"
     await agent.send_json({"type": "dance"}, check=False)

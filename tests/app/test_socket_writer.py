@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from handoff.console.accounts import Accounts
+from handoff.conversations.entry import Carried, Entry, following
 from handoff.state import app_state
 from handoff.web import sockets
 from handoff.web.sockets import Wake
-from tests.app.conftest import AppFactory
+from tests.app.agents import agent_online, all_of, is_event, queued_chat
+from tests.app.conftest import AppFactory, FakeRasa
 from tests.app.protocol import open_chat
 from tests.support.clients import frames_until
 
@@ -97,3 +100,90 @@ async def test_sockets_re_reading_all_at_once_take_a_bounded_share_of_redis_conn
         await watcher.aclose()
         for ws, _ in chats:
             await ws.close()
+
+
+# --- entries carried by their hints (lua/entry_hint.lua) -------------------------------------
+
+
+def _carried(previous: str, entry_id: str) -> Carried:
+    return Carried(previous, Entry(entry_id, "message", "customer", entry_id, 0))
+
+
+def test_carried_entries_are_delivered_only_in_an_unbroken_line_from_the_last_one_sent() -> None:
+    line = [_carried("1-0", "2-0"), _carried("2-0", "3-0")]
+    assert [e.id for e in following("1-0", line) or []] == ["2-0", "3-0"]
+    # The first entry of a conversation follows "0-0", as a new socket starts.
+    assert [e.id for e in following("", [_carried("0-0", "5-0")]) or []] == ["5-0"]
+    # A read already delivered the first: it is skipped, not sent twice.
+    assert [e.id for e in following("2-0", line) or []] == ["3-0"]
+    assert following("3-0", line) == []
+    # A hint missing in between (or a resume point that is no entry id): read instead.
+    assert following("1-0", [_carried("2-0", "3-0")]) is None
+    assert following("1-0", [line[0], _carried("2-5", "3-0")]) is None
+    assert following("not-an-id", line) is None
+
+
+async def test_entries_reach_the_customer_and_the_agent_from_their_hints_without_a_read(
+    make_client: AppFactory,
+    accounts: Accounts,
+    handoff_bot: FakeRasa,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = await make_client()
+    state = app_state(client.server.app)
+    agent, _ = await agent_online(client, accounts, "ida")
+    customer, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    await agent.send_json({"type": "claim", "conversation": cid})
+    await all_of(agent, lambda f: f["type"] == "claimed", is_event("I want a human please"))
+    await frames_until(customer, is_event("Ida joined"))
+    reads: list[str] = []
+    read = state.store.read
+
+    async def counted(conversation: str, after: str | None = None, count: int = 500) -> Any:
+        reads.append(conversation)
+        return await read(conversation, after, count)
+
+    monkeypatch.setattr(state.store, "read", counted)
+    seen_by_customer: list[dict[str, Any]] = []
+    for n in range(5):
+        await customer.send_json({"type": "message", "id": f"m{n}", "text": f"question {n}"})
+        seen_by_customer += await frames_until(
+            customer, lambda f, n=n: f.get("type") == "ack" and f["id"] == f"m{n}"
+        )
+        await state.store.append(cid, "agent", f"answer {n}")
+    seen_by_customer += await frames_until(customer, is_event("answer 4"))
+    texts = [f"{who} {n}" for n in range(5) for who in ("question", "answer")]
+    for frames in (seen_by_customer, await frames_until(agent, is_event("answer 4"))):
+        got = [f["text"] for f in frames if f.get("type") == "event" and f["kind"] == "message"]
+        assert got == texts  # every entry once, in order
+    assert reads == []
+
+
+async def test_an_entry_whose_hint_was_lost_arrives_in_order_with_the_next_one(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its hint is lost, so the next entry's hint does not follow the last one sent: the socket
+    # reads the gap back at once, rather than at the periodic re-read 20 s later.
+    client = await make_client()
+    state = app_state(client.server.app)
+    ws, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    dispatch = state.live.dispatch
+    lost: list[dict[str, Any]] = []
+
+    def lose_the_first(payload: dict[str, Any]) -> None:
+        if payload.get("c") == cid and not lost:
+            lost.append(payload)
+            return
+        dispatch(payload)
+
+    monkeypatch.setattr(state.live, "dispatch", lose_the_first)
+    await state.store.append(cid, "agent", "first")
+    await state.store.append(cid, "agent", "second")
+    started = time.monotonic()
+    frames = await frames_until(ws, is_event("second"), 3.0)
+    assert [f["text"] for f in frames if f.get("type") == "event"][-2:] == ["first", "second"]
+    assert lost and lost[0]["f"]["text"] == "first"
+    assert time.monotonic() - started < 3.0
+    await ws.close()

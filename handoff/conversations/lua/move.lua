@@ -62,12 +62,14 @@ for _ = 1, n do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
+local first_field = i
 local fields = {}
 while i <= #ARGV do
   fields[#fields + 1] = ARGV[i]
   i = i + 1
 end
 local bound = limit_of(KEYS[1], 'max_entries', ARGV[14])
+local previous = previous_entry(KEYS[2])
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', bound, '*', unpack(fields))
 redis.call('HSET', KEYS[1], 'last_id', id)
 if ARGV[11] == '1' then
@@ -80,5 +82,5 @@ keep_conversation(
   tonumber(ARGV[13])
 )
 archive_due(KEYS[9], ARGV[1], ARGV[8])
-redis.call('PUBLISH', ARGV[9], '{"c":"' .. ARGV[1] .. '","state":"' .. ARGV[3] .. '"}')
+publish_entry(ARGV[9], ARGV[1], previous, id, ARGV, first_field, {state = ARGV[3]})
 return {'ok', id}
