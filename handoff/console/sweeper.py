@@ -8,6 +8,7 @@ whose customer has waited past the response-time target are reported once.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
 
@@ -80,6 +81,10 @@ async def sweep_agents(state: AppState, requeue: bool = True) -> None:
 
 # What a breach check reads of each chat: its clock, where it is, its title, the breach marks.
 BREACH_FIELDS = (*CLOCK_FIELDS, "team", "agent", "customer_name", "breached_first", "breached_next")
+# Chats read per pipeline. Building, reading and checking a thousand at once held the event
+# loop for tens of milliseconds every 2 s, and every message relayed meanwhile waited: the
+# relay's p99 (issue 20). In batches, the loop serves the sockets between two.
+BREACH_READ_BATCH = 100
 
 
 async def sweep_breaches(state: AppState) -> int:
@@ -90,8 +95,9 @@ async def sweep_breaches(state: AppState) -> int:
     answered (the customer left the queue or closed the chat) into the share.
 
     Every chat a person may owe a reply is in a team queue or an agent's chats, so one round
-    reads those sets and then every such chat in one pipeline: a few hundred small reads every
-    2 s, bounded by the agents' capacity and the queues. Returns how many breaches it marked.
+    reads those sets and then every such chat, BREACH_READ_BATCH to a pipeline: a few hundred
+    small reads every 2 s, bounded by the agents' capacity and the queues. Returns how many
+    breaches it marked.
     """
     keys = state.keys
     chats: set[str] = set()
@@ -108,23 +114,31 @@ async def sweep_breaches(state: AppState) -> int:
     # was still running once `now` had passed, so a reply that stops it after the read is late
     # as well (targets.ResponseClock.overdue) and never counted within its target too.
     now = now_ms()
-    async with state.redis.pipeline(transaction=False) as pipe:
-        for cid in ordered:
-            pipe.hmget(keys.conversation(cid), list(BREACH_FIELDS))
-        rows = await pipe.execute()
     marked = 0
-    for cid, row in zip(ordered, rows, strict=True):
-        conversation = {f: str(v) for f, v in zip(BREACH_FIELDS, row, strict=True) if v is not None}
-        clock = clock_of(state, conversation)
-        if clock is None or not clock.overdue(now):
-            continue
-        seen = conversation.get(clock.breach_marker())
-        if not await state.queue.mark_breach(cid, clock, seen):
-            continue
-        marked += 1
-        state.metrics.response_breached(clock.kind, clock.priority)
-        await state.store.publish(breach_hint(cid, conversation, clock))
+    for start in range(0, len(ordered), BREACH_READ_BATCH):
+        batch = ordered[start : start + BREACH_READ_BATCH]
+        async with state.redis.pipeline(transaction=False) as pipe:
+            for cid in batch:
+                pipe.hmget(keys.conversation(cid), list(BREACH_FIELDS))
+            rows = await pipe.execute()
+        for cid, row in zip(batch, rows, strict=True):
+            marked += await _report_breach(state, cid, row, now)
     return marked
+
+
+async def _report_breach(state: AppState, cid: str, row: list[Any], now: int) -> bool:
+    """Mark and hint the chat's breach if its clock (BREACH_FIELDS, as read) is overdue and
+    no replica has counted this wait yet; whether this call did."""
+    conversation = {f: str(v) for f, v in zip(BREACH_FIELDS, row, strict=True) if v is not None}
+    clock = clock_of(state, conversation)
+    if clock is None or not clock.overdue(now):
+        return False
+    seen = conversation.get(clock.breach_marker())
+    if not await state.queue.mark_breach(cid, clock, seen):
+        return False
+    state.metrics.response_breached(clock.kind, clock.priority)
+    await state.store.publish(breach_hint(cid, conversation, clock))
+    return True
 
 
 async def auto_assign(state: AppState, team: str, limit: int = 20) -> int:
