@@ -53,14 +53,15 @@ from orders.store import OrderStore
 log = logging.getLogger(__name__)
 
 # The cyclic collector's thresholds once start-up is frozen (generation 0, 1, 2). A full
-# collection walks every object the open sockets hold: 100-140 ms with 1,000 customer sockets
-# and their agents, about once every few seconds at 500 relayed messages/s with Python's
-# defaults (700, 10, 10), and every message relayed meanwhile waited (the relay's p99 was
-# 47-79 ms; issue 20). Full collections now come a hundred times less often, and the young
-# generation is collected every 5,000 allocations rather than 700: the p99 fell to 9-19 ms in
-# the same runs (docs/benchmarks.md, "Serving"). Garbage is still freed by reference counting
-# as before; only reference cycles that outlive two young collections wait longer.
-GC_THRESHOLDS = (5000, 10, 1000)
+# collection walks every object the open sockets hold: 90-140 ms with 1,000 customer sockets
+# and their agents, every few seconds at 500 relayed messages/s with Python's defaults (700,
+# 10, 10), and every message relayed meanwhile waited (the relay's p99 was 37-79 ms; issue
+# 20). Full collections now come a hundred times less often (minutes apart at that load); the
+# young generations keep Python's thresholds, whose pauses stay under about 10 ms (a young
+# generation of 5,000 halved the collector's CPU but paused up to 50 ms). Garbage is still
+# freed by reference counting as before; only reference cycles that outlive the young
+# collections wait longer. Measured: docs/benchmarks.md, "Serving".
+GC_THRESHOLDS = (700, 10, 1000)
 
 
 def redis_client(settings: Settings, *, for_pubsub: bool = False) -> Redis:
