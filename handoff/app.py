@@ -9,7 +9,6 @@ runs only if its start-up succeeded:
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -44,6 +43,7 @@ from handoff.queue.escalation import LiveQueue
 from handoff.settings import Settings
 from handoff.state import SETTINGS, STATE, AppState, app_state
 from handoff.web import health, openapi
+from handoff.web.collector import time_pauses, tune_collector
 from handoff.web.errors import json_errors
 from handoff.web.limits import RateLimiter
 from handoff.web.metrics import Metrics
@@ -51,17 +51,6 @@ from handoff.web.pages import STATIC, check_front_end_built, static_page
 from orders.store import OrderStore
 
 log = logging.getLogger(__name__)
-
-# The cyclic collector's thresholds once start-up is frozen (generation 0, 1, 2). A full
-# collection walks every object the open sockets hold: 90-140 ms with 1,000 customer sockets
-# and their agents, every few seconds at 500 relayed messages/s with Python's defaults (700,
-# 10, 10), and every message relayed meanwhile waited (the relay's p99 was 37-79 ms; issue
-# 20). Full collections now come a hundred times less often (minutes apart at that load); the
-# young generations keep Python's thresholds, whose pauses stay under about 10 ms (a young
-# generation of 5,000 halved the collector's CPU but paused up to 50 ms). Garbage is still
-# freed by reference counting as before; only reference cycles that outlive the young
-# collections wait longer. Measured: docs/benchmarks.md, "Serving".
-GC_THRESHOLDS = (700, 10, 1000)
 
 
 def redis_client(settings: Settings, *, for_pubsub: bool = False) -> Redis:
@@ -167,12 +156,10 @@ def load_triage(settings: Settings) -> TriageModel | None:
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     state = app_state(app)
-    # What start-up loaded (the triage pipeline above all) lives as long as the process. Out of
-    # the collector's reach, it no longer makes every full collection long: this cut the relay's
-    # latency tail (bench/serving_bench.py). Collect first so no garbage is frozen with it.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    # What start-up loaded (the triage pipeline above all) lives as long as the process: frozen
+    # out of the collector's reach, and full collections made rare (web/collector.py).
+    tune_collector()
+    stop_timing = time_pauses(state.metrics.gc_pauses)
     stopping = asyncio.Event()
     tasks = [
         asyncio.create_task(state.live.run(), name="live-hub"),
@@ -184,6 +171,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     ]
     yield
     stopping.set()
+    stop_timing()
     await stop_tasks(tasks)
 
 

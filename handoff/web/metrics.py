@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16)
+PAUSE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25)
 
 
 class Metrics:
@@ -75,6 +76,14 @@ class Metrics:
         )
         self.refusals = Counter(
             "harbor_refused", "Requests refused, by cause", ["cause"], registry=r
+        )
+
+        self.gc_pauses = Histogram(
+            "harbor_gc_pause_seconds",
+            "Collections of the garbage collector, by generation: every socket waits meanwhile",
+            ["generation"],
+            buckets=PAUSE_BUCKETS,
+            registry=r,
         )
 
     def refused(self, cause: str) -> None:

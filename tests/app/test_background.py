@@ -1,6 +1,6 @@
 """A background loop that carries on after Redis errors still ends when the service stops, even
 when redis-py turns the cancellation into a ConnectionError (handoff/background.py); what the
-started service's background does to the garbage collector (app.py GC_THRESHOLDS)."""
+started service's background does to the garbage collector (web/collector.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from handoff.app import GC_THRESHOLDS
 from handoff.background import stop_if_cancelled, stop_tasks
+from handoff.state import app_state
+from handoff.web.collector import GC_THRESHOLDS
 from tests.app.conftest import AppFactory
 
 
@@ -82,12 +83,12 @@ class _Node:
         self.me = self
 
 
-async def test_a_started_service_collects_full_generations_rarely_but_young_cycles_still(
+async def test_a_started_service_collects_full_generations_rarely_and_shows_its_pauses(
     make_client: AppFactory,
 ) -> None:
     # Full collections walk every object the open sockets hold (about 0.1 s with 1,000 of
-    # them): the started service runs them a hundred times less often (app.GC_THRESHOLDS).
-    await make_client()
+    # them): the started service runs them a hundred times less often (GC_THRESHOLDS).
+    client = await make_client()
     assert gc.get_threshold() == GC_THRESHOLDS
     # Cycles the relay makes and drops are still freed by the young collections.
     cycles = [weakref.ref(_Node()) for _ in range(2000)]
@@ -95,3 +96,13 @@ async def test_a_started_service_collects_full_generations_rarely_but_young_cycl
     del churn
     freed = sum(ref() is None for ref in cycles)
     assert freed >= 1900, f"{freed} of 2000 dropped cycles freed without a full collection"
+    # Every pause is on the replica's /metrics, by generation, for an operator to see.
+    gc.collect(1)
+    page = await (await client.get("/metrics")).text()
+    counts = {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in page.splitlines()
+        if line.startswith("harbor_gc_pause_seconds_count")
+    }
+    assert counts.get("0", 0) >= 1 and counts.get("1", 0) >= 1, counts
+    assert app_state(client.server.app).metrics.gc_pauses is not None
