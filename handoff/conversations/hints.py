@@ -1,10 +1,12 @@
 """Hints from Redis pub/sub, fanned out to the sockets open on this replica.
 
-A hint only says "conversation X changed" or "a queue moved"; a socket that gets one re-reads
-the transcript from the last id it delivered. A missed hint therefore costs latency, never data:
-after the subscription reconnects (Redis restarted, or a failover moved the master: the
-subscriber's client does not reconnect by itself, conversations/redis_client.py), every socket is
-told to resync.
+A hint says "conversation X changed" or "a queue moved"; the hint of a new transcript entry
+also carries the entry and the id of the one before it (lua/entry_hint.lua). A socket that has
+delivered that one sends the entry as it came; any other re-reads the transcript from the last
+id it delivered (conversations/entry.py `following`). A missed hint therefore costs latency,
+never data: after the subscription reconnects (Redis restarted, or a failover moved the
+master: the subscriber's client does not reconnect by itself, conversations/redis_client.py),
+every socket is told to resync.
 """
 
 from __future__ import annotations
