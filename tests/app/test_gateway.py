@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import WSMsgType
 
 from handoff.gateway import tokens
+from handoff.state import app_state
 from tests.app.conftest import SECRET, AppFactory
 from tests.app.protocol import CLIENT, open_chat
 from tests.support.clients import frames_until, is_bot_message
@@ -222,3 +223,36 @@ async def test_the_transcript_download_needs_the_conversation_token(
     refused = await client.get("/api/transcript", params={"token": "v1.forged.1.x"})
     assert refused.status == 403
     await ws.close()
+
+
+async def test_messages_to_a_closed_chat_or_over_the_limit_are_refused_by_name_and_not_stored(
+    make_client: AppFactory,
+) -> None:
+    # The append script refuses both in the same round trip as the write (lua/append.lua).
+    client = await make_client(customer_rate_per_minute=3)
+    state = app_state(client.server.app)
+    ws, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    for n in range(3):
+        await ws.send_json({"type": "message", "id": f"ok{n}", "text": f"question {n}"})
+        await frames_until(ws, lambda f, n=n: f.get("type") == "ack" and f["id"] == f"ok{n}")
+    await ws.send_json({"type": "message", "id": "fourth", "text": "one too many"})
+    refused = await frames_until(ws, lambda f: f.get("type") == "error")
+    assert refused[-1]["code"] == "rate_limited" and refused[-1]["id"] == "fourth"
+    # A message the limit refused was never stored, so nothing acknowledges it.
+    assert not any(f.get("type") == "ack" and f["id"] == "fourth" for f in refused)
+
+    other, other_welcome = await open_chat(client)
+    other_cid = other_welcome["conversation"]
+    await state.store.move(other_cid, allowed=["bot"], new_state="closed", event_text="Closed.")
+    await frames_until(other, lambda f: f.get("event") == "state" and f["state"] == "closed")
+    await other.send_json({"type": "message", "id": "late", "text": "are you there?"})
+    closed = await frames_until(other, lambda f: f.get("type") == "error")
+    assert closed[-1]["code"] == "closed" and closed[-1]["id"] == "late"
+    stored = [e.text for e in await state.store.read_all(other_cid)]
+    assert "are you there?" not in stored and "one too many" not in [
+        e.text for e in await state.store.read_all(cid)
+    ]
+    # A refused message does not count against the limit: the closed chat's counter is empty.
+    counter = state.limits.counter("conv-msg", other_cid, 3)
+    assert await state.redis.get(counter.key) is None
