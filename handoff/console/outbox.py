@@ -91,10 +91,12 @@ class ConsoleOutbox(SocketWriter):
                     status["error"] = str(payload["error"])
                 self.reply(status)
             return
-        if "breach" in payload:
-            frame = breach_frame(self.agent, payload)
-            if frame is not None:
-                self.reply(frame)
+        if "breaches" in payload or "breach" in payload:
+            # A sweeper round's breaches come in one hint (one each from replicas before it).
+            for breach in payload.get("breaches") or [payload]:
+                frame = breach_frame(self.agent, breach)
+                if frame is not None:
+                    self.reply(frame)
             return
         if "typing" in payload:
             if payload.get("typing") == "customer" and isinstance(cid, str) and cid in self.opened:

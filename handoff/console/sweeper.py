@@ -121,24 +121,33 @@ async def sweep_breaches(state: AppState) -> int:
             for cid in batch:
                 pipe.hmget(keys.conversation(cid), list(BREACH_FIELDS))
             rows = await pipe.execute()
-        for cid, row in zip(batch, rows, strict=True):
-            marked += await _report_breach(state, cid, row, now)
+        hints = [
+            hint
+            for cid, row in zip(batch, rows, strict=True)
+            if (hint := await _mark_breach(state, cid, row, now)) is not None
+        ]
+        if hints:
+            # One hint for the batch: after an outage hundreds of waits breach in one round,
+            # and a hint each would queue ahead of every message's hint on the live channel.
+            await state.store.publish({"breaches": hints})
+        marked += len(hints)
     return marked
 
 
-async def _report_breach(state: AppState, cid: str, row: list[Any], now: int) -> bool:
-    """Mark and hint the chat's breach if its clock (BREACH_FIELDS, as read) is overdue and
-    no replica has counted this wait yet; whether this call did."""
+async def _mark_breach(
+    state: AppState, cid: str, row: list[Any], now: int
+) -> dict[str, Any] | None:
+    """Mark the chat's breach if its clock (BREACH_FIELDS, as read) is overdue and no replica
+    has counted this wait yet; the breach's hint for the consoles when this call did."""
     conversation = {f: str(v) for f, v in zip(BREACH_FIELDS, row, strict=True) if v is not None}
     clock = clock_of(state, conversation)
     if clock is None or not clock.overdue(now):
-        return False
+        return None
     seen = conversation.get(clock.breach_marker())
     if not await state.queue.mark_breach(cid, clock, seen):
-        return False
+        return None
     state.metrics.response_breached(clock.kind, clock.priority)
-    await state.store.publish(breach_hint(cid, conversation, clock))
-    return True
+    return breach_hint(cid, conversation, clock)
 
 
 async def auto_assign(state: AppState, team: str, limit: int = 20) -> int:

@@ -267,3 +267,30 @@ async def test_the_name_is_the_title_once_the_customer_is_verified(
     await agent.send_json({"type": "claim", "conversation": cid})
     frames = await frames_until(agent, mine_due(cid))
     assert chat_in(frames[-1], cid)["title"] == "Ada Lovelace"
+
+
+async def test_waits_breaching_together_reach_the_console_in_one_hint_per_round(
+    make_client: AppFactory, accounts: Accounts, handoff_bot: Any, monkeypatch: Any
+) -> None:
+    # After an outage hundreds of waits breach in one sweeper round: a hint each would queue
+    # ahead of every message's hint on the live channel (issue 20: the relay's p99).
+    client = await make_client(first_response_targets=((0, 1.0),))
+    state = app_state(client.server.app)
+    published: list[dict[str, Any]] = []
+    publish = state.store.publish
+
+    async def recorded(payload: dict[str, Any]) -> None:
+        published.append(dict(payload))
+        await publish(payload)
+
+    monkeypatch.setattr(state.store, "publish", recorded)
+    agent, _ = await agent_online(client, accounts, "rio")
+    waiting = {(await queued_chat(client))[1]["conversation"] for _ in range(5)}
+    alerted: set[str] = set()
+    while alerted != waiting:
+        frames = await frames_until(agent, lambda f: f["type"] == "breach", timeout=10)
+        alerted.update(f["conversation"] for f in frames if f["type"] == "breach")
+    hints = [p["breaches"] for p in published if "breaches" in p]
+    assert sorted(h["breach"] for batch in hints for h in batch) == sorted(waiting)
+    # The five were queued within a moment: one or two sweeper rounds, one hint each.
+    assert len(hints) <= 2, hints
