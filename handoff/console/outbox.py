@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from handoff.console.queue_view import active_chats, breach_frame, mine_frame, queue_items
 from handoff.console.server_frames import (
@@ -154,7 +155,11 @@ class ConsoleOutbox(SocketWriter):
                 if cid not in self.opened:
                     continue
                 # Bounded: frames queued meanwhile (acks, errors) wait behind this read.
-                entries = await self._read(self.state.store.read(cid, self.opened[cid]))
+                try:
+                    entries = await self._read(self.state.store.read(cid, self.opened[cid]))
+                except RedisError:
+                    self.dirty.add(cid)  # read again once Redis answers, not at the resync
+                    raise
                 if len(entries) == 500:
                     self.dirty.add(cid)
             await self._deliver(cid, entries)

@@ -109,6 +109,9 @@ class Outbox(SocketWriter):
         carried, self.carried = self.carried, []
         entries = following(self.last_sent, carried) if wanted == self.entries_read else None
         if entries is None:
+            if wanted == self.entries_read:
+                # A gap in the carried entries: wanted now, so a read that fails is tried again.
+                self.entries_wanted = wanted = wanted + 1
             entries = await self._read(self.state.store.read(self.cid, self.last_sent, READ_BATCH))
             self.entries_read = wanted
         for entry in entries:

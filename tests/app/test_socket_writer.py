@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from handoff.console.accounts import Accounts
 from handoff.conversations.entry import Carried, Entry, following
@@ -187,3 +188,77 @@ async def test_an_entry_whose_hint_was_lost_arrives_in_order_with_the_next_one(
     assert lost and lost[0]["f"]["text"] == "first"
     assert time.monotonic() - started < 3.0
     await ws.close()
+
+
+async def test_a_gap_whose_read_fails_is_read_again_once_redis_answers(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The gap's read fails (Redis briefly away): the writer pauses a second and reads again,
+    # not only at the periodic re-read 20 s later.
+    client = await make_client()
+    state = app_state(client.server.app)
+    ws, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    dispatch, read = state.live.dispatch, state.store.read
+    lost: list[dict[str, Any]] = []
+    failed: list[str] = []
+
+    def lose_the_first(payload: dict[str, Any]) -> None:
+        if payload.get("c") == cid and not lost:
+            lost.append(payload)
+            return
+        dispatch(payload)
+
+    async def fail_once(conversation: str, after: str | None = None, count: int = 500) -> Any:
+        if not failed:
+            failed.append(conversation)
+            raise RedisConnectionError("Redis is restarting")
+        return await read(conversation, after, count)
+
+    monkeypatch.setattr(state.live, "dispatch", lose_the_first)
+    monkeypatch.setattr(state.store, "read", fail_once)
+    await state.store.append(cid, "agent", "first")
+    await state.store.append(cid, "agent", "second")
+    frames = await frames_until(ws, is_event("second"), 5.0)
+    assert [f["text"] for f in frames if f.get("type") == "event"][-2:] == ["first", "second"]
+    assert failed == [cid]
+    await ws.close()
+
+
+async def test_an_agents_gap_whose_read_fails_is_read_again_once_redis_answers(
+    make_client: AppFactory,
+    accounts: Accounts,
+    handoff_bot: FakeRasa,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = await make_client()
+    state = app_state(client.server.app)
+    agent, _ = await agent_online(client, accounts, "una")
+    customer, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    await agent.send_json({"type": "claim", "conversation": cid})
+    await all_of(agent, lambda f: f["type"] == "claimed", is_event("I want a human please"))
+    await customer.close()  # only the console reads the transcript from now on
+    dispatch, read = state.live.dispatch, state.store.read
+    lost: list[dict[str, Any]] = []
+    failed: list[str] = []
+
+    def lose_the_first(payload: dict[str, Any]) -> None:
+        if payload.get("c") == cid and not lost:
+            lost.append(payload)
+            return
+        dispatch(payload)
+
+    async def fail_once(conversation: str, after: str | None = None, count: int = 500) -> Any:
+        if not failed:
+            failed.append(conversation)
+            raise RedisConnectionError("Redis is restarting")
+        return await read(conversation, after, count)
+
+    monkeypatch.setattr(state.live, "dispatch", lose_the_first)
+    monkeypatch.setattr(state.store, "read", fail_once)
+    await state.store.append(cid, "customer", "first")
+    await state.store.append(cid, "customer", "second")
+    frames = await frames_until(agent, is_event("second"), 5.0)
+    assert [f["text"] for f in frames if f.get("type") == "event"][-2:] == ["first", "second"]
+    assert failed == [cid]
