@@ -72,3 +72,16 @@ async def all_of(ws: Any, *predicates: Any, timeout: float = 5.0) -> list[dict[s
 
 def is_event(text_part: str) -> Any:
     return lambda f: f.get("type") == "event" and text_part in f.get("text", "")
+
+
+async def seated_chat(
+    client: TestClient, accounts: Accounts, agent_name: str
+) -> tuple[Any, Any, str]:
+    """An agent online who has claimed a customer's chat: (agent socket, customer socket, the
+    conversation), once the claim and the chat's first message reached the agent."""
+    agent, _ = await agent_online(client, accounts, agent_name)
+    customer, welcome = await queued_chat(client)
+    cid = welcome["conversation"]
+    await agent.send_json({"type": "claim", "conversation": cid})
+    await all_of(agent, lambda f: f["type"] == "claimed", is_event("I want a human please"))
+    return agent, customer, cid

@@ -15,10 +15,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from handoff.console.accounts import Accounts
 from handoff.conversations.entry import Carried, Entry, following
-from handoff.state import app_state
+from handoff.state import AppState, app_state
 from handoff.web import sockets
 from handoff.web.sockets import Wake
-from tests.app.agents import agent_online, all_of, is_event, queued_chat
+from tests.app.agents import is_event, seated_chat
 from tests.app.conftest import AppFactory, FakeRasa
 from tests.app.protocol import open_chat
 from tests.support.clients import frames_until
@@ -106,6 +106,38 @@ async def test_sockets_re_reading_all_at_once_take_a_bounded_share_of_redis_conn
 # --- entries carried by their hints (lua/entry_hint.lua) -------------------------------------
 
 
+def lose_first_hint(state: AppState, cid: str, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """From now on the live channel drops the next hint of `cid` (as a failover may); the
+    list it returns gets the hint lost."""
+    dispatch = state.live.dispatch
+    lost: list[dict[str, Any]] = []
+
+    def lose_the_first(payload: dict[str, Any]) -> None:
+        if payload.get("c") == cid and not lost:
+            lost.append(payload)
+            return
+        dispatch(payload)
+
+    monkeypatch.setattr(state.live, "dispatch", lose_the_first)
+    return lost
+
+
+def fail_first_read(state: AppState, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The next transcript read fails as with Redis restarting; the list it returns gets the
+    conversation whose read failed."""
+    read = state.store.read
+    failed: list[str] = []
+
+    async def fail_once(conversation: str, after: str | None = None, count: int = 500) -> Any:
+        if not failed:
+            failed.append(conversation)
+            raise RedisConnectionError("Redis is restarting")
+        return await read(conversation, after, count)
+
+    monkeypatch.setattr(state.store, "read", fail_once)
+    return failed
+
+
 def _carried(previous: str, entry_id: str) -> Carried:
     return Carried(previous, Entry(entry_id, "message", "customer", entry_id, 0))
 
@@ -132,11 +164,7 @@ async def test_entries_reach_the_customer_and_the_agent_from_their_hints_without
 ) -> None:
     client = await make_client()
     state = app_state(client.server.app)
-    agent, _ = await agent_online(client, accounts, "ida")
-    customer, welcome = await queued_chat(client)
-    cid = welcome["conversation"]
-    await agent.send_json({"type": "claim", "conversation": cid})
-    await all_of(agent, lambda f: f["type"] == "claimed", is_event("I want a human please"))
+    agent, customer, cid = await seated_chat(client, accounts, "ida")
     await frames_until(customer, is_event("Ida joined"))
     reads: list[str] = []
     read = state.store.read
@@ -161,67 +189,29 @@ async def test_entries_reach_the_customer_and_the_agent_from_their_hints_without
     assert reads == []
 
 
-async def test_an_entry_whose_hint_was_lost_arrives_in_order_with_the_next_one(
-    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Its hint is lost, so the next entry's hint does not follow the last one sent: the socket
-    # reads the gap back at once, rather than at the periodic re-read 20 s later.
-    client = await make_client()
-    state = app_state(client.server.app)
-    ws, welcome = await open_chat(client)
-    cid = welcome["conversation"]
-    dispatch = state.live.dispatch
-    lost: list[dict[str, Any]] = []
-
-    def lose_the_first(payload: dict[str, Any]) -> None:
-        if payload.get("c") == cid and not lost:
-            lost.append(payload)
-            return
-        dispatch(payload)
-
-    monkeypatch.setattr(state.live, "dispatch", lose_the_first)
-    await state.store.append(cid, "agent", "first")
-    await state.store.append(cid, "agent", "second")
-    started = time.monotonic()
-    frames = await frames_until(ws, is_event("second"), 3.0)
-    assert [f["text"] for f in frames if f.get("type") == "event"][-2:] == ["first", "second"]
-    assert lost and lost[0]["f"]["text"] == "first"
-    assert time.monotonic() - started < 3.0
-    await ws.close()
-
-
-async def test_a_gap_whose_read_fails_is_read_again_once_redis_answers(
-    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The gap's read fails (Redis briefly away): the writer pauses a second and reads again,
-    # not only at the periodic re-read 20 s later.
-    client = await make_client()
-    state = app_state(client.server.app)
-    ws, welcome = await open_chat(client)
-    cid = welcome["conversation"]
-    dispatch, read = state.live.dispatch, state.store.read
-    lost: list[dict[str, Any]] = []
-    failed: list[str] = []
-
-    def lose_the_first(payload: dict[str, Any]) -> None:
-        if payload.get("c") == cid and not lost:
-            lost.append(payload)
-            return
-        dispatch(payload)
-
-    async def fail_once(conversation: str, after: str | None = None, count: int = 500) -> Any:
-        if not failed:
-            failed.append(conversation)
-            raise RedisConnectionError("Redis is restarting")
-        return await read(conversation, after, count)
-
-    monkeypatch.setattr(state.live, "dispatch", lose_the_first)
-    monkeypatch.setattr(state.store, "read", fail_once)
-    await state.store.append(cid, "agent", "first")
-    await state.store.append(cid, "agent", "second")
+async def two_entries_arrive_in_order(state: AppState, cid: str, sender: str, ws: Any) -> None:
+    await state.store.append(cid, sender, "first")
+    await state.store.append(cid, sender, "second")
+    # Well before the periodic re-read (20 s), with a second's pause after a failed read.
     frames = await frames_until(ws, is_event("second"), 5.0)
     assert [f["text"] for f in frames if f.get("type") == "event"][-2:] == ["first", "second"]
-    assert failed == [cid]
+
+
+@pytest.mark.parametrize("read_fails", [False, True], ids=["read", "read-fails-once"])
+async def test_an_entry_whose_hint_was_lost_arrives_in_order_with_the_next_one(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch, read_fails: bool
+) -> None:
+    # Its hint is lost, so the next entry's hint does not follow the last one sent: the socket
+    # reads the gap back at once, and again once Redis answers if that read fails.
+    client = await make_client()
+    state = app_state(client.server.app)
+    ws, welcome = await open_chat(client)
+    cid = welcome["conversation"]
+    lost = lose_first_hint(state, cid, monkeypatch)
+    failed = fail_first_read(state, monkeypatch) if read_fails else []
+    await two_entries_arrive_in_order(state, cid, "agent", ws)
+    assert lost and lost[0]["f"]["text"] == "first"
+    assert failed == ([cid] if read_fails else [])
     await ws.close()
 
 
@@ -233,32 +223,9 @@ async def test_an_agents_gap_whose_read_fails_is_read_again_once_redis_answers(
 ) -> None:
     client = await make_client()
     state = app_state(client.server.app)
-    agent, _ = await agent_online(client, accounts, "una")
-    customer, welcome = await queued_chat(client)
-    cid = welcome["conversation"]
-    await agent.send_json({"type": "claim", "conversation": cid})
-    await all_of(agent, lambda f: f["type"] == "claimed", is_event("I want a human please"))
+    agent, customer, cid = await seated_chat(client, accounts, "una")
     await customer.close()  # only the console reads the transcript from now on
-    dispatch, read = state.live.dispatch, state.store.read
-    lost: list[dict[str, Any]] = []
-    failed: list[str] = []
-
-    def lose_the_first(payload: dict[str, Any]) -> None:
-        if payload.get("c") == cid and not lost:
-            lost.append(payload)
-            return
-        dispatch(payload)
-
-    async def fail_once(conversation: str, after: str | None = None, count: int = 500) -> Any:
-        if not failed:
-            failed.append(conversation)
-            raise RedisConnectionError("Redis is restarting")
-        return await read(conversation, after, count)
-
-    monkeypatch.setattr(state.live, "dispatch", lose_the_first)
-    monkeypatch.setattr(state.store, "read", fail_once)
-    await state.store.append(cid, "customer", "first")
-    await state.store.append(cid, "customer", "second")
-    frames = await frames_until(agent, is_event("second"), 5.0)
-    assert [f["text"] for f in frames if f.get("type") == "event"][-2:] == ["first", "second"]
+    lose_first_hint(state, cid, monkeypatch)
+    failed = fail_first_read(state, monkeypatch)
+    await two_entries_arrive_in_order(state, cid, "customer", agent)
     assert failed == [cid]
