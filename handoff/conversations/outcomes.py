@@ -30,7 +30,9 @@ class Appended:
     answered: str = ""
     waiting_since: int = 0
     priority: int = 5
-    state: str = ""  # the conversation's state as the entry was written (not for agents' new)
+    # The conversation's state as the entry was written; "" for an agent's new message, whose
+    # script answers with the clock it stopped instead.
+    state: str = ""
 
 
 @dataclass(frozen=True)

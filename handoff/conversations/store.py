@@ -270,7 +270,7 @@ class ConversationStore:
         rest = [str(x) for x in result[2:]]
         if len(rest) == 3:
             return Appended(entry_id, status == 1, rest[0], int(rest[1]), int(rest[2]))
-        return Appended(entry_id, status == 1, state=rest[0] if rest and sender != "agent" else "")
+        return Appended(entry_id, status == 1, state=rest[0] if rest else "")
 
     async def read(self, cid: str, after: str | None = None, count: int = 500) -> list[Entry]:
         """Entries strictly after `after` (or all), oldest first."""

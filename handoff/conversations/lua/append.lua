@@ -9,11 +9,13 @@
 -- ARGV[8] the most messages the counter allows ('' = not counted: no KEYS[6]), ARGV[9] the
 -- counter's lifetime (s), ARGV[10..] field, value pairs
 -- Returns {stream id, 1, state} when appended, {stream id, 0, state} when the client id was
--- already stored (state: the conversation's), {'', -1} when the conversation does not exist. A counted message (a customer's, from the
--- widget) is refused, unstored, with {'', -2} when the chat is closed and {'', -3} when the
--- counter is over its limit; the chat is checked first, and a refused one is not counted.
--- A customer's message is thus one round trip: the checks and the write, in one step.
--- An agent's message appended returns instead the response clock it stopped (handoff/queue/targets.py): {stream id, 1, 'first' | 'next', since
+-- already stored (state: the conversation's), {'', -1} when the conversation does not exist.
+-- A counted message (a customer's, from the widget) is refused, unstored, with {'', -2} when
+-- the chat is closed and {'', -3} when the counter is over its limit; the chat is checked
+-- first, and a refused one is not counted. A customer's message is thus one round trip: the
+-- checks and the write, in one step.
+-- An agent's message appended returns instead the response clock it stopped
+-- (handoff/queue/targets.py): {stream id, 1, 'first' | 'next', since
 -- (ms), priority}, or {stream id, 1, ''} when the customer was waiting for no reply.
 -- The clocks are kept here, in the same step as the message, so that two replicas (or two tabs
 -- of one agent) never both count one reply as the answer to the same wait.
