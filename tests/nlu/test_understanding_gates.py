@@ -21,17 +21,18 @@ GATES: dict[tuple[str, str], tuple[float, float]] = {
     ("styles", "fragment"): (90.0, 3.0),
     ("styles", "typos"): (90.0, 3.0),
     ("styles", "nonnative"): (85.0, 5.0),
-    ("styles", "indirect"): (80.0, 5.0),  # 82.5 % measured at threshold 0.55 (87.5 at 0.5)
-    # goal 90 % right: missed, 80.0 % at threshold 0.55 (83.0 at 0.5; docs/assistant.md)
-    ("paraphrases", "all"): (78.0, 3.0),
+    ("styles", "indirect"): (87.5, 5.0),  # 92.5 % measured
+    # goal 90 % right: missed, 81.5 % measured (docs/assistant.md)
+    ("paraphrases", "all"): (80.0, 3.0),
     ("out_of_scope", "general"): (85.0, 5.0),
 }
-# CLINC150 oos_test: an FAQ answer at most this often (goal 3 %: met, 2.8 % measured), and
-# declined at least this often (goal 85 %: missed, 84.5 % measured). The gates sit half a point
-# (five messages) off the measured figures: onnxruntime's int8 kernels differ between CPU
-# families (VNNI, AVX-512, AVX2) in the last bits, which can flip a borderline message or two.
-CLINC_MAX_FAQ_ANSWER = 3.3
-CLINC_MIN_DECLINED = 84.0
+# CLINC150 oos_test: an FAQ answer at most this often (goal 3 %: missed, 3.2 % measured), and
+# declined at least this often (goal 85 %: met, 87.4 % measured). A gate short of its goal sits
+# half a point (five messages) off the measured figure: onnxruntime's int8 kernels differ
+# between CPU families (VNNI, AVX-512, AVX2) in the last bits, which can flip a borderline
+# message or two.
+CLINC_MAX_FAQ_ANSWER = 3.7
+CLINC_MIN_DECLINED = 85.0
 
 
 @pytest.fixture(scope="module")
