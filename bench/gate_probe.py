@@ -45,7 +45,7 @@ from bot.nlu.calibrate import (  # noqa: E402
     training_examples,
 )
 from bot.nlu.classifier import OUT_OF_SCOPE, MessageClassifier, gate_probability  # noqa: E402
-from understanding.encoder import load_encoder  # noqa: E402
+from understanding.encoder import load_joint  # noqa: E402
 
 DEV = ROOT / "data" / "dev" / "faq_dev.yml"
 WRONG_CAPS = (2.0, 2.5, 3.0)
@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {oos_threshold} | {cells} |")
 
     if DEV.is_file():
-        encoder = load_encoder()
+        encoder = load_joint(settings.encoders)
         texts = [text for text, _ in examples]
         model = MessageClassifier.train(texts, list(gold), encoder.encode, settings)
         dev = read_topic_messages(DEV)

@@ -1,12 +1,15 @@
-"""all-MiniLM-L6-v2: text in, unit-length sentence vector out.
+"""Sentence encoders: text in, unit-length sentence vector out.
 
-The forward pass is the standard BERT encoder (embeddings, 6 x [self-attention, GELU
-feed-forward, layer norm]), written as an ONNX graph at setup (understanding/graph.py) and run
-by onnxruntime, followed by sentence-transformers' mean pooling and L2 normalisation, so a
-cosine similarity is a dot product:
+The forward pass (BERT for all-MiniLM-L6-v2, MPNet for all-mpnet-base-v2: embeddings, then
+layers of self-attention and GELU feed-forward) is an ONNX graph built at setup
+(understanding/graph.py) and run by onnxruntime, followed by sentence-transformers' mean
+pooling and L2 normalisation, so a cosine similarity is a dot product:
 
-    text --WordPiece--> [CLS] pieces [SEP] --BERT--> one vector per piece
+    text --WordPiece--> [CLS] pieces [SEP] --encoder--> one vector per piece
          --mean over pieces--> sentence vector --L2--> unit length
+
+`JointEncoder` puts several encoders' vectors side by side (the assistant reads MiniLM and
+MPNet together; the triage MiniLM alone).
 
 No torch, no rasa: the handoff service's environment (numpy 2) and the Rasa one (numpy 1.23)
 both run this module unchanged, on the same graph file, so the assistant and triage read a
@@ -15,15 +18,18 @@ message the same way.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from understanding.graph import (
     BLOCKED,
+    BUCKETS,
     HIDDEN,
     INT8,
     PIECE_IDS,
@@ -31,29 +37,56 @@ from understanding.graph import (
     GraphMissing,
     graph_path,
 )
-from understanding.weights import installed
+from understanding.weights import MINILM, MODELS, ModelSource, installed
 from understanding.wordpiece import WordPiece
 
-MAX_PIECES = 256  # sentence-transformers' max_seq_length for this model
+# sentence-transformers' max_seq_length for MiniLM (MPNet's is 384): no customer message comes
+# near it, and one limit keeps a long text's parts the same for both encoders.
+MAX_PIECES = 256
+# MPNet's relative-position buckets (its config's relative_attention_num_buckets; the
+# distance where the buckets stop growing is fixed in its code).
+MAX_DISTANCE = 128
 # The graph customers' messages go through. int8 weights: five times faster than numpy's
 # float32 on this machine and within cosine 0.99 of it; the classifiers are trained on the
 # vectors they are served with, and cross-validation chose it (docs/assistant.md).
 SERVED_PRECISION = INT8
 
 
+def distance_buckets(length: int, buckets: int) -> np.ndarray:
+    """MPNet's bucket of each (query, key) pair of positions: half the buckets for keys before
+    the query, half for keys after; the first quarter of each half exact, the rest
+    logarithmic in the distance up to MAX_DISTANCE. float32 as the reference code computes it,
+    so a distance on a bucket's edge falls on the same side."""
+    distance = np.arange(length)[:, None] - np.arange(length)[None, :]  # query - key
+    half = buckets // 2
+    bucket = (distance < 0).astype(np.int64) * half
+    distance = np.abs(distance)
+    exact = half // 2
+    ratio = np.maximum(distance, 1).astype(np.float32) / np.float32(exact)
+    scale = np.float32(np.log(MAX_DISTANCE / exact))
+    far = exact + (np.log(ratio) / scale * np.float32(half - exact)).astype(np.int64)
+    return bucket + np.where(distance < exact, distance, np.minimum(far, half - 1))
+
+
 class SentenceEncoder:
-    """all-MiniLM-L6-v2 run by onnxruntime. Deterministic; thread-safe (an onnxruntime session
+    """One encoder run by onnxruntime. Deterministic; thread-safe (an onnxruntime session
     may be run from several threads, and the encoder holds no per-call state)."""
 
     def __init__(self, directory: Path, precision: str = SERVED_PRECISION) -> None:
         import onnxruntime
 
-        path = graph_path(precision, directory)
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+        self.mpnet = config.get("model_type") == "mpnet"
+        source = MODELS["all-mpnet-base-v2"] if self.mpnet else MINILM
+        path = graph_path(precision, directory, source)
         if not path.is_file():
             raise GraphMissing(path)
-        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         self.hidden = int(config["hidden_size"])
         self.precision = precision
+        self.graph = path  # its name carries the builder's and the weights' keys
+        # MPNet counts positions from its padding index + 1 and biases attention by distance.
+        self.first_position = int(config["pad_token_id"]) + 1 if self.mpnet else 0
+        self.buckets = int(config.get("relative_attention_num_buckets", 0))
         options = onnxruntime.SessionOptions()
         # One thread: every run is one short text, and a second thread mostly waits (the
         # service has other requests for the other core).
@@ -64,16 +97,20 @@ class SentenceEncoder:
         self.session = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
         )
-        self.tokenizer = WordPiece(directory / "vocab.txt")
+        # MPNet's vocabulary has BERT's [CLS]/[SEP] too, but it was trained with <s> and </s>.
+        ends = ("<s>", "</s>") if self.mpnet else ("[CLS]", "[SEP]")
+        self.tokenizer = WordPiece(directory / "vocab.txt", *ends)
 
     def _forward(self, ids: np.ndarray) -> np.ndarray:
         """Hidden states (1, length, hidden) of one text's piece ids (1, length)."""
         length = ids.shape[1]
         feed = {
             PIECE_IDS: ids,
-            POSITIONS: np.arange(length, dtype=np.int64),
+            POSITIONS: np.arange(length, dtype=np.int64) + self.first_position,
             BLOCKED: np.zeros((1, 1, 1, length), dtype=np.float32),  # no padding to hide
         }
+        if self.buckets:
+            feed[BUCKETS] = distance_buckets(length, self.buckets)
         (hidden,) = self.session.run([HIDDEN], feed)
         return np.asarray(hidden, dtype=np.float32)
 
@@ -98,21 +135,88 @@ class SentenceEncoder:
 
 # One encoder per model folder and precision for the whole process: the Rasa
 # training and serving graphs may create their components more than once, and a session takes
-# a second and 60-90 MB to load.
+# a second and 60-90 MB to load (MPNet: 110 MB).
 _encoders: dict[tuple[Path, str], SentenceEncoder] = {}
 _encoders_lock = threading.Lock()
 
 
 def load_encoder(
-    directory: Path | None = None, precision: str = SERVED_PRECISION
+    directory: Path | None = None,
+    precision: str = SERVED_PRECISION,
+    source: ModelSource = MINILM,
 ) -> SentenceEncoder:
-    """The process's encoder for `directory` (default: the folder `make setup` extracted).
+    """The process's encoder for `directory` (default: the folder `make setup` extracted for
+    `source`).
 
     Raises understanding.weights.EncoderMissing when the weights are not there, and
     understanding.graph.GraphMissing when the graph was not built.
     """
-    key = (installed(directory), precision)
+    key = (installed(directory, source), precision)
     with _encoders_lock:
         if key not in _encoders:
             _encoders[key] = SentenceEncoder(*key)
         return _encoders[key]
+
+
+class JointEncoder:
+    """Several encoders' vectors side by side, each scaled by the square root of its share:
+    the joint vector is unit length, and a cosine between two joint vectors is the
+    share-weighted mean of the encoders' cosines.
+
+    Texts are spread over WORKERS threads (onnxruntime releases the interpreter while it runs):
+    training encodes thousands of phrasings, and a long message's parts are encoded together."""
+
+    WORKERS = 2  # the machines we run on have two cores or more
+
+    def __init__(self, encoders: Sequence[SentenceEncoder], shares: Sequence[float]) -> None:
+        if len(encoders) != len(shares) or not encoders:
+            raise ValueError("one share per encoder, at least one encoder")
+        total = float(sum(shares))
+        self.encoders = list(encoders)
+        self.scales = [float(np.sqrt(share / total)) for share in shares]
+        self.hidden = sum(encoder.hidden for encoder in encoders)
+        # What its vectors depend on: each graph (named after its builder and weights) and share.
+        described = "\n".join(
+            f"{e.graph.name} {s:.6f}" for e, s in zip(encoders, self.scales, strict=True)
+        )
+        self.key = hashlib.sha256(described.encode()).hexdigest()[:16]
+        self._pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="encoder")
+
+    def _one(self, text: str) -> np.ndarray:
+        return np.concatenate(
+            [
+                scale * e.encode([text])[0]
+                for e, scale in zip(self.encoders, self.scales, strict=True)
+            ]
+        )
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length joint vectors (float32), one row per text; each text is run alone, so
+        its vector never depends on the texts beside it."""
+        vectors = np.zeros((len(texts), self.hidden), dtype=np.float32)
+        if len(texts) == 1:
+            vectors[0] = self._one(texts[0])
+            return vectors
+        for row, vector in enumerate(self._pool.map(self._one, texts)):
+            vectors[row] = vector
+        return vectors
+
+
+_joint: dict[tuple[tuple[str, float], ...], JointEncoder] = {}
+
+
+def load_joint(shares: Sequence[tuple[str, float]]) -> JointEncoder:
+    """The process's joint encoder of the named models (understanding.weights.MODELS), each
+    with its share of the similarity."""
+    key = tuple((name, float(share)) for name, share in shares)
+    with _encoders_lock:
+        found = _joint.get(key)
+    if found is None:
+        unknown = [name for name, _ in key if name not in MODELS]
+        if unknown:
+            raise ValueError(f"unknown encoders {unknown}: known are {sorted(MODELS)}")
+        encoders = [load_encoder(source=MODELS[name]) for name, _ in key]
+        found = JointEncoder(encoders, [share for _, share in key])
+        with _encoders_lock:
+            found = _joint.setdefault(key, found)
+    return found

@@ -1,11 +1,16 @@
-"""The encoder's forward pass as an ONNX graph, built once at setup from the checked weights.
+"""The encoders' forward passes as ONNX graphs, built once at setup from the checked weights.
 
-    python -m understanding.graph --build    build both graphs if missing; print where
+    python -m understanding.graph --build    build every model's graphs if missing; print where
 
-all-MiniLM-L6-v2 is a 6-layer BERT. This module writes it as ONNX operators, node by node,
-from the safetensors `make setup` checked (understanding/weights.py), then quantises the
-linear layers' weights to int8, one scale per output channel (onnxruntime's dynamic
-quantisation). onnxruntime runs the graphs in both environments (understanding/encoder.py).
+all-MiniLM-L6-v2 is a 6-layer BERT; all-mpnet-base-v2 a 12-layer MPNet, the same encoder but
+for three things: no segment embedding, positions counted from 2 (its padding index + 1), and
+a learned bias on every attention score by the distance between the two pieces, put in one of
+32 buckets (exact up to 8 pieces either way, logarithmic up to 128). The bucket of each pair
+of positions is an input (understanding/encoder.py computes it), the bias per head a weight.
+This module writes either as ONNX operators, node by node, from the safetensors `make setup`
+checked (understanding/weights.py), then quantises the linear layers' weights to int8, one
+scale per output channel (onnxruntime's dynamic quantisation). onnxruntime runs the graphs in
+both environments (understanding/encoder.py).
 
 Why a graph and not numpy: the numpy forward pass spent 15-18 ms on a 20-piece message on one
 core of this machine, most of it in BLAS on skinny matrices; onnxruntime runs the same float32
@@ -28,12 +33,20 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from understanding.weights import WHEEL_SHA256, EncoderMissing, installed, read_safetensors
+from understanding.weights import (
+    MINILM,
+    MODELS,
+    EncoderMissing,
+    ModelSource,
+    installed,
+    read_safetensors,
+)
 
 FLOAT32 = "float32"
 INT8 = "int8"
@@ -41,20 +54,66 @@ PRECISIONS = (FLOAT32, INT8)
 OPSET = 17  # LayerNormalization is an operator from 17 on
 # Inputs and output of the graph (understanding/encoder.py feeds them).
 PIECE_IDS, POSITIONS, BLOCKED, HIDDEN = "piece_ids", "positions", "blocked", "hidden"
+BUCKETS = "distance_buckets"  # MPNet only: (length, length) bucket of each pair of positions
 
 
-def graph_key() -> str:
+@dataclass(frozen=True)
+class Layout:
+    """Where one architecture keeps each layer's weights, and how it embeds a piece."""
+
+    query: str
+    key: str
+    value: str
+    attended: str
+    attention_norm: str
+    segment_embedding: bool
+    relative_bias: bool
+
+
+LAYOUTS = {
+    "bert": Layout(
+        "attention.self.query",
+        "attention.self.key",
+        "attention.self.value",
+        "attention.output.dense",
+        "attention.output.LayerNorm",
+        segment_embedding=True,
+        relative_bias=False,
+    ),
+    "mpnet": Layout(
+        "attention.attn.q",
+        "attention.attn.k",
+        "attention.attn.v",
+        "attention.attn.o",
+        "attention.LayerNorm",
+        segment_embedding=False,
+        relative_bias=True,
+    ),
+}
+
+
+# Products the int8 graph keeps in float32, by model. MPNet's feed-forward output products in
+# its middle layers read GELU outputs with a few huge values, and one int8 scale for the whole
+# input flattens the rest: quantised everywhere, its vectors fell to cosine 0.80-0.94 of the
+# float32 ones. Quantising one layer's at a time (the others float32) showed layers 6-10 cost
+# the most (to 0.94-0.97 each), layers 0-5 and 11 almost nothing (0.97-0.99); with those five
+# kept float32 its vectors stay within 0.97-0.995 (test), at 1.5 times the time of quantising
+# all (docs/assistant.md). MiniLM quantises everywhere within 0.97-0.996.
+KEPT_FLOAT = {"all-mpnet-base-v2": tuple(f"l{layer}.out.mm" for layer in range(6, 11))}
+
+
+def graph_key(source: ModelSource = MINILM) -> str:
     """What the built files depend on: this builder's source and the checked weights."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
-    digest.update(WHEEL_SHA256.encode())
+    digest.update(source.key.encode())
     return digest.hexdigest()[:12]
 
 
-def graph_path(precision: str, directory: Path | None = None) -> Path:
+def graph_path(precision: str, directory: Path | None = None, source: ModelSource = MINILM) -> Path:
     """Where the graph of one precision lives, beside the weights it was built from."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
-    return installed(directory) / f"encoder-{graph_key()}-{precision}.onnx"
+    return installed(directory, source) / f"encoder-{graph_key(source)}-{precision}.onnx"
 
 
 class GraphMissing(EncoderMissing):
@@ -87,7 +146,9 @@ class _Builder:
         return name
 
     def op(self, kind: str, inputs: Sequence[str], output: str, **attributes: Any) -> str:
-        self.nodes.append(self.helper.make_node(kind, list(inputs), [output], **attributes))
+        # Named after its output, so the quantiser can be told which products to leave alone.
+        node = self.helper.make_node(kind, list(inputs), [output], name=output, **attributes)
+        self.nodes.append(node)
         return output
 
     def linear(self, x: str, name: str, weight: np.ndarray, bias: np.ndarray) -> str:
@@ -105,11 +166,13 @@ class _Builder:
 
 
 def build_float32(directory: Path) -> Any:
-    """The float32 ModelProto: piece ids (batch, length), their positions (length) and the
-    attention mask as additive scores (batch, 1, 1, length) in; hidden states out."""
+    """The float32 ModelProto: piece ids (batch, length), their positions (length), the
+    attention mask as additive scores (batch, 1, 1, length) and, for MPNet, the distance
+    buckets (length, length) in; hidden states out."""
     import onnx
 
     config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    layout = LAYOUTS[str(config["model_type"])]
     layers, heads = int(config["num_hidden_layers"]), int(config["num_attention_heads"])
     hidden, eps = int(config["hidden_size"]), float(config["layer_norm_eps"])
     size = hidden // heads
@@ -117,7 +180,6 @@ def build_float32(directory: Path) -> Any:
     g = _Builder()
     words = g.constant("words", w["embeddings.word_embeddings.weight"])
     places = g.constant("places", w["embeddings.position_embeddings.weight"])
-    segment = g.constant("segment", w["embeddings.token_type_embeddings.weight"][0])
     embedded = g.op(
         "Add",
         [
@@ -126,8 +188,11 @@ def build_float32(directory: Path) -> Any:
         ],
         "e.sum",
     )
+    if layout.segment_embedding:
+        segment = g.constant("segment", w["embeddings.token_type_embeddings.weight"][0])
+        embedded = g.op("Add", [embedded, segment], "e")
     x = g.layer_norm(
-        g.op("Add", [embedded, segment], "e"),
+        embedded,
         "e.norm",
         w["embeddings.LayerNorm.weight"],
         w["embeddings.LayerNorm.bias"],
@@ -140,21 +205,29 @@ def build_float32(directory: Path) -> Any:
     half = g.constant("half", np.array(0.5, dtype=np.float32))
     one = g.constant("one", np.array(1.0, dtype=np.float32))
     root_half = g.constant("root_half", np.array(1.0 / np.sqrt(2.0), dtype=np.float32))
+    blocked = BLOCKED
+    if layout.relative_bias:
+        # (buckets, heads) gathered to (length, length, heads), then (1, heads, length, length):
+        # one bias for every layer, added to the mask once.
+        table = g.constant("distance_bias", w["encoder.relative_attention_bias.weight"])
+        bias = g.op("Gather", [table, BUCKETS], "bias.gathered")
+        bias = g.op("Transpose", [bias], "bias.t", perm=[2, 0, 1])
+        bias = g.op("Unsqueeze", [bias, first], "bias")
+        blocked = g.op("Add", [BLOCKED, bias], "blocked.biased")
     for layer in range(layers):
         n = f"l{layer}."
 
         def param(name: str, layer: int = layer) -> np.ndarray:
             return w[f"encoder.layer.{layer}.{name}"]
 
-        def add_and_norm(x: str, update: str, block: str, name: str) -> str:
-            """BERT's residual step: x + update, normalised by the block's LayerNorm."""
+        def add_and_norm(x: str, update: str, norm: str, name: str) -> str:
+            """The residual step: x + update, normalised by the block's LayerNorm."""
             summed = g.op("Add", [update, x], name + ".sum")
-            norm = block + ".LayerNorm."
-            return g.layer_norm(summed, name, param(norm + "weight"), param(norm + "bias"), eps)
+            return g.layer_norm(summed, name, param(norm + ".weight"), param(norm + ".bias"), eps)
 
         # Query, key and value in one product, then split per head:
         # (batch, length, 3 x hidden) -> (3, batch, heads, length, size).
-        parts = [f"attention.self.{part}" for part in ("query", "key", "value")]
+        parts = [layout.query, layout.key, layout.value]
         qkv = g.linear(
             x,
             n + "qkv",
@@ -167,7 +240,7 @@ def build_float32(directory: Path) -> Any:
         q, k, v = (g.op("Squeeze", [n + part + "3", first], n + part) for part in "qkv")
         k_t = g.op("Transpose", [k], n + "k.t", perm=[0, 1, 3, 2])
         scores = g.op("Mul", [g.op("MatMul", [q, k_t], n + "qk"), scale], n + "scaled")
-        scores = g.op("Add", [scores, BLOCKED], n + "masked")
+        scores = g.op("Add", [scores, blocked], n + "masked")
         attention = g.op("Softmax", [scores], n + "attention", axis=-1)
         context = g.op("MatMul", [attention, v], n + "context")
         context = g.op("Transpose", [context], n + "context.t", perm=[0, 2, 1, 3])
@@ -175,10 +248,10 @@ def build_float32(directory: Path) -> Any:
         attended = g.linear(
             context,
             n + "attended",
-            param("attention.output.dense.weight"),
-            param("attention.output.dense.bias"),
+            param(layout.attended + ".weight"),
+            param(layout.attended + ".bias"),
         )
-        x = add_and_norm(x, attended, "attention.output", n + "norm1")
+        x = add_and_norm(x, attended, layout.attention_norm, n + "norm1")
         inner = g.linear(
             x, n + "inner", param("intermediate.dense.weight"), param("intermediate.dense.bias")
         )
@@ -190,17 +263,20 @@ def build_float32(directory: Path) -> Any:
             n + "gelu",
         )
         out = g.linear(gelu, n + "out", param("output.dense.weight"), param("output.dense.bias"))
-        x = add_and_norm(x, out, "output", n + "norm2")
+        x = add_and_norm(x, out, "output.LayerNorm", n + "norm2")
     g.op("Identity", [x], HIDDEN)
     tensor = onnx.TensorProto
+    inputs = [
+        g.helper.make_tensor_value_info(PIECE_IDS, tensor.INT64, ["batch", "length"]),
+        g.helper.make_tensor_value_info(POSITIONS, tensor.INT64, ["length"]),
+        g.helper.make_tensor_value_info(BLOCKED, tensor.FLOAT, ["batch", 1, 1, "length"]),
+    ]
+    if layout.relative_bias:
+        inputs.append(g.helper.make_tensor_value_info(BUCKETS, tensor.INT64, ["length", "length"]))
     graph = g.helper.make_graph(
         g.nodes,
-        "all-MiniLM-L6-v2",
-        [
-            g.helper.make_tensor_value_info(PIECE_IDS, tensor.INT64, ["batch", "length"]),
-            g.helper.make_tensor_value_info(POSITIONS, tensor.INT64, ["length"]),
-            g.helper.make_tensor_value_info(BLOCKED, tensor.FLOAT, ["batch", 1, 1, "length"]),
-        ],
+        directory.name,
+        inputs,
         [g.helper.make_tensor_value_info(HIDDEN, tensor.FLOAT, ["batch", "length", hidden])],
         g.constants,
     )
@@ -210,8 +286,8 @@ def build_float32(directory: Path) -> Any:
     return model
 
 
-def build(directory: Path | None = None) -> dict[str, Path]:
-    """Both graphs for the installed weights, built if missing; {precision: path}."""
+def build(directory: Path | None = None, source: ModelSource = MINILM) -> dict[str, Path]:
+    """Both graphs for one model's installed weights, built if missing; {precision: path}."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -219,8 +295,8 @@ def build(directory: Path | None = None) -> dict[str, Path]:
     # has no shapes left to infer, so the advice is noise in `make setup`'s output.
     logging.getLogger().setLevel(logging.ERROR)
 
-    folder = installed(directory)
-    paths = {precision: graph_path(precision, folder) for precision in PRECISIONS}
+    folder = installed(directory, source)
+    paths = {precision: graph_path(precision, folder, source) for precision in PRECISIONS}
     if all(path.is_file() for path in paths.values()):
         return paths
     # Write beside the target and rename, so a crash never leaves a file that looks complete.
@@ -233,6 +309,7 @@ def build(directory: Path | None = None) -> dict[str, Path]:
         weight_type=QuantType.QInt8,
         op_types_to_quantize=["MatMul"],  # only products with a constant weight are quantised
         per_channel=True,  # one scale per output channel: cosine 0.994 to float32, 0.96 without
+        nodes_to_exclude=list(KEPT_FLOAT.get(source.name, ())),
     )
     staging.rename(paths[FLOAT32])
     quantised.rename(paths[INT8])
@@ -246,14 +323,18 @@ def build(directory: Path | None = None) -> dict[str, Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--build", action="store_true", help="build the graphs if missing")
+    parser.add_argument(
+        "--model", action="append", choices=sorted(MODELS), help="only these (default: all)"
+    )
     args = parser.parse_args(argv)
-    if args.build:
-        for precision, path in build().items():
-            print(f"{precision}: {path}")
-        return 0
-    for precision in PRECISIONS:
-        path = graph_path(precision)
-        print(f"{precision}: {path}" + ("" if path.is_file() else " (not built)"))
+    for source in (MODELS[name] for name in args.model or MODELS):
+        if args.build:
+            for precision, path in build(source=source).items():
+                print(f"{source.name} {precision}: {path}")
+            continue
+        for precision in PRECISIONS:
+            path = graph_path(precision, source=source)
+            print(f"{source.name} {precision}: {path}" + ("" if path.is_file() else " (not built)"))
     return 0
 
 

@@ -33,12 +33,12 @@ class WordPiece:
     """BERT's uncased tokenizer: clean, lowercase, strip accents, split punctuation, then
     greedy longest-match-first word pieces from vocab.txt ("##" marks a continuation)."""
 
-    def __init__(self, vocab_path: Path) -> None:
+    def __init__(self, vocab_path: Path, first: str = "[CLS]", last: str = "[SEP]") -> None:
         words = vocab_path.read_text(encoding="utf-8").splitlines()
         self.ids = {word: index for index, word in enumerate(words)}
         self.unknown = self.ids["[UNK]"]
-        self.cls = self.ids["[CLS]"]
-        self.sep = self.ids["[SEP]"]
+        self.cls = self.ids[first]
+        self.sep = self.ids[last]
 
     def words(self, text: str) -> list[str]:
         """The basic tokenizer: the words and punctuation marks that get word pieces."""

@@ -22,7 +22,12 @@ def rasa_command(*args: str) -> list[str]:
 def train_full(out_dir: Path) -> tuple[str, float]:
     """Train config + domain + data into `out_dir` with an empty cache; (model, wall seconds)."""
     data = data_dirs()
-    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(out_dir / "cache")}
+    # Empty: Rasa's training cache and the phrasings' vectors (understanding/vector_cache.py).
+    env = {
+        **os.environ,
+        "RASA_CACHE_DIRECTORY": str(out_dir / "cache"),
+        "HARBOR_VECTOR_CACHE": str(out_dir / "vectors"),
+    }
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     started = time.monotonic()
     subprocess.run(

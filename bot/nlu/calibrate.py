@@ -50,7 +50,7 @@ from bot.nlu.classifier import (
     intent_view,
 )
 from bot.prediction import FAQ, SUGGESTED_TOPICS, Prediction
-from understanding.encoder import load_encoder
+from understanding.encoder import load_joint
 from understanding.standins import with_stand_ins
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +107,11 @@ def configured() -> tuple[Settings, float, float]:
     component: dict[str, Any] = next((c for c in pipeline if c["name"] == COMPONENT), {})
     known = Settings.__dataclass_fields__
     settings = Settings(**{k: v for k, v in component.items() if k in known})
-    settings = replace(settings, gate=tuple(float(w) for w in settings.gate))
+    settings = replace(
+        settings,
+        gate=tuple(float(w) for w in settings.gate),
+        encoders=tuple((str(k), float(v)) for k, v in dict(settings.encoders).items()),
+    )
     fallback = configured_fallback(CONFIG)
     return settings, fallback.threshold, fallback.ambiguity
 
@@ -133,7 +137,7 @@ class OutOfFold:
 def out_of_fold(examples: Sequence[tuple[str, str]], settings: Settings, folds: int) -> OutOfFold:
     from sklearn.model_selection import StratifiedKFold
 
-    encoder = load_encoder()
+    encoder = load_joint(settings.encoders)
     texts = [text for text, _ in examples]
     labels = np.array([label for _, label in examples])
     vectors = encoder.encode([with_stand_ins(text) for text in texts])
@@ -268,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gate = fit_gate(oof.features[near], right[near])
     dev_of: dict[bool, list[Prediction]] = {False: [], True: []}
     if args.dev.is_file():
-        encoder = load_encoder()
+        encoder = load_joint(settings.encoders)
         dev = read_topic_messages(args.dev)
         for gate_on in (False, True):
             trial = replace(settings, oos_similarity=floor, gate=gate if gate_on else ())

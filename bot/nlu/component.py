@@ -56,8 +56,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import understanding
 from bot.nlu.classifier import MessageClassifier, Settings, intent_view
-from understanding.encoder import load_encoder
-from understanding.weights import WHEEL_SHA256
+from understanding.encoder import load_joint
+from understanding.vector_cache import VectorCache
+from understanding.weights import MODELS
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
         defaults = Settings()
         return {
             "retrieval_intent": "faq",
+            "encoders": dict(defaults.encoders),
             "vector_weight": defaults.vector_weight,
             "regularisation": defaults.regularisation,
             "class_balance": defaults.class_balance,
@@ -103,13 +105,15 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
         self._resource = resource
         self.classifier = classifier
         self.responses = responses or {}
-        self.encoder = load_encoder()
+        self.encoder = load_joint(self.settings().encoders)
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Rasa's training cache keys on config and data only; the classifier's code and the
         encoder's weights change what this component learns too."""
-        digest = hashlib.sha256(WHEEL_SHA256.encode())
+        digest = hashlib.sha256()
+        for name in dict(config.get("encoders") or cls.get_default_config()["encoders"]):
+            digest.update(MODELS[name].key.encode() if name in MODELS else name.encode())
         for folder in (Path(__file__).parent, Path(understanding.__file__).parent):
             for source in sorted(folder.glob("*.py")):
                 digest.update(source.name.encode() + b"\0" + source.read_bytes())
@@ -117,6 +121,7 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
 
     def settings(self) -> Settings:
         return Settings(
+            encoders=tuple((str(k), float(v)) for k, v in dict(self.config["encoders"]).items()),
             vector_weight=float(self.config["vector_weight"]),
             regularisation=float(self.config["regularisation"]),
             class_balance=float(self.config["class_balance"]),
@@ -143,9 +148,9 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
         if len(set(labels)) < 2:
             log.warning("MessageUnderstanding needs at least two intents to train; skipped")
             return self._resource
-        self.classifier = MessageClassifier.train(
-            texts, labels, self.encoder.encode, self.settings()
-        )
+        # Phrasings an earlier training encoded are read from disk (understanding/vector_cache).
+        vectors = VectorCache(self.encoder)
+        self.classifier = MessageClassifier.train(texts, labels, vectors.encode, self.settings())
         self.responses = dict(training_data.responses)
         self.persist()
         return self._resource

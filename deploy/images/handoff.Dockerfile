@@ -31,8 +31,9 @@ RUN python3.11 -m venv /opt/encoder \
     && /opt/encoder/bin/pip install -c /tmp/requirements/app-lock.txt -r /tmp/requirements/encoder-build.txt
 WORKDIR /src
 COPY understanding/ understanding/
-RUN /opt/encoder/bin/python -m understanding.weights --fetch \
-    && /opt/encoder/bin/python -m understanding.graph --build
+# The service reads MiniLM only (the triage); MPNet is the assistant's (rasa.Dockerfile).
+RUN /opt/encoder/bin/python -m understanding.weights --fetch --model all-MiniLM-L6-v2 \
+    && /opt/encoder/bin/python -m understanding.graph --build --model all-MiniLM-L6-v2
 
 # The escalation triage pipeline, trained from data/triage as `make run` does.
 FROM app-env AS triage

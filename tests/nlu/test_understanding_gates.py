@@ -21,17 +21,17 @@ GATES: dict[tuple[str, str], tuple[float, float]] = {
     ("styles", "fragment"): (90.0, 3.0),
     ("styles", "typos"): (90.0, 3.0),
     ("styles", "nonnative"): (85.0, 5.0),
-    ("styles", "indirect"): (87.5, 5.0),  # 92.5 % measured
-    # goal 90 % right: missed, 81.5 % measured (docs/assistant.md)
-    ("paraphrases", "all"): (80.0, 3.0),
+    ("styles", "indirect"): (90.0, 5.0),  # 95.0 % measured
+    # goal 90 % right: missed, 88.0 % measured (docs/assistant.md)
+    ("paraphrases", "all"): (87.0, 3.0),
     ("out_of_scope", "general"): (85.0, 5.0),
 }
-# CLINC150 oos_test: an FAQ answer at most this often (goal 3 %: missed, 3.2 % measured), and
-# declined at least this often (goal 85 %: met, 87.4 % measured). A gate short of its goal sits
-# half a point (five messages) off the measured figure: onnxruntime's int8 kernels differ
-# between CPU families (VNNI, AVX-512, AVX2) in the last bits, which can flip a borderline
-# message or two.
-CLINC_MAX_FAQ_ANSWER = 3.7
+# CLINC150 oos_test: an FAQ answer at most this often (goal 3 %: met on the edge, 30 of 1,000
+# measured), and declined at least this often (goal 85 %: met, 90.4 % measured). The FAQ gate
+# sits half a point (five messages) above the measured figure: onnxruntime's int8 kernels
+# differ between CPU families (VNNI, AVX-512, AVX2) in the last bits, which can flip a
+# borderline message or two.
+CLINC_MAX_FAQ_ANSWER = 3.5
 CLINC_MIN_DECLINED = 85.0
 
 
@@ -66,6 +66,7 @@ def test_near_domain_questions_never_get_a_neighbouring_answer_often(
 ) -> None:
     near = results["out_of_scope"]["near_domain"]
     # Products the shop does not sell, specifications, jobs: declined or handed to a person.
-    # Goal: never a neighbouring topic's answer; 1 of 20 measured (4 of 20 before the near-shop
-    # out-of-scope training data; docs/assistant.md).
-    assert near.share(near.wrong) <= 10.0, near.misses
+    # Goal: never a neighbouring topic's answer; 0 of 20 measured with MPNet beside MiniLM (1 of
+    # 20 with MiniLM alone, 4 before the near-shop out-of-scope training data;
+    # docs/assistant.md). One message of slack for the CPU-family differences above.
+    assert near.share(near.wrong) <= 5.0, near.misses

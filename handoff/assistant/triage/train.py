@@ -40,7 +40,7 @@ from thinc.api import Adam, fix_random_seed
 
 from understanding.encoder import load_encoder
 from understanding.linear import LogisticHead, train_logistic
-from understanding.weights import WHEEL_SHA256, cache_root
+from understanding.weights import MINILM, cache_root
 
 # Registers the harbor_triage_cues factory that build_pipeline adds.
 from . import cue_matcher  # noqa: F401
@@ -128,7 +128,7 @@ def fingerprint(data_files: Iterable[Path], package_dir: Path = PACKAGE_DIR) -> 
     shared reasons table, the encoder's weights, the displeasure weights (copied into the model)
     and the spaCy version."""
     digest = hashlib.sha256()
-    digest.update(f"spacy {about.__version__}\nencoder {WHEEL_SHA256}\n".encode())
+    digest.update(f"spacy {about.__version__}\nencoder {MINILM.key}\n".encode())
     # The label order the head is trained in lives in the shared vocabulary.
     sources = [
         *sorted(package_dir.glob("*.py")),
