@@ -1,15 +1,16 @@
-"""The sentence encoder's speed by precision, and what the assistant's model costs in memory.
+"""The sentence encoders' speed by precision, and what the assistant's model costs in memory.
 
     .venv-rasa/bin/python bench/encoder_bench.py       (make bench-encoder)
 
 Prints two tables:
 
 1. Milliseconds per text through `understanding.encoder` (one text per run, as serving does)
-   for a fragment, a question and a story-first message, with the int8 graph customers get
-   and the float32 graph it was built beside; the ratio is int8 / float32 in the same run.
+   for a fragment, a question and a story-first message, for each encoder (MiniLM, MPNet),
+   with the int8 graph customers get and the float32 graph it was built beside; the ratio is
+   int8 / float32 in the same run.
 2. Resident memory (VmRSS) of fresh processes: Python with Rasa imported (the baseline), the
    same with the assistant's trained model loaded in Rasa's Agent and one message parsed, and
-   the encoder alone loaded in a bare process (what the pretrained encoder itself costs).
+   each encoder alone loaded in a bare process (what the pretrained encoder itself costs).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from understanding.encoder import load_encoder  # noqa: E402
 from understanding.graph import FLOAT32, INT8  # noqa: E402
+from understanding.weights import MODELS, ModelSource  # noqa: E402
 
 TEXTS = {
     "fragment (3 words)": "refund still pending",
@@ -49,9 +51,14 @@ MEMORY_PROBES = {
         "agent = Agent.load(str(ensure_model(quiet=True)))\n"
         "asyncio.run(agent.parse_message('where is my order'))"
     ),
-    "the encoder alone (onnxruntime, int8), one text encoded": (
-        "from understanding.encoder import load_encoder\nload_encoder().encode(['hello'])"
-    ),
+    **{
+        f"{name} alone (onnxruntime, int8), one text encoded": (
+            "from understanding.encoder import load_encoder\n"
+            "from understanding.weights import MODELS\n"
+            f"load_encoder(source=MODELS[{name!r}]).encode(['hello'])"
+        )
+        for name in MODELS
+    },
     "bare Python + numpy + onnxruntime (the encoder's baseline)": ("import numpy, onnxruntime"),
 }
 READ_RSS = (
@@ -60,8 +67,8 @@ READ_RSS = (
 )
 
 
-def timings(precision: str, text: str) -> list[float]:
-    encoder = load_encoder(precision=precision)
+def timings(source: ModelSource, precision: str, text: str) -> list[float]:
+    encoder = load_encoder(precision=precision, source=source)
     for _ in range(10):
         encoder.encode([text])
     result = []
@@ -74,17 +81,22 @@ def timings(precision: str, text: str) -> list[float]:
 
 def speed_table() -> None:
     print(f"### Encoder, milliseconds per text ({RUNS} runs each, one text per run)\n")
-    print("| message | pieces | int8 p50 | int8 p99 | float32 p50 | float32 p99 | int8 / float32 |")
-    print("|---|---|---|---|---|---|---|")
-    pieces_of = load_encoder().tokenizer.encode
-    for name, text in TEXTS.items():
-        fast, exact = timings(INT8, text), timings(FLOAT32, text)
-        p99 = int(0.99 * (RUNS - 1))
-        ratio = statistics.median(fast) / statistics.median(exact)
-        print(
-            f"| {name} | {len(pieces_of(text)) + 2} | {statistics.median(fast):.1f} | "
-            f"{fast[p99]:.1f} | {statistics.median(exact):.1f} | {exact[p99]:.1f} | {ratio:.2f} |"
-        )
+    print(
+        "| encoder | message | pieces | int8 p50 | int8 p99 | float32 p50 | float32 p99 |"
+        " int8 / float32 |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for source in MODELS.values():
+        pieces_of = load_encoder(source=source).tokenizer.encode
+        for name, text in TEXTS.items():
+            fast, exact = timings(source, INT8, text), timings(source, FLOAT32, text)
+            p99 = int(0.99 * (RUNS - 1))
+            ratio = statistics.median(fast) / statistics.median(exact)
+            print(
+                f"| {source.name} | {name} | {len(pieces_of(text)) + 2} | "
+                f"{statistics.median(fast):.1f} | {fast[p99]:.1f} | "
+                f"{statistics.median(exact):.1f} | {exact[p99]:.1f} | {ratio:.2f} |"
+            )
 
 
 def memory_table() -> None:
