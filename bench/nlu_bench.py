@@ -434,11 +434,13 @@ def write_nlu(examples: Sequence[Example], path: Path) -> None:
 
 
 def training_env(workdir: Path) -> dict[str, str]:
-    """A fresh Rasa cache (training from scratch), and `bot` importable for custom components."""
+    """A fresh Rasa cache and vector cache (training from scratch; the benchmarks' texts stay
+    out of the assistant's vector cache), and `bot` importable for custom components."""
     python_path = [str(ROOT), os.environ.get("PYTHONPATH", "")]
     return {
         **os.environ,
         "RASA_CACHE_DIRECTORY": str(workdir / "cache"),
+        "HARBOR_VECTOR_CACHE": str(workdir / "vectors"),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONPATH": os.pathsep.join(p for p in python_path if p),
