@@ -45,6 +45,7 @@ from bot.nlu.classifier import (
     IntentView,
     MessageClassifier,
     Settings,
+    far_from_shop,
     gate_probability,
     gated,
     intent_view,
@@ -52,6 +53,7 @@ from bot.nlu.classifier import (
 from bot.prediction import FAQ, SUGGESTED_TOPICS, Prediction
 from understanding.encoder import load_joint
 from understanding.standins import with_stand_ins
+from understanding.vector_cache import VectorCache
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config.yml"
@@ -130,6 +132,7 @@ class OutOfFold:
     labels: list[str]
     probabilities: np.ndarray  # (phrasings, labels), fused
     similarity: np.ndarray  # best similarity to another fold's in-scope phrasings
+    off_topic_similarity: np.ndarray  # ... and to its off-topic ones
     features: np.ndarray  # (phrasings, GATE_FEATURES)
     fold: np.ndarray
 
@@ -137,13 +140,15 @@ class OutOfFold:
 def out_of_fold(examples: Sequence[tuple[str, str]], settings: Settings, folds: int) -> OutOfFold:
     from sklearn.model_selection import StratifiedKFold
 
-    encoder = load_joint(settings.encoders)
+    # The vectors of phrasings an earlier run or training encoded are read from disk.
+    encoder = VectorCache(load_joint(settings.encoders))
     texts = [text for text, _ in examples]
     labels = np.array([label for _, label in examples])
     vectors = encoder.encode([with_stand_ins(text) for text in texts])
     names = sorted(set(labels))
     probabilities = np.zeros((len(texts), len(names)))
     similarity = np.zeros(len(texts))
+    off_topic = np.zeros(len(texts))
     features = np.zeros((len(texts), len(GATE_FEATURES)))
     fold_of = np.zeros(len(texts), dtype=int)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
@@ -157,9 +162,10 @@ def out_of_fold(examples: Sequence[tuple[str, str]], settings: Settings, folds: 
         ):
             probabilities[i] = score.probabilities
             similarity[i] = score.similarity
+            off_topic[i] = score.off_topic_similarity
             features[i] = score.gate_features
             fold_of[i] = fold
-    return OutOfFold(names, probabilities, similarity, features, fold_of)
+    return OutOfFold(names, probabilities, similarity, off_topic, features, fold_of)
 
 
 def fit_gate(features: np.ndarray, right: np.ndarray) -> tuple[float, ...]:
@@ -181,9 +187,9 @@ def gated_out_of_fold(oof: OutOfFold, right: np.ndarray, near: np.ndarray) -> np
     return confidence
 
 
-def with_floor(view: IntentView, similarity: float, floor: float) -> IntentView:
+def with_floor(view: IntentView, similarity: float, off_topic: float, floor: float) -> IntentView:
     """The view as the classifier gives it with `oos_similarity` = floor (classifier.py)."""
-    if similarity >= floor:
+    if not far_from_shop(similarity, off_topic, floor):
         return view
     return IntentView([(OUT_OF_SCOPE, 1.0)], view.topics)
 
@@ -256,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {floor:.2f} | {100 * np.mean(shop):.1f} % | {100 * np.mean(off):.1f} % |")
     floor = choose_floor(list(oof.similarity), gold)
     print(f"\nchosen out-of-scope floor: {floor} (config.yml has {settings.oos_similarity})")
-    near = oof.similarity >= floor
+    near = ~far_from_shop(oof.similarity, oof.off_topic_similarity, floor)
     likeliest = [oof.labels[i] for i in np.argmax(oof.probabilities, axis=1)]
     right = np.array([is_right(label, g) for label, g in zip(likeliest, gold, strict=True)])
     confidence = gated_out_of_fold(oof, right, near)
@@ -265,7 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         found = []
         for i, g in enumerate(gold):
             p = gated(oof.probabilities[i], confidence[i]) if gate_on else oof.probabilities[i]
-            view = with_floor(intent_view(oof.labels, p, FAQ), oof.similarity[i], floor)
+            view = with_floor(
+                intent_view(oof.labels, p, FAQ),
+                oof.similarity[i],
+                oof.off_topic_similarity[i],
+                floor,
+            )
             found.append(as_prediction(view, g))
         return found
 

@@ -14,9 +14,11 @@ Three views of a message, fused:
   label's training phrasings, turned into probabilities by a softmax with a temperature. It
   is sharp for short fragments that match a phrasing closely.
 * **Out of scope** is a label like any other (trained on off-topic questions), and a message
-  whose sentence vector is far from every in-scope phrasing is out of scope whatever the
-  linear model says: `oos_similarity` is the floor, chosen with the threshold by
-  cross-validation (bot/nlu/calibrate.py).
+  whose sentence vector is far from every in-scope phrasing but near an off-topic one is out
+  of scope whatever the linear model says: `oos_similarity` is the floor, chosen with the
+  threshold by cross-validation (bot/nlu/calibrate.py). Far from both ("hmm flarp", "asdf"),
+  a message is about nothing the assistant knows either way: the views decide, and they are
+  unsure, so the customer is asked to rephrase rather than told the question is off-topic.
 
 * An optional **gate** (`Settings.gate`, off in config.yml) turns what the views say about the
   likeliest label (its fused, linear and neighbour probabilities, the margin to the runner-up,
@@ -79,8 +81,12 @@ class Settings:
     max_ngrams: int = 5000  # the most frequent n-grams; more only slow the fit down
     # Labels that never speak for a long message: in "I moved house and my parcel is going to
     # the old address. What can I do?" the last sentence alone reads as "what can you do",
-    # but a story is not told to ask about the assistant's abilities or to say hello.
+    # but a story is not told to ask about the assistant's abilities or to say hello. Nor to
+    # give an order number: in "is my order late? its HG-10029" the number is a detail of the
+    # question beside it (the lookup reads it from the message), and the sentence "its
+    # HG-10029" alone is an exact `inform` phrasing that MPNet makes surer than the question.
     conversational: tuple[str, ...] = (
+        "inform",
         "greet",
         "goodbye",
         "thank",
@@ -112,11 +118,13 @@ GATE_FEATURES = (
 @dataclass
 class Scores:
     """One message: the probability of every label as reported (the likeliest one's is the
-    gate's), its best in-scope similarity, what the gate read (GATE_FEATURES) and whether the
-    message is far from every shop phrasing (out of scope, not gated)."""
+    gate's), its best in-scope and off-topic similarities, what the gate read (GATE_FEATURES)
+    and whether the message is far from every shop phrasing and near an off-topic one (out of
+    scope, not gated)."""
 
     probabilities: np.ndarray
     similarity: float
+    off_topic_similarity: float
     gate_features: np.ndarray
     far: bool
 
@@ -133,6 +141,8 @@ class PartViews:
     best_similarity: np.ndarray
     fused: np.ndarray
     in_scope_best: np.ndarray
+    off_topic_best: np.ndarray
+    far: np.ndarray  # below the floor from the shop, at or above it from off-topic phrasings
 
 
 @dataclass
@@ -195,10 +205,11 @@ class MessageClassifier:
             k = start + self.surest(views.fused[start : start + len(group)])
             features = self._gate_features(views, k, len(group), len(text.split()))
             fused = views.fused[k]
-            far = bool(views.in_scope_best[k] < self.settings.oos_similarity)
+            far = bool(views.far[k])
             if self.settings.gate and not far:
                 fused = gated(fused, gate_probability(self.settings.gate, features))
-            results.append(Scores(fused, float(views.in_scope_best[k]), features, far))
+            similarity, off_topic = float(views.in_scope_best[k]), float(views.off_topic_best[k])
+            results.append(Scores(fused, similarity, off_topic, features, far))
             start += len(group)
         return results
 
@@ -253,12 +264,25 @@ class MessageClassifier:
         in_scope_best = (
             similarity[:, self.in_scope].max(axis=1) if self.in_scope.any() else np.ones(len(texts))
         )
+        off_topic = ~self.in_scope
+        off_topic_best = (
+            similarity[:, off_topic].max(axis=1) if off_topic.any() else np.zeros(len(texts))
+        )
+        far = far_from_shop(in_scope_best, off_topic_best, s.oos_similarity)
         oos = self._oos_index()
-        if oos >= 0 and s.oos_similarity > 0:
-            far = in_scope_best < s.oos_similarity
+        if oos >= 0:
             fused[far] = 0.0
             fused[far, oos] = 1.0
-        return PartViews(linear, neighbour, best, fused, in_scope_best)
+        return PartViews(linear, neighbour, best, fused, in_scope_best, off_topic_best, far)
+
+
+def far_from_shop(
+    in_scope: np.ndarray | float, off_topic: np.ndarray | float, floor: float
+) -> np.ndarray:
+    """Out of scope by similarity alone: below the floor from every shop phrasing and at or
+    above it from some off-topic one (floor 0: never)."""
+    shop, off = np.asarray(in_scope), np.asarray(off_topic)
+    return (floor > 0) & (shop < floor) & (off >= floor)
 
 
 def gate_probability(gate: Sequence[float], features: np.ndarray) -> float:
