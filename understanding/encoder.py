@@ -72,15 +72,16 @@ class SentenceEncoder:
     """One encoder run by onnxruntime. Deterministic; thread-safe (an onnxruntime session
     may be run from several threads, and the encoder holds no per-call state)."""
 
-    def __init__(self, directory: Path, precision: str = SERVED_PRECISION) -> None:
+    def __init__(
+        self, directory: Path, precision: str = SERVED_PRECISION, source: ModelSource = MINILM
+    ) -> None:
         import onnxruntime
 
-        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        self.mpnet = config.get("model_type") == "mpnet"
-        source = MODELS["all-mpnet-base-v2"] if self.mpnet else MINILM
         path = graph_path(precision, directory, source)
         if not path.is_file():
             raise GraphMissing(path)
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+        self.mpnet = config.get("model_type") == "mpnet"
         self.hidden = int(config["hidden_size"])
         self.precision = precision
         self.graph = path  # its name carries the builder's and the weights' keys
@@ -140,7 +141,7 @@ class SentenceEncoder:
 # One encoder per model folder and precision for the whole process: the Rasa
 # training and serving graphs may create their components more than once, and a session takes
 # a second and 60-90 MB to load (MPNet: 110 MB).
-_encoders: dict[tuple[Path, str], SentenceEncoder] = {}
+_encoders: dict[tuple[Path, str, ModelSource], SentenceEncoder] = {}
 _encoders_lock = threading.Lock()
 
 
@@ -155,7 +156,7 @@ def load_encoder(
     Raises understanding.weights.EncoderMissing when the weights are not there, and
     understanding.graph.GraphMissing when the graph was not built.
     """
-    key = (installed(directory, source), precision)
+    key = (installed(directory, source), precision, source)
     with _encoders_lock:
         if key not in _encoders:
             _encoders[key] = SentenceEncoder(*key)

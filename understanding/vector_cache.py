@@ -4,10 +4,11 @@ Encoding is most of what training the assistant costs (MPNet beside MiniLM: abou
 5,000 phrasings on two cores), and nearly every training sees phrasings an earlier one
 encoded: an editor publishing one new topic, a test run after a code change. The vectors are
 a pure function of the text and the encoders' graphs, so they are kept in one file per joint
-encoder (named after its graphs' keys and shares) under the cache root, and only texts not
-seen before are encoded (`$HARBOR_VECTOR_CACHE` moves the folder: the training benchmark
-points it at an empty one). The file is replaced atomically; two trainings at once may each
-encode what the other did, never read a half-written file.
+encoder (named after its graphs' keys and shares) under the cache root, read once per cache
+object (one training, one calibration), and only texts not seen before are encoded
+(`$HARBOR_VECTOR_CACHE` moves the folder: the training benchmark points it at an empty one).
+The file is replaced atomically; two trainings at once may each encode what the other did,
+never read a half-written file.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class VectorCache:
         folder = os.environ.get("HARBOR_VECTOR_CACHE")
         root = root or (Path(folder) if folder else cache_root() / "vectors")
         self.path = root / f"{encoder.key}.npz"
+        self._known: dict[str, np.ndarray] | None = None  # the file, once read
 
     def _read(self) -> dict[str, np.ndarray]:
         try:
@@ -52,7 +54,9 @@ class VectorCache:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         with _lock:
-            known = self._read()
+            if self._known is None:
+                self._known = self._read()
+            known = self._known
             missing = sorted({text for text in texts if text not in known})
             if missing:
                 known.update(zip(missing, self.encoder.encode(missing), strict=True))

