@@ -309,10 +309,11 @@ def say(shopper: Watched, text: str) -> None:
 
 
 def conversation_of(shopper: Watched) -> str:
-    """The shopper's conversation id, as the widget keeps it for the tab."""
-    return str(
-        shopper.page.evaluate(
-            "() => JSON.parse(sessionStorage.getItem('harbor-assist:' + location.host))"
-            ".conversation"
-        )
+    """The shopper's conversation id, as the widget keeps it for the tab. The widget stores it
+    when the service's welcome arrives, which on a busy machine can come after the first
+    message is typed: wait for it (read too early, it was "None" in a fresh-clone run)."""
+    stored = (
+        "() => (JSON.parse(sessionStorage.getItem('harbor-assist:' + location.host)) || {})"
+        ".conversation || null"
     )
+    return str(shopper.page.wait_for_function(stored).json_value())
