@@ -2,7 +2,8 @@
 and two handoff replicas (`python -m handoff`) sharing them, each on its own free port.
 
 Tests break parts of it on purpose (kill, stall, restart) and measure what customers and
-agents see; every test reports its figures through tests/support/figures.py.
+agents see; every test reports its figures through tests/support/figures.py. Tests that break
+nothing and keep to customers and agents of their own share one (test_races.py, per module).
 
 Tests that must stop one party between two of its Redis commands (test_interleavings.py) or
 count what is left in Redis (test_retention.py) run the service in-process instead
@@ -82,24 +83,36 @@ class Cluster:
 ClusterFactory = Callable[..., Cluster]
 
 
+def start_cluster(folder: Path, replicas: int = 2, *, number: int = 0, **env: str) -> Cluster:
+    """Redis, the Rasa stand-in and `replicas` handoff replicas, their files under `folder`
+    (Redis's in redis<number>); `env` overrides FAST_ENV's settings. The caller stops it."""
+    redis = RedisServer(folder / f"redis{number}")
+    redis.start()
+    rasa = FakeRasaProcess(folder)
+    cluster = Cluster(
+        folder,
+        redis,
+        rasa,
+        env={**FAST_ENV, "REDIS_URL": redis.url, "RASA_URLS": rasa.url, **env},
+    )
+    try:
+        rasa.start()
+        for _ in range(replicas):
+            cluster.start_replica()
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
 @pytest.fixture
 def make_cluster(tmp_path: Path) -> Iterator[ClusterFactory]:
+    """A cluster of the test's own, as many as it asks for."""
     clusters: list[Cluster] = []
 
     def factory(replicas: int = 2, **env: str) -> Cluster:
-        redis = RedisServer(tmp_path / f"redis{len(clusters)}")
-        redis.start()
-        rasa = FakeRasaProcess(tmp_path)
-        rasa.start()
-        cluster = Cluster(
-            tmp_path,
-            redis,
-            rasa,
-            env={**FAST_ENV, "REDIS_URL": redis.url, "RASA_URLS": rasa.url, **env},
-        )
+        cluster = start_cluster(tmp_path, replicas, number=len(clusters), **env)
         clusters.append(cluster)
-        for _ in range(replicas):
-            cluster.start_replica()
         return cluster
 
     yield factory

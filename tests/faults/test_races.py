@@ -1,15 +1,21 @@
-"""Races across two replicas: claims, agent capacity, and a burst of customer messages."""
+"""Races across two replicas: claims, agent capacity, and a burst of customer messages.
+
+The three share one cluster, started once for the module: each works only with customers and
+agents of its own, and nothing of the cluster is broken on purpose here.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import aiohttp
+import pytest
 from redis.asyncio import Redis
 
 from handoff.conversations.keys import Keys
-from tests.faults.conftest import ClusterFactory, agent_on, queued_customer
+from tests.faults.conftest import Cluster, agent_on, queued_customer, start_cluster
 from tests.support.clients import Customer, is_event_from
 from tests.support.figures import record_figure
 
@@ -17,10 +23,16 @@ CLAIM_ROUNDS = 25
 CLAIMING_AGENTS = 8
 
 
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    shared = start_cluster(tmp_path_factory.mktemp("races"))
+    yield shared
+    shared.stop()
+
+
 async def test_many_agents_claiming_one_chat_have_exactly_one_winner_every_round(
-    make_cluster: ClusterFactory, http: aiohttp.ClientSession
+    cluster: Cluster, http: aiohttp.ClientSession
 ) -> None:
-    cluster = make_cluster()
     names = await cluster.add_agents(CLAIMING_AGENTS, capacity=CLAIM_ROUNDS)
     # Half of the agents on each replica: the race is decided in Redis, not in one process.
     agents = [await agent_on(http, cluster.replicas[i % 2], name) for i, name in enumerate(names)]
@@ -55,9 +67,8 @@ async def test_many_agents_claiming_one_chat_have_exactly_one_winner_every_round
 
 
 async def test_agent_capacity_holds_across_two_replicas(
-    make_cluster: ClusterFactory, http: aiohttp.ClientSession
+    cluster: Cluster, http: aiohttp.ClientSession
 ) -> None:
-    cluster = make_cluster()
     capacity = 2
     (name,) = await cluster.add_agents(1, capacity=capacity)
     # The same agent has the console open on both replicas (two tabs behind a balancer).
@@ -109,9 +120,8 @@ async def test_agent_capacity_holds_across_two_replicas(
 
 
 async def test_a_burst_of_messages_is_answered_in_order_one_bot_turn_at_a_time(
-    make_cluster: ClusterFactory, http: aiohttp.ClientSession
+    cluster: Cluster, http: aiohttp.ClientSession
 ) -> None:
-    cluster = make_cluster()
     cluster.rasa.control(delay=0.05)  # long enough for turns to overlap if they could
     burst = 40
     customer = Customer(http)
@@ -146,6 +156,7 @@ async def test_a_burst_of_messages_is_answered_in_order_one_bot_turn_at_a_time(
     assert seen_by_bot == said
     assert sorted(said) == sorted(texts)
     assert answered == [f"echo: {t}" for t in said]
+    # The stand-in's peak over every chat it has answered, the other tests' ones too.
     assert stats["max_in_flight_per_sender"] == 1
     record_figure(
         "faults.burst.messages",
@@ -163,3 +174,4 @@ async def test_a_burst_of_messages_is_answered_in_order_one_bot_turn_at_a_time(
     record_figure("faults.burst.seconds", seconds, "s", "until the last answer, 50 ms per turn")
     await customer.drop()
     await other.drop()
+    cluster.rasa.control(delay=0)  # the shared stand-in answers at once again

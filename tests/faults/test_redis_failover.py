@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 import subprocess
 import time
@@ -102,13 +103,25 @@ class ReplicatedRedis:
             while primary.info("replication")["connected_slaves"] < 2:
                 assert time.monotonic() < deadline, "the replicas never synced"
                 time.sleep(0.05)
+        # Each Sentinel starts knowing the replicas and the other Sentinels, as its file would
+        # after it found them itself (the others announce themselves every 2 s): `ready` then
+        # waits for the links between them to be up, not for those first announcements.
+        ids = {port: secrets.token_hex(20) for port in self.sentinel_ports}
         for port in self.sentinel_ports:
             config = self.folder / f"sentinel-{port}.conf"  # Sentinel rewrites its file
+            known = [
+                f"sentinel known-replica {MASTER_NAME} 127.0.0.1 {p}\n" for p in self.ports[1:]
+            ]
+            known += [
+                f"sentinel known-sentinel {MASTER_NAME} 127.0.0.1 {other} {ids[other]}\n"
+                for other in self.sentinel_ports
+                if other != port
+            ]
             config.write_text(
-                f"bind 127.0.0.1\nport {port}\ndir {self.folder}\n"
+                f"bind 127.0.0.1\nport {port}\ndir {self.folder}\nsentinel myid {ids[port]}\n"
                 f"sentinel monitor {MASTER_NAME} 127.0.0.1 {self.ports[0]} 2\n"
                 f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}\n"
-                f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}\n"
+                f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}\n" + "".join(known)
             )
             self._spawn(port, ["redis-server", str(config), "--sentinel"])
         for port in [*self.ports, *self.sentinel_ports]:
@@ -142,7 +155,8 @@ class ReplicatedRedis:
         return None
 
     async def ready(self, timeout: float = 20.0) -> None:
-        """Until every Sentinel knows both replicas (in sync) and the two other Sentinels."""
+        """Until every Sentinel knows both replicas (in sync) and the two other Sentinels, and
+        reaches them all."""
         deadline = time.monotonic() + timeout
         while True:
             states = []
@@ -151,7 +165,8 @@ class ReplicatedRedis:
                     replicas = await sentinel.execute_command("SENTINEL", "REPLICAS", MASTER_NAME)
                     others = await sentinel.execute_command("SENTINEL", "SENTINELS", MASTER_NAME)
                     flags = [_field(r, "flags") for r in replicas]
-                    states.append(flags.count("slave") == 2 and len(others) == 2)
+                    reached = [_field(s, "flags") for s in others].count("sentinel")
+                    states.append(flags.count("slave") == 2 and len(others) == reached == 2)
             if all(states):
                 return
             assert time.monotonic() < deadline, f"Sentinels not ready: {states}"

@@ -14,6 +14,9 @@ from tests.faults.conftest import FAST_ENV, ClusterFactory, agent_on, queued_cus
 from tests.support.clients import Customer, is_event_from
 from tests.support.figures import record_figure
 
+# How long a bot turn may wait in line for a place at the assistant (BOT_TURN_WAIT_SECONDS).
+BOT_TURN_WAIT = 0.0
+
 
 async def transcript_ids(redis: Redis, cid: str) -> list[str]:
     return [str(entry_id) for entry_id, _ in await redis.xrange(Keys("ha").log(cid))]
@@ -26,8 +29,11 @@ def agent_entries(frames: list[dict[str, Any]], cid: str) -> list[str]:
 async def test_clients_of_a_killed_replica_resume_on_the_other_without_gaps(
     make_cluster: ClusterFactory, http: aiohttp.ClientSession
 ) -> None:
-    # A grace period longer than the reconnect, so the agent keeps the chat.
-    cluster = make_cluster(AGENT_GRACE_SECONDS="15")
+    # A grace period longer than the reconnect, so the agent keeps the chat. No turn waits in
+    # line for the assistant here (a few turns, far below BOT_TURNS_IN_FLIGHT): with no wait
+    # bound, the turn lock the killed replica leaves behind lives BOT_TURN_TIMEOUT_SECONDS + 5,
+    # not 10 s more (the default BOT_TURN_WAIT_SECONDS, which the lock also covers).
+    cluster = make_cluster(AGENT_GRACE_SECONDS="15", BOT_TURN_WAIT_SECONDS=str(BOT_TURN_WAIT))
     doomed, survivor = cluster.replicas
     (name,) = await cluster.add_agents(1)
     agent = await agent_on(http, doomed, name)
@@ -72,9 +78,9 @@ async def test_clients_of_a_killed_replica_resume_on_the_other_without_gaps(
     await with_agent.send("agent-chat-after", "yes I am here")
     await agent.say(cid, "reply-after", "great, let's continue")
     # The killed replica held the bot's turn lock for its in-flight message: the survivor
-    # answers once that lock has expired (BOT_TURN_TIMEOUT_SECONDS + 5) and its sweeper (every
-    # 2 s) finds the message, on a busy machine a little later still.
-    answered_within = float(FAST_ENV["BOT_TURN_TIMEOUT_SECONDS"]) + 5 + 2 + 10
+    # answers once that lock has expired (BOT_TURN_TIMEOUT_SECONDS + 5 + BOT_TURN_WAIT_SECONDS)
+    # and its sweeper (every 2 s) finds the message, on a busy machine a little later still.
+    answered_within = float(FAST_ENV["BOT_TURN_TIMEOUT_SECONDS"]) + 5 + BOT_TURN_WAIT + 2 + 10
     await with_bot.wait_for(
         lambda f: f.get("text") == "echo: and another question", timeout=answered_within
     )
