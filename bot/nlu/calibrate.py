@@ -31,7 +31,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import yaml
@@ -137,6 +137,12 @@ class OutOfFold:
     fold: np.ndarray
 
 
+class Vectors(Protocol):
+    """What encodes the phrasings: the vector cache, or a view of its vectors."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 def cached_encoder(settings: Settings) -> VectorCache:
     """The configured encoders, reading what an earlier run or training encoded from disk."""
     return VectorCache(load_joint(settings.encoders))
@@ -146,7 +152,7 @@ def out_of_fold(
     examples: Sequence[tuple[str, str]],
     settings: Settings,
     folds: int,
-    encoder: VectorCache | None = None,
+    encoder: Vectors | None = None,
 ) -> OutOfFold:
     from sklearn.model_selection import StratifiedKFold
 
@@ -221,6 +227,32 @@ def traffic_utility(shop: Tally, off_topic: Tally) -> float:
     return 1000.0 * per_message
 
 
+def utility_by_threshold(predictions: Sequence[Prediction], ambiguity: float) -> dict[float, float]:
+    """traffic_utility at each threshold of THRESHOLD_GRID."""
+    shop = [p for p in predictions if p.gold != OUT_OF_SCOPE]
+    off_topic = [p for p in predictions if p.gold == OUT_OF_SCOPE]
+    return {
+        threshold: traffic_utility(
+            serve(shop, threshold, ambiguity), serve(off_topic, threshold, ambiguity)
+        )
+        for threshold in THRESHOLD_GRID
+    }
+
+
+def floored_predictions(
+    oof: OutOfFold, gold: Sequence[str], floor: float, probabilities: np.ndarray | None = None
+) -> list[Prediction]:
+    """Each out-of-fold phrasing as the assistant would serve it with that floor;
+    `probabilities` replace the fused ones (the gate's, for instance)."""
+    found = []
+    for i, g in enumerate(gold):
+        p = oof.probabilities[i] if probabilities is None else probabilities[i]
+        view = intent_view(oof.labels, p, FAQ)
+        view = with_floor(view, oof.similarity[i], oof.off_topic_similarity[i], floor)
+        found.append(as_prediction(view, g))
+    return found
+
+
 def sweep(
     title: str,
     predictions: Sequence[Prediction],
@@ -239,12 +271,10 @@ def sweep(
     print(" off-topic answered |", end="")
     print(" dev right | dev wrong | dev rephrase |" if dev_predictions else "")
     print("|---|---|---|---|---|---|---|" + ("---|---|---|" if dev_predictions else ""))
-    shop = [p for p in predictions if p.gold != OUT_OF_SCOPE]
-    utilities: dict[float, float] = {}
+    utilities = utility_by_threshold(predictions, ambiguity)
     for threshold in THRESHOLD_GRID:
         cv = serve(predictions, threshold, ambiguity)
         off = serve(off_topic, threshold, ambiguity)
-        utilities[threshold] = traffic_utility(serve(shop, threshold, ambiguity), off)
         row = f"| {threshold:.2f} | {shares(cv)} {utilities[threshold]:.0f} |"
         row += f" {off.share(off.right):.1f} % | {off.share(off.wrong):.1f} % |"
         if dev_predictions:
@@ -278,17 +308,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     confidence = gated_out_of_fold(oof, right, near)
 
     def predictions_of(gate_on: bool) -> list[Prediction]:
-        found = []
-        for i, g in enumerate(gold):
-            p = gated(oof.probabilities[i], confidence[i]) if gate_on else oof.probabilities[i]
-            view = with_floor(
-                intent_view(oof.labels, p, FAQ),
-                oof.similarity[i],
-                oof.off_topic_similarity[i],
-                floor,
-            )
-            found.append(as_prediction(view, g))
-        return found
+        if not gate_on:
+            return floored_predictions(oof, gold, floor)
+        probabilities = np.array(
+            [gated(p, c) for p, c in zip(oof.probabilities, confidence, strict=True)]
+        )
+        return floored_predictions(oof, gold, floor, probabilities)
 
     gate = fit_gate(oof.features[near], right[near])
     dev_of: dict[bool, list[Prediction]] = {False: [], True: []}
