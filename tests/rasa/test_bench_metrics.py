@@ -1,4 +1,5 @@
-"""The NLU benchmark's metrics, splits and pipeline derivation (bench/nlu_bench.py)."""
+"""The NLU benchmark's metrics, splits and pipeline derivation (bench/nlu_metrics.py,
+bench/nlu_data.py, bench/nlu_training.py)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,9 @@ from collections import Counter
 import pytest
 from sklearn.metrics import matthews_corrcoef
 
-from bench.nlu_bench import (
-    OOS,
-    Dataset,
-    benchmark_pipeline,
-    choose_threshold,
-    held_out_split,
-    load_clinc150,
-    load_hint3,
-    matthews,
-    published_best,
-    score,
-    scores_at,
-)
+from bench.nlu_data import Dataset, held_out_split, load_clinc150, load_hint3, published_best
+from bench.nlu_metrics import OOS, choose_threshold, matthews, score, scores_at
+from bench.nlu_training import benchmark_pipeline
 from bot.fallback import configured_fallback
 from bot.prediction import Prediction
 from tests.rasa.trackers import REPO_ROOT
