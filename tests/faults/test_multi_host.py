@@ -335,6 +335,13 @@ async def test_a_replica_cut_off_from_redis_then_from_its_clients_loses_nothing(
         await agents.frame(agent, is_text("thanks", cid[who]), timeout=15)
         agents.do("say", agent, conversation=cid[who], id=f"{agent}-last", text="bye")
         await customers.frame(who, is_text("bye"), timeout=15)
+    # Each last message acknowledged to its sender too: `pending` below is what a party sent
+    # and has not seen acknowledged, and the other side showing a message does not mean its
+    # sender has the ack yet (a fresh-clone run read Ben's "bye" as pending).
+    for who in chats:
+        await customers.frame(who, is_ack(f"{who}-last"), timeout=15)
+    for agent in ("ann", "ben"):
+        await agents.frame(agent, is_ack(f"{agent}-last"), timeout=15)
 
     # --- nothing missed, nothing twice, in order --------------------------------------------
     missed = duplicated = 0
