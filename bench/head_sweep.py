@@ -28,8 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.evaluate.heldout import read_topic_messages
 from bot.evaluate.tally import is_right, lowest_within
 from bot.nlu import calibrate
-from bot.nlu.classifier import OUT_OF_SCOPE, MessageClassifier, Settings, intent_view
-from bot.prediction import FAQ
+from bot.nlu.classifier import OUT_OF_SCOPE, Settings
 from understanding.standins import with_stand_ins
 from understanding.vector_cache import VectorCache
 
@@ -106,17 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for p, g in zip(oof.probabilities, gold, strict=True)
             if g != OUT_OF_SCOPE
         ]
-        model = MessageClassifier.train(
-            texts, gold, encoder.encode, replace(settings, oos_similarity=floor, gate=())
-        )
-        scores = model.scores([m.text for m in dev], encoder.encode)
+        trained = replace(settings, oos_similarity=floor, gate=())
         on_dev = calibrate.serve(
-            [
-                calibrate.as_prediction(intent_view(model.labels, s.probabilities, FAQ), m.expected)
-                for m, s in zip(dev, scores, strict=True)
-            ],
-            threshold,
-            ambiguity,
+            calibrate.development_predictions(examples, trained, encoder, dev), threshold, ambiguity
         )
         print(
             f"| {row} | {floor} | {threshold} | {utilities[threshold]:.0f} | "

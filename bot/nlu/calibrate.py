@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 import yaml
 
-from bot.evaluate.heldout import read_topic_messages
+from bot.evaluate.heldout import Message, read_topic_messages
 from bot.evaluate.tally import Tally, is_right, lowest_within, replay, served_right
 from bot.fallback import configured_fallback
 from bot.nlu.classifier import (
@@ -107,13 +107,7 @@ def configured() -> tuple[Settings, float, float]:
     """Classifier settings and the FallbackClassifier's threshold and ambiguity (config.yml)."""
     pipeline = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["pipeline"]
     component: dict[str, Any] = next((c for c in pipeline if c["name"] == COMPONENT), {})
-    known = Settings.__dataclass_fields__
-    settings = Settings(**{k: v for k, v in component.items() if k in known})
-    settings = replace(
-        settings,
-        gate=tuple(float(w) for w in settings.gate),
-        encoders=tuple((str(k), float(v)) for k, v in dict(settings.encoders).items()),
-    )
+    settings = Settings.from_config(component)
     fallback = configured_fallback(CONFIG)
     return settings, fallback.threshold, fallback.ambiguity
 
@@ -253,6 +247,23 @@ def floored_predictions(
     return found
 
 
+def development_predictions(
+    examples: Sequence[tuple[str, str]],
+    settings: Settings,
+    encoder: Vectors,
+    dev: Sequence[Message],
+) -> list[Prediction]:
+    """The development set as a model trained on every training phrasing serves it."""
+    model = MessageClassifier.train(
+        [text for text, _ in examples], [label for _, label in examples], encoder.encode, settings
+    )
+    scores = model.scores([m.text for m in dev], encoder.encode)
+    return [
+        as_prediction(intent_view(model.labels, s.probabilities, FAQ), m.expected)
+        for m, s in zip(dev, scores, strict=True)
+    ]
+
+
 def sweep(
     title: str,
     predictions: Sequence[Prediction],
@@ -321,13 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dev = read_topic_messages(args.dev)
         for gate_on in (False, True):
             trial = replace(settings, oos_similarity=floor, gate=gate if gate_on else ())
-            model = MessageClassifier.train([t for t, _ in examples], gold, encoder.encode, trial)
-            dev_of[gate_on] = [
-                as_prediction(intent_view(model.labels, s.probabilities, FAQ), m.expected)
-                for m, s in zip(
-                    dev, model.scores([m.text for m in dev], encoder.encode), strict=True
-                )
-            ]
+            dev_of[gate_on] = development_predictions(examples, trial, encoder, dev)
     print(
         f"\n{len(examples)} training phrasings, {args.folds}-fold cross-validation, ambiguity "
         f"{ambiguity}, a wrong answer costs {WRONG_ANSWER_COST:g} rephrases; the likeliest "

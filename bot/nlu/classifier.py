@@ -34,8 +34,9 @@ calibration train it directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -101,6 +102,28 @@ class Settings:
         "bot_challenge",
         "ask_capabilities",
     )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """The settings a config.yml pipeline entry gives (the Rasa component's, or the
+        calibration's reading of it): its keys that name a setting, in this class's types
+        (YAML gives mappings, lists and ints); other keys are the component's own."""
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for setting in fields(cls):
+            if setting.name not in config:
+                continue
+            value = config[setting.name]
+            if setting.name == "encoders":
+                value = tuple((str(name), float(share)) for name, share in dict(value).items())
+            elif setting.name == "gate":
+                value = tuple(float(weight) for weight in value)
+            elif setting.name == "conversational":
+                value = tuple(str(label) for label in value)
+            else:
+                value = type(getattr(defaults, setting.name))(value)
+            values[setting.name] = value
+        return cls(**values)
 
 
 # What the gate reads about the likeliest label of the part that speaks for a message.

@@ -120,16 +120,7 @@ class MessageUnderstanding(GraphComponent, IntentClassifier):
         return digest.hexdigest()
 
     def settings(self) -> Settings:
-        return Settings(
-            encoders=tuple((str(k), float(v)) for k, v in dict(self.config["encoders"]).items()),
-            vector_weight=float(self.config["vector_weight"]),
-            regularisation=float(self.config["regularisation"]),
-            class_balance=float(self.config["class_balance"]),
-            neighbour_weight=float(self.config["neighbour_weight"]),
-            neighbour_temperature=float(self.config["neighbour_temperature"]),
-            oos_similarity=float(self.config["oos_similarity"]),
-            gate=tuple(float(w) for w in self.config["gate"]),
-        )
+        return Settings.from_config(self.config)
 
     @classmethod
     def create(
