@@ -149,6 +149,10 @@ function SearchForm(props) {
     act.searchHistory({});
   }
 
+  // The Search button stays enabled while a search runs: a newer search replaces it (the reducer
+  // drops the older answer by its seq). Disabled, it would also block Enter in a field (a form's
+  // implicit submission needs an enabled default button), and a search typed while the tab's
+  // first listing loads would be lost without a word.
   // Keyed by formVersion: filters set from elsewhere (a live chat's earlier conversations) draw
   // the form again with them; otherwise what the agent types stays as typed.
   return html`<form id="history-form" key=${`form-${h.formVersion}`} class="history-form" role="search"
@@ -161,7 +165,7 @@ function SearchForm(props) {
       </div>`,
     )}
     <div class="history-form-actions">
-      <button type="submit" id="history-search" class="btn btn-primary" disabled=${h.status === "searching"}>Search</button>
+      <button type="submit" id="history-search" class="btn btn-primary">Search</button>
       <button type="button" id="history-clear" class="btn btn-ghost" onClick=${clear}>Clear</button>
     </div>
   </form>`;

@@ -504,3 +504,52 @@ def test_show_older_pages_through_every_past_conversation(stack: Stack, browser:
     expect(older).to_have_count(0)
     agent.assert_inert()
     agent.context.close()
+
+
+def test_a_search_sent_while_the_first_listing_loads_replaces_it(
+    stack: Stack, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    # The History tab lists the latest conversations on its first visit. An agent who types a
+    # search and presses Enter before that listing has come must get their search, and the
+    # listing's late answer must not overwrite it. The listing is held here until then.
+    now = int(time.time() * 1000)
+    wanted = [
+        ConversationFacts(
+            secrets.token_hex(16), now - n, state="closed", tags=["overtaken"], notes=f"Late {n}"
+        )
+        for n in range(2)
+    ]
+    opened_archive(stack).record(wanted)
+    agent = login(browser, stack, "alex")
+    page = agent.page
+    held: list[Any] = []
+
+    def hold_the_first_listing(route: Any) -> None:
+        if "?" not in route.request.url and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/archive/conversations*", hold_the_first_listing)
+    status = page.locator("#history-status")
+    page.get_by_role("tab", name="History").click()
+    expect(status).to_have_text("Searching the archive…")
+    assert len(held) == 1
+    search(page, tag="overtaken")
+    results = page.locator("#history-results button")
+    expect(status).to_have_text("2 conversations found, newest first.")
+    expect(results).to_have_count(2)
+    # The listing's answer comes last: the search's results stay. The barrier: the late answer
+    # was read in full, and a request the page sent after it has been answered and read too.
+    with page.expect_request_finished(lambda r: r == held[0].request):
+        held[0].continue_()
+    read_again = "() => fetch('/api/archive/conversations').then((r) => r.json()).then(() => true)"
+    assert page.evaluate(read_again)
+    expect(results).to_have_count(2)
+    expect(status).to_have_text("2 conversations found, newest first.")
+    listed = results.evaluate_all("(buttons) => buttons.map((b) => b.dataset.id)")
+    assert listed == [f.id for f in wanted]
+    agent.assert_inert()
+    agent.context.close()
