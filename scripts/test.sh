@@ -39,11 +39,12 @@ pytest_in() {  # pytest_in <env bin> <report name> <args...>
 # The real-stack fault test shares the end-to-end tests' stack (tests/conftest.py), so it runs
 # with them; the rest of the fault suite starts small clusters of its own.
 REAL_STACK_FAULTS=tests/faults/test_assistant_dependencies.py
-# The service's lane is the longer one (unit, browser and end-to-end suites: about 400 s warm,
-# against about 230 s for the assistant's), so the longest browser modules run at the end of
-# the assistant's lane. Each browser module starts its own Chromium and stack, so they can.
+# The service's suites (unit, browser and end-to-end) take about 420 s warm, the assistant's
+# about 210 s once the held-out gates' parses are kept per model (bot/rasa_agent.py), so the
+# longest browser modules run at the end of the assistant's lane: about 320 and 310 s
+# (2026-12-07). Each browser module starts its own Chromium and stack, so they can.
 BROWSER_IN_ASSISTANT_LANE=(tests/browser/test_editor_page.py tests/browser/test_history.py
-  tests/browser/test_response_targets.py)
+  tests/browser/test_response_targets.py tests/browser/test_console.py)
 
 service_lane() {
   # The handoff unit tests are independent (each worker has its own Redis and temporary
@@ -72,7 +73,7 @@ assistant_lane() {
   stage "held-out gates: the assistant on messages it never saw" pytest_in "$RASA" gates tests/nlu
   stage "pytest: fault tests (Redis, Rasa, replicas broken; Redis failover; races; retention; overload)" \
     pytest_in "$APP" faults tests/faults --ignore "$REAL_STACK_FAULTS"
-  stage "pytest: browser tests, the editor's, history and response targets (headless Chromium)" \
+  stage "pytest: browser tests, the editor's, history, response targets and console (headless Chromium)" \
     pytest_in "$APP" browser-assistant-lane "${BROWSER_IN_ASSISTANT_LANE[@]}"
 }
 

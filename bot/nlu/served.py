@@ -29,7 +29,7 @@ from bot.evaluate.heldout import (
 from bot.evaluate.tally import Tally, is_right
 from bot.model import ensure_model
 from bot.prediction import OUT_OF_SCOPE, Prediction
-from bot.rasa_agent import predict, quiet_rasa
+from bot.rasa_agent import kept_predictions, predict, quiet_rasa
 
 DECLINE = "decline"
 REPHRASE = "rephrase"
@@ -65,8 +65,10 @@ def tally(messages: Sequence[Message], predictions: Sequence[Prediction]) -> dic
     return dict(tallies)
 
 
-def evaluate(model_path: str) -> dict[str, dict[str, Tally]]:
-    """Every held-out set through the model: {set name: {group: Tally}}."""
+def evaluate(model_path: str, keep: bool = False) -> dict[str, dict[str, Tally]]:
+    """Every held-out set through the model: {set name: {group: Tally}}. With `keep`, the
+    model's parses are read from the per-user cache when it has read these messages before
+    (bot/rasa_agent.py `kept_predictions`)."""
     sets = {
         "styles": read_topic_messages(),
         "paraphrases": read_nlu_examples(),
@@ -74,7 +76,10 @@ def evaluate(model_path: str) -> dict[str, dict[str, Tally]]:
         "clinc150": read_clinc_oos(),
     }
     everything = [m for messages in sets.values() for m in messages]
-    predictions = asyncio.run(predict(model_path, [(m.text, m.expected) for m in everything]))
+    asked = [(m.text, m.expected) for m in everything]
+    predictions = (
+        kept_predictions(model_path, asked) if keep else asyncio.run(predict(model_path, asked))
+    )
     results: dict[str, dict[str, Tally]] = {}
     start = 0
     for name, messages in sets.items():
