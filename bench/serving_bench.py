@@ -27,7 +27,8 @@ Everything it needs is started here, on free ports, and stopped at the end:
 Every handoff figure is measured twice in the same run: with this checkout's code, and with the
 code of a baseline commit (`--baseline`, by default main before the serving work of issue 20),
 exported with `git archive` into the temporary folder and run by the same Python environment
-(without hiredis when the baseline's requirements do not list it, as they did not). Both run
+(without hiredis when the baseline's requirements do not list it, as they did not; with the
+sentence encoder's graph its own setup step built, once, in a cache folder of its own). Both run
 side by side on the same machine, interleaved rate by rate, so the ratios hold on a busy machine
 where the absolute times do not. The summary at the end puts the issue's figures next to its goals.
 

