@@ -25,7 +25,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import serving_bench as bench
+from bench.serving.load import build_floor, cpu_quiet, deploy, relay_run
+from bench.serving.processes import CURRENT, ScriptedRasa, export_baseline
 
 Pauses = dict[str, dict[str, float]]  # generation -> {"count", "sum", bucket bound: cumulative}
 
@@ -72,22 +73,20 @@ def describe(before: Pauses, after: Pauses) -> str:
 
 
 async def compare(args: argparse.Namespace) -> None:
-    rasa = bench.ScriptedRasa()
+    rasa = ScriptedRasa()
     await rasa.start()
     with tempfile.TemporaryDirectory(prefix="relay-ab-") as folder:
         tmp = Path(folder)
-        codes = [bench.export_baseline(args.ref, tmp), bench.CURRENT]
-        deployments = await bench.deploy(codes, 1, tmp, "ab", rasa)
+        codes = [export_baseline(args.ref, tmp), CURRENT]
+        deployments = await deploy(codes, 1, tmp, "ab", rasa)
         try:
             for n, d in enumerate(deployments):
-                d.floor = await bench.build_floor(
-                    d.replicas, d.redis_url, args.sockets, 100, f"ab{n}"
-                )
+                d.floor = await build_floor(d.replicas, d.redis_url, args.sockets, 100, f"ab{n}")
             floors = [d.floor for d in deployments if d.floor is not None]
             services = [replica for d in deployments for replica in d.replicas]
             for d in deployments:
                 assert d.floor is not None
-                await bench.relay_run(d.floor, d.replicas, args.rate, 3, "warm", floors)
+                await relay_run(d.floor, d.replicas, args.rate, 3, "warm", floors)
             print(
                 f"Relay at {args.rate} messages/s, {args.sockets} sockets, {args.seconds:g} s a run"
             )
@@ -101,10 +100,10 @@ async def compare(args: argparse.Namespace) -> None:
                 order = deployments if round_number % 2 == 0 else deployments[::-1]
                 for d in order:
                     assert d.floor is not None
-                    await bench.cpu_quiet(services)
+                    await cpu_quiet(services)
                     replica = d.replicas[0]
                     before = await gc_pauses(replica.url)
-                    run = await bench.relay_run(
+                    run = await relay_run(
                         d.floor, d.replicas, args.rate, args.seconds, f"r{round_number}", floors
                     )
                     pauses = describe(before, await gc_pauses(replica.url))

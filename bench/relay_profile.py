@@ -22,19 +22,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import serving_bench as bench
+from bench.serving.load import build_floor, deploy, relay_run
+from bench.serving.processes import CURRENT, ScriptedRasa, export_baseline
 
 
 async def profile(args: argparse.Namespace) -> None:
-    rasa = bench.ScriptedRasa()
+    rasa = ScriptedRasa()
     await rasa.start()
     with tempfile.TemporaryDirectory(prefix="relay-profile-") as folder:
         tmp = Path(folder)
-        code = bench.export_baseline(args.baseline, tmp) if args.baseline else bench.CURRENT
-        (d,) = await bench.deploy([code], 1, tmp, "profile", rasa)
+        code = export_baseline(args.baseline, tmp) if args.baseline else CURRENT
+        (d,) = await deploy([code], 1, tmp, "profile", rasa)
         try:
-            d.floor = await bench.build_floor(d.replicas, d.redis_url, args.sockets, 100, "p")
-            await bench.relay_run(d.floor, d.replicas, args.rate, 3, "warm")
+            d.floor = await build_floor(d.replicas, d.redis_url, args.sockets, 100, "p")
+            await relay_run(d.floor, d.replicas, args.rate, 3, "warm")
             pid = str(d.replicas[0].process.pid)
             # --native breaks down the C frames (uvloop, aiohttp's parsers, hiredis) that
             # otherwise show as the event loop's own work.
@@ -50,7 +51,7 @@ async def profile(args: argparse.Namespace) -> None:
                     ("--format", "raw", "-o", f"{args.out}.txt"),
                 )
             ]
-            sample = await bench.relay_run(d.floor, d.replicas, args.rate, args.seconds, "spy")
+            sample = await relay_run(d.floor, d.replicas, args.rate, args.seconds, "spy")
             for spy in spies:
                 await spy.wait()
             print(

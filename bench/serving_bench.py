@@ -48,44 +48,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import machine
-from bench.serving.bot_turns import bot_turns, direct_conversation, gateway_conversation
-from bench.serving.load import build_floor, cpu_quiet, deploy, relay_run
+from bench.serving.bot_turns import bot_turns
 from bench.serving.memory import memory_section
-from bench.serving.processes import (
-    BASELINE_REF,
-    CURRENT,
-    ScriptedRasa,
-    Service,
-    export_baseline,
-    git_head,
-    profile_into,
-    start_redis,
-    start_service,
-    stop,
-)
+from bench.serving.processes import BASELINE_REF, CURRENT, export_baseline, git_head, profile_into
 from bench.serving.relay import relay_and_escalation
-from bench.serving.report import Sample, emit, machine_note, print_summary
+from bench.serving.report import emit, print_summary
 from bench.serving.scale import FULL, QUICK
-
-# bench/relay_ab.py, relay_profile.py and turn_parts.py reach the bench's parts through this
-# script's name (`from bench import serving_bench as bench`): these are the names they use.
-__all__ = [
-    "CURRENT",
-    "Sample",
-    "ScriptedRasa",
-    "Service",
-    "build_floor",
-    "cpu_quiet",
-    "deploy",
-    "direct_conversation",
-    "export_baseline",
-    "gateway_conversation",
-    "machine_note",
-    "relay_run",
-    "start_redis",
-    "start_service",
-    "stop",
-]
 
 
 async def main(argv: Sequence[str] | None = None) -> int:

@@ -31,38 +31,46 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import serving_bench as bench
+from bench.serving.bot_turns import direct_conversation, gateway_conversation
+from bench.serving.processes import (
+    CURRENT,
+    ScriptedRasa,
+    Service,
+    export_baseline,
+    start_redis,
+    start_service,
+    stop,
+)
+from bench.serving.report import Sample, machine_note
 
 
-async def webhook_turns(session: aiohttp.ClientSession, url: str, turns: int) -> bench.Sample:
-    sample = bench.Sample()
-    await bench.direct_conversation(session, url, turns, sample)
+async def webhook_turns(session: aiohttp.ClientSession, url: str, turns: int) -> Sample:
+    sample = Sample()
+    await direct_conversation(session, url, turns, sample)
     return sample
 
 
-async def gateway_turns(
-    session: aiohttp.ClientSession, service: bench.Service, turns: int
-) -> bench.Sample:
-    sample = bench.Sample()
-    await bench.gateway_conversation(session, service.url, turns, sample)
+async def gateway_turns(session: aiohttp.ClientSession, service: Service, turns: int) -> Sample:
+    sample = Sample()
+    await gateway_conversation(session, service.url, turns, sample)
     return sample
 
 
 async def measure(args: argparse.Namespace) -> None:
-    rasa = bench.ScriptedRasa()
+    rasa = ScriptedRasa()
     await rasa.start()
     with tempfile.TemporaryDirectory(prefix="turn-parts-") as folder:
         tmp = Path(folder)
-        codes = [bench.CURRENT]
+        codes = [CURRENT]
         if args.baseline:
-            codes.insert(0, bench.export_baseline(args.baseline, tmp))
-        redis_process, redis_url = bench.start_redis(tmp / "redis")
+            codes.insert(0, export_baseline(args.baseline, tmp))
+        redis_process, redis_url = start_redis(tmp / "redis")
         secret = secrets.token_hex(32)
-        services: dict[tuple[str, bool], bench.Service] = {}
+        services: dict[tuple[str, bool], Service] = {}
         try:
             for code in codes:
                 for triage in (False, True):
-                    services[(code.name, triage)] = await bench.start_service(
+                    services[(code.name, triage)] = await start_service(
                         redis_url,
                         rasa.url,
                         tmp / f"{code.name}-{triage}".replace(" ", "-"),
@@ -74,8 +82,8 @@ async def measure(args: argparse.Namespace) -> None:
                 await webhook_turns(session, rasa.url, 20)  # warm-up
                 for service in services.values():
                     await gateway_turns(session, service, 20)
-                hop = bench.Sample()
-                turns: dict[tuple[str, bool], bench.Sample] = {k: bench.Sample() for k in services}
+                hop = Sample()
+                turns: dict[tuple[str, bool], Sample] = {k: Sample() for k in services}
                 started = time.monotonic()
                 for _ in range(args.rounds):
                     hop.latencies += (
@@ -103,11 +111,11 @@ async def measure(args: argparse.Namespace) -> None:
                     f"| {on.p50_ms:.1f} / {on.p99_ms:.1f} | {off.failures + on.failures} |"
                 )
             print()
-            print(bench.machine_note())
+            print(machine_note())
         finally:
             for service in services.values():
-                bench.stop(service.process)
-            bench.stop(redis_process)
+                stop(service.process)
+            stop(redis_process)
             await rasa.stop()
 
 
