@@ -1,28 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ApiError } from "../common/api.js";
+import { archiveErrorText, entryOfArchived, gistOf, outcomeText } from "./archive.js";
 import {
-  ratingsText,
   EARLIER_FRESH_MS,
-  archiveErrorText,
-  cleanFilters,
-  createHistoryPager,
   customerFilter,
   customerWho,
   earlierDue,
   earlierQuery,
   earlierShown,
-  entryOfArchived,
-  erasedText,
-  filtersProblem,
-  gistOf,
-  outcomeText,
-  olderQuery,
-  privacySubject,
-  searchQuery,
-  searchStatusText,
+  ratingsText,
   verifiedOrderOf,
-} from "./archive.js";
+} from "./earlier.js";
+import { cleanFilters, createHistoryPager, filtersProblem, olderQuery, searchQuery, searchStatusText } from "./history_search.js";
+import { erasedText, privacySubject } from "./privacy_state.js";
 import { initialState, reduce } from "./state.js";
 
 /** @typedef {import("./state.js").ConsoleState} ConsoleState */

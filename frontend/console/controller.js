@@ -8,24 +8,21 @@ import { focusOn } from "../common/forms.js";
 import { ReconnectingSocket } from "../common/socket.js";
 import { mayChat } from "../common/session.js";
 import { arrivalReason, arrivalText, askToNotify, breachText, chime, notifyInBackground } from "./alerts.js";
+import { archiveErrorText, archiveFailureText, failureOf } from "./archive.js";
+import { earlierDue, earlierQuery } from "./earlier.js";
 import {
   FILTER_NAMES,
-  archiveErrorText,
-  archiveFailureText,
   cleanFilters,
   createHistoryPager,
-  earlierDue,
-  earlierQuery,
-  failureOf,
   filtersProblem,
   noFilters,
   pageOf,
-  privacySubject,
   searchQuery,
-} from "./archive.js";
+} from "./history_search.js";
 import { createMailLoader } from "./mail.js";
 import { createFollowUpLoader } from "./follow_up.js";
 import { createOrderLoader, mentionsOrder } from "./orders.js";
+import { privacySubject } from "./privacy_state.js";
 import { claimFailedText, freshArrivals } from "./queue.js";
 import { isCustomerMessage, isNewEntry, lastSeenId } from "./state.js";
 import { takeTicket } from "./tickets.js";
@@ -37,7 +34,7 @@ import { takeTicket } from "./tickets.js";
  * @typedef {import("../common/store.js").Store<ConsoleState, ConsoleAction>} ConsoleStore
  * @typedef {import("../common/session.js").Session} Session
  * @typedef {import("../common/session.js").Profile} Profile
- * @typedef {import("./archive.js").SearchFilters} SearchFilters
+ * @typedef {import("./history_search.js").SearchFilters} SearchFilters
  */
 
 /**
@@ -66,7 +63,7 @@ import { takeTicket } from "./tickets.js";
  *   eraseData: (email: string, order: string) => Promise<boolean>,
  *   loadErasures: () => void,
  * } & import("./orders.js").OrderActions & import("./mail.js").MailActions
- *   & import("./follow_up.js").FollowUpActions & import("./archive.js").HistoryPagingActions} Actions
+ *   & import("./follow_up.js").FollowUpActions & import("./history_search.js").HistoryPagingActions} Actions
  */
 
 /** How long the customer's typing indicator stays without a new `typing` frame. */

@@ -7,19 +7,9 @@
 // conversations with their ratings, and the messages they left.
 import { fieldOf } from "../common/forms.js";
 import { html, useState } from "../common/view.js";
-import {
-  FILTER_NAMES,
-  customerWho,
-  dateTimeText,
-  earlierShown,
-  gistOf,
-  outcomeText,
-  ratingText,
-  ratingsText,
-  reasonText,
-  searchStatusText,
-  verifiedOrderOf,
-} from "./archive.js";
+import { dateTimeText, gistOf, outcomeText, ratingText, reasonText } from "./archive.js";
+import { customerWho, earlierShown, ratingsText, verifiedOrderOf } from "./earlier.js";
+import { FILTER_NAMES, searchStatusText } from "./history_search.js";
 import { PacketDetails } from "./packet.js";
 import { conversationOf } from "./state.js";
 import { EntryRow } from "./transcript.js";
@@ -27,10 +17,10 @@ import { sentence, shortId } from "./words.js";
 
 /**
  * @typedef {import("./state.js").ConsoleState} ConsoleState
- * @typedef {import("./archive.js").HistoryState} HistoryState
+ * @typedef {import("./history_search.js").HistoryState} HistoryState
  * @typedef {import("./archive.js").ArchivedSummary} ArchivedSummary
  * @typedef {import("./archive.js").ArchivedConversation} ArchivedConversation
- * @typedef {import("./archive.js").SearchFilters} SearchFilters
+ * @typedef {import("./history_search.js").SearchFilters} SearchFilters
  * @typedef {import("./controller.js").Actions} Actions
  */
 

@@ -4,11 +4,12 @@
 // and neither does this page once the form is cleared.
 import { fieldOf } from "../common/forms.js";
 import { html } from "../common/view.js";
-import { ERASED_KINDS, dateTimeText, erasedText, subjectKindText } from "./archive.js";
+import { dateTimeText } from "./archive.js";
+import { ERASED_KINDS, erasedText, subjectKindText } from "./privacy_state.js";
 
 /**
- * @typedef {import("./archive.js").PrivacyState} PrivacyState
- * @typedef {import("./archive.js").Erasure} Erasure
+ * @typedef {import("./privacy_state.js").PrivacyState} PrivacyState
+ * @typedef {import("./privacy_state.js").Erasure} Erasure
  * @typedef {import("./controller.js").Actions} Actions
  */
 

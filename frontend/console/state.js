@@ -4,7 +4,9 @@
 // tested in Node (state.test.js). Side effects (sending frames, toasts, fetching) are the
 // controller's (controller.js).
 import { NO_TOAST, toastReducer } from "../common/toast.js";
-import { earlierReducer, historyReducer, initialHistory, initialPrivacy, privacyReducer } from "./archive.js";
+import { earlierReducer } from "./earlier.js";
+import { historyReducer, initialHistory } from "./history_search.js";
+import { initialPrivacy, privacyReducer } from "./privacy_state.js";
 import { followUpReducer } from "./follow_up.js";
 import { initialMail, mailReducer } from "./mail.js";
 import { ordersReducer } from "./orders.js";
@@ -13,12 +15,12 @@ import { ordersReducer } from "./orders.js";
  * @typedef {import("../common/session.js").Profile} Profile
  * @typedef {import("../common/toast.js").ToastState} ToastState
  * @typedef {import("../common/toast.js").ToastAction} ToastAction
- * @typedef {import("./archive.js").HistoryState} HistoryState
- * @typedef {import("./archive.js").HistoryAction} HistoryAction
- * @typedef {import("./archive.js").Earlier} Earlier
- * @typedef {import("./archive.js").EarlierAction} EarlierAction
- * @typedef {import("./archive.js").PrivacyState} PrivacyState
- * @typedef {import("./archive.js").PrivacyAction} PrivacyAction
+ * @typedef {import("./history_search.js").HistoryState} HistoryState
+ * @typedef {import("./history_search.js").HistoryAction} HistoryAction
+ * @typedef {import("./earlier.js").Earlier} Earlier
+ * @typedef {import("./earlier.js").EarlierAction} EarlierAction
+ * @typedef {import("./privacy_state.js").PrivacyState} PrivacyState
+ * @typedef {import("./privacy_state.js").PrivacyAction} PrivacyAction
  * @typedef {import("./orders.js").OrderPanelState} OrderPanelState
  * @typedef {import("./orders.js").OrderAction} OrderAction
  * @typedef {import("./mail.js").MailState} MailState
@@ -134,9 +136,9 @@ import { ordersReducer } from "./orders.js";
  * `presenceAsked`: the status the agent chose that the server has not confirmed yet (chosen
  * before the socket was up, it is sent after `hello`). `waitingSeen`: the chats the agent has
  * been told are waiting (null until the first queue frame, which alerts nobody). `history`: the
- * History tab (archive.js); `earlier`: by live chat, its customer's earlier conversations, for
- * the packet column; `orders`: by chat, its order panel (orders.js); `privacy`: the admins'
- * Privacy tab; `mail`: the admins' Mail tab (mail.js), where make run's mail catcher runs;
+ * History tab (history_search.js); `earlier`: by live chat, its customer's earlier conversations,
+ * for the packet column (earlier.js); `orders`: by chat, its order panel (orders.js); `privacy`:
+ * the admins' Privacy tab (privacy_state.js); `mail`: the admins' Mail tab (mail.js), where make run's mail catcher runs;
  * `followUps`: by chat, its follow-up email (follow_up.js).
  */
 
