@@ -1,7 +1,7 @@
 // A live chat's customer's earlier conversations, for the packet column's "Customer history":
 // whose they are (only a verified order proves it), the search that finds them, which to list
 // and when to look again, and their reducer slice (by live chat; state.js calls it). Pure, tested
-// in Node (archive.test.js); the controller does the fetching.
+// in Node (archive.test.js); archive_requests.js does the fetching.
 import { summaryOf } from "./archive.js";
 import { searchQuery } from "./history_search.js";
 

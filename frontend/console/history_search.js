@@ -1,6 +1,6 @@
 // The History tab's side of the console state: the search form's filters as sent, the results a
 // page at a time, and the archived conversation opened from them. Its reducer slice (state.js
-// calls it) and pure helpers, tested in Node (archive.test.js); the controller does the
+// calls it) and pure helpers, tested in Node (archive.test.js); archive_requests.js does the
 // searching, but for the older pages (createHistoryPager, which it wires in).
 import { archiveFailureText, archivedConversation, summaryOf } from "./archive.js";
 
@@ -231,9 +231,9 @@ export function historyReducer(h, action) {
  */
 
 /**
- * The History tab's "Show older", for the controller: the page after the listed results, with
- * the filters they were searched with. An answer after a sign-out (`current()` changed) or for a
- * search since replaced (its `seq`) is dropped.
+ * The History tab's "Show older", for archive_requests.js: the page after the listed results,
+ * with the filters they were searched with. An answer after a sign-out (`current()` changed) or
+ * for a search since replaced (its `seq`) is dropped.
  * @param {{
  *   api: (method: string, path: string, body?: unknown) => Promise<any>,
  *   dispatch: (action: HistoryAction) => void,

@@ -1,6 +1,7 @@
 // The admins' Privacy tab's side of the console state: the subject of an export or erasure as
 // typed, what an erasure deleted in words, the erasure log, and its reducer slice (state.js calls
-// it). Pure, tested in Node (archive.test.js); the controller does the requests and the download.
+// it). Pure, tested in Node (archive.test.js); archive_requests.js does the requests and the
+// download.
 
 /**
  * @typedef {{id?: number, at?: number, actor?: string, subject_kind?: string, conversations?: number,
