@@ -57,10 +57,8 @@ const COMPOSER_WAIT_MS = 5000;
  */
 export function createAgentSocket(deps) {
   const store = deps.store;
-  const session = deps.session;
-  const toast = deps.toast;
   const dispatch = store.dispatch;
-  const api = deps.api;
+  const toast = deps.toast;
   /** @type {ReconnectingSocket | null} */
   let socket = null;
   /** Conversations being loaded over HTTP. */
@@ -88,8 +86,8 @@ export function createAgentSocket(deps) {
       onFrame,
       onDrop(code) {
         // 4401: the session ended (signed out elsewhere, password changed).
-        if (code === 4401 || !session.current) {
-          if (session.current) session.end();
+        if (code === 4401 || !deps.session.current) {
+          if (deps.session.current) deps.session.end();
           return "stop";
         }
         dispatch({ type: "dropped" });
@@ -98,11 +96,11 @@ export function createAgentSocket(deps) {
       async beforeRetry() {
         // The session may have ended while we were away (a 401 signs the page out).
         try {
-          await api("GET", "/api/me");
+          await deps.api("GET", "/api/me");
         } catch (err) {
           if (err instanceof ApiError && err.status === 401) return false;
         }
-        if (!session.current) return false;
+        if (!deps.session.current) return false;
         dispatch({ type: "connecting" });
         return true;
       },
@@ -188,7 +186,7 @@ export function createAgentSocket(deps) {
         break;
       case "error":
         if (f.code === "session_ended") {
-          session.end();
+          deps.session.end();
           return;
         }
         toast(f.message || f.code || "Something went wrong.", "error");
@@ -248,7 +246,7 @@ export function createAgentSocket(deps) {
     loading.add(cid);
     const started = deps.current();
     try {
-      const data = await api("GET", `/api/conversations/${encodeURIComponent(cid)}`);
+      const data = await deps.api("GET", `/api/conversations/${encodeURIComponent(cid)}`);
       if (started !== deps.current()) return;
       dispatch({ type: "history", conversation: cid, data });
       sendFrame({ type: "open", conversation: cid, last_seen: lastSeenId(store.get().conversations[cid]) });
@@ -271,7 +269,7 @@ export function createAgentSocket(deps) {
       }
       const started = deps.current();
       try {
-        const data = await api("GET", `/api/conversations/${encodeURIComponent(cid)}/suggestions`);
+        const data = await deps.api("GET", `/api/conversations/${encodeURIComponent(cid)}/suggestions`);
         if (started === deps.current() && store.get().selected === cid) dispatch({ type: "suggestions", conversation: cid, data });
       } catch {
         if (started === deps.current()) dispatch({ type: "suggestions", conversation: cid, data: null });
