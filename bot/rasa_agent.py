@@ -32,7 +32,7 @@ from bot.prediction import Prediction, to_prediction
 # What a model's parse of a message depends on besides the model file and the message: the code
 # that reads it, the libraries that run it, and the CPU (onnxruntime's int8 kernels differ in the
 # last bits between CPU families, which can flip a borderline message).
-PARSING_LIBRARIES = ("rasa", "onnxruntime", "tensorflow", "numpy", "scikit-learn")
+PARSING_LIBRARIES = ("rasa", "onnxruntime", "tensorflow", "numpy", "scipy", "scikit-learn")
 
 
 def use_project_settings() -> None:
