@@ -8,14 +8,14 @@ a learned bias on every attention score by the distance between the two pieces, 
 32 buckets (exact up to 8 pieces either way, logarithmic up to 128). The bucket of each pair
 of positions is an input (understanding/encoder.py computes it), the bias per head a weight.
 This module writes either as ONNX operators, node by node, from the safetensors `make setup`
-checked (understanding/weights.py), then quantises the linear layers' weights to int8, one
-scale per output channel (onnxruntime's dynamic quantisation). onnxruntime runs the graphs in
-both environments (understanding/encoder.py).
+checked (understanding/weights.py), then quantises every linear layer to int8 (`quantise`):
+its weights with one scale per output channel, its input with one scale per piece, computed
+as the text runs. onnxruntime runs the graphs in both environments (understanding/encoder.py).
 
 Why a graph and not numpy: the numpy forward pass spent 15-18 ms on a 20-piece message on one
 core of this machine, most of it in BLAS on skinny matrices; onnxruntime runs the same float32
-graph in 9 ms and the int8 one in 3.5 ms (`make bench-understanding` prints the current
-figures). The vectors of the int8 graph stay within cosine 0.99 of the float32 ones, and the
+graph in 9 ms and the int8 one in 3.5 ms (`make bench-encoder` prints the current
+figures). The vectors of the int8 graph stay within cosine 0.98 of the float32 ones, and the
 classifiers are trained on the int8 vectors they are served with.
 
 Why built here and not downloaded: no published ONNX export of the model is on the package
@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,16 +91,6 @@ LAYOUTS = {
 }
 
 
-# Products the int8 graph keeps in float32, by model. MPNet's feed-forward output products in
-# its middle layers read GELU outputs with a few huge values, and one int8 scale for the whole
-# input flattens the rest: quantised everywhere, its vectors fell to cosine 0.80-0.94 of the
-# float32 ones. Quantising one layer's at a time (the others float32) showed layers 6-10 cost
-# the most (to 0.94-0.97 each), layers 0-5 and 11 almost nothing (0.97-0.99); with those five
-# kept float32 its vectors stay within 0.97-0.995 (test), at 1.5 times the time of quantising
-# all (docs/assistant.md). MiniLM quantises everywhere within 0.97-0.996.
-KEPT_FLOAT = {"all-mpnet-base-v2": tuple(f"l{layer}.out.mm" for layer in range(6, 11))}
-
-
 def graph_key(source: ModelSource = MINILM) -> str:
     """What the built files depend on: this builder's source and the checked weights."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
@@ -146,7 +135,7 @@ class _Builder:
         return name
 
     def op(self, kind: str, inputs: Sequence[str], output: str, **attributes: Any) -> str:
-        # Named after its output, so the quantiser can be told which products to leave alone.
+        # Named after its output: the int8 graph names what replaces a product after it.
         node = self.helper.make_node(kind, list(inputs), [output], name=output, **attributes)
         self.nodes.append(node)
         return output
@@ -286,14 +275,84 @@ def build_float32(directory: Path) -> Any:
     return model
 
 
+def quantise(model: Any) -> Any:
+    """The int8 graph: every product of an input with a constant weight matrix (the linear
+    layers; attention's products of two inputs stay float32) becomes an integer product.
+
+    The weight gets one symmetric int8 scale per output channel. The input gets one symmetric
+    scale per row, that is per piece of each text, computed as the text runs: x / s rounded to
+    -127..127, shifted by 128 into uint8 (onnxruntime's fast integer product is uint8 × int8;
+    the shift is its zero point), and the int32 sums are scaled back by s × the weight's scale.
+
+    Why per piece. onnxruntime's dynamic quantisation (used until 2026-12-07) scales a product's
+    whole input at once. MPNet's feed-forward output products read GELU outputs where a few
+    pieces carry huge values; one scale for the tensor flattened every other piece, its vectors
+    fell to cosine 0.80-0.94 of float32, and five of its layers had to stay float32. Per piece,
+    a large value costs only its own piece's precision: every layer is int8 and the vectors are
+    closer to float32 than before (MPNet cosine ≥ 0.985 against ≥ 0.94; docs/assistant.md).
+    And since no scale is shared between texts, a text's vector is the same whether it runs
+    alone or in a batch (understanding/encoder.py batches texts of one length)."""
+    import onnx
+    import onnx.helper
+    import onnx.numpy_helper
+
+    constants = {tensor.name: tensor for tensor in model.graph.initializer}
+    shared = [
+        onnx.numpy_helper.from_array(np.array(1e-12, dtype=np.float32), "q.tiny"),
+        onnx.numpy_helper.from_array(np.array(127.0, dtype=np.float32), "q.steps"),
+        onnx.numpy_helper.from_array(np.array(128.0, dtype=np.float32), "q.shift"),
+        onnx.numpy_helper.from_array(np.array(128, dtype=np.uint8), "q.zero"),
+    ]
+    nodes: list[Any] = []
+    replaced: set[str] = set()
+    for node in model.graph.node:
+        weight = constants.get(node.input[1]) if node.op_type == "MatMul" else None
+        if weight is None or len(weight.dims) != 2:
+            nodes.append(node)
+            continue
+        w = onnx.numpy_helper.to_array(weight).astype(np.float32)
+        w_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
+        w_int = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
+        n, x = node.name + ".", node.input[0]
+        shared += [
+            onnx.numpy_helper.from_array(w_int, n + "w8"),
+            onnx.numpy_helper.from_array(w_scale.astype(np.float32), n + "ws"),
+        ]
+        replaced.add(weight.name)
+
+        def op(kind: str, inputs: list[str], output: str, **attributes: Any) -> str:
+            nodes.append(onnx.helper.make_node(kind, inputs, [output], name=output, **attributes))
+            return output
+
+        peak = op("ReduceMax", [op("Abs", [x], n + "abs")], n + "peak", axes=[-1], keepdims=1)
+        scale = op("Div", [op("Max", [peak, "q.tiny"], n + "peak1"), "q.steps"], n + "xs")
+        steps = op("Round", [op("Div", [x, scale], n + "x.s")], n + "x.r")
+        x8 = op(
+            "Cast", [op("Add", [steps, "q.shift"], n + "x.u")], n + "x8", to=onnx.TensorProto.UINT8
+        )
+        sums = op("MatMulInteger", [x8, n + "w8", "q.zero"], n + "sums")
+        back = op("Cast", [sums], n + "sums.f", to=onnx.TensorProto.FLOAT)
+        nodes.append(
+            onnx.helper.make_node(
+                "Mul",
+                [op("Mul", [back, scale], n + "row"), n + "ws"],
+                [node.output[0]],
+                name=node.name,
+            )
+        )
+    kept = [tensor for tensor in model.graph.initializer if tensor.name not in replaced]
+    graph = onnx.helper.make_graph(
+        nodes, model.graph.name, model.graph.input, model.graph.output, kept + shared
+    )
+    quantised = onnx.helper.make_model(graph, opset_imports=model.opset_import)
+    quantised.ir_version = model.ir_version
+    onnx.checker.check_model(quantised)
+    return quantised
+
+
 def build(directory: Path | None = None, source: ModelSource = MINILM) -> dict[str, Path]:
     """Both graphs for one model's installed weights, built if missing; {precision: path}."""
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # The quantiser advises "pre-processing" (shape inference) on the root logger; this graph
-    # has no shapes left to infer, so the advice is noise in `make setup`'s output.
-    logging.getLogger().setLevel(logging.ERROR)
 
     folder = installed(directory, source)
     paths = {precision: graph_path(precision, folder, source) for precision in PRECISIONS}
@@ -301,16 +360,10 @@ def build(directory: Path | None = None, source: ModelSource = MINILM) -> dict[s
         return paths
     # Write beside the target and rename, so a crash never leaves a file that looks complete.
     staging = paths[FLOAT32].with_suffix(".partial")
-    onnx.save(build_float32(folder), str(staging))
+    exact = build_float32(folder)
+    onnx.save(exact, str(staging))
     quantised = paths[INT8].with_suffix(".partial")
-    quantize_dynamic(
-        staging,
-        quantised,
-        weight_type=QuantType.QInt8,
-        op_types_to_quantize=["MatMul"],  # only products with a constant weight are quantised
-        per_channel=True,  # one scale per output channel: cosine 0.994 to float32, 0.96 without
-        nodes_to_exclude=list(KEPT_FLOAT.get(source.name, ())),
-    )
+    onnx.save(quantise(exact), str(quantised))
     staging.rename(paths[FLOAT32])
     quantised.rename(paths[INT8])
     # Graphs of an earlier builder are never read again (the name carries the key); 150 MB each.
