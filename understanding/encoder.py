@@ -30,8 +30,10 @@ import numpy as np
 from understanding.graph import (
     BLOCKED,
     BUCKETS,
+    FLOAT32,
     HIDDEN,
     INT8,
+    PER_PIECE_SCALES,
     PIECE_IDS,
     POSITIONS,
     GraphMissing,
@@ -91,6 +93,8 @@ class SentenceEncoder:
         # MPNet counts positions from its padding index + 1 and biases attention by distance.
         self.first_position = int(config["pad_token_id"]) + 1 if self.mpnet else 0
         self.buckets = int(config.get("relative_attention_num_buckets", 0))
+        together = precision == FLOAT32 or source.name in PER_PIECE_SCALES
+        self.batch = BATCH if together else 1  # texts of one length run together (batches)
         options = onnxruntime.SessionOptions()
         # One thread: every run is one short text, and a second thread mostly waits (the
         # service has other requests for the other core).
@@ -123,12 +127,15 @@ class SentenceEncoder:
         return np.asarray(hidden, dtype=np.float32)
 
     def batches(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
-        """The texts' piece ids in runs of at most BATCH texts of one length: (rows, ids).
+        """The texts' piece ids in runs of texts of one length: (rows, ids).
 
-        Texts of one length need no padding, and the int8 graph scales each piece's input
-        on its own (understanding/graph.py, `quantise`), so a text's vector is the same to the
-        bit alone or in a run. Training encodes thousands of phrasings: runs of 16 took
-        10.2 ms a text against 17.9 ms one at a time (MPNet, one thread, 400 phrasings)."""
+        Texts of one length need no padding, and where the int8 graph scales each piece's
+        input on its own (understanding/graph.py, PER_PIECE_SCALES) a text's vector is the same
+        to the bit alone or in a run, so up to BATCH run together: training encodes thousands
+        of phrasings, and runs of 16 took 10.2 ms a text against 17.9 ms one at a time (MPNet,
+        one thread, 400 phrasings). Elsewhere one scale covers the whole input, a batch-mate
+        would change a text's vector, and training would not see what serving sees: each text
+        runs alone."""
         by_length: dict[int, list[int]] = {}
         pieces: list[list[int]] = []
         for row, text in enumerate(texts):
@@ -137,8 +144,8 @@ class SentenceEncoder:
             by_length.setdefault(len(pieces[-1]), []).append(row)
         runs = []
         for rows in by_length.values():
-            for start in range(0, len(rows), BATCH):
-                run = rows[start : start + BATCH]
+            for start in range(0, len(rows), self.batch):
+                run = rows[start : start + self.batch]
                 runs.append((run, np.array([pieces[row] for row in run], dtype=np.int64)))
         return runs
 

@@ -8,9 +8,11 @@ a learned bias on every attention score by the distance between the two pieces, 
 32 buckets (exact up to 8 pieces either way, logarithmic up to 128). The bucket of each pair
 of positions is an input (understanding/encoder.py computes it), the bias per head a weight.
 This module writes either as ONNX operators, node by node, from the safetensors `make setup`
-checked (understanding/weights.py), then quantises every linear layer to int8 (`quantise`):
-its weights with one scale per output channel, its input with one scale per piece, computed
-as the text runs. onnxruntime runs the graphs in both environments (understanding/encoder.py).
+checked (understanding/weights.py), then quantises every linear layer to int8: its weights
+with one scale per output channel, its input with one scale per piece computed as the text
+runs (MPNet, `quantise`) or one for the whole input (MiniLM, onnxruntime's dynamic
+quantisation; PER_PIECE_SCALES says why). onnxruntime runs the graphs in both environments
+(understanding/encoder.py).
 
 Why a graph and not numpy: the numpy forward pass spent 15-18 ms on a 20-piece message on one
 core of this machine, most of it in BLAS on skinny matrices; onnxruntime runs the same float32
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,23 +278,35 @@ def build_float32(directory: Path) -> Any:
     return model
 
 
+# Models whose int8 graph scales each piece's input on its own (`quantise`); the others use
+# onnxruntime's dynamic quantisation, one scale per product's whole input. Per piece, MPNet
+# needs no float32 layer and runs faster (17.0 against 20.5 ms a text alone, and batches,
+# 10.5 ms a text); MiniLM, whose vectors were fine either way (cosine ≥ 0.97 of float32),
+# runs alone 30-40 % slower per piece (3.3 against 2.3 ms a 15-word message: the extra
+# element-wise steps that onnxruntime's fused kernel does not need), and the triage, which
+# reads it for every customer message, has a 10 ms p99 budget.
+PER_PIECE_SCALES = frozenset({"all-mpnet-base-v2"})
+
+
 def quantise(model: Any) -> Any:
-    """The int8 graph: every product of an input with a constant weight matrix (the linear
-    layers; attention's products of two inputs stay float32) becomes an integer product.
+    """The int8 graph, per piece: every product of an input with a constant weight matrix
+    (the linear layers; attention's products of two inputs stay float32) becomes an integer
+    product.
 
     The weight gets one symmetric int8 scale per output channel. The input gets one symmetric
     scale per row, that is per piece of each text, computed as the text runs: x / s rounded to
     -127..127, shifted by 128 into uint8 (onnxruntime's fast integer product is uint8 × int8;
     the shift is its zero point), and the int32 sums are scaled back by s × the weight's scale.
 
-    Why per piece. onnxruntime's dynamic quantisation (used until 2026-12-07) scales a product's
-    whole input at once. MPNet's feed-forward output products read GELU outputs where a few
-    pieces carry huge values; one scale for the tensor flattened every other piece, its vectors
-    fell to cosine 0.80-0.94 of float32, and five of its layers had to stay float32. Per piece,
-    a large value costs only its own piece's precision: every layer is int8 and the vectors are
-    closer to float32 than before (MPNet cosine ≥ 0.985 against ≥ 0.94; docs/assistant.md).
-    And since no scale is shared between texts, a text's vector is the same whether it runs
-    alone or in a batch (understanding/encoder.py batches texts of one length)."""
+    Why per piece. onnxruntime's dynamic quantisation (MPNet's until 2026-12-07, MiniLM's
+    still) scales a product's whole input at once. MPNet's feed-forward output products read
+    GELU outputs where a few pieces carry huge values; one scale for the tensor flattened every
+    other piece, its vectors fell to cosine 0.80-0.94 of float32, and five of its layers had to
+    stay float32. Per piece, a large value costs only its own piece's precision: every layer
+    is int8 and the vectors are closer to float32 than before (MPNet cosine ≥ 0.985 against
+    ≥ 0.94; docs/assistant.md). And since no scale is shared between texts, a text's vector is
+    the same whether it runs alone or in a batch (understanding/encoder.py batches texts of
+    one length)."""
     import onnx
     import onnx.helper
     import onnx.numpy_helper
@@ -353,6 +368,11 @@ def quantise(model: Any) -> Any:
 def build(directory: Path | None = None, source: ModelSource = MINILM) -> dict[str, Path]:
     """Both graphs for one model's installed weights, built if missing; {precision: path}."""
     import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # The quantiser advises "pre-processing" (shape inference) on the root logger; this graph
+    # has no shapes left to infer, so the advice is noise in `make setup`'s output.
+    logging.getLogger().setLevel(logging.ERROR)
 
     folder = installed(directory, source)
     paths = {precision: graph_path(precision, folder, source) for precision in PRECISIONS}
@@ -363,7 +383,16 @@ def build(directory: Path | None = None, source: ModelSource = MINILM) -> dict[s
     exact = build_float32(folder)
     onnx.save(exact, str(staging))
     quantised = paths[INT8].with_suffix(".partial")
-    onnx.save(quantise(exact), str(quantised))
+    if source.name in PER_PIECE_SCALES:
+        onnx.save(quantise(exact), str(quantised))
+    else:
+        quantize_dynamic(
+            staging,
+            quantised,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],  # only products with a constant weight
+            per_channel=True,  # one scale per output channel: cosine 0.994 to float32, 0.96 without
+        )
     staging.rename(paths[FLOAT32])
     quantised.rename(paths[INT8])
     # Graphs of an earlier builder are never read again (the name carries the key); 150 MB each.
