@@ -320,6 +320,11 @@ def quantise(model: Any) -> Any:
     ]
     nodes: list[Any] = []
     replaced: set[str] = set()
+
+    def op(kind: str, inputs: list[str], output: str, **attributes: Any) -> str:
+        nodes.append(onnx.helper.make_node(kind, inputs, [output], name=output, **attributes))
+        return output
+
     for node in model.graph.node:
         weight = constants.get(node.input[1]) if node.op_type == "MatMul" else None
         if weight is None or len(weight.dims) != 2:
@@ -334,11 +339,6 @@ def quantise(model: Any) -> Any:
             onnx.numpy_helper.from_array(w_scale.astype(np.float32), n + "ws"),
         ]
         replaced.add(weight.name)
-
-        def op(kind: str, inputs: list[str], output: str, **attributes: Any) -> str:
-            nodes.append(onnx.helper.make_node(kind, inputs, [output], name=output, **attributes))
-            return output
-
         peak = op("ReduceMax", [op("Abs", [x], n + "abs")], n + "peak", axes=[-1], keepdims=1)
         scale = op("Div", [op("Max", [peak, "q.tiny"], n + "peak1"), "q.steps"], n + "xs")
         steps = op("Round", [op("Div", [x, scale], n + "x.s")], n + "x.r")
@@ -347,14 +347,8 @@ def quantise(model: Any) -> Any:
         )
         sums = op("MatMulInteger", [x8, n + "w8", "q.zero"], n + "sums")
         back = op("Cast", [sums], n + "sums.f", to=onnx.TensorProto.FLOAT)
-        nodes.append(
-            onnx.helper.make_node(
-                "Mul",
-                [op("Mul", [back, scale], n + "row"), n + "ws"],
-                [node.output[0]],
-                name=node.name,
-            )
-        )
+        # The product's own output name, so the nodes that read it are unchanged.
+        op("Mul", [op("Mul", [back, scale], n + "row"), n + "ws"], node.output[0])
     kept = [tensor for tensor in model.graph.initializer if tensor.name not in replaced]
     graph = onnx.helper.make_graph(
         nodes, model.graph.name, model.graph.input, model.graph.output, kept + shared
