@@ -3,7 +3,7 @@
     .venv-rasa/bin/python bench/nlu_bench.py                  everything
     .venv-rasa/bin/python bench/nlu_bench.py --only hint3     one benchmark
     .venv-rasa/bin/python bench/nlu_bench.py --quick          a small subset: checks the harness
-    .venv-rasa/bin/python bench/nlu_bench.py --config bench/configs/minilm.yml    a variant
+    .venv-rasa/bin/python bench/nlu_bench.py --config variant.yml   another config.yml
     .venv-rasa/bin/python bench/nlu_bench.py --dev-only       held-out figures only, no test set
 
 Prints Markdown to stdout (`scripts/bench.sh nlu` writes it into the dated report).

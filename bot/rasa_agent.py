@@ -53,6 +53,12 @@ def quiet_rasa(level: int = logging.WARNING) -> None:
     configure_structlog(level)
     if level >= logging.ERROR:
         warnings.filterwarnings("ignore")
+        # Loading a model imports TensorFlow, whose import puts its own warning filters in
+        # front of these (a benchmark report then carried SQLAlchemy's and jax's deprecation
+        # notes between its tables); routed to a logger at ERROR, they stay out whatever
+        # filters come later.
+        logging.captureWarnings(True)
+        logging.getLogger("py.warnings").setLevel(logging.ERROR)
 
 
 async def predict(model_path: str, examples: Sequence[tuple[str, str]]) -> list[Prediction]:
