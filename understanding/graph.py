@@ -308,52 +308,38 @@ def quantise(model: Any) -> Any:
     the same whether it runs alone or in a batch (understanding/encoder.py batches texts of
     one length)."""
     import onnx
-    import onnx.helper
-    import onnx.numpy_helper
 
     constants = {tensor.name: tensor for tensor in model.graph.initializer}
-    shared = [
-        onnx.numpy_helper.from_array(np.array(1e-12, dtype=np.float32), "q.tiny"),
-        onnx.numpy_helper.from_array(np.array(127.0, dtype=np.float32), "q.steps"),
-        onnx.numpy_helper.from_array(np.array(128.0, dtype=np.float32), "q.shift"),
-        onnx.numpy_helper.from_array(np.array(128, dtype=np.uint8), "q.zero"),
-    ]
-    nodes: list[Any] = []
+    g = _Builder()
+    for name, value in (("q.tiny", 1e-12), ("q.steps", 127.0), ("q.shift", 128.0)):
+        g.constant(name, np.array(value, dtype=np.float32))
+    g.constant("q.zero", np.array(128, dtype=np.uint8))
     replaced: set[str] = set()
-
-    def op(kind: str, inputs: list[str], output: str, **attributes: Any) -> str:
-        nodes.append(onnx.helper.make_node(kind, inputs, [output], name=output, **attributes))
-        return output
-
     for node in model.graph.node:
         weight = constants.get(node.input[1]) if node.op_type == "MatMul" else None
         if weight is None or len(weight.dims) != 2:
-            nodes.append(node)
+            g.nodes.append(node)
             continue
-        w = onnx.numpy_helper.to_array(weight).astype(np.float32)
+        w = g.numpy_helper.to_array(weight).astype(np.float32)
         w_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
-        w_int = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
         n, x = node.name + ".", node.input[0]
-        shared += [
-            onnx.numpy_helper.from_array(w_int, n + "w8"),
-            onnx.numpy_helper.from_array(w_scale.astype(np.float32), n + "ws"),
-        ]
+        g.constant(n + "w8", np.clip(np.round(w / w_scale), -127, 127).astype(np.int8))
+        g.constant(n + "ws", w_scale.astype(np.float32))
         replaced.add(weight.name)
-        peak = op("ReduceMax", [op("Abs", [x], n + "abs")], n + "peak", axes=[-1], keepdims=1)
-        scale = op("Div", [op("Max", [peak, "q.tiny"], n + "peak1"), "q.steps"], n + "xs")
-        steps = op("Round", [op("Div", [x, scale], n + "x.s")], n + "x.r")
-        x8 = op(
-            "Cast", [op("Add", [steps, "q.shift"], n + "x.u")], n + "x8", to=onnx.TensorProto.UINT8
-        )
-        sums = op("MatMulInteger", [x8, n + "w8", "q.zero"], n + "sums")
-        back = op("Cast", [sums], n + "sums.f", to=onnx.TensorProto.FLOAT)
+        peak = g.op("ReduceMax", [g.op("Abs", [x], n + "abs")], n + "peak", axes=[-1], keepdims=1)
+        scale = g.op("Div", [g.op("Max", [peak, "q.tiny"], n + "peak1"), "q.steps"], n + "xs")
+        steps = g.op("Round", [g.op("Div", [x, scale], n + "x.s")], n + "x.r")
+        shifted = g.op("Add", [steps, "q.shift"], n + "x.u")
+        x8 = g.op("Cast", [shifted], n + "x8", to=onnx.TensorProto.UINT8)
+        sums = g.op("MatMulInteger", [x8, n + "w8", "q.zero"], n + "sums")
+        back = g.op("Cast", [sums], n + "sums.f", to=onnx.TensorProto.FLOAT)
         # The product's own output name, so the nodes that read it are unchanged.
-        op("Mul", [op("Mul", [back, scale], n + "row"), n + "ws"], node.output[0])
+        g.op("Mul", [g.op("Mul", [back, scale], n + "row"), n + "ws"], node.output[0])
     kept = [tensor for tensor in model.graph.initializer if tensor.name not in replaced]
-    graph = onnx.helper.make_graph(
-        nodes, model.graph.name, model.graph.input, model.graph.output, kept + shared
+    graph = g.helper.make_graph(
+        g.nodes, model.graph.name, model.graph.input, model.graph.output, kept + g.constants
     )
-    quantised = onnx.helper.make_model(graph, opset_imports=model.opset_import)
+    quantised = g.helper.make_model(graph, opset_imports=model.opset_import)
     quantised.ir_version = model.ir_version
     onnx.checker.check_model(quantised)
     return quantised
